@@ -1,0 +1,57 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "mydata-broker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mydata", targets: ["mydata"]),
+        .executable(name: "mydata-bench", targets: ["mydata-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The C library enters here and only `Sodium` imports it.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(name: "Sodium", dependencies: ["CSodium"]),
+        // The append-only, hash-chained, signed event log and its store protocol.
+        .target(name: "Ledger", dependencies: ["Sodium"]),
+        // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
+        .target(name: "Consent", dependencies: ["Ledger"]),
+        // SQLite implementation of the store protocols, with frozen migrations.
+        .target(name: "Storage", dependencies: [
+            "Ledger", "Consent",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Application services: load state, decide with the pure modules, sign, append.
+        .target(name: "Broker", dependencies: [
+            "Sodium", "Ledger", "Consent",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "mydata", dependencies: [
+            "Broker", "Storage", "Sodium", "Ledger", "Consent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "mydata-bench", dependencies: [
+            "Broker", "Storage", "Sodium", "Ledger", "Consent",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "TestSupport"]),
+        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,153 @@
+import Ledger
+
+/// Every fact the broker records, decoded from (or encoded to) a ledger event.
+public enum DomainEvent: Sendable, Equatable {
+    case brokerInitialised(BrokerInitialised)
+    case policyActivated(PolicyActivated)
+    case partyRegistered(PartyRegistered)
+    case partySuspended(PartySuspended)
+    case partyReinstated(PartyReinstated)
+    case partyKeyRotated(PartyKeyRotated)
+    case subjectRegistered(SubjectRegistered)
+    case consentRequested(ConsentRequested)
+    case requestWithdrawn(RequestWithdrawn)
+    case consentGranted(ConsentGranted)
+    case consentRevoked(ConsentRevoked)
+    case deviceAttested(DeviceAttested)
+    case deviceConfirmed(DeviceConfirmed)
+    case dataDelivered(DataDelivered)
+
+    /// Event type names as stored; never change one, add a new type instead.
+    public enum TypeName {
+        public static let brokerInitialised = "broker.initialised"
+        public static let policyActivated = "policy.activated"
+        public static let partyRegistered = "party.registered"
+        public static let partySuspended = "party.suspended"
+        public static let partyReinstated = "party.reinstated"
+        public static let partyKeyRotated = "party.key-rotated"
+        public static let subjectRegistered = "subject.registered"
+        public static let consentRequested = "consent.requested"
+        public static let requestWithdrawn = "consent.request-withdrawn"
+        public static let consentGranted = "consent.granted"
+        public static let consentRevoked = "consent.revoked"
+        public static let deviceAttested = "device.attested"
+        public static let deviceConfirmed = "device.confirmed"
+        public static let dataDelivered = "data.delivered"
+    }
+
+    /// Shipped schema versions and the upcasters from older ones. Every version listed here
+    /// has a golden fixture under Tests/LedgerTests/Fixtures.
+    public static let upcasters = UpcasterChain(currentVersions: [
+        TypeName.brokerInitialised: 1, TypeName.policyActivated: 1, TypeName.partyRegistered: 1,
+        TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
+        TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
+        TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
+        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1,
+    ], upcasters: [])
+
+    /// The stored type name.
+    public var typeName: String {
+        switch self {
+        case .brokerInitialised: TypeName.brokerInitialised
+        case .policyActivated: TypeName.policyActivated
+        case .partyRegistered: TypeName.partyRegistered
+        case .partySuspended: TypeName.partySuspended
+        case .partyReinstated: TypeName.partyReinstated
+        case .partyKeyRotated: TypeName.partyKeyRotated
+        case .subjectRegistered: TypeName.subjectRegistered
+        case .consentRequested: TypeName.consentRequested
+        case .requestWithdrawn: TypeName.requestWithdrawn
+        case .consentGranted: TypeName.consentGranted
+        case .consentRevoked: TypeName.consentRevoked
+        case .deviceAttested: TypeName.deviceAttested
+        case .deviceConfirmed: TypeName.deviceConfirmed
+        case .dataDelivered: TypeName.dataDelivered
+        }
+    }
+
+    /// The stream the event belongs to.
+    public var streamID: String {
+        switch self {
+        case .brokerInitialised: "broker"
+        case .policyActivated: "policy"
+        case .partyRegistered(let e): StreamName.party(e.partyID)
+        case .partySuspended(let e): StreamName.party(e.partyID)
+        case .partyReinstated(let e): StreamName.party(e.partyID)
+        case .partyKeyRotated(let e): StreamName.party(e.partyID)
+        case .subjectRegistered(let e): StreamName.subject(e.subjectID)
+        case .consentRequested(let e): StreamName.request(e.requestID)
+        case .requestWithdrawn(let e): StreamName.request(e.requestID)
+        case .consentGranted(let e): StreamName.consent(e.consentID)
+        case .consentRevoked(let e): StreamName.consent(e.consentID)
+        case .deviceAttested(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
+        case .deviceConfirmed(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
+        case .dataDelivered(let e): StreamName.consent(e.consentID)
+        }
+    }
+
+    /// The canonical payload bytes.
+    public func payload() throws -> [UInt8] {
+        switch self {
+        case .brokerInitialised(let e): try CanonicalJSON.encode(e)
+        case .policyActivated(let e): try CanonicalJSON.encode(e)
+        case .partyRegistered(let e): try CanonicalJSON.encode(e)
+        case .partySuspended(let e): try CanonicalJSON.encode(e)
+        case .partyReinstated(let e): try CanonicalJSON.encode(e)
+        case .partyKeyRotated(let e): try CanonicalJSON.encode(e)
+        case .subjectRegistered(let e): try CanonicalJSON.encode(e)
+        case .consentRequested(let e): try CanonicalJSON.encode(e)
+        case .requestWithdrawn(let e): try CanonicalJSON.encode(e)
+        case .consentGranted(let e): try CanonicalJSON.encode(e)
+        case .consentRevoked(let e): try CanonicalJSON.encode(e)
+        case .deviceAttested(let e): try CanonicalJSON.encode(e)
+        case .deviceConfirmed(let e): try CanonicalJSON.encode(e)
+        case .dataDelivered(let e): try CanonicalJSON.encode(e)
+        }
+    }
+
+    /// An unsigned ledger event for this fact, by `authorID` at `time`; the author signs it after.
+    public func newEvent(authorID: String, time: Timestamp) throws -> NewEvent {
+        NewEvent(streamID: streamID, type: typeName, schemaVersion: Self.upcasters.currentVersion(of: typeName) ?? 1,
+                 time: time, authorID: authorID, payload: try payload())
+    }
+
+    /// Decodes a stored event, upcasting old schema versions.
+    ///
+    /// - Throws: `LedgerError.unknownSchemaVersion` for unknown types or versions,
+    ///   `LedgerError.corruptRecord` when the payload does not decode.
+    public static func decode(_ event: NewEvent) throws -> DomainEvent {
+        let bytes = try upcasters.upcast(type: event.type, version: event.schemaVersion, payload: event.payload)
+        do {
+            switch event.type {
+            case TypeName.brokerInitialised: return .brokerInitialised(try CanonicalJSON.decode(BrokerInitialised.self, from: bytes))
+            case TypeName.policyActivated: return .policyActivated(try CanonicalJSON.decode(PolicyActivated.self, from: bytes))
+            case TypeName.partyRegistered: return .partyRegistered(try CanonicalJSON.decode(PartyRegistered.self, from: bytes))
+            case TypeName.partySuspended: return .partySuspended(try CanonicalJSON.decode(PartySuspended.self, from: bytes))
+            case TypeName.partyReinstated: return .partyReinstated(try CanonicalJSON.decode(PartyReinstated.self, from: bytes))
+            case TypeName.partyKeyRotated: return .partyKeyRotated(try CanonicalJSON.decode(PartyKeyRotated.self, from: bytes))
+            case TypeName.subjectRegistered: return .subjectRegistered(try CanonicalJSON.decode(SubjectRegistered.self, from: bytes))
+            case TypeName.consentRequested: return .consentRequested(try CanonicalJSON.decode(ConsentRequested.self, from: bytes))
+            case TypeName.requestWithdrawn: return .requestWithdrawn(try CanonicalJSON.decode(RequestWithdrawn.self, from: bytes))
+            case TypeName.consentGranted: return .consentGranted(try CanonicalJSON.decode(ConsentGranted.self, from: bytes))
+            case TypeName.consentRevoked: return .consentRevoked(try CanonicalJSON.decode(ConsentRevoked.self, from: bytes))
+            case TypeName.deviceAttested: return .deviceAttested(try CanonicalJSON.decode(DeviceAttested.self, from: bytes))
+            case TypeName.deviceConfirmed: return .deviceConfirmed(try CanonicalJSON.decode(DeviceConfirmed.self, from: bytes))
+            case TypeName.dataDelivered: return .dataDelivered(try CanonicalJSON.decode(DataDelivered.self, from: bytes))
+            default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.corruptRecord, "the payload of a '\(event.type)' event does not decode: \(error)")
+        }
+    }
+}
+
+/// Stream ids, one format per kind of thing.
+public enum StreamName {
+    public static func party(_ id: String) -> String { "party:\(id)" }
+    public static func subject(_ id: String) -> String { "subject:\(id)" }
+    public static func request(_ id: String) -> String { "request:\(id)" }
+    public static func consent(_ id: String) -> String { "consent:\(id)" }
+    public static func device(manufacturer: String, deviceID: String) -> String { "device:\(manufacturer)/\(deviceID)" }
+}

@@ -1,0 +1,117 @@
+/// The active rules of the broker: categories and their data items with record schemas,
+/// purposes, and consent limits. Loaded from `Policies/` and recorded in the ledger on activation.
+public struct PolicySet: Codable, Sendable, Equatable {
+    /// The operator's version label, e.g. `2026.11.1`; each consent names it.
+    public var version: String
+    public var categories: [Category]
+    public var purposes: [Purpose]
+
+    public init(version: String, categories: [Category], purposes: [Purpose]) {
+        self.version = version
+        self.categories = categories
+        self.purposes = purposes
+    }
+
+    /// The category with `id`.
+    public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
+
+    /// The purpose with `id`.
+    public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
+
+    /// The category that holds item `itemID`.
+    public func category(ofItem itemID: String) -> Category? {
+        categories.first { c in c.items.contains { $0.id == itemID } }
+    }
+
+    /// The data item with `id`, in any category.
+    public func item(_ id: String) -> DataItem? {
+        for c in categories { if let i = c.items.first(where: { $0.id == id }) { return i } }
+        return nil
+    }
+}
+
+/// A category of connected-product data (vehicle, appliance, energy, health).
+public struct Category: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    /// Sensitive data (health): a grant needs the person's explicit confirmation.
+    public var sensitive: Bool
+    /// The longest consent this category allows, in days (never more than 365).
+    public var maxConsentDays: Int
+    public var items: [DataItem]
+
+    public init(id: String, title: String, sensitive: Bool, maxConsentDays: Int, items: [DataItem]) {
+        self.id = id
+        self.title = title
+        self.sensitive = sensitive
+        self.maxConsentDays = maxConsentDays
+        self.items = items
+    }
+}
+
+/// One kind of record a product produces, with the schema each record must follow.
+public struct DataItem: Codable, Sendable, Equatable {
+    /// Dotted id, category first: `vehicle.driving`.
+    public var id: String
+    public var title: String
+    /// How often makers typically update it, in words (`per trip`, `hourly`).
+    public var updateFrequency: String
+    public var fields: [FieldSpec]
+
+    public init(id: String, title: String, updateFrequency: String, fields: [FieldSpec]) {
+        self.id = id
+        self.title = title
+        self.updateFrequency = updateFrequency
+        self.fields = fields
+    }
+}
+
+/// One field of a record schema.
+public struct FieldSpec: Codable, Sendable, Equatable {
+    public enum FieldType: String, Codable, Sendable, CaseIterable {
+        case number, integer, string, boolean, timestamp
+    }
+    public var name: String
+    public var type: FieldType
+    /// Unit of measure (`km/h`, `kWh`), if any.
+    public var unit: String?
+    public var required: Bool
+
+    public init(name: String, type: FieldType, unit: String?, required: Bool) {
+        self.name = name
+        self.type = type
+        self.unit = unit
+        self.required = required
+    }
+}
+
+/// Why a recipient wants data, and which categories that purpose may use.
+public struct Purpose: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var categories: [String]
+
+    public init(id: String, title: String, categories: [String]) {
+        self.id = id
+        self.title = title
+        self.categories = categories
+    }
+}
+
+/// Limits that hold whatever the policy files say.
+public enum ConsentLimits {
+    /// No consent lasts longer than a year.
+    public static let consentDurationDaysMax = 365
+    /// A once-off consent lasts at most this long.
+    public static let onceOffDurationHoursMax = 24
+    /// Data items in one request.
+    public static let requestItemsMax = 64
+    /// Days a recipient may keep delivered data.
+    public static let retentionDaysMax = 3_650
+    /// Days an open offer may stay open.
+    public static let offerDaysMax = 365
+    /// Won offered as an incentive in one request.
+    public static let incentiveKRWMax: Int64 = 100_000_000
+    /// Entries in one listing page.
+    public static let pageItemsMax = 1_000
+}

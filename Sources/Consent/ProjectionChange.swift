@@ -1,0 +1,70 @@
+import Ledger
+import Sodium
+
+/// One change to the projections that an event causes. Computed purely from the event, so the
+/// live path (in the append transaction) and a rebuild from zero make exactly the same changes.
+public enum ProjectionChange: Sendable, Equatable {
+    case activatePolicy(ActivePolicy)
+    case insertParty(Party)
+    case setPartyStatus(id: String, status: Party.Status)
+    case setPartyKeys(id: String, signingKey: String, boxKey: String)
+    case insertSubject(Subject)
+    case insertRequest(ConsentRequest)
+    case withdrawRequest(id: String, at: Timestamp)
+    case insertConsent(Consent)
+    case revokeConsent(id: String, at: Timestamp)
+    case attestDevice(DeviceBinding)
+    case confirmDevice(manufacturer: String, deviceID: String, at: Timestamp)
+    case appendAccess(AccessLogEntry)
+}
+
+/// Maps events to projection changes.
+public enum Projection {
+    /// The changes `recorded` makes.
+    ///
+    /// - Throws: when the event cannot be decoded (see `DomainEvent.decode`).
+    public static func changes(for recorded: RecordedEvent) throws -> [ProjectionChange] {
+        let time = recorded.event.time
+        switch try DomainEvent.decode(recorded.event) {
+        case .brokerInitialised:
+            return []
+        case .policyActivated(let e):
+            return [.activatePolicy(ActivePolicy(version: e.version, hash: e.hash, policy: e.policy, activatedAt: time))]
+        case .partyRegistered(let e):
+            return [.insertParty(Party(id: e.partyID, role: e.role, name: e.name, signingKey: e.signingKey,
+                                       boxKey: e.boxKey, status: .active, registeredAt: time))]
+        case .partySuspended(let e):
+            return [.setPartyStatus(id: e.partyID, status: .suspended)]
+        case .partyReinstated(let e):
+            return [.setPartyStatus(id: e.partyID, status: .active)]
+        case .partyKeyRotated(let e):
+            return [.setPartyKeys(id: e.partyID, signingKey: e.signingKey, boxKey: e.boxKey)]
+        case .subjectRegistered(let e):
+            return [.insertSubject(Subject(id: e.subjectID, signingKey: e.signingKey, registeredAt: time))]
+        case .consentRequested(let e):
+            return [.insertRequest(ConsentRequest(
+                id: e.requestID, recipient: e.recipient, subject: e.subject, terms: e.terms,
+                offerExpiresAt: e.offerExpiresAt, policyVersion: e.policyVersion, createdAt: time,
+                requestHash: Hex.encode(BLAKE2b.hash256(recorded.event.payload)), withdrawnAt: nil))]
+        case .requestWithdrawn(let e):
+            return [.withdrawRequest(id: e.requestID, at: time)]
+        case .consentGranted(let e):
+            return [.insertConsent(Consent(
+                id: e.consentID, requestID: e.requestID, requestHash: e.requestHash, subject: e.subject,
+                recipient: e.recipient, terms: e.terms, grantedAt: e.grantedAt, expiresAt: e.expiresAt,
+                policyVersion: e.policyVersion, policyHash: e.policyHash, sensitiveConfirmed: e.sensitiveConfirmed,
+                revokedAt: nil, grantSequence: recorded.sequence))]
+        case .consentRevoked(let e):
+            return [.revokeConsent(id: e.consentID, at: time)]
+        case .deviceAttested(let e):
+            return [.attestDevice(DeviceBinding(deviceID: e.deviceID, manufacturer: e.manufacturer,
+                                                subject: e.subject, attestedAt: time, confirmedAt: nil))]
+        case .deviceConfirmed(let e):
+            return [.confirmDevice(manufacturer: e.manufacturer, deviceID: e.deviceID, at: time)]
+        case .dataDelivered(let e):
+            return [.appendAccess(AccessLogEntry(
+                sequence: recorded.sequence, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
+                subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+        }
+    }
+}

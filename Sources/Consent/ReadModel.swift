@@ -1,0 +1,156 @@
+import Ledger
+
+/// A registered party as the projection holds it.
+public struct Party: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable { case active, suspended }
+    public var id: String
+    public var role: PartyRole
+    public var name: String
+    public var signingKey: String
+    public var boxKey: String
+    public var status: Status
+    public var registeredAt: Timestamp
+    public init(id: String, role: PartyRole, name: String, signingKey: String, boxKey: String, status: Status, registeredAt: Timestamp) {
+        self.id = id; self.role = role; self.name = name; self.signingKey = signingKey
+        self.boxKey = boxKey; self.status = status; self.registeredAt = registeredAt
+    }
+}
+
+/// A registered person: a pseudonymous id and their public key, nothing else.
+public struct Subject: Sendable, Equatable, Codable {
+    public var id: String
+    public var signingKey: String
+    public var registeredAt: Timestamp
+    public init(id: String, signingKey: String, registeredAt: Timestamp) {
+        self.id = id; self.signingKey = signingKey; self.registeredAt = registeredAt
+    }
+}
+
+/// The policy set in force.
+public struct ActivePolicy: Sendable, Equatable {
+    public var version: String
+    public var hash: String
+    public var policy: PolicySet
+    public var activatedAt: Timestamp
+    public init(version: String, hash: String, policy: PolicySet, activatedAt: Timestamp) {
+        self.version = version; self.hash = hash; self.policy = policy; self.activatedAt = activatedAt
+    }
+}
+
+/// A consent request with its current state.
+public struct ConsentRequest: Sendable, Equatable, Codable {
+    public var id: String
+    public var recipient: String
+    public var subject: String?
+    public var terms: ConsentTerms
+    public var offerExpiresAt: Timestamp
+    public var policyVersion: String
+    public var createdAt: Timestamp
+    /// BLAKE2b-256 (hex) of the request event's payload; a grant must name it.
+    public var requestHash: String
+    public var withdrawnAt: Timestamp?
+
+    public init(id: String, recipient: String, subject: String?, terms: ConsentTerms, offerExpiresAt: Timestamp,
+                policyVersion: String, createdAt: Timestamp, requestHash: String, withdrawnAt: Timestamp?) {
+        self.id = id; self.recipient = recipient; self.subject = subject; self.terms = terms
+        self.offerExpiresAt = offerExpiresAt; self.policyVersion = policyVersion; self.createdAt = createdAt
+        self.requestHash = requestHash; self.withdrawnAt = withdrawnAt
+    }
+
+    /// `open`, `withdrawn` or `expired` at `now`.
+    public func status(at now: Timestamp) -> String {
+        if withdrawnAt != nil { return "withdrawn" }
+        if now >= offerExpiresAt { return "expired" }
+        return "open"
+    }
+}
+
+/// A granted consent with its current state.
+public struct Consent: Sendable, Equatable, Codable {
+    public var id: String
+    public var requestID: String
+    public var requestHash: String
+    public var subject: String
+    public var recipient: String
+    public var terms: ConsentTerms
+    public var grantedAt: Timestamp
+    public var expiresAt: Timestamp
+    public var policyVersion: String
+    public var policyHash: String
+    public var sensitiveConfirmed: Bool
+    public var revokedAt: Timestamp?
+    /// Where the signed grant sits in the ledger.
+    public var grantSequence: UInt64
+
+    public init(id: String, requestID: String, requestHash: String, subject: String, recipient: String,
+                terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
+                policyHash: String, sensitiveConfirmed: Bool, revokedAt: Timestamp?, grantSequence: UInt64) {
+        self.id = id; self.requestID = requestID; self.requestHash = requestHash; self.subject = subject
+        self.recipient = recipient; self.terms = terms; self.grantedAt = grantedAt; self.expiresAt = expiresAt
+        self.policyVersion = policyVersion; self.policyHash = policyHash
+        self.sensitiveConfirmed = sensitiveConfirmed; self.revokedAt = revokedAt; self.grantSequence = grantSequence
+    }
+
+    /// `active`, `revoked` or `expired` at `now`.
+    public func status(at now: Timestamp) -> ConsentStatus {
+        if revokedAt != nil { return .revoked }
+        if now >= expiresAt { return .expired }
+        return .active
+    }
+}
+
+/// Where a consent stands.
+public enum ConsentStatus: String, Sendable, Codable { case active, revoked, expired }
+
+/// A device attested to belong to a person, and whether the person confirmed it.
+public struct DeviceBinding: Sendable, Equatable, Codable {
+    public var deviceID: String
+    public var manufacturer: String
+    public var subject: String
+    public var attestedAt: Timestamp
+    public var confirmedAt: Timestamp?
+    public init(deviceID: String, manufacturer: String, subject: String, attestedAt: Timestamp, confirmedAt: Timestamp?) {
+        self.deviceID = deviceID; self.manufacturer = manufacturer; self.subject = subject
+        self.attestedAt = attestedAt; self.confirmedAt = confirmedAt
+    }
+}
+
+/// One delivery of a person's data, as the person sees it.
+public struct AccessLogEntry: Sendable, Equatable, Codable {
+    public var sequence: UInt64
+    public var time: Timestamp
+    public var deliveryID: String
+    public var consentID: String
+    public var subject: String
+    public var recipient: String
+    public var items: [String]
+    public var records: Int
+    public var digest: String
+    public init(sequence: UInt64, time: Timestamp, deliveryID: String, consentID: String, subject: String,
+                recipient: String, items: [String], records: Int, digest: String) {
+        self.sequence = sequence; self.time = time; self.deliveryID = deliveryID; self.consentID = consentID
+        self.subject = subject; self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
+    }
+}
+
+/// Queries over the projections. Stores implement it; services read through it.
+public protocol ConsentReadModel: Sendable {
+    func activePolicy() async throws -> ActivePolicy?
+    func party(_ id: String) async throws -> Party?
+    func parties() async throws -> [Party]
+    func subject(_ id: String) async throws -> Subject?
+    func request(_ id: String) async throws -> ConsentRequest?
+    /// Requests addressed to `subject` or open to anyone, newest first, that `subject` has not
+    /// answered yet; `nil` lists all requests.
+    func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest]
+    func consent(_ id: String) async throws -> Consent?
+    func consents(subject: String, limit: Int) async throws -> [Consent]
+    func consents(recipient: String, limit: Int) async throws -> [Consent]
+    func deviceBindings(subject: String) async throws -> [DeviceBinding]
+    func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding?
+    func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    /// Sequence of the last event the projections reflect.
+    func projectedSequence() async throws -> UInt64
+    /// Drops every projection and replays the log from the first event.
+    func rebuildProjections() async throws
+}

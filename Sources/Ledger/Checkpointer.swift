@@ -1,0 +1,43 @@
+import Sodium
+
+/// Signs checkpoints of the chain head: after `Limits.checkpointEveryEvents` events, when
+/// `Limits.checkpointEverySeconds` have passed with unsigned events, and when the broker closes.
+public actor Checkpointer {
+    private let store: any EventStore
+    private let key: SigningKey
+    private let clock: any Clock
+    private var lastSigned: UInt64 = 0
+    private var lastSignedAt: Timestamp
+    private var latestHead: ChainHead = .genesis
+
+    public init(store: any EventStore, key: SigningKey, clock: any Clock) {
+        self.store = store
+        self.key = key
+        self.clock = clock
+        self.lastSignedAt = clock.now()
+    }
+
+    /// Records that the chain grew to `head`, and checkpoints if it is due.
+    public func appended(_ head: ChainHead) async throws {
+        if head.sequence > latestHead.sequence { latestHead = head }
+        let dueByCount = latestHead.sequence - lastSigned >= Limits.checkpointEveryEvents
+        let dueByTime = clock.now().milliseconds - lastSignedAt.milliseconds >= Limits.checkpointEverySeconds * 1000
+        if latestHead.sequence > lastSigned, dueByCount || dueByTime {
+            try await checkpoint(latestHead)
+        }
+    }
+
+    /// Checkpoints the store's current head if any event is not yet covered: call at shutdown,
+    /// and from a timer so a quiet broker still signs within `checkpointEverySeconds`.
+    public func flush() async throws {
+        let head = try await store.head()
+        if head.sequence > lastSigned { try await checkpoint(head) }
+    }
+
+    private func checkpoint(_ head: ChainHead) async throws {
+        let now = clock.now()
+        try await store.appendCheckpoint(Checkpoint.sign(head: head, time: now, with: key))
+        lastSigned = head.sequence
+        lastSignedAt = now
+    }
+}

@@ -1,0 +1,28 @@
+/// Where the ledger's events and checkpoints live. Every implementation must pass the shared
+/// store suite in Tests/StorageTests.
+///
+/// Appends are atomic per batch, durable before they return, and never reorder or renumber
+/// stored events.
+public protocol EventStore: Sendable {
+    /// Appends a batch after the current head if every condition holds, and returns the events
+    /// with their sequence numbers and hashes once they are durable.
+    ///
+    /// - Throws: `LedgerError.streamVersionConflict` when a condition fails (nothing is
+    ///   appended), or a store error.
+    func append(_ batch: AppendBatch) async throws -> [RecordedEvent]
+
+    /// Up to `limit` events with sequence ≥ `sequence`, in order.
+    func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent]
+
+    /// The last event's sequence and hash, or `ChainHead.genesis` for an empty ledger.
+    func head() async throws -> ChainHead
+
+    /// How many events `streamID` holds.
+    func streamVersion(_ streamID: String) async throws -> Int
+
+    /// Stores a checkpoint signed by the broker.
+    func appendCheckpoint(_ checkpoint: Checkpoint) async throws
+
+    /// All checkpoints, oldest first.
+    func checkpoints() async throws -> [Checkpoint]
+}

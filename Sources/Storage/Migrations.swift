@@ -1,0 +1,123 @@
+import GRDB
+
+/// The SQLite schema, as frozen migrations: once shipped, a migration's SQL never changes;
+/// a change is a new migration appended at the end.
+enum Migrations {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY,
+                    time_ms INTEGER NOT NULL,
+                    stream_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    author_id TEXT NOT NULL,
+                    signature BLOB NOT NULL,
+                    payload BLOB NOT NULL,
+                    prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
+                    hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32)
+                );
+                CREATE INDEX events_stream ON events(stream_id, seq);
+                CREATE TABLE checkpoints (
+                    seq INTEGER PRIMARY KEY,
+                    head_hash BLOB NOT NULL CHECK (length(head_hash) = 32),
+                    time_ms INTEGER NOT NULL,
+                    signature BLOB NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v1-projections") { db in
+            try db.execute(sql: """
+                CREATE TABLE streams (
+                    stream_id TEXT PRIMARY KEY,
+                    version INTEGER NOT NULL CHECK (version > 0)
+                ) WITHOUT ROWID;
+                CREATE TABLE projection_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    last_seq INTEGER NOT NULL
+                );
+                INSERT INTO projection_state (id, last_seq) VALUES (1, 0);
+                CREATE TABLE policies (
+                    seq INTEGER PRIMARY KEY,
+                    version TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    activated_ms INTEGER NOT NULL
+                );
+                CREATE TABLE parties (
+                    id TEXT PRIMARY KEY,
+                    role TEXT NOT NULL CHECK (role IN ('manufacturer', 'recipient')),
+                    name TEXT NOT NULL,
+                    signing_key TEXT NOT NULL,
+                    box_key TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+                    registered_ms INTEGER NOT NULL
+                );
+                CREATE TABLE subjects (
+                    id TEXT PRIMARY KEY,
+                    signing_key TEXT NOT NULL UNIQUE,
+                    registered_ms INTEGER NOT NULL
+                );
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    recipient TEXT NOT NULL,
+                    subject TEXT,
+                    terms BLOB NOT NULL,
+                    offer_expires_ms INTEGER NOT NULL,
+                    policy_version TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    withdrawn_ms INTEGER
+                );
+                CREATE INDEX requests_subject ON requests(subject, created_ms);
+                CREATE TABLE consents (
+                    id TEXT PRIMARY KEY,
+                    request_id TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    terms BLOB NOT NULL,
+                    granted_ms INTEGER NOT NULL,
+                    expires_ms INTEGER NOT NULL,
+                    policy_version TEXT NOT NULL,
+                    policy_hash TEXT NOT NULL,
+                    sensitive_confirmed INTEGER NOT NULL,
+                    revoked_ms INTEGER,
+                    grant_seq INTEGER NOT NULL,
+                    UNIQUE (request_id, subject)
+                );
+                CREATE INDEX consents_subject ON consents(subject, grant_seq);
+                CREATE INDEX consents_recipient ON consents(recipient, grant_seq);
+                CREATE TABLE device_bindings (
+                    manufacturer TEXT NOT NULL,
+                    device_id TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    attested_ms INTEGER NOT NULL,
+                    confirmed_ms INTEGER,
+                    PRIMARY KEY (manufacturer, device_id)
+                );
+                CREATE INDEX device_bindings_subject ON device_bindings(subject);
+                CREATE TABLE access_log (
+                    seq INTEGER PRIMARY KEY,
+                    time_ms INTEGER NOT NULL,
+                    delivery_id TEXT NOT NULL,
+                    consent_id TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    items TEXT NOT NULL,
+                    records INTEGER NOT NULL CHECK (records >= 0),
+                    digest TEXT NOT NULL
+                );
+                CREATE INDEX access_log_subject ON access_log(subject, seq);
+                """)
+        }
+        return migrator
+    }
+
+    /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
+    static let projectionTables = [
+        "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log",
+    ]
+}

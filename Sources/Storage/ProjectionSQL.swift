@@ -1,0 +1,78 @@
+import Consent
+import Foundation
+import GRDB
+import Ledger
+
+/// Applies projection changes as SQL inside the caller's transaction.
+enum ProjectionSQL {
+    static func apply(_ changes: [ProjectionChange], sequence: UInt64, db: Database) throws {
+        for change in changes { try apply(change, sequence: sequence, db: db) }
+        try db.cachedStatement(sql: "UPDATE projection_state SET last_seq = ? WHERE id = 1").execute(arguments: [Int64(sequence)])
+    }
+
+    static func bumpStream(_ streamID: String, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO streams (stream_id, version) VALUES (?, 1)
+            ON CONFLICT (stream_id) DO UPDATE SET version = version + 1
+            """).execute(arguments: [streamID])
+    }
+
+    static func streamVersion(_ streamID: String, db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [streamID]) ?? 0
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> Data { Data(try CanonicalJSON.encode(value)) }
+
+    private static func apply(_ change: ProjectionChange, sequence: UInt64, db: Database) throws {
+        switch change {
+        case .activatePolicy(let p):
+            try db.cachedStatement(sql: "INSERT INTO policies (seq, version, hash, body, activated_ms) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [Int64(sequence), p.version, p.hash, try json(p.policy), p.activatedAt.milliseconds])
+        case .insertParty(let p):
+            try db.cachedStatement(sql: """
+                INSERT INTO parties (id, role, name, signing_key, box_key, status, registered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [p.id, p.role.rawValue, p.name, p.signingKey, p.boxKey, p.status.rawValue, p.registeredAt.milliseconds])
+        case .setPartyStatus(let id, let status):
+            try db.cachedStatement(sql: "UPDATE parties SET status = ? WHERE id = ?").execute(arguments: [status.rawValue, id])
+        case .setPartyKeys(let id, let signingKey, let boxKey):
+            try db.cachedStatement(sql: "UPDATE parties SET signing_key = ?, box_key = ? WHERE id = ?").execute(arguments: [signingKey, boxKey, id])
+        case .insertSubject(let s):
+            try db.cachedStatement(sql: "INSERT INTO subjects (id, signing_key, registered_ms) VALUES (?, ?, ?)")
+                .execute(arguments: [s.id, s.signingKey, s.registeredAt.milliseconds])
+        case .insertRequest(let r):
+            try db.cachedStatement(sql: """
+                INSERT INTO requests (id, recipient, subject, terms, offer_expires_ms, policy_version, created_ms, request_hash, withdrawn_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                """).execute(arguments: [r.id, r.recipient, r.subject, try json(r.terms), r.offerExpiresAt.milliseconds,
+                                         r.policyVersion, r.createdAt.milliseconds, r.requestHash])
+        case .withdrawRequest(let id, let at):
+            try db.cachedStatement(sql: "UPDATE requests SET withdrawn_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+        case .insertConsent(let c):
+            try db.cachedStatement(sql: """
+                INSERT INTO consents (id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms,
+                    policy_version, policy_hash, sensitive_confirmed, revoked_ms, grant_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                """).execute(arguments: [c.id, c.requestID, c.requestHash, c.subject, c.recipient, try json(c.terms),
+                                         c.grantedAt.milliseconds, c.expiresAt.milliseconds, c.policyVersion, c.policyHash,
+                                         c.sensitiveConfirmed, Int64(c.grantSequence)])
+        case .revokeConsent(let id, let at):
+            try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+        case .attestDevice(let b):
+            try db.cachedStatement(sql: """
+                INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms) VALUES (?, ?, ?, ?, NULL)
+                ON CONFLICT (manufacturer, device_id) DO UPDATE SET subject = excluded.subject,
+                    attested_ms = excluded.attested_ms, confirmed_ms = NULL
+                """).execute(arguments: [b.manufacturer, b.deviceID, b.subject, b.attestedAt.milliseconds])
+        case .confirmDevice(let manufacturer, let deviceID, let at):
+            try db.cachedStatement(sql: "UPDATE device_bindings SET confirmed_ms = ? WHERE manufacturer = ? AND device_id = ?")
+                .execute(arguments: [at.milliseconds, manufacturer, deviceID])
+        case .appendAccess(let a):
+            try db.cachedStatement(sql: """
+                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [Int64(a.sequence), a.time.milliseconds, a.deliveryID, a.consentID, a.subject,
+                                         a.recipient, String(decoding: try CanonicalJSON.encode(a.items), as: UTF8.self),
+                                         a.records, a.digest])
+        }
+    }
+}

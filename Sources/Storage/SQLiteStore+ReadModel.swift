@@ -1,0 +1,136 @@
+import Consent
+import Foundation
+import GRDB
+import Ledger
+
+extension SQLiteStore {
+    public func activePolicy() async throws -> ActivePolicy? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM policies ORDER BY seq DESC LIMIT 1") else { return nil }
+            return ActivePolicy(version: row["version"], hash: row["hash"],
+                                policy: try CanonicalJSON.decode(PolicySet.self, from: [UInt8](row["body"] as Data)),
+                                activatedAt: Timestamp(milliseconds: row["activated_ms"]))
+        }
+    }
+
+    public func party(_ id: String) async throws -> Party? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM parties WHERE id = ?", arguments: [id]).map(Self.party(from:)) }
+    }
+
+    public func parties() async throws -> [Party] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM parties ORDER BY id").map(Self.party(from:)) }
+    }
+
+    public func subject(_ id: String) async throws -> Subject? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM subjects WHERE id = ?", arguments: [id]).map { row in
+                Subject(id: row["id"], signingKey: row["signing_key"], registeredAt: Timestamp(milliseconds: row["registered_ms"]))
+            }
+        }
+    }
+
+    public func request(_ id: String) async throws -> ConsentRequest? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]).map(Self.request(from:)) }
+    }
+
+    public func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest] {
+        let limit = Self.page(limit)
+        return try await read { db in
+            if let subject {
+                return try Row.fetchAll(db, sql: """
+                    SELECT * FROM requests r
+                    WHERE (r.subject = ? OR r.subject IS NULL)
+                      AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = ?)
+                    ORDER BY r.created_ms DESC, r.id LIMIT ?
+                    """, arguments: [subject, subject, limit]).map(Self.request(from:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM requests ORDER BY created_ms DESC, id LIMIT ?", arguments: [limit])
+                .map(Self.request(from:))
+        }
+    }
+
+    public func consent(_ id: String) async throws -> Consent? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM consents WHERE id = ?", arguments: [id]).map(Self.consent(from:)) }
+    }
+
+    public func consents(subject: String, limit: Int) async throws -> [Consent] {
+        let limit = Self.page(limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE subject = ? ORDER BY grant_seq DESC LIMIT ?",
+                             arguments: [subject, limit]).map(Self.consent(from:))
+        }
+    }
+
+    public func consents(recipient: String, limit: Int) async throws -> [Consent] {
+        let limit = Self.page(limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE recipient = ? ORDER BY grant_seq DESC LIMIT ?",
+                             arguments: [recipient, limit]).map(Self.consent(from:))
+        }
+    }
+
+    public func deviceBindings(subject: String) async throws -> [DeviceBinding] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_bindings WHERE subject = ? ORDER BY manufacturer, device_id LIMIT ?",
+                             arguments: [subject, ConsentLimits.pageItemsMax]).map(Self.binding(from:))
+        }
+    }
+
+    public func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM device_bindings WHERE manufacturer = ? AND device_id = ?",
+                             arguments: [manufacturer, deviceID]).map(Self.binding(from:))
+        }
+    }
+
+    public func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] {
+        let limit = Self.page(limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM access_log WHERE subject = ? ORDER BY seq DESC LIMIT ?",
+                             arguments: [subject, limit]).map { row in
+                AccessLogEntry(sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
+                               deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
+                               recipient: row["recipient"],
+                               items: try CanonicalJSON.decode([String].self, from: Array((row["items"] as String).utf8)),
+                               records: row["records"], digest: row["digest"])
+            }
+        }
+    }
+
+    // MARK: Row mapping
+
+    private static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }
+
+    private static func party(from row: Row) throws -> Party {
+        guard let role = PartyRole(rawValue: row["role"]), let status = Party.Status(rawValue: row["status"]) else {
+            throw LedgerError(.corruptRecord, "party \(row["id"] as String) has an unknown role or status")
+        }
+        return Party(id: row["id"], role: role, name: row["name"], signingKey: row["signing_key"], boxKey: row["box_key"],
+                     status: status, registeredAt: Timestamp(milliseconds: row["registered_ms"]))
+    }
+
+    private static func request(from row: Row) throws -> ConsentRequest {
+        ConsentRequest(id: row["id"], recipient: row["recipient"], subject: row["subject"],
+                       terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
+                       offerExpiresAt: Timestamp(milliseconds: row["offer_expires_ms"]), policyVersion: row["policy_version"],
+                       createdAt: Timestamp(milliseconds: row["created_ms"]), requestHash: row["request_hash"],
+                       withdrawnAt: (row["withdrawn_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
+    }
+
+    private static func consent(from row: Row) throws -> Consent {
+        Consent(id: row["id"], requestID: row["request_id"], requestHash: row["request_hash"], subject: row["subject"],
+                recipient: row["recipient"],
+                terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
+                grantedAt: Timestamp(milliseconds: row["granted_ms"]), expiresAt: Timestamp(milliseconds: row["expires_ms"]),
+                policyVersion: row["policy_version"], policyHash: row["policy_hash"],
+                sensitiveConfirmed: row["sensitive_confirmed"],
+                revokedAt: (row["revoked_ms"] as Int64?).map(Timestamp.init(milliseconds:)),
+                grantSequence: UInt64(row["grant_seq"] as Int64))
+    }
+
+    private static func binding(from row: Row) -> DeviceBinding {
+        DeviceBinding(deviceID: row["device_id"], manufacturer: row["manufacturer"], subject: row["subject"],
+                      attestedAt: Timestamp(milliseconds: row["attested_ms"]),
+                      confirmedAt: (row["confirmed_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
+    }
+}

@@ -1,0 +1,203 @@
+import Consent
+import Foundation
+import GRDB
+import Ledger
+import Logging
+
+/// The embedded store: one SQLite file in WAL mode holding the ledger, its checkpoints and the
+/// projections, which are updated in the same transaction as the events they come from.
+///
+/// Commits are durable (`synchronous = FULL`); concurrent appends share commits through a
+/// `GroupCommitter`. Several processes may open the same file: each transaction reads the chain
+/// head under SQLite's write lock.
+public final class SQLiteStore: EventStore, ConsentReadModel {
+    private let pool: DatabasePool
+
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+    private let committer: GroupCommitter
+    private let logger: Logger
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the store at `path` and runs pending migrations.
+    ///
+    /// - Throws: `LedgerError.storeUnavailable` with the reason.
+    public init(path: String, logger: Logger = Logger(label: "mydata.storage")) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Migrations.migrator().migrate(pool)
+        } catch {
+            throw LedgerError(.storeUnavailable, "cannot open the ledger database at \(path)", underlying: error)
+        }
+        self.path = path
+        self.logger = logger
+        let pool = self.pool
+        committer = GroupCommitter(groupEventsMax: 8 * Limits.appendBatchEventsMax) { batches in
+            await Self.commit(batches, pool: pool)
+        }
+    }
+
+    // MARK: EventStore
+
+    public func append(_ batch: AppendBatch) async throws -> [RecordedEvent] {
+        try batch.validate()
+        guard !batch.events.isEmpty else { return [] }
+        return try await committer.submit(batch)
+    }
+
+    public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        let limit = min(max(limit, 1), Limits.readPageEventsMax)
+        return try await pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE seq >= ? ORDER BY seq LIMIT ?"),
+                             arguments: [Int64(sequence), limit]).map(Self.event(from:))
+        }
+    }
+
+    public func head() async throws -> ChainHead {
+        try await pool.read { db in try Self.head(db) }
+    }
+
+    public func streamVersion(_ streamID: String) async throws -> Int {
+        try await pool.read { db in try ProjectionSQL.streamVersion(streamID, db: db) }
+    }
+
+    public func appendCheckpoint(_ checkpoint: Checkpoint) async throws {
+        try await pool.write { db in
+            // A second checkpoint at the same sequence adds nothing.
+            try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time_ms, signature) VALUES (?, ?, ?, ?)",
+                           arguments: [Int64(checkpoint.sequence), Data(checkpoint.headHash), checkpoint.time.milliseconds, Data(checkpoint.signature)])
+        }
+    }
+
+    public func checkpoints() async throws -> [Checkpoint] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM checkpoints ORDER BY seq").map { row in
+                Checkpoint(sequence: UInt64(row["seq"] as Int64), headHash: [UInt8](row["head_hash"] as Data),
+                           time: Timestamp(milliseconds: row["time_ms"]), signature: [UInt8](row["signature"] as Data))
+            }
+        }
+    }
+
+    // MARK: Commit
+
+    private static func commit(_ batches: [AppendBatch], pool: DatabasePool) async -> [Result<[RecordedEvent], any Error>] {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var results: [Result<[RecordedEvent], any Error>] = []
+                try db.inTransaction(.immediate) {
+                    results = []
+                    var head = try Self.head(db)
+                    for batch in batches {
+                        do {
+                            var recorded: [RecordedEvent] = []
+                            try db.inSavepoint {
+                                recorded = try Self.appendBatch(batch, after: head, db: db)
+                                return .commit
+                            }
+                            if let last = recorded.last { head = last.head }
+                            results.append(.success(recorded))
+                        } catch {
+                            results.append(.failure(error))
+                        }
+                    }
+                    return .commit
+                }
+                return results
+            }
+        } catch {
+            let failure = LedgerError(.storeUnavailable, "the ledger database could not commit; nothing was appended", underlying: error)
+            return batches.map { _ in .failure(failure) }
+        }
+    }
+
+    private static func appendBatch(_ batch: AppendBatch, after start: ChainHead, db: Database) throws -> [RecordedEvent] {
+        for condition in batch.conditions {
+            let actual = try ProjectionSQL.streamVersion(condition.streamID, db: db)
+            guard actual == condition.expectedVersion else {
+                throw LedgerError(.streamVersionConflict,
+                    "stream \(condition.streamID) changed while this was decided (version \(actual), expected \(condition.expectedVersion)); try again")
+            }
+        }
+        var head = start
+        var recorded: [RecordedEvent] = []
+        recorded.reserveCapacity(batch.events.count)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in batch.events {
+            let record = RecordedEvent.chained(event, after: head)
+            precondition(record.sequence == head.sequence + 1, "sequence numbers have no gaps")
+            precondition(record.previousHash == head.hash, "each event links to the head")
+            let changes = try Projection.changes(for: record)
+            try insert.execute(arguments: [
+                Int64(record.sequence), event.time.milliseconds, event.streamID, event.type, Int64(event.schemaVersion),
+                event.authorID, Data(event.signature), Data(event.payload), Data(record.previousHash), Data(record.hash),
+            ])
+            try ProjectionSQL.bumpStream(event.streamID, db: db)
+            try ProjectionSQL.apply(changes, sequence: record.sequence, db: db)
+            head = record.head
+            recorded.append(record)
+        }
+        return recorded
+    }
+
+    private static func head(_ db: Database) throws -> ChainHead {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")) else {
+            return .genesis
+        }
+        return ChainHead(sequence: UInt64(row["seq"] as Int64), hash: [UInt8](row["hash"] as Data))
+    }
+
+    static func event(from row: Row) throws -> RecordedEvent {
+        let seq: Int64 = row["seq"]
+        guard let prev = row["prev_hash"] as Data?, prev.count == 32, let hash = row["hash"] as Data?, hash.count == 32,
+              let version = UInt16(exactly: row["schema_version"] as Int64) else {
+            throw LedgerError(.corruptRecord, "event \(seq) has a malformed hash or schema version column")
+        }
+        let event = NewEvent(streamID: row["stream_id"], type: row["type"], schemaVersion: version,
+                             time: Timestamp(milliseconds: row["time_ms"]), authorID: row["author_id"],
+                             payload: [UInt8](row["payload"] as Data), signature: [UInt8](row["signature"] as Data))
+        return RecordedEvent(sequence: UInt64(seq), event: event, previousHash: [UInt8](prev), hash: [UInt8](hash))
+    }
+
+    // MARK: Projections
+
+    public func projectedSequence() async throws -> UInt64 {
+        try await pool.read { db in UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM projection_state") ?? 0) }
+    }
+
+    public func rebuildProjections() async throws {
+        try await pool.write { db in
+            for table in Migrations.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
+            try db.execute(sql: "UPDATE projection_state SET last_seq = 0")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
+            while let row = try cursor.next() {
+                let record = try Self.event(from: row)
+                try ProjectionSQL.bumpStream(record.event.streamID, db: db)
+                try ProjectionSQL.apply(try Projection.changes(for: record), sequence: record.sequence, db: db)
+            }
+        }
+    }
+
+    /// Every projection row as text, table by table in key order: equal dumps mean equal projections.
+    public func dumpProjections() async throws -> String {
+        try await pool.read { db in
+            var out = ""
+            for table in Migrations.projectionTables + ["projection_state"] {
+                out += "## \(table)\n"
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1, 2") {
+                    out += row.description + "\n"
+                }
+            }
+            return out
+        }
+    }
+}
