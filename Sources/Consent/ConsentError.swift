@@ -15,6 +15,8 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let clockSkew = Code("clockSkew")
         public static let partyExists = Code("partyExists")
         public static let invalidIdentifier = Code("invalidIdentifier")
+        public static let malformedEvent = Code("malformedEvent")
+        public static let subjectExists = Code("subjectExists")
         // Policy.
         public static let noActivePolicy = Code("noActivePolicy")
         public static let policyChanged = Code("policyChanged")

@@ -3,23 +3,23 @@
 public struct PolicySet: Codable, Sendable, Equatable {
     /// The operator's version label, e.g. `2026.11.1`; each consent names it.
     public var version: String
-    public var categories: [Category]
+    public var categories: [DataCategory]
     public var purposes: [Purpose]
 
-    public init(version: String, categories: [Category], purposes: [Purpose]) {
+    public init(version: String, categories: [DataCategory], purposes: [Purpose]) {
         self.version = version
         self.categories = categories
         self.purposes = purposes
     }
 
     /// The category with `id`.
-    public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
+    public func category(_ id: String) -> DataCategory? { categories.first { $0.id == id } }
 
     /// The purpose with `id`.
     public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
 
     /// The category that holds item `itemID`.
-    public func category(ofItem itemID: String) -> Category? {
+    public func category(ofItem itemID: String) -> DataCategory? {
         categories.first { c in c.items.contains { $0.id == itemID } }
     }
 
@@ -31,7 +31,7 @@ public struct PolicySet: Codable, Sendable, Equatable {
 }
 
 /// A category of connected-product data (vehicle, appliance, energy, health).
-public struct Category: Codable, Sendable, Equatable {
+public struct DataCategory: Codable, Sendable, Equatable {
     public var id: String
     public var title: String
     /// Sensitive data (health): a grant needs the person's explicit confirmation.

@@ -1,0 +1,47 @@
+import Consent
+import Ledger
+import Sodium
+
+extension BrokerService {
+    /// A signed receipt for `consentID`, for the person who gave it.
+    ///
+    /// - Throws: `ConsentError.consentNotFound` when there is no such consent of `subject`.
+    public func receipt(consentID: String, subject: String) async throws -> SignedReceipt {
+        guard let consent = try await store.consent(consentID), consent.subject == subject else {
+            throw ConsentError(.consentNotFound, "you have no consent \(consentID); list yours with `mydata consents`")
+        }
+        guard let grant = try await store.events(from: consent.grantSequence, limit: 1).first,
+              grant.event.type == DomainEvent.TypeName.consentGranted, grant.event.streamID == StreamName.consent(consentID),
+              let subjectRecord = try await store.subject(subject) else {
+            throw ConsentError(.consentNotFound, "the grant of \(consentID) is not where the projection says; run `mydata admin verify`")
+        }
+        let checkpoint = try await store.checkpoints().first { $0.sequence >= grant.sequence }
+        let policy = try await store.activePolicy()
+        let recipient = try await store.party(consent.recipient)
+        let now = clock.now()
+        let receipt = ConsentReceipt(
+            schemaVersion: ConsentReceipt.schema, recordID: consent.id, piiPrincipalID: consent.subject,
+            piiController: .init(id: consent.recipient, name: recipient?.name),
+            piiProcessor: .init(id: identity.id, name: "MyData broker"),
+            purposes: [.init(id: consent.terms.purpose, title: policy?.policy.purpose(consent.terms.purpose)?.title)],
+            dataCategory: consent.terms.category, dataItems: consent.terms.items, sensitive: consent.sensitiveConfirmed,
+            legalBasis: "consent", consentType: "explicit", collectionMethod: "signed by the person's own Ed25519 key",
+            grantedAt: consent.grantedAt.description, expiresAt: consent.expiresAt.description,
+            revokedAt: consent.revokedAt?.description, dataFrom: consent.terms.dataFrom.description,
+            dataTo: consent.terms.dataTo.description, retentionDays: consent.terms.retentionDays,
+            onceOff: consent.terms.onceOff, incentiveKRW: consent.terms.incentiveKRW,
+            policyVersion: consent.policyVersion, policyHash: consent.policyHash,
+            requestID: consent.requestID, requestHash: consent.requestHash,
+            status: consent.status(at: now).rawValue, statusAt: now.description,
+            evidence: .init(ledgerSequence: grant.sequence, eventHash: Hex.encode(grant.hash), streamID: grant.event.streamID,
+                            eventType: grant.event.type, schemaVersion: grant.event.schemaVersion,
+                            eventTime: grant.event.time.milliseconds, payload: Base64.encode(grant.event.payload),
+                            subjectKey: subjectRecord.signingKey, subjectSignature: Base64.encode(grant.event.signature),
+                            checkpoint: checkpoint.map { .init(sequence: $0.sequence, headHash: Hex.encode($0.headHash),
+                                                               time: $0.time.milliseconds, signature: Base64.encode($0.signature)) }))
+        let signature = identity.signingKey.sign(try SignedReceipt.signedBytes(receipt))
+        return SignedReceipt(receipt: receipt, signature: .init(algorithm: "Ed25519", keyID: identity.id,
+                                                                publicKey: identity.publicKeys.signingKey,
+                                                                value: Base64.encode(signature.bytes)))
+    }
+}

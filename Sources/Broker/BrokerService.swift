@@ -1,0 +1,243 @@
+import Consent
+import Ledger
+import Logging
+import Sodium
+
+/// What a broker needs from its store: the event log and the projections over it.
+public typealias BrokerStore = EventStore & ConsentReadModel
+
+/// The application services: authenticate a signed event, decide with the pure rules, append
+/// with conditions on the streams the decision read, checkpoint. The one place where a use case
+/// (register, request, grant, revoke) reads top to bottom.
+public final class BrokerService: Sendable {
+    public let store: any BrokerStore
+    /// The broker's own identity; signs checkpoints and receipts.
+    public let identity: Identity
+    public let clock: any Clock
+    private let checkpointer: Checkpointer
+    private let logger: Logger
+    /// How often a decision is retried when a concurrent append changed what it read.
+    static let conflictRetriesMax = 5
+
+    public init(store: any BrokerStore, identity: Identity, clock: any Clock = SystemClock(),
+                logger: Logger = Logger(label: "mydata.broker")) {
+        self.store = store
+        self.identity = identity
+        self.clock = clock
+        self.logger = logger
+        checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
+    }
+
+    /// Signs a checkpoint over everything appended so far; call before the process exits.
+    public func close() async throws {
+        try await checkpointer.flush()
+    }
+
+    // MARK: Operator actions (broker-authored events)
+
+    /// Writes the first event, naming the broker's public keys; does nothing on a started ledger.
+    public func initialise() async throws {
+        guard try await store.head().sequence == 0 else { return }
+        let keys = identity.publicKeys
+        try await appendBrokerEvent(.brokerInitialised(BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+                                    conditions: [StreamCondition(streamID: "broker", expectedVersion: 0)])
+    }
+
+    /// Makes `loaded` the active policy set; returns false when it already is.
+    @discardableResult
+    public func activatePolicy(_ loaded: LoadedPolicy) async throws -> Bool {
+        let version = try await store.streamVersion("policy")
+        if let active = try await store.activePolicy(), active.hash == loaded.hash { return false }
+        try await appendBrokerEvent(.policyActivated(PolicyActivated(version: loaded.policy.version, hash: loaded.hash, policy: loaded.policy)),
+                                    conditions: [StreamCondition(streamID: "policy", expectedVersion: version)])
+        logger.info("policy activated", metadata: ["policy.version": "\(loaded.policy.version)", "policy.hash": "\(loaded.hash)"])
+        return true
+    }
+
+    /// Registers a manufacturer or recipient with its public keys.
+    ///
+    /// - Throws: `ConsentError` with `invalidIdentifier` or `partyExists`.
+    public func registerParty(id: String, role: PartyRole, name: String, keys: PublicKeys) async throws {
+        guard Identifiers.isValidPartyID(id) else {
+            throw ConsentError(.invalidIdentifier, "party id '\(id)' must be 3 to 64 of a-z, 0-9 and '-', and not 'broker' or 'sub_…'")
+        }
+        guard !name.isEmpty, name.count <= 200 else { throw ConsentError(.invalidIdentifier, "a party name has 1 to 200 characters") }
+        _ = try keys.verifyingKey()
+        guard let box = Base64.decode(keys.boxKey), (try? BoxPublicKey(bytes: box)) != nil else {
+            throw ConsentError(.invalidIdentifier, "the box key of '\(id)' is not a base64 X25519 public key")
+        }
+        let stream = StreamName.party(id)
+        guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.partyExists, "party '\(id)' is already registered") }
+        try await appendBrokerEvent(.partyRegistered(PartyRegistered(partyID: id, role: role, name: name, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+                                    conditions: [StreamCondition(streamID: stream, expectedVersion: 0)])
+    }
+
+    /// Suspends a party (it can no longer act or receive data) or lifts the suspension.
+    public func setSuspended(_ suspended: Bool, party id: String) async throws {
+        let stream = StreamName.party(id)
+        let version = try await store.streamVersion(stream)
+        guard let party = try await store.party(id) else { throw ConsentError(.unknownParty, "party '\(id)' is not registered") }
+        guard (party.status == .suspended) != suspended else { return }
+        let event: DomainEvent = suspended ? .partySuspended(PartySuspended(partyID: id)) : .partyReinstated(PartyReinstated(partyID: id))
+        try await appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+    }
+
+    private func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition]) async throws {
+        let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
+        let recorded = try await store.append(AppendBatch(events: [new], conditions: conditions))
+        if let last = recorded.last { try await checkpointer.appended(last.head) }
+    }
+
+    // MARK: Signed submissions
+
+    /// Authenticates, decides and appends one event signed by a person or party.
+    ///
+    /// - Throws: `ConsentError` for a rejection (nothing appended), `LedgerError` when the
+    ///   store fails or concurrent changes outlast the retries.
+    @discardableResult
+    public func submit(_ event: NewEvent) async throws -> RecordedEvent {
+        try await submit([event])[0]
+    }
+
+    /// Authenticates, decides and appends signed events together, all or none. The events must
+    /// be about different streams (for example: revoke every consent).
+    @discardableResult
+    public func submit(_ events: [NewEvent]) async throws -> [RecordedEvent] {
+        guard !events.isEmpty else { return [] }
+        guard Set(events.map(\.streamID)).count == events.count else {
+            throw ConsentError(.malformedEvent, "events submitted together must be about different streams")
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let now = clock.now()
+            var conditions: [StreamCondition] = []
+            for event in events { conditions += try await decide(event, now: now) }
+            do {
+                let recorded = try await store.append(AppendBatch(events: events, conditions: conditions))
+                for r in recorded {
+                    logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
+                }
+                if let last = recorded.last { try await checkpointer.appended(last.head) }
+                return recorded
+            } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < Self.conflictRetriesMax {
+                logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"])
+            }
+        }
+    }
+
+    /// Checks one signed event against the rules and returns the stream conditions the decision
+    /// depends on. Versions are read before state, so a change in between fails the append.
+    private func decide(_ event: NewEvent, now: Timestamp) async throws -> [StreamCondition] {
+        let domain = try decodeSubmitted(event)
+        try await authenticate(event, domain)
+        try ConsentRules.checkClock(event.time, now: now)
+        let author = event.authorID
+        switch domain {
+        case .subjectRegistered(let e):
+            let stream = StreamName.subject(e.subjectID)
+            guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.subjectExists, "this key is already registered") }
+            return [StreamCondition(streamID: stream, expectedVersion: 0)]
+
+        case .consentRequested(let e):
+            let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), "policy"])
+            try ConsentRules.checkRequest(e, author: author, recipient: try await store.party(e.recipient),
+                                          requestExists: conditions[0].expectedVersion > 0,
+                                          policy: try await store.activePolicy(), now: now)
+            return conditions
+
+        case .requestWithdrawn(let e):
+            let conditions = try await versions([StreamName.request(e.requestID)])
+            try ConsentRules.checkWithdraw(e, author: author, request: try await store.request(e.requestID))
+            return conditions
+
+        case .consentGranted(let e):
+            let conditions = try await versions([StreamName.consent(e.consentID), StreamName.request(e.requestID),
+                                                 StreamName.party(e.recipient), "policy"])
+            let request = try await store.request(e.requestID)
+            try ConsentRules.checkGrant(e, author: author, request: request,
+                                        recipient: try await store.party(request?.recipient ?? e.recipient),
+                                        existing: try await store.consent(e.consentID),
+                                        policy: try await store.activePolicy(), now: now)
+            return conditions
+
+        case .consentRevoked(let e):
+            let conditions = try await versions([StreamName.consent(e.consentID)])
+            try ConsentRules.checkRevoke(e, author: author, consent: try await store.consent(e.consentID), now: now)
+            return conditions
+
+        case .deviceAttested(let e):
+            let conditions = try await versions([StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID), StreamName.party(author)])
+            try ConsentRules.checkParty(try await store.party(author), id: author, role: .manufacturer)
+            guard e.manufacturer == author else { throw ConsentError(.badSignature, "a manufacturer attests only its own devices") }
+            guard Identifiers.isValidReference(e.deviceID) else { throw ConsentError(.invalidIdentifier, "device id '\(e.deviceID)' is not a valid reference") }
+            guard try await store.subject(e.subject) != nil else { throw ConsentError(.unknownSubject, "person \(e.subject) is not registered") }
+            return conditions
+
+        case .deviceConfirmed(let e):
+            let conditions = try await versions([StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)])
+            guard let binding = try await store.deviceBinding(manufacturer: e.manufacturer, deviceID: e.deviceID) else {
+                throw ConsentError(.deviceNotFound, "\(e.manufacturer) has not attested device \(e.deviceID)")
+            }
+            guard binding.subject == author, e.subject == author else {
+                throw ConsentError(.subjectMismatch, "device \(e.deviceID) was attested to someone else")
+            }
+            guard binding.confirmedAt == nil else { throw ConsentError(.deviceAlreadyConfirmed, "device \(e.deviceID) is already confirmed") }
+            return conditions
+
+        default:
+            throw ConsentError(.malformedEvent, "only the broker writes '\(event.type)' events")
+        }
+    }
+
+    private func versions(_ streams: [String]) async throws -> [StreamCondition] {
+        var out: [StreamCondition] = []
+        for s in streams { out.append(StreamCondition(streamID: s, expectedVersion: try await store.streamVersion(s))) }
+        return out
+    }
+
+    private func decodeSubmitted(_ event: NewEvent) throws -> DomainEvent {
+        let domain: DomainEvent
+        do {
+            domain = try DomainEvent.decode(event)
+        } catch {
+            throw ConsentError(.malformedEvent, "the '\(event.type)' event does not decode: \(error)")
+        }
+        guard event.schemaVersion == DomainEvent.upcasters.currentVersion(of: event.type) else {
+            throw ConsentError(.malformedEvent, "submit '\(event.type)' at its current schema version")
+        }
+        guard event.streamID == domain.streamID else {
+            throw ConsentError(.malformedEvent, "the event's stream should be '\(domain.streamID)'")
+        }
+        guard (try? domain.payload()) == event.payload else {
+            throw ConsentError(.malformedEvent, "the payload is not in canonical form (sorted keys, no spaces); see docs/ledger-format.md")
+        }
+        return domain
+    }
+
+    /// Finds the author's key as the ledger knows it now and checks the signature.
+    private func authenticate(_ event: NewEvent, _ domain: DomainEvent) async throws {
+        let key: VerifyingKey
+        if case .subjectRegistered(let e) = domain {
+            guard let bytes = Base64.decode(e.signingKey), let k = try? VerifyingKey(bytes: bytes),
+                  Identifiers.subjectID(signingKey: k) == e.subjectID, e.subjectID == event.authorID else {
+                throw ConsentError(.badSignature, "a person registers with their own key, under the id derived from it")
+            }
+            key = k
+        } else if event.authorID.hasPrefix("sub_") {
+            guard let subject = try await store.subject(event.authorID) else {
+                throw ConsentError(.unknownSubject, "person \(event.authorID) is not registered; register the key first")
+            }
+            key = try PublicKeys(id: subject.id, signingKey: subject.signingKey, boxKey: "").verifyingKey()
+        } else {
+            guard let party = try await store.party(event.authorID) else {
+                throw ConsentError(.unknownParty, "party '\(event.authorID)' is not registered")
+            }
+            guard party.status == .active else { throw ConsentError(.partySuspended, "party '\(party.id)' is suspended") }
+            key = try PublicKeys(id: party.id, signingKey: party.signingKey, boxKey: party.boxKey).verifyingKey()
+        }
+        guard let signature = try? Signature(bytes: event.signature), key.isValidSignature(signature, for: event.signingInput) else {
+            throw ConsentError(.badSignature, "the signature does not verify with \(event.authorID)'s registered key")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Consent
+import Foundation
+
+/// The files of one broker's data directory.
+///
+/// ```
+/// ledger.sqlite        events, checkpoints, projections (SQLite, WAL)
+/// keys/broker.key      the broker's secret keys (mode 0600, never leave the host)
+/// keys/broker.pub      the broker's public keys, to hand to anyone who verifies receipts
+/// keys/<party>.key     demo parties' secret keys (demo only: real parties keep their own)
+/// ```
+public struct DataDirectory: Sendable {
+    public let url: URL
+
+    public init(_ path: String) {
+        url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    public var ledgerPath: String { url.appendingPathComponent("ledger.sqlite").path }
+    public var keysURL: URL { url.appendingPathComponent("keys", isDirectory: true) }
+    public var brokerKeyURL: URL { keysURL.appendingPathComponent("broker.key") }
+    public var brokerPublicKeyURL: URL { keysURL.appendingPathComponent("broker.pub") }
+
+    public func partyKeyURL(_ id: String) -> URL { keysURL.appendingPathComponent("\(id).key") }
+
+    /// Whether `admin init` has run here.
+    public var isInitialised: Bool { FileManager.default.fileExists(atPath: brokerKeyURL.path) }
+
+    /// Creates the directory (mode 0700).
+    public func create() throws {
+        try FileManager.default.createDirectory(at: keysURL, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    /// Writes public keys as JSON (for `Keys/` and `keys/*.pub`).
+    public static func writePublicKeys(_ keys: PublicKeys, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(keys).write(to: url, options: .atomic)
+    }
+
+    /// Reads public keys written by `writePublicKeys`.
+    public static func readPublicKeys(_ url: URL) throws -> PublicKeys {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw KeyFileError("no public key file at \(url.path)")
+        }
+        do { return try JSONDecoder().decode(PublicKeys.self, from: data) } catch {
+            throw KeyFileError("\(url.path) is not a public key file: \(error)")
+        }
+    }
+}

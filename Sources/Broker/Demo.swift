@@ -1,0 +1,70 @@
+import Consent
+import Foundation
+import Ledger
+
+/// The demo set-up of `mydata admin init --demo`: a few manufacturers and recipients with keys
+/// in the data directory, and open offers that any new user can grant at once.
+public enum Demo {
+    public struct PartySpec: Sendable {
+        public let id: String
+        public let role: PartyRole
+        public let name: String
+    }
+
+    public static let parties: [PartySpec] = [
+        .init(id: "hanbit-motors", role: .manufacturer, name: "Hanbit Motors (vehicles)"),
+        .init(id: "saebom-appliances", role: .manufacturer, name: "Saebom Appliances (home appliances)"),
+        .init(id: "gridwise-energy", role: .manufacturer, name: "Gridwise Energy (smart meters)"),
+        .init(id: "safedrive-insurance", role: .recipient, name: "SafeDrive Insurance (startup)"),
+        .init(id: "fixit-ai", role: .recipient, name: "FixIt AI (predictive maintenance startup)"),
+        .init(id: "ecowatt", role: .recipient, name: "EcoWatt (energy saving startup)"),
+        .init(id: "nutrilab", role: .recipient, name: "NutriLab (healthcare startup)"),
+    ]
+
+    public struct OfferSpec: Sendable {
+        public let recipient: String
+        public let category: String
+        public let items: [String]
+        public let purpose: String
+        public let durationDays: Int
+        public let onceOff: Bool
+        public let incentiveKRW: Int64
+    }
+
+    public static let offers: [OfferSpec] = [
+        .init(recipient: "safedrive-insurance", category: "vehicle", items: ["vehicle.driving", "vehicle.context"],
+              purpose: "usage-based-insurance", durationDays: 180, onceOff: false, incentiveKRW: 5_000),
+        .init(recipient: "fixit-ai", category: "appliance", items: ["appliance.operation", "appliance.errors"],
+              purpose: "predictive-maintenance", durationDays: 365, onceOff: false, incentiveKRW: 3_000),
+        .init(recipient: "ecowatt", category: "energy", items: ["energy.household"],
+              purpose: "energy-saving", durationDays: 1, onceOff: true, incentiveKRW: 1_000),
+        .init(recipient: "nutrilab", category: "health", items: ["health.nutrition"],
+              purpose: "health-services", durationDays: 30, onceOff: false, incentiveKRW: 10_000),
+    ]
+
+    /// Registers the demo parties (keys into `dataDirectory/keys`) and creates the open offers,
+    /// each signed by its recipient's demo key. Skips what already exists.
+    public static func seed(broker: BrokerService, dataDirectory: DataDirectory) async throws {
+        for spec in parties where try await broker.store.party(spec.id) == nil {
+            let identity = try Identity.generate(id: spec.id)
+            var none: [UInt8]? = nil
+            try KeyFile.write(identity, to: dataDirectory.partyKeyURL(spec.id), passphrase: &none)
+            var keys = identity.publicKeys
+            keys.role = spec.role.rawValue
+            try DataDirectory.writePublicKeys(keys, to: dataDirectory.keysURL.appendingPathComponent("\(spec.id).pub"))
+            try await broker.registerParty(id: spec.id, role: spec.role, name: spec.name, keys: keys)
+        }
+        guard try await broker.store.requests(for: nil, limit: 1).isEmpty, let policy = try await broker.store.activePolicy() else { return }
+        let now = broker.clock.now()
+        for offer in offers {
+            let recipient = try KeyFile.read(dataDirectory.partyKeyURL(offer.recipient)) { [] }
+            let terms = ConsentTerms(category: offer.category, items: offer.items, purpose: offer.purpose,
+                                     dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
+                                     durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: 90,
+                                     incentiveKRW: offer.incentiveKRW)
+            let request = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
+                                           terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
+            try await broker.submit(recipient.sign(.consentRequested(request), at: now))
+        }
+    }
+}

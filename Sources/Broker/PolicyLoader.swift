@@ -1,0 +1,164 @@
+import Consent
+import Foundation
+import Sodium
+import Yams
+
+/// A validated policy set and the hash of the files it came from.
+public struct LoadedPolicy: Sendable, Equatable {
+    public let policy: PolicySet
+    /// BLAKE2b-256 (hex) over the files, see `PolicyLoader.hash(files:)`.
+    public let hash: String
+}
+
+/// Reads `Policies/`: `policy.yaml` (version), `purposes.yaml`, and `categories/*.yaml`; checks
+/// every rule and reports the first problem with its file and line.
+public enum PolicyLoader {
+    /// Bytes of one policy file.
+    public static let fileBytesMax = 1_048_576
+
+    /// Loads and validates the policy set in `directory`.
+    ///
+    /// - Throws: `PolicyError` naming the file and line of the first problem.
+    public static func load(directory: URL) throws -> LoadedPolicy {
+        let files = try readFiles(directory)
+        var version: String?
+        var purposes: [Purpose] = []
+        var categories: [DataCategory] = []
+        for (name, text) in files {
+            let doc = try Document(file: name, text: text)
+            switch name {
+            case "policy.yaml":
+                version = try doc.root.string("version")
+            case "purposes.yaml":
+                purposes = try doc.root.list("purposes").map(purpose)
+            default:
+                categories.append(try category(doc.root))
+            }
+        }
+        guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
+        let set = PolicySet(version: version, categories: categories, purposes: purposes)
+        try crossCheck(set, files: files)
+        return LoadedPolicy(policy: set, hash: hash(files: files))
+    }
+
+    /// BLAKE2b-256 (hex) over the files in name order, each as u32 name length, name, u32
+    /// content length, content (all lengths big-endian).
+    public static func hash(files: [(String, String)]) -> String {
+        var bytes: [UInt8] = []
+        for (name, text) in files.sorted(by: { $0.0 < $1.0 }) {
+            for part in [Array(name.utf8), Array(text.utf8)] {
+                let n = UInt32(part.count)
+                bytes += [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
+                bytes += part
+            }
+        }
+        return Hex.encode(BLAKE2b.hash256(bytes))
+    }
+
+    // MARK: Files
+
+    private static func readFiles(_ directory: URL) throws -> [(String, String)] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw PolicyError(file: directory.path, line: nil, message: "not a directory; pass the Policies/ folder with --policies")
+        }
+        var names = ["policy.yaml", "purposes.yaml"]
+        let categoriesDir = directory.appendingPathComponent("categories")
+        let categoryFiles = ((try? fm.contentsOfDirectory(atPath: categoriesDir.path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        guard !categoryFiles.isEmpty else {
+            throw PolicyError(file: "categories/", line: nil, message: "no category files; add one YAML file per data category")
+        }
+        names += categoryFiles.map { "categories/\($0)" }
+        return try names.map { name in
+            let url = directory.appendingPathComponent(name)
+            guard let data = fm.contents(atPath: url.path) else {
+                throw PolicyError(file: name, line: nil, message: "missing or unreadable")
+            }
+            guard data.count <= fileBytesMax else {
+                throw PolicyError(file: name, line: nil, message: "larger than \(fileBytesMax) bytes")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw PolicyError(file: name, line: nil, message: "not UTF-8 text")
+            }
+            return (name, text)
+        }
+    }
+
+    // MARK: Entries
+
+    private static func purpose(_ n: Entry) throws -> Purpose {
+        Purpose(id: try n.identifier("id"), title: try n.string("title"),
+                categories: try n.list("categories").map { try $0.scalarString() })
+    }
+
+    private static func category(_ n: Entry) throws -> DataCategory {
+        let id = try n.identifier("category")
+        let maxDays = try n.int("maxConsentDays")
+        guard (1...ConsentLimits.consentDurationDaysMax).contains(maxDays) else {
+            throw n.error(at: "maxConsentDays", "must be 1 to \(ConsentLimits.consentDurationDaysMax) days, got \(maxDays)")
+        }
+        let sensitive = try n.bool("sensitive")
+        let items = try n.list("items").map { try item($0, category: id) }
+        guard !items.isEmpty else { throw n.error(at: "items", "a category needs at least one data item") }
+        return DataCategory(id: id, title: try n.string("title"), sensitive: sensitive, maxConsentDays: maxDays, items: items)
+    }
+
+    private static func item(_ n: Entry, category: String) throws -> DataItem {
+        let id = try n.identifier("id")
+        guard id.hasPrefix(category + ".") else {
+            throw n.error(at: "id", "item '\(id)' must start with its category: '\(category).…'")
+        }
+        let fields = try n.list("fields").map(field)
+        guard !fields.isEmpty else { throw n.error(at: "fields", "an item needs at least one field") }
+        var seen = Set<String>()
+        for (f, node) in zip(fields, try n.list("fields")) where !seen.insert(f.name).inserted {
+            throw node.error(at: "name", "field '\(f.name)' appears twice in item '\(id)'")
+        }
+        return DataItem(id: id, title: try n.string("title"), updateFrequency: try n.string("updateFrequency"), fields: fields)
+    }
+
+    private static func field(_ n: Entry) throws -> FieldSpec {
+        let typeName = try n.string("type")
+        guard let type = FieldSpec.FieldType(rawValue: typeName) else {
+            let allowed = FieldSpec.FieldType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw n.error(at: "type", "unknown field type '\(typeName)'; use one of \(allowed)")
+        }
+        return FieldSpec(name: try n.identifier("name"), type: type, unit: try n.optionalString("unit"),
+                         required: try n.optionalBool("required") ?? false)
+    }
+
+    private static func crossCheck(_ set: PolicySet, files: [(String, String)]) throws {
+        var categoryIDs = Set<String>()
+        for c in set.categories where !categoryIDs.insert(c.id).inserted {
+            throw PolicyError(file: "categories/", line: nil, message: "category '\(c.id)' is defined twice")
+        }
+        var itemIDs = Set<String>()
+        for c in set.categories { for i in c.items where !itemIDs.insert(i.id).inserted {
+            throw PolicyError(file: "categories/\(c.id).yaml", line: nil, message: "item '\(i.id)' is defined twice")
+        } }
+        let purposesText = files.first { $0.0 == "purposes.yaml" }?.1 ?? ""
+        var purposeIDs = Set<String>()
+        for p in set.purposes {
+            let line = lineOf("id: \(p.id)", in: purposesText)
+            guard purposeIDs.insert(p.id).inserted else {
+                throw PolicyError(file: "purposes.yaml", line: line, message: "purpose '\(p.id)' is defined twice")
+            }
+            guard !p.categories.isEmpty else {
+                throw PolicyError(file: "purposes.yaml", line: line, message: "purpose '\(p.id)' names no category")
+            }
+            for c in p.categories where !categoryIDs.contains(c) {
+                throw PolicyError(file: "purposes.yaml", line: line,
+                                  message: "purpose '\(p.id)' names category '\(c)', which no file in categories/ defines")
+            }
+        }
+    }
+
+    private static func lineOf(_ needle: String, in text: String) -> Int? {
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.contains(needle) {
+            return i + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,104 @@
+import Consent
+import Foundation
+import Ledger
+import Sodium
+
+/// A consent receipt with the fields of an ISO/IEC TS 27560 consent record, signed by the
+/// broker, carrying the person's own signed grant as evidence. `ReceiptVerifier` checks it
+/// offline with the broker's public key alone.
+public struct ConsentReceipt: Codable, Sendable, Equatable {
+    public static let schema = "mydata-receipt-v1"
+
+    public struct PartyRef: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+    }
+    public struct PurposeRef: Codable, Sendable, Equatable {
+        public var id: String
+        public var title: String?
+    }
+    public struct Evidence: Codable, Sendable, Equatable {
+        /// Where the grant sits in the ledger and its chain hash (hex).
+        public var ledgerSequence: UInt64
+        public var eventHash: String
+        public var streamID: String
+        public var eventType: String
+        public var schemaVersion: UInt16
+        public var eventTime: Int64
+        /// The grant's canonical payload, base64: the exact bytes the person signed.
+        public var payload: String
+        /// The person's Ed25519 public key and signature, base64.
+        public var subjectKey: String
+        public var subjectSignature: String
+        /// The broker checkpoint covering the grant, if one was signed yet.
+        public var checkpoint: CheckpointRef?
+    }
+    public struct CheckpointRef: Codable, Sendable, Equatable {
+        public var sequence: UInt64
+        public var headHash: String
+        public var time: Int64
+        public var signature: String
+    }
+
+    public var schemaVersion: String
+    /// ISO/IEC TS 27560 record fields.
+    public var recordID: String
+    public var piiPrincipalID: String
+    public var piiController: PartyRef
+    public var piiProcessor: PartyRef
+    public var purposes: [PurposeRef]
+    public var dataCategory: String
+    public var dataItems: [String]
+    public var sensitive: Bool
+    public var legalBasis: String
+    public var consentType: String
+    public var collectionMethod: String
+    public var grantedAt: String
+    public var expiresAt: String
+    public var revokedAt: String?
+    public var dataFrom: String
+    public var dataTo: String
+    public var retentionDays: Int
+    public var onceOff: Bool
+    public var incentiveKRW: Int64
+    public var policyVersion: String
+    public var policyHash: String
+    public var requestID: String
+    public var requestHash: String
+    /// `active`, `revoked` or `expired` at `statusAt`.
+    public var status: String
+    public var statusAt: String
+    public var evidence: Evidence
+}
+
+/// A receipt and the broker's signature over its canonical JSON.
+public struct SignedReceipt: Codable, Sendable, Equatable {
+    public struct BrokerSignature: Codable, Sendable, Equatable {
+        public var algorithm: String
+        public var keyID: String
+        /// The broker's Ed25519 public key, base64 (a verifier compares it with the one it trusts).
+        public var publicKey: String
+        public var value: String
+    }
+    public var receipt: ConsentReceipt
+    public var signature: BrokerSignature
+
+    /// The bytes the broker signs: the receipt as canonical JSON (sorted keys, no spaces).
+    public static func signedBytes(_ receipt: ConsentReceipt) throws -> [UInt8] {
+        Array("mydata/receipt/v1\u{0}".utf8) + (try CanonicalJSON.encode(receipt))
+    }
+
+    /// Pretty JSON for a file.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
+
+/// A receipt that does not verify, and why.
+public struct ReceiptError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Broker
+import Foundation
+import Storage
+
+struct AdminInit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a data directory: broker keys, the ledger, the active policy, and demo parties with open offers.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: ArgumentHelp("The policy directory to activate.", valueName: "dir"))
+    var policies = "Policies"
+    @Flag(name: .long, help: "Do not create demo parties and open offers.")
+    var noDemo = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let loaded = try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true))
+            let directory = DataDirectory(global.resolvedDataDir)
+            let fresh = !directory.isInitialised
+            if fresh {
+                try directory.create()
+                let identity = try Identity.generate(id: "broker")
+                var none: [UInt8]? = nil
+                try KeyFile.write(identity, to: directory.brokerKeyURL, passphrase: &none)
+                var keys = identity.publicKeys
+                keys.role = "broker"
+                try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
+            }
+            let broker = try LocalBroker.open(directory)
+            try await broker.session { broker in
+                try await broker.service.initialise()
+                try await broker.service.activatePolicy(loaded)
+                if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }
+            }
+            let head = try await broker.store.head()
+            if global.json {
+                try Terminal.printJSON(["dataDir": directory.url.path, "policyVersion": loaded.policy.version,
+                                        "policyHash": loaded.hash, "events": "\(head.sequence)"])
+                return
+            }
+            print(fresh ? "Created broker data directory \(directory.url.path)" : "Data directory \(directory.url.path) already existed; brought it up to date")
+            print("Policy \(loaded.policy.version) active (hash \(loaded.hash.prefix(16))…); ledger holds \(head.sequence) events.")
+            print("""
+
+                Try it (as a person sharing your product data):
+                  export MYDATA_DATA_DIR=\(directory.url.path)
+                  mydata key init                 # your own signing key, protected by a passphrase
+                  mydata requests                 # who asks for what
+                  mydata grant <request-id>       # agree, signed with your key
+                  mydata consents                 # what you agreed to
+                  mydata receipt <consent-id> -o receipt.json && mydata receipt verify receipt.json
+                  mydata revoke <consent-id>      # change your mind, effective at once
+                  mydata admin verify             # prove the ledger was not tampered with
+                """)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+
+struct AdminParty: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "party", abstract: "Register, list, suspend and reinstate manufacturers and recipients.",
+        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self])
+}
+
+extension PartyRole: ExpressibleByArgument {}
+
+struct AdminPartyAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Register a party with its public keys.",
+        discussion: "Without --public-key-file, fresh keys are generated into the data directory (for demos and tests).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "The party id: 3-64 of a-z, 0-9 and '-'.")
+    var id: String
+    @Option(name: .long, help: "manufacturer or recipient.")
+    var role: PartyRole
+    @Option(name: .long, help: "The party's name as people will see it.")
+    var name: String
+    @Option(name: .long, help: ArgumentHelp("The party's public key file (JSON with signingKey and boxKey, base64).", valueName: "file"))
+    var publicKeyFile: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try LocalBroker.open(global)
+            var keys: PublicKeys
+            var generated: Identity?
+            if let publicKeyFile {
+                keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
+                keys.id = id
+            } else {
+                generated = try Identity.generate(id: id)
+                keys = generated!.publicKeys
+            }
+            keys.role = role.rawValue
+            try await broker.session { try await $0.service.registerParty(id: id, role: role, name: name, keys: keys) }
+            // Only once registered, so a refused registration leaves no key files behind.
+            if let generated {
+                var none: [UInt8]? = nil
+                try KeyFile.write(generated, to: broker.directory.partyKeyURL(id), passphrase: &none)
+            }
+            try DataDirectory.writePublicKeys(keys, to: broker.directory.keysURL.appendingPathComponent("\(id).pub"))
+            print("Registered \(role.rawValue) \(id).")
+        }
+    }
+}
+
+struct AdminPartyList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List registered parties.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let parties = try await LocalBroker.open(global).store.parties()
+            if global.json { try Terminal.printJSON(parties); return }
+            print(Terminal.table(["PARTY", "ROLE", "STATUS", "NAME"], parties.map { [$0.id, $0.role.rawValue, $0.status.rawValue, $0.name] }))
+        }
+    }
+}
+
+struct AdminPartySuspend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "suspend", abstract: "Suspend a party: it can no longer act or receive data.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The party id.") var id: String
+
+    func run() async throws {
+        try await reportingErrors {
+            try await LocalBroker.open(global).session { try await $0.service.setSuspended(true, party: id) }
+            print("Suspended \(id).")
+        }
+    }
+}
+
+struct AdminPartyReinstate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reinstate", abstract: "Lift a party's suspension.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The party id.") var id: String
+
+    func run() async throws {
+        try await reportingErrors {
+            try await LocalBroker.open(global).session { try await $0.service.setSuspended(false, party: id) }
+            print("Reinstated \(id).")
+        }
+    }
+}

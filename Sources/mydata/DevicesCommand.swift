@@ -1,0 +1,56 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "See the devices makers say are yours, and confirm them.",
+        subcommands: [DevicesList.self, DevicesConfirm.self], defaultSubcommand: DevicesList.self)
+}
+
+struct DevicesList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List devices attested to be yours.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let subject = try Person.subjectID(global)
+            let broker = try LocalBroker.open(global)
+            let bindings = try await broker.store.deviceBindings(subject: subject)
+            if global.json {
+                try Terminal.printJSON(bindings.map {
+                    ["manufacturer": $0.manufacturer, "device": $0.deviceID, "attestedAt": $0.attestedAt.description,
+                     "confirmedAt": $0.confirmedAt?.description ?? ""]
+                })
+                return
+            }
+            guard !bindings.isEmpty else { print("No maker has attested a device of yours."); return }
+            print(Terminal.table(["MANUFACTURER", "DEVICE", "ATTESTED", "CONFIRMED"], bindings.map {
+                [$0.manufacturer, $0.deviceID, $0.attestedAt.description, $0.confirmedAt?.description ?? "no: mydata devices confirm"]
+            }))
+        }
+    }
+}
+
+struct DevicesConfirm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm", abstract: "Confirm that a device is yours; only then can its data be delivered.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The manufacturer's party id.")
+    var manufacturer: String
+    @Argument(help: "The device id the manufacturer attested.")
+    var deviceID: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try LocalBroker.open(global)
+            try await broker.session { broker in
+                let identity = try Person.identity(global)
+                let event = DomainEvent.deviceConfirmed(DeviceConfirmed(deviceID: deviceID, manufacturer: manufacturer, subject: identity.id))
+                try await broker.service.submit(identity.sign(event, at: broker.service.clock.now()))
+                print("Confirmed \(manufacturer) device \(deviceID) as yours.")
+            }
+        }
+    }
+}

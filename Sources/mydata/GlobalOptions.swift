@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The broker's data directory (default: $MYDATA_DATA_DIR, else ./demo-data).", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where your key file lives (default: $MYDATA_CONFIG_DIR, else $XDG_CONFIG_HOME/mydata or ~/.config/mydata).", valueName: "dir"))
+    var configDir: String?
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    var resolvedDataDir: String {
+        dataDir ?? ProcessInfo.processInfo.environment["MYDATA_DATA_DIR"] ?? "demo-data"
+    }
+
+    var resolvedConfigDir: URL {
+        let env = ProcessInfo.processInfo.environment
+        if let configDir { return URL(fileURLWithPath: configDir, isDirectory: true) }
+        if let dir = env["MYDATA_CONFIG_DIR"] { return URL(fileURLWithPath: dir, isDirectory: true) }
+        if let xdg = env["XDG_CONFIG_HOME"], !xdg.isEmpty { return URL(fileURLWithPath: xdg).appendingPathComponent("mydata", isDirectory: true) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config/mydata", isDirectory: true)
+    }
+
+    var identityKeyURL: URL { resolvedConfigDir.appendingPathComponent("identity.key") }
+}

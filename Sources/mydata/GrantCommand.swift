@@ -1,0 +1,90 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+import Ledger
+
+struct GrantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grant",
+        abstract: "Agree to a consent request, signed with your key.",
+        discussion: "Shows in plain words who gets what, for what and until when, and asks before signing unless --yes.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The request id, from `mydata requests`.")
+    var requestID: String
+    @Flag(name: .long, help: "Grant without asking.")
+    var yes = false
+    @Flag(name: .long, help: "Confirm that you agree to share sensitive (health) data.")
+    var confirmSensitive = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let subject = try Person.subjectID(global)
+            let broker = try LocalBroker.open(global)
+            try await broker.session { broker in
+                let service = broker.service
+                guard let request = try await broker.store.request(requestID) else {
+                    throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list open requests with `mydata requests`")
+                }
+                guard let policy = try await broker.store.activePolicy() else {
+                    throw ConsentError(.noActivePolicy, "the broker has no active policy; the operator must run `mydata admin policy activate`")
+                }
+                let recipient = try await broker.store.party(request.recipient)
+                let sensitive = policy.policy.category(request.terms.category)?.sensitive ?? false
+                let now = service.clock.now()
+                if !global.json || !yes {
+                    FileHandle.standardError.write(Data(Self.describe(request, recipient: recipient, policy: policy, now: now).utf8))
+                }
+                var sensitiveConfirmed = confirmSensitive
+                if !yes {
+                    guard Terminal.stdinIsTTY else {
+                        throw CLIError(message: "not at a terminal: re-run with --yes to grant without a prompt", exitCode: ExitCodes.aborted)
+                    }
+                    guard Terminal.ask("Grant this consent? [yes/no] ")?.lowercased() == "yes" else {
+                        throw CLIError(message: "not granted; nothing was signed", exitCode: ExitCodes.aborted)
+                    }
+                    if sensitive && !sensitiveConfirmed {
+                        sensitiveConfirmed = Terminal.ask("This is sensitive \(request.terms.category) data. Type 'sensitive' to confirm: ") == "sensitive"
+                    }
+                }
+                let identity = try Person.identity(global)
+                guard identity.id == subject else { throw CLIError(message: "the key file changed while running", exitCode: ExitCodes.keyProblem) }
+                try await Person.ensureRegistered(identity, with: service)
+                let grant = ConsentDrafts.grant(of: request, by: subject, policy: policy, now: service.clock.now(),
+                                                sensitiveConfirmed: sensitiveConfirmed)
+                let recorded = try await service.submit(identity.sign(grant, at: service.clock.now()))
+                guard case .consentGranted(let g) = grant else { return }
+                if global.json {
+                    try Terminal.printJSON(["consent": g.consentID, "expiresAt": g.expiresAt.description, "ledgerSequence": "\(recorded.sequence)"])
+                } else {
+                    print("Granted. Consent \(g.consentID), valid until \(g.expiresAt).")
+                    print("Keep a receipt: mydata receipt \(g.consentID) > receipt.json   Revoke any time: mydata revoke \(g.consentID)")
+                }
+            }
+        }
+    }
+
+    static func describe(_ r: ConsentRequest, recipient: Party?, policy: ActivePolicy, now: Timestamp) -> String {
+        let who = recipient.map { "\($0.name) (\($0.id))" } ?? r.recipient
+        let items = r.terms.items.map { id in "  - \(policy.policy.item(id)?.title ?? id) (\(id))" }.joined(separator: "\n")
+        let purpose = policy.policy.purpose(r.terms.purpose)?.title ?? r.terms.purpose
+        let until = ConsentRules.expiry(of: r.terms, grantedAt: now)
+        let duration = r.terms.onceOff ? "once, within 24 hours" : "for \(r.terms.durationDays) days"
+        var text = """
+            \(who) asks for your \(r.terms.category) data:
+            \(items)
+            Purpose:    \(purpose)
+            Data from:  \(r.terms.dataFrom) to \(r.terms.dataTo)
+            Access:     \(duration), until \(until)
+            Retention:  they may keep the data \(r.terms.retentionDays) days
+            Incentive:  \(r.terms.incentiveKRW) KRW
+            Policy:     \(policy.version)
+
+            """
+        if policy.policy.category(r.terms.category)?.sensitive == true {
+            text += "This is SENSITIVE data: sharing it needs your explicit confirmation.\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,71 @@
+import Broker
+import Consent
+import Foundation
+import Ledger
+import Logging
+import Storage
+
+/// A broker on a local data directory, opened for one command and closed (with a checkpoint)
+/// when it ends.
+struct LocalBroker {
+    let directory: DataDirectory
+    let store: SQLiteStore
+    let service: BrokerService
+
+    /// Opens an initialised data directory.
+    ///
+    /// - Throws: `CLIError` with exit code 6 when the directory was never initialised.
+    static func open(_ options: GlobalOptions) throws -> LocalBroker {
+        let directory = DataDirectory(options.resolvedDataDir)
+        guard directory.isInitialised else {
+            throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
+                           exitCode: ExitCodes.storeProblem)
+        }
+        return try open(directory)
+    }
+
+    static func open(_ directory: DataDirectory) throws -> LocalBroker {
+        let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
+        let store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
+        return LocalBroker(directory: directory, store: store,
+                           service: BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker")))
+    }
+
+    /// Logs go to stderr, at $MYDATA_LOG_LEVEL (default: warning), so stdout stays the command's output.
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = ProcessInfo.processInfo.environment["MYDATA_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    /// Runs `body` and signs a checkpoint afterwards, also when `body` fails.
+    func session<T>(_ body: (LocalBroker) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            try await service.close()
+            return result
+        } catch {
+            try? await service.close()
+            throw error
+        }
+    }
+}
+
+/// The person using the CLI.
+struct Person {
+    /// The subject id from the key file, without asking for the passphrase.
+    static func subjectID(_ options: GlobalOptions) throws -> String {
+        try KeyFile.publicKeys(options.identityKeyURL).id
+    }
+
+    /// The person's identity, asking for the passphrase if needed.
+    static func identity(_ options: GlobalOptions) throws -> Identity {
+        try KeyFile.read(options.identityKeyURL) { try Terminal.passphrase() }
+    }
+
+    /// Registers the person's key with the broker if it does not know it yet.
+    static func ensureRegistered(_ identity: Identity, with broker: BrokerService) async throws {
+        guard try await broker.store.subject(identity.id) == nil else { return }
+        try await broker.submit(identity.sign(ConsentDrafts.registration(of: identity), at: broker.clock.now()))
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+@main
+struct Mydata: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mydata",
+        abstract: "Share your connected products' data with services you choose, under consent you sign and can revoke.",
+        discussion: """
+            Start with `mydata key init`, then `mydata requests` to see who asks for what, `mydata grant <id>`
+            to agree, `mydata consents` and `mydata revoke <id>` to change your mind.
+            Exit codes are listed in docs/cli.md.
+            """,
+        subcommands: [KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
+                      ReceiptCommand.self, AccessLogCommand.self, DevicesCommand.self, AdminCommand.self]
+    )
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+import Ledger
+
+struct RequestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requests", abstract: "List consent requests addressed to you or open to anyone.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "Include withdrawn and expired requests.")
+    var all = false
+    @Option(name: .long, help: "At most this many requests.")
+    var limit = 100
+
+    func run() async throws {
+        try await reportingErrors {
+            let subject = try Person.subjectID(global)
+            let broker = try LocalBroker.open(global)
+            let now = broker.service.clock.now()
+            let requests = try await broker.store.requests(for: subject, limit: limit)
+                .filter { all || $0.status(at: now) == "open" }
+            if global.json {
+                try Terminal.printJSON(requests.map { RequestView($0, now: now) })
+                return
+            }
+            guard !requests.isEmpty else { print("No open requests for you."); return }
+            print(Terminal.table(["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "DAYS", "INCENTIVE", "STATUS"], requests.map {
+                [$0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose,
+                 $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now)]
+            }))
+            print("\nTo agree: mydata grant <request>   (you will see the details first)")
+        }
+    }
+}
+
+/// A request as `--json` prints it.
+struct RequestView: Encodable {
+    let id: String, recipient: String, addressedTo: String?, category: String, items: [String], purpose: String
+    let dataFrom: String, dataTo: String, durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64
+    let offerExpiresAt: String, policyVersion: String, status: String
+
+    init(_ r: ConsentRequest, now: Timestamp) {
+        id = r.id; recipient = r.recipient; addressedTo = r.subject; category = r.terms.category; items = r.terms.items
+        purpose = r.terms.purpose; dataFrom = r.terms.dataFrom.description; dataTo = r.terms.dataTo.description
+        durationDays = r.terms.durationDays; onceOff = r.terms.onceOff; retentionDays = r.terms.retentionDays
+        incentiveKRW = r.terms.incentiveKRW; offerExpiresAt = r.offerExpiresAt.description; policyVersion = r.policyVersion
+        status = r.status(at: now)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+
+struct RevokeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Withdraw a consent (or all of them), effective at once.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The consent id, from `mydata consents`.")
+    var consentID: String?
+    @Flag(name: .long, help: "Revoke every consent that is still active.")
+    var all = false
+
+    func validate() throws {
+        guard (consentID != nil) != all else { throw ValidationError("name one consent id, or pass --all") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let subject = try Person.subjectID(global)
+            let broker = try LocalBroker.open(global)
+            try await broker.session { broker in
+                let service = broker.service
+                let now = service.clock.now()
+                let ids: [String]
+                if all {
+                    ids = try await broker.store.consents(subject: subject, limit: ConsentLimits.pageItemsMax)
+                        .filter { $0.status(at: now) == .active }.map(\.id)
+                } else {
+                    ids = [consentID!]
+                }
+                guard !ids.isEmpty else { print("You have no active consent to revoke."); return }
+                let identity = try Person.identity(global)
+                let events = try ids.map { id in
+                    try identity.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: subject)), at: service.clock.now())
+                }
+                let recorded = try await service.submit(events)
+                if global.json {
+                    try Terminal.printJSON(ids)
+                } else {
+                    for id in ids { print("Revoked \(id).") }
+                    print("From now on no data is delivered under \(ids.count == 1 ? "it" : "them") (ledger event \(recorded.last!.sequence)).")
+                }
+            }
+        }
+    }
+}
