@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "TestSupport"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],

@@ -97,7 +97,7 @@ public enum PolicyLoader {
         let id = try n.identifier("category")
         let maxDays = try n.int("maxConsentDays")
         guard (1...ConsentLimits.consentDurationDaysMax).contains(maxDays) else {
-            throw n.error(at: "maxConsentDays", "must be 1 to \(ConsentLimits.consentDurationDaysMax) days, got \(maxDays)")
+            throw n.error(at: "maxConsentDays", "`maxConsentDays` must be 1 to \(ConsentLimits.consentDurationDaysMax) days, got \(maxDays)")
         }
         let sensitive = try n.bool("sensitive")
         let items = try n.list("items").map { try item($0, category: id) }

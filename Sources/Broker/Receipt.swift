@@ -79,9 +79,18 @@ public struct SignedReceipt: Codable, Sendable, Equatable {
         /// The broker's Ed25519 public key, base64 (a verifier compares it with the one it trusts).
         public var publicKey: String
         public var value: String
+
+        public init(algorithm: String, keyID: String, publicKey: String, value: String) {
+            self.algorithm = algorithm; self.keyID = keyID; self.publicKey = publicKey; self.value = value
+        }
     }
     public var receipt: ConsentReceipt
     public var signature: BrokerSignature
+
+    public init(receipt: ConsentReceipt, signature: BrokerSignature) {
+        self.receipt = receipt
+        self.signature = signature
+    }
 
     /// The bytes the broker signs: the receipt as canonical JSON (sorted keys, no spaces).
     public static func signedBytes(_ receipt: ConsentReceipt) throws -> [UInt8] {

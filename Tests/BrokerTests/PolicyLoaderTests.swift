@@ -1,0 +1,65 @@
+import Broker
+import Consent
+import Foundation
+import TestSupport
+import Testing
+
+struct PolicyLoaderTests {
+    @Test("the shipped policies load: four categories, health sensitive and shorter")
+    func shippedPolicies() throws {
+        let loaded = try PolicyLoader.load(directory: Repository.policies)
+        #expect(Set(loaded.policy.categories.map(\.id)) == ["vehicle", "appliance", "energy", "health"])
+        let health = try #require(loaded.policy.category("health"))
+        #expect(health.sensitive)
+        #expect(health.maxConsentDays < 365)
+        #expect(loaded.policy.categories.allSatisfy { $0.maxConsentDays <= 365 && !$0.items.isEmpty })
+        #expect(loaded.hash.count == 64)
+        #expect(try PolicyLoader.load(directory: Repository.policies).hash == loaded.hash, "the hash is stable")
+    }
+
+    struct Breakage: Sendable, CustomTestStringConvertible {
+        let name: String
+        let file: String
+        let find: String
+        let replace: String
+        let expectedLine: Int?
+        let mentions: String
+        var testDescription: String { name }
+    }
+
+    static let breakages: [Breakage] = [
+        Breakage(name: "a consent limit over a year", file: "categories/vehicle.yaml", find: "maxConsentDays: 365",
+                 replace: "maxConsentDays: 400", expectedLine: 5, mentions: "maxConsentDays"),
+        Breakage(name: "an unknown field type", file: "categories/energy.yaml", find: "{ name: interval, type: integer",
+                 replace: "{ name: interval, type: duration", expectedLine: 12, mentions: "duration"),
+        Breakage(name: "an item outside its category", file: "categories/appliance.yaml", find: "id: appliance.errors",
+                 replace: "id: vehicle.errors", expectedLine: 14, mentions: "must start with its category"),
+        Breakage(name: "broken YAML", file: "categories/health.yaml", find: "sensitive: true",
+                 replace: "sensitive: [true", expectedLine: nil, mentions: "not valid YAML"),
+        Breakage(name: "a purpose naming an unknown category", file: "purposes.yaml", find: "categories: [energy]\n  - id: demand-response",
+                 replace: "categories: [energi]\n  - id: demand-response", expectedLine: 19, mentions: "energi"),
+        Breakage(name: "sensitive not a boolean", file: "categories/health.yaml", find: "sensitive: true",
+                 replace: "sensitive: maybe", expectedLine: 5, mentions: "true or false"),
+        Breakage(name: "a missing version", file: "policy.yaml", find: "version: \"2026.11.1\"",
+                 replace: "versio: \"2026.11.1\"", expectedLine: nil, mentions: "version"),
+    ]
+
+    @Test("a broken policy file is refused with its file, line and what is wrong", arguments: breakages)
+    func errorsNameFileAndLine(_ b: Breakage) throws {
+        let dir = TemporaryDirectory("policies")
+        try FileManager.default.removeItem(at: dir.url)
+        try FileManager.default.copyItem(at: Repository.policies, to: dir.url)
+        let url = dir.url.appendingPathComponent(b.file)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(text.contains(b.find), "the fixture text to break exists")
+        try text.replacingOccurrences(of: b.find, with: b.replace).write(to: url, atomically: true, encoding: .utf8)
+        do {
+            _ = try PolicyLoader.load(directory: dir.url)
+            Issue.record("expected a policy error")
+        } catch let error as PolicyError {
+            #expect(error.file == b.file)
+            if let line = b.expectedLine { #expect(error.line == line, "\(error)") } else { #expect(error.line != nil || b.file == "policy.yaml", "\(error)") }
+            #expect(error.description.contains(b.mentions), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Broker
+import Consent
+import Foundation
+import Ledger
+import TestSupport
+import Testing
+
+struct ReceiptTests {
+    @Test("a receipt verifies offline with the broker key, and names the person, recipient, items, purpose and policy")
+    func receiptVerifies() async throws {
+        let f = try await BrokerFixture()
+        let person = try await f.person()
+        let consent = try await f.grant(try await f.request(), by: person)
+        try await f.broker.close()
+        let receipt = try await f.broker.receipt(consentID: consent.id, subject: person.id)
+        let verified = try ReceiptVerifier.verify(try receipt.json(), brokerKey: f.brokerIdentity.signingKey.verifyingKey)
+        #expect(verified.receipt.recordID == consent.id)
+        #expect(verified.receipt.piiPrincipalID == person.id)
+        #expect(verified.receipt.piiController.id == f.recipient.id)
+        #expect(verified.receipt.dataItems == ["vehicle.driving"])
+        #expect(verified.receipt.purposes.first?.id == "usage-based-insurance")
+        #expect(verified.receipt.status == "active")
+        #expect(verified.receipt.evidence.checkpoint != nil)
+    }
+
+    @Test("a changed receipt, or one checked with another broker key, does not verify")
+    func tamperedReceiptsFail() async throws {
+        let f = try await BrokerFixture()
+        let person = try await f.person()
+        let consent = try await f.grant(try await f.request(), by: person)
+        let receipt = try await f.broker.receipt(consentID: consent.id, subject: person.id)
+        let key = f.brokerIdentity.signingKey.verifyingKey
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try receipt.json(), brokerKey: try Identity.generate(id: "broker").signingKey.verifyingKey) }
+        var longer = receipt
+        longer.receipt.expiresAt = "2099-01-01T00:00:00.000Z"
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try longer.json(), brokerKey: key) }
+        // Even a receipt the broker itself re-signed cannot claim terms the person did not sign.
+        var lying = receipt.receipt
+        lying.dataItems = ["vehicle.driving", "vehicle.parts"]
+        let resigned = f.brokerIdentity.signingKey.sign(try SignedReceipt.signedBytes(lying))
+        let forged = SignedReceipt(receipt: lying, signature: .init(algorithm: "Ed25519", keyID: "broker",
+                                                                  publicKey: receipt.signature.publicKey, value: Base64.encode(resigned.bytes)))
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try forged.json(), brokerKey: key) }
+    }
+
+    @Test("nobody gets a receipt for someone else's consent")
+    func onlyTheSubject() async throws {
+        let f = try await BrokerFixture()
+        let consent = try await f.grant(try await f.request(), by: try await f.person())
+        await #expect(throws: ConsentError.self) { _ = try await f.broker.receipt(consentID: consent.id, subject: try await f.person().id) }
+    }
+}
