@@ -1,0 +1,213 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+/// The built `mydata` binary on a real data directory: what a new user types.
+struct EndToEndTests {
+    let dir = TemporaryDirectory("mydata-cli")
+    var cli: MydataCLI { MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path) }
+
+    func initialised() throws -> MydataCLI {
+        let cli = self.cli
+        let initRun = try cli.run(["admin", "init"])
+        #expect(initRun.status == 0, "\(initRun.stderr)")
+        #expect(initRun.stdout.contains("mydata requests"), "init prints what to type next")
+        #expect(try cli.run(["key", "init"]).status == 0)
+        return cli
+    }
+
+    func firstRequest(_ cli: MydataCLI, recipient: String = "safedrive-insurance") throws -> String {
+        let requests = try #require(try cli.run(["requests", "--json"]).json() as? [[String: Any]])
+        return try #require(requests.first { $0["recipient"] as? String == recipient }?["id"] as? String)
+    }
+
+    @Test("a new user sees demo offers, grants one, gets a verifiable receipt, revokes, and the ledger verifies")
+    func demoFlow() throws {
+        let cli = try initialised()
+        let requests = try #require(try cli.run(["requests", "--json"]).json() as? [[String: Any]])
+        #expect(requests.count >= 4)
+        #expect(try cli.run(["requests"]).stdout.contains("safedrive-insurance"))
+        let requestID = try firstRequest(cli)
+
+        let grant = try cli.run(["grant", requestID, "--yes"])
+        #expect(grant.status == 0, "\(grant.stderr)")
+        #expect(grant.stderr.contains("asks for your vehicle data"), "the terms are shown in plain words")
+        let consents = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
+        #expect(consents.count == 1)
+        let consentID = try #require(consents[0]["id"] as? String)
+        #expect(consents[0]["status"] as? String == "active")
+
+        let receiptFile = dir.file("receipt.json").path
+        #expect(try cli.run(["receipt", consentID, "-o", receiptFile]).status == 0)
+        let verified = try cli.run(["receipt", "verify", receiptFile, "--broker-key", dir.file("data/keys/broker.pub").path])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(verified.stdout.contains("Valid receipt"))
+
+        var text = try String(contentsOfFile: receiptFile, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"retentionDays\" : 90", with: "\"retentionDays\" : 9000")
+        try text.write(toFile: receiptFile, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["receipt", "verify", receiptFile]).status == 4, "an edited receipt fails with exit 4")
+
+        #expect(try cli.run(["revoke", consentID]).status == 0)
+        let again = try cli.run(["revoke", consentID])
+        #expect(again.status == 3)
+        #expect(again.stderr.contains("consentAlreadyRevoked"))
+        let after = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
+        #expect(after[0]["status"] as? String == "revoked")
+
+        let verify = try cli.run(["admin", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("Ledger intact"))
+        let rebuild = try cli.run(["admin", "rebuild"])
+        #expect(rebuild.stdout.contains("identical"))
+    }
+
+    @Test("without --yes and without a terminal, grant asks for nothing and signs nothing")
+    func grantNeedsConfirmation() throws {
+        let cli = try initialised()
+        let requestID = try firstRequest(cli)
+        let grant = try cli.run(["grant", requestID], stdin: "yes\n")
+        #expect(grant.status == 7)
+        #expect(grant.stderr.contains("--yes"))
+        #expect(try #require(try cli.run(["consents", "--json"]).json() as? [Any]).isEmpty)
+    }
+
+    @Test("sensitive health data needs --confirm-sensitive")
+    func sensitiveNeedsConfirmation() throws {
+        let cli = try initialised()
+        let requestID = try firstRequest(cli, recipient: "nutrilab")
+        let refused = try cli.run(["grant", requestID, "--yes"])
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("sensitiveNotConfirmed"))
+        #expect(try cli.run(["grant", requestID, "--yes", "--confirm-sensitive"]).status == 0)
+    }
+
+    @Test("revoke --all revokes every active consent at once")
+    func revokeAll() throws {
+        let cli = try initialised()
+        for recipient in ["safedrive-insurance", "fixit-ai"] {
+            #expect(try cli.run(["grant", try firstRequest(cli, recipient: recipient), "--yes"]).status == 0)
+        }
+        #expect(try cli.run(["revoke", "--all"]).status == 0)
+        let consents = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
+        #expect(consents.count == 2)
+        #expect(consents.allSatisfy { $0["status"] as? String == "revoked" })
+        #expect(try cli.run(["revoke"]).status == 64, "naming nothing is a usage error")
+    }
+
+    @Test("errors say what to do and use the documented exit codes")
+    func errorsAndExitCodes() throws {
+        let fresh = cli
+        let noDir = try fresh.run(["admin", "verify"])
+        #expect(noDir.status == 6)
+        #expect(noDir.stderr.contains("mydata admin init"))
+        let noKey = try fresh.run(["requests"])
+        #expect(noKey.status == 5)
+        #expect(noKey.stderr.contains("mydata key init"))
+
+        let cli = try initialised()
+        let unknown = try cli.run(["grant", "req_nope", "--yes"])
+        #expect(unknown.status == 3)
+        #expect(unknown.stderr.contains("requestNotFound"))
+        var wrong = cli
+        wrong.passphrase = "not the passphrase"
+        let badPass = try wrong.run(["grant", try firstRequest(cli), "--yes"])
+        #expect(badPass.status == 5)
+        #expect(badPass.stderr.contains("wrong passphrase"))
+        #expect(try #require(try cli.run(["consents", "--json"]).json() as? [Any]).isEmpty, "nothing was granted")
+
+        let policies = dir.file("bad-policies")
+        try FileManager.default.copyItem(at: Repository.policies, to: policies)
+        let vehicle = policies.appendingPathComponent("categories/vehicle.yaml")
+        try (try String(contentsOf: vehicle, encoding: .utf8)).replacingOccurrences(of: "maxConsentDays: 365", with: "maxConsentDays: 999")
+            .write(to: vehicle, atomically: true, encoding: .utf8)
+        let badPolicy = try cli.run(["admin", "policy", "activate", "--policies", policies.path])
+        #expect(badPolicy.status == 1)
+        #expect(badPolicy.stderr.contains("categories/vehicle.yaml:5"))
+    }
+
+    @Test("every listing prints JSON with --json, and every command has --help")
+    func jsonAndHelp() throws {
+        let cli = try initialised()
+        for listing in [["requests"], ["consents"], ["access-log"], ["devices"], ["admin", "party", "list"]] {
+            let run = try cli.run(listing + ["--json"])
+            #expect(run.status == 0, "\(listing): \(run.stderr)")
+            #expect((try? run.json()) != nil, "\(listing) prints JSON")
+        }
+        for command in [[], ["key", "init"], ["requests"], ["grant"], ["consents"], ["revoke"], ["receipt"], ["receipt", "verify"],
+                        ["access-log"], ["devices", "confirm"], ["admin", "init"], ["admin", "verify"], ["admin", "rebuild"],
+                        ["admin", "party", "add"], ["admin", "request", "create"], ["admin", "policy", "activate"]] {
+            let help = try cli.run(command + ["--help"])
+            #expect(help.status == 0, "\(command) --help")
+            #expect(help.stdout.contains("USAGE"), "\(command) --help")
+        }
+    }
+
+    @Test("devices attested by a maker are listed, and confirmed by the person")
+    func devices() throws {
+        let cli = try initialised()
+        let subject = try #require(try cli.run(["key", "show", "--json"]).json() as? [String: String])["subject"]!
+        // The person's key is registered with their first signed action.
+        #expect(try cli.run(["grant", try firstRequest(cli), "--yes"]).status == 0)
+        #expect(try cli.run(["admin", "device", "attest", "--manufacturer", "hanbit-motors", "--device", "car-7f3a", "--subject", subject]).status == 0)
+        #expect(try cli.run(["devices"]).stdout.contains("car-7f3a"))
+        #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 0)
+        let listed = try #require(try cli.run(["devices", "--json"]).json() as? [[String: String]])
+        #expect(listed.first?["confirmedAt"]?.isEmpty == false)
+        #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 3)
+    }
+}
+
+/// `mydata admin verify` on a data directory whose SQLite file was changed directly.
+struct TamperEndToEndTests {
+    static func prepared() throws -> (TemporaryDirectory, MydataCLI, UInt64) {
+        let dir = TemporaryDirectory("mydata-tamper")
+        let cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
+        _ = try cli.run(["admin", "init"])
+        _ = try cli.run(["key", "init"])
+        let requests = try #require(try cli.run(["requests", "--json"]).json() as? [[String: Any]])
+        for r in requests.prefix(3) where r["recipient"] as? String != "nutrilab" {
+            _ = try cli.run(["grant", r["id"] as! String, "--yes"])
+        }
+        let grant = try DatabaseQueue(path: dir.file("data/ledger.sqlite").path).read { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE type = 'consent.granted' ORDER BY seq LIMIT 1")
+        }
+        return (dir, cli, UInt64(try #require(grant)))
+    }
+
+    struct Tamper: Sendable, CustomTestStringConvertible {
+        let name: String
+        let problem: String
+        let sql: @Sendable (UInt64, UInt64) -> String
+        let expectedSequence: @Sendable (UInt64, UInt64) -> UInt64
+        var testDescription: String { name }
+    }
+
+    static let cases: [Tamper] = [
+        Tamper(name: "a changed payload byte", problem: "payload changed",
+               sql: { k, _ in "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), 'vehicle', 'vehiclf') AS BLOB) WHERE seq = \(k)" },
+               expectedSequence: { k, _ in k }),
+        Tamper(name: "a deleted row", problem: "event missing",
+               sql: { k, _ in "DELETE FROM events WHERE seq = \(k)" }, expectedSequence: { k, _ in k }),
+        Tamper(name: "two rows swapped", problem: "order changed",
+               sql: { k, _ in "UPDATE events SET seq = -1 WHERE seq = \(k); UPDATE events SET seq = \(k) WHERE seq = \(k + 1); UPDATE events SET seq = \(k + 1) WHERE seq = -1;" },
+               expectedSequence: { k, _ in k }),
+        Tamper(name: "the tail cut", problem: "tail truncated",
+               sql: { _, head in "DELETE FROM events WHERE seq > \(head - 2)" }, expectedSequence: { _, head in head - 1 }),
+    ]
+
+    @Test("verify exits 4 and names the first bad event", arguments: cases)
+    func tamperIsNamed(_ t: Tamper) throws {
+        let (dir, cli, k) = try Self.prepared()
+        let db = try DatabaseQueue(path: dir.file("data/ledger.sqlite").path)
+        let head = UInt64(try db.read { try Int64.fetchOne($0, sql: "SELECT max(seq) FROM events") ?? 0 })
+        try db.write { try $0.execute(sql: t.sql(k, head)) }
+        let run = try cli.run(["admin", "verify", "--json"])
+        #expect(run.status == 4, "\(run.stdout)\(run.stderr)")
+        let report = try #require(try run.json() as? [String: Any])
+        #expect(report["ok"] as? Bool == false)
+        #expect((report["firstBadEvent"] as? NSNumber)?.uint64Value == t.expectedSequence(k, head))
+        #expect(report["problem"] as? String == t.problem)
+    }
+}
