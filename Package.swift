@@ -39,9 +39,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
         .executableTarget(name: "mydata-bench", dependencies: [
             "Broker", "Storage", "Sodium", "Ledger", "Consent",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),

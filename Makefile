@@ -1,0 +1,35 @@
+# The two set-up commands of the README:
+#   make run    install what is missing, build, create a demo broker data directory, print what to type next
+#   make test   install what is missing, build, run every test
+# and the benchmark:
+#   make bench  release build, then the ledger benchmark (table and JSON)
+
+SWIFT    ?= swift
+DATA_DIR ?= demo-data
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench deps build clean-demo
+
+deps:
+	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
+		echo "Installing libsodium-dev, libsqlite3-dev and pkg-config (Debian packages)…"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev libsqlite3-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build --product mydata
+
+run: build
+	@$$($(SWIFT) build --show-bin-path)/mydata admin init --data-dir $(DATA_DIR) --policies Policies
+	@echo
+	@echo "The mydata binary is $$($(SWIFT) build --show-bin-path)/mydata; to type just 'mydata':"
+	@echo "  export PATH=\"$$($(SWIFT) build --show-bin-path):\$$PATH\""
+
+test: deps
+	$(SWIFT) test
+
+bench: deps
+	$(SWIFT) run -c release mydata-bench ledger
+
+clean-demo:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,77 @@
+import Dispatch
+import Foundation
+import GRDB
+import Sodium
+
+/// Raw limits of this machine, measured in the run: what the ledger is compared with.
+enum Baselines {
+    /// Ed25519 signatures per second on one core.
+    static func signRate(seconds: Double = 1) throws -> Double {
+        let key = try SigningKey()
+        let message = [UInt8](repeating: 7, count: 300)
+        var n = 0
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(Int(seconds * 1000))
+        while clock.now < end { for _ in 0..<100 { _ = key.sign(message) }; n += 100 }
+        return Double(n) / seconds
+    }
+
+    /// Ed25519 verifications per second, on one core or on `workers` threads.
+    static func verifyRate(workers: Int, count: Int = 40_000) throws -> Double {
+        let key = try SigningKey()
+        let messages = (0..<256).map { [UInt8](repeating: UInt8($0), count: 300) }
+        let signatures = messages.map { key.sign($0) }
+        let verifying = key.verifyingKey
+        let start = DispatchTime.now()
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < count {
+                precondition(verifying.isValidSignature(signatures[i % 256], for: messages[i % 256]))
+                i += workers
+            }
+        }
+        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+    }
+
+    /// BLAKE2b-256 hashes per second of a 300-byte envelope.
+    static func hashRate(count: Int = 500_000) -> Double {
+        let message = [UInt8](repeating: 3, count: 332)
+        let start = DispatchTime.now()
+        var x: UInt8 = 0
+        for _ in 0..<count { x ^= BLAKE2b.hash256(message)[0] }
+        precondition(x < 255 || x == 255)
+        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+    }
+
+    /// Rows per second inserted into an events-shaped SQLite table, 1,000 rows per durable commit,
+    /// with the ledger's own settings (WAL, synchronous FULL) on the same disk.
+    static func sqliteInsertRate(directory: URL, rows: Int = 200_000) throws -> Double {
+        var config = Configuration()
+        config.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        let pool = try DatabasePool(path: directory.appendingPathComponent("raw.sqlite").path, configuration: config)
+        try pool.write { db in
+            try db.execute(sql: """
+                CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,
+                  schema_version INTEGER NOT NULL, author_id TEXT NOT NULL, signature BLOB NOT NULL, payload BLOB NOT NULL,
+                  prev_hash BLOB NOT NULL, hash BLOB NOT NULL UNIQUE);
+                CREATE INDEX events_stream ON events(stream_id, seq);
+                """)
+        }
+        let payload = Data(repeating: 65, count: 120), signature = Data(repeating: 1, count: 64)
+        let start = DispatchTime.now()
+        var seq = 0
+        while seq < rows {
+            try pool.write { db in
+                let statement = try db.cachedStatement(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                for _ in 0..<1_000 {
+                    seq += 1
+                    var hash = Data(count: 32)
+                    withUnsafeBytes(of: seq) { hash.replaceSubrange(0..<8, with: $0) }
+                    try statement.execute(arguments: [seq, 1_796_169_600_000 + seq, "subject:sub_\(seq)", "subject.registered", 1,
+                                                      "sub_\(seq)", signature, payload, hash, hash])
+                }
+            }
+        }
+        return Double(rows) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+    }
+}
