@@ -10,6 +10,9 @@ actor GroupCommitter {
     private var flushing = false
     private let write: Writer
     private let groupEventsMax: Int
+    /// Commits made and batches they carried: their ratio is the group-commit factor.
+    private(set) var commits = 0
+    private(set) var batches = 0
 
     init(groupEventsMax: Int, write: @escaping Writer) {
         self.groupEventsMax = groupEventsMax
@@ -37,6 +40,8 @@ actor GroupCommitter {
             let group = Array(pending.prefix(take))
             pending.removeFirst(take)
             let results = await write(group.map(\.0))
+            commits += 1
+            batches += group.count
             precondition(results.count == group.count, "one result per batch")
             for ((_, continuation), result) in zip(group, results) { continuation.resume(with: result) }
         }

@@ -17,9 +17,8 @@ enum Migrations {
                     signature BLOB NOT NULL,
                     payload BLOB NOT NULL,
                     prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
-                    hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32)
+                    hash BLOB NOT NULL CHECK (length(hash) = 32)
                 );
-                CREATE INDEX events_stream ON events(stream_id, seq);
                 CREATE TABLE checkpoints (
                     seq INTEGER PRIMARY KEY,
                     head_hash BLOB NOT NULL CHECK (length(head_hash) = 32),

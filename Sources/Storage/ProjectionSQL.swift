@@ -7,6 +7,10 @@ import Ledger
 enum ProjectionSQL {
     static func apply(_ changes: [ProjectionChange], sequence: UInt64, db: Database) throws {
         for change in changes { try apply(change, sequence: sequence, db: db) }
+    }
+
+    /// Records the last event the projections reflect; once per transaction is enough.
+    static func setProjectedSequence(_ sequence: UInt64, db: Database) throws {
         try db.cachedStatement(sql: "UPDATE projection_state SET last_seq = ? WHERE id = 1").execute(arguments: [Int64(sequence)])
     }
 

@@ -85,6 +85,11 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         }
     }
 
+    /// Durable commits made by this process and the append batches they carried.
+    public func commitStatistics() async -> (commits: Int, batches: Int) {
+        (await committer.commits, await committer.batches)
+    }
+
     // MARK: Commit
 
     private static func commit(_ batches: [AppendBatch], pool: DatabasePool) async -> [Result<[RecordedEvent], any Error>] {
@@ -107,6 +112,7 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
                             results.append(.failure(error))
                         }
                     }
+                    try ProjectionSQL.setProjectedSequence(head.sequence, db: db)
                     return .commit
                 }
                 return results
@@ -179,11 +185,14 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
             for table in Migrations.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
             try db.execute(sql: "UPDATE projection_state SET last_seq = 0")
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
+            var last: UInt64 = 0
             while let row = try cursor.next() {
                 let record = try Self.event(from: row)
                 try ProjectionSQL.bumpStream(record.event.streamID, db: db)
                 try ProjectionSQL.apply(try Projection.changes(for: record), sequence: record.sequence, db: db)
+                last = record.sequence
             }
+            try ProjectionSQL.setProjectedSequence(last, db: db)
         }
     }
 
