@@ -21,7 +21,7 @@ let package = Package(
         // The append-only, hash-chained, signed event log and its store protocol.
         .target(name: "Ledger", dependencies: ["Sodium"]),
         // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
-        .target(name: "Consent", dependencies: ["Ledger"]),
+        .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
         // SQLite implementation of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
             "Ledger", "Consent",

@@ -107,12 +107,19 @@ public final class BrokerService: Sendable {
         guard Set(events.map(\.streamID)).count == events.count else {
             throw ConsentError(.malformedEvent, "events submitted together must be about different streams")
         }
+        // A person's first action may carry their key registration in the same batch, so a
+        // refused first action leaves no registration behind.
+        var registering: [String: VerifyingKey] = [:]
+        for event in events where event.type == DomainEvent.TypeName.subjectRegistered {
+            if case .subjectRegistered(let e)? = try? DomainEvent.decode(event), let bytes = Base64.decode(e.signingKey),
+               let key = try? VerifyingKey(bytes: bytes) { registering[e.subjectID] = key }
+        }
         var attempt = 0
         while true {
             attempt += 1
             let now = clock.now()
             var conditions: [StreamCondition] = []
-            for event in events { conditions += try await decide(event, now: now) }
+            for event in events { conditions += try await decide(event, now: now, registering: registering) }
             do {
                 let recorded = try await store.append(AppendBatch(events: events, conditions: conditions))
                 for r in recorded {
@@ -128,9 +135,9 @@ public final class BrokerService: Sendable {
 
     /// Checks one signed event against the rules and returns the stream conditions the decision
     /// depends on. Versions are read before state, so a change in between fails the append.
-    private func decide(_ event: NewEvent, now: Timestamp) async throws -> [StreamCondition] {
+    private func decide(_ event: NewEvent, now: Timestamp, registering: [String: VerifyingKey]) async throws -> [StreamCondition] {
         let domain = try decodeSubmitted(event)
-        try await authenticate(event, domain)
+        try await authenticate(event, domain, registering: registering)
         try ConsentRules.checkClock(event.time, now: now)
         let author = event.authorID
         switch domain {
@@ -171,7 +178,9 @@ public final class BrokerService: Sendable {
             try ConsentRules.checkParty(try await store.party(author), id: author, role: .manufacturer)
             guard e.manufacturer == author else { throw ConsentError(.badSignature, "a manufacturer attests only its own devices") }
             guard Identifiers.isValidReference(e.deviceID) else { throw ConsentError(.invalidIdentifier, "device id '\(e.deviceID)' is not a valid reference") }
-            guard try await store.subject(e.subject) != nil else { throw ConsentError(.unknownSubject, "person \(e.subject) is not registered") }
+            guard try await store.subject(e.subject) != nil else {
+                throw ConsentError(.unknownSubject, "person \(e.subject) is not registered; they register with `mydata key register`")
+            }
             return conditions
 
         case .deviceConfirmed(let e):
@@ -216,7 +225,7 @@ public final class BrokerService: Sendable {
     }
 
     /// Finds the author's key as the ledger knows it now and checks the signature.
-    private func authenticate(_ event: NewEvent, _ domain: DomainEvent) async throws {
+    private func authenticate(_ event: NewEvent, _ domain: DomainEvent, registering: [String: VerifyingKey]) async throws {
         let key: VerifyingKey
         if case .subjectRegistered(let e) = domain {
             guard let bytes = Base64.decode(e.signingKey), let k = try? VerifyingKey(bytes: bytes),
@@ -225,10 +234,17 @@ public final class BrokerService: Sendable {
             }
             key = k
         } else if event.authorID.hasPrefix("sub_") {
-            guard let subject = try await store.subject(event.authorID) else {
+            if let subject = try await store.subject(event.authorID) {
+                key = try PublicKeys(id: subject.id, signingKey: subject.signingKey, boxKey: "").verifyingKey()
+            } else if let pending = registering[event.authorID] {
+                key = pending
+            } else {
                 throw ConsentError(.unknownSubject, "person \(event.authorID) is not registered; register the key first")
             }
-            key = try PublicKeys(id: subject.id, signingKey: subject.signingKey, boxKey: "").verifyingKey()
+            // A person's id derives from their key, so a swapped key in the projection cannot sign for them.
+            guard Identifiers.subjectID(signingKey: key) == event.authorID else {
+                throw ConsentError(.badSignature, "the key on record for \(event.authorID) does not match the id; run `mydata admin verify`")
+            }
         } else {
             guard let party = try await store.party(event.authorID) else {
                 throw ConsentError(.unknownParty, "party '\(event.authorID)' is not registered")

@@ -29,6 +29,8 @@ public struct DataDirectory: Sendable {
     /// Creates the directory (mode 0700).
     public func create() throws {
         try FileManager.default.createDirectory(at: keysURL, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // The ledger and keys are for the broker's operator only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
     }
 
     /// Writes public keys as JSON (for `Keys/` and `keys/*.pub`).

@@ -111,3 +111,33 @@ public struct ReceiptError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A broker checkpoint as a file, to keep or publish outside the broker's database; `mydata admin
+/// verify --trusted-checkpoint` then proves the ledger still reaches and matches it.
+public struct CheckpointFile: Codable, Sendable, Equatable {
+    public var format = "mydata-checkpoint-v1"
+    public var sequence: UInt64
+    /// Hex.
+    public var headHash: String
+    /// Milliseconds since the epoch.
+    public var time: Int64
+    /// Base64.
+    public var signature: String
+
+    public init(_ checkpoint: Checkpoint) {
+        sequence = checkpoint.sequence
+        headHash = Hex.encode(checkpoint.headHash)
+        time = checkpoint.time.milliseconds
+        signature = Base64.encode(checkpoint.signature)
+    }
+
+    /// The checkpoint it holds.
+    ///
+    /// - Throws: `ReceiptError` when a field is malformed.
+    public func checkpoint() throws -> Checkpoint {
+        guard format == "mydata-checkpoint-v1", let head = Hex.decode(headHash), head.count == 32, let sig = Base64.decode(signature) else {
+            throw ReceiptError("not a mydata-checkpoint-v1 file")
+        }
+        return Checkpoint(sequence: sequence, headHash: head, time: Timestamp(milliseconds: time), signature: sig)
+    }
+}

@@ -30,9 +30,9 @@ public enum ReceiptVerifier {
               Identifiers.subjectID(signingKey: subjectKey) == r.piiPrincipalID else {
             throw ReceiptError("the person's key does not match the person's id \(r.piiPrincipalID)")
         }
-        guard let payload = Base64.decode(e.payload), let personSig = Base64.decode(e.subjectSignature),
-              let personSignature = try? Signature(bytes: personSig) else {
-            throw ReceiptError("the evidence is damaged (payload or signature not base64)")
+        guard let payload = Base64.decode(e.payload) else { throw ReceiptError("the evidence's payload is not base64") }
+        guard let personSig = Base64.decode(e.subjectSignature), let personSignature = try? Signature(bytes: personSig) else {
+            throw ReceiptError("the evidence's person signature is missing or not a 64-byte base64 signature")
         }
         let input = CanonicalEncoding.signingInput(streamID: e.streamID, type: e.eventType, schemaVersion: e.schemaVersion,
                                                    authorID: r.piiPrincipalID, time: Timestamp(milliseconds: e.eventTime), payload: payload)
@@ -45,7 +45,7 @@ public enum ReceiptVerifier {
             throw ReceiptError("the evidence is not a consent grant")
         }
         let matches = g.consentID == r.recordID && g.subject == r.piiPrincipalID && g.recipient == r.piiController.id
-            && g.terms.items == r.dataItems && g.terms.category == r.dataCategory && g.terms.purpose == r.purposes.first?.id
+            && g.terms.items == r.dataItems && g.terms.category == r.dataCategory && r.purposes.map(\.id) == [g.terms.purpose]
             && g.grantedAt.description == r.grantedAt && g.expiresAt.description == r.expiresAt
             && g.policyVersion == r.policyVersion && g.policyHash == r.policyHash && g.requestID == r.requestID
             && g.requestHash == r.requestHash && g.terms.retentionDays == r.retentionDays && g.terms.onceOff == r.onceOff
@@ -57,6 +57,10 @@ public enum ReceiptVerifier {
                   Checkpoint(sequence: cp.sequence, headHash: head, time: Timestamp(milliseconds: cp.time), signature: cpSig).isSigned(by: brokerKey),
                   cp.sequence >= e.ledgerSequence else {
                 throw ReceiptError("the checkpoint in the receipt is not signed by the broker or does not cover the grant")
+            }
+            // When the checkpoint sits right at the grant, the grant's chain hash is the signed head.
+            if cp.sequence == e.ledgerSequence, cp.headHash != e.eventHash {
+                throw ReceiptError("the grant's ledger hash differs from the checkpoint the broker signed at it")
             }
         }
         return signed

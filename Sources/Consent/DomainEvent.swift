@@ -36,7 +36,7 @@ public enum DomainEvent: Sendable, Equatable {
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
-    /// has a golden fixture under Tests/LedgerTests/Fixtures.
+    /// has a golden fixture under Tests/ConsentTests/Fixtures.
     public static let upcasters = UpcasterChain(currentVersions: [
         TypeName.brokerInitialised: 1, TypeName.policyActivated: 1, TypeName.partyRegistered: 1,
         TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,

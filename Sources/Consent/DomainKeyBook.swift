@@ -1,48 +1,78 @@
 import Ledger
 import Sodium
 
-/// Learns parties' and persons' keys from the log, in order, for the ledger verifier.
+/// Replays the log in order for the ledger verifier: learns parties' and persons' keys, and
+/// checks that each event was written by the one author who may write it — the broker for
+/// registrations, policies and deliveries; the person a grant, revocation or device
+/// confirmation names; the recipient of a request; the manufacturer of an attestation.
 public struct DomainKeyBook: AuthorKeyBook {
     private var keys: [String: VerifyingKey] = [:]
+    private var requestRecipients: [String: String] = [:]
+    private var consentSubjects: [String: String] = [:]
 
     public init() {}
 
-    public mutating func expectedSigner(of recorded: RecordedEvent) -> ExpectedSigner {
-        let event = recorded.event
-        if event.authorID == AuthorID.broker {
-            learnFromBrokerEvent(event)
-            return .broker
+    public static func prepare(_ event: RecordedEvent) -> Result<DomainEvent, LedgerError> {
+        do { return .success(try DomainEvent.decode(event.event)) } catch let error as LedgerError {
+            return .failure(error)
+        } catch {
+            return .failure(LedgerError(.corruptRecord, "\(error)"))
         }
-        if event.type == DomainEvent.TypeName.subjectRegistered {
+    }
+
+    public mutating func expectedSigner(of recorded: RecordedEvent, prepared: Result<DomainEvent, LedgerError>) -> ExpectedSigner {
+        let author = recorded.event.authorID
+        let domain: DomainEvent
+        switch prepared {
+        case .success(let d): domain = d
+        case .failure(let error): return .malformed(error.message)
+        }
+        if let rule = authorRule(domain), rule != author {
+            return .wrongAuthor("a '\(recorded.event.type)' event must be written by \(rule), not \(author)")
+        }
+        learn(domain)
+        if author == AuthorID.broker { return .broker }
+        if case .subjectRegistered(let e) = domain {
             // Self-signed: the key it registers must sign it, and the id must derive from it.
-            guard case .subjectRegistered(let e)? = try? DomainEvent.decode(event),
-                  let bytes = Base64.decode(e.signingKey), let key = try? VerifyingKey(bytes: bytes) else {
-                return .unknown("the subject registration does not carry a valid key")
-            }
-            guard Identifiers.subjectID(signingKey: key) == e.subjectID, e.subjectID == event.authorID else {
-                return .unknown("the subject id does not derive from the registered key")
+            guard let bytes = Base64.decode(e.signingKey), let key = try? VerifyingKey(bytes: bytes),
+                  Identifiers.subjectID(signingKey: key) == e.subjectID else {
+                return .malformed("the subject id does not derive from the registered key")
             }
             keys[e.subjectID] = key
             return .key(key)
         }
-        guard let key = keys[event.authorID] else {
-            return .unknown("author '\(event.authorID)' has no registered key at this point of the log")
+        guard let key = keys[author] else {
+            return .unknown("author '\(author)' has no registered key at this point of the log")
         }
         return .key(key)
     }
 
-    private mutating func learnFromBrokerEvent(_ event: NewEvent) {
-        switch event.type {
-        case DomainEvent.TypeName.partyRegistered:
-            if case .partyRegistered(let e)? = try? DomainEvent.decode(event) { learn(e.partyID, e.signingKey) }
-        case DomainEvent.TypeName.partyKeyRotated:
-            if case .partyKeyRotated(let e)? = try? DomainEvent.decode(event) { learn(e.partyID, e.signingKey) }
-        default:
-            break
+    /// Who alone may write `event`, as far as the log so far tells.
+    private func authorRule(_ event: DomainEvent) -> String? {
+        switch event {
+        case .brokerInitialised, .policyActivated, .partyRegistered, .partySuspended, .partyReinstated, .partyKeyRotated, .dataDelivered:
+            AuthorID.broker
+        case .subjectRegistered(let e): e.subjectID
+        case .consentRequested(let e): e.recipient
+        case .requestWithdrawn(let e): requestRecipients[e.requestID] ?? "the recipient of a request in the log"
+        case .consentGranted(let e): e.subject
+        case .consentRevoked(let e): consentSubjects[e.consentID] == e.subject ? e.subject : "the person who granted \(e.consentID)"
+        case .deviceAttested(let e): e.manufacturer
+        case .deviceConfirmed(let e): e.subject
         }
     }
 
-    private mutating func learn(_ id: String, _ base64Key: String) {
+    private mutating func learn(_ event: DomainEvent) {
+        switch event {
+        case .partyRegistered(let e): learnKey(e.partyID, e.signingKey)
+        case .partyKeyRotated(let e): learnKey(e.partyID, e.signingKey)
+        case .consentRequested(let e): requestRecipients[e.requestID] = e.recipient
+        case .consentGranted(let e): consentSubjects[e.consentID] = e.subject
+        default: break
+        }
+    }
+
+    private mutating func learnKey(_ id: String, _ base64Key: String) {
         if let bytes = Base64.decode(base64Key), let key = try? VerifyingKey(bytes: bytes) { keys[id] = key }
     }
 }

@@ -1,10 +1,11 @@
 import Dispatch
 import Sodium
 
-/// Recomputes every hash and link, checks every author signature (on every core) and every
-/// broker checkpoint, and reports the first bad event.
+/// Recomputes every hash and link, checks every author signature and every broker checkpoint,
+/// and reports the first bad event. It re-hashes stored fields and never trusts a stored hash.
 ///
-/// It re-hashes stored fields and never trusts a stored hash.
+/// Per page of events: hashing, payload preparation and signature checks run on every core;
+/// only the link comparisons and the key book run in order; the next page is read meanwhile.
 public struct LedgerVerifier<Book: AuthorKeyBook> {
     private let store: any EventStore
     private let brokerKey: VerifyingKey
@@ -14,7 +15,7 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
 
     /// - Parameters:
     ///   - brokerKey: the broker's public key, from a trusted source (not from the ledger).
-    ///   - workers: threads for signature checks; defaults to every core.
+    ///   - workers: threads for hashing and signature checks; defaults to every core.
     public init(store: any EventStore, brokerKey: VerifyingKey, keyBook: Book,
                 pageEvents: Int = 4_096, workers: Int = ProcessInfoCores.count) {
         self.store = store
@@ -26,50 +27,80 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
 
     /// Runs the whole check. `progress` is called after each page with events done and total.
     ///
+    /// - Parameter trusted: a checkpoint held outside the database (published, or from a
+    ///   receipt); the ledger must reach it and match it.
     /// - Returns: the report, or the first failure in sequence order.
     /// - Throws: only store errors (an unreadable database), never a verification finding.
-    public mutating func run(progress: (UInt64, UInt64) -> Void = { _, _ in }) async throws -> Result<VerificationReport, VerificationFailure> {
+    public mutating func run(trusted: Checkpoint? = nil,
+                             progress: (UInt64, UInt64) -> Void = { _, _ in }) async throws -> Result<VerificationReport, VerificationFailure> {
         let total = try await store.head().sequence
-        let checkpoints = try await store.checkpoints()
-        var checkpointsBySequence: [UInt64: Checkpoint] = [:]
-        for cp in checkpoints { checkpointsBySequence[cp.sequence] = cp }
+        var checkpoints = try await store.checkpoints()
+        if let trusted {
+            guard trusted.isSigned(by: brokerKey) else {
+                return .failure(VerificationFailure(sequence: trusted.sequence, kind: .trustedCheckpointMismatch,
+                                                    detail: "the trusted checkpoint is not signed by the broker key"))
+            }
+            checkpoints.append(trusted)
+        }
+        var checkpointsBySequence: [UInt64: [Checkpoint]] = [:]
+        for cp in checkpoints { checkpointsBySequence[cp.sequence, default: []].append(cp) }
 
         var expected: UInt64 = 1
         var previous = ChainHead.genesis.hash
         var signatures = 0
-        var structural: VerificationFailure?
-
-        reading: while true {
-            let page = try await store.events(from: expected, limit: pageEvents)
-            if page.isEmpty { break }
-            var jobs: [SignatureJob] = []
-            jobs.reserveCapacity(page.count)
-            for event in page {
-                if let failure = checkStructure(event, expected: expected, previous: previous, checkpoints: checkpointsBySequence) {
-                    structural = failure
+        let store = self.store
+        let pageSize = pageEvents
+        var page = try await store.events(from: 1, limit: pageSize)
+        while !page.isEmpty {
+            let nextStart = (page.last?.sequence ?? 0) + 1
+            async let nextPage = store.events(from: nextStart, limit: pageSize)
+            let prepared = Self.parallelMap(page, workers: workers) { e in (e.recomputedHash(), Book.prepare(e)) }
+            var jobs: [(index: Int, key: VerifyingKey)] = []
+            var failure: VerificationFailure?
+            var checked = 0
+            for (i, event) in page.enumerated() {
+                let (recomputed, prep) = prepared[i]
+                if let f = checkStructure(event, recomputed: recomputed, expected: expected, previous: previous,
+                                          checkpoints: checkpointsBySequence[event.sequence] ?? []) {
+                    failure = f
                     break
                 }
-                let recomputed = event.hash  // equal to the recomputed hash: checkStructure compared them
-                switch keyBook.expectedSigner(of: event) {
+                switch keyBook.expectedSigner(of: event, prepared: prep) {
+                case .broker where event.event.signature.isEmpty:
+                    break
                 case .broker:
-                    if !event.event.signature.isEmpty {
-                        structural = VerificationFailure(sequence: event.sequence, kind: .badSignature, detail: "a broker event carries an author signature")
-                    }
+                    failure = VerificationFailure(sequence: event.sequence, kind: .badSignature, detail: "a broker event carries an author signature")
                 case .key(let key):
-                    jobs.append(SignatureJob(sequence: event.sequence, key: key, input: event.event.signingInput, signature: event.event.signature))
+                    jobs.append((i, key))
                 case .unknown(let why):
-                    structural = VerificationFailure(sequence: event.sequence, kind: .unknownAuthor, detail: why)
+                    failure = VerificationFailure(sequence: event.sequence, kind: .unknownAuthor, detail: why)
+                case .wrongAuthor(let why):
+                    failure = VerificationFailure(sequence: event.sequence, kind: .wrongAuthor, detail: why)
+                case .malformed(let why):
+                    failure = VerificationFailure(sequence: event.sequence, kind: .malformedEvent, detail: why)
                 }
-                if structural != nil { break }
+                if failure != nil { break }
                 previous = recomputed
                 expected = event.sequence + 1
+                checked += 1
+            }
+            let valid = Self.parallelMap(jobs, workers: workers) { job in
+                let e = page[job.index].event
+                guard let sig = try? Signature(bytes: e.signature) else { return false }
+                return job.key.isValidSignature(sig, for: e.signingInput)
             }
             signatures += jobs.count
-            if let bad = Self.firstBadSignature(jobs, workers: workers) {
-                return .failure(bad)
+            if let bad = zip(jobs, valid).first(where: { !$0.1 }) {
+                _ = try? await nextPage
+                return .failure(VerificationFailure(sequence: page[bad.0.index].sequence, kind: .badSignature,
+                                                    detail: "the author's signature does not verify against their registered key"))
             }
-            if let structural { return .failure(structural) }
+            if let failure {
+                _ = try? await nextPage
+                return .failure(failure)
+            }
             progress(expected - 1, max(total, expected - 1))
+            page = try await nextPage
         }
 
         let last = expected - 1
@@ -78,7 +109,8 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
                 return .failure(VerificationFailure(sequence: cp.sequence, kind: .badCheckpoint, detail: "the checkpoint at this sequence is not signed by the broker's key"))
             }
             if cp.sequence > last {
-                return .failure(VerificationFailure(sequence: last + 1, kind: .tailTruncated,
+                let kind: VerificationFailure.Kind = cp == trusted ? .trustedCheckpointMismatch : .tailTruncated
+                return .failure(VerificationFailure(sequence: last + 1, kind: kind,
                     detail: "the broker signed a checkpoint at event \(cp.sequence), but the ledger ends at event \(last)"))
             }
         }
@@ -86,8 +118,8 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
                                            head: ChainHead(sequence: last, hash: previous)))
     }
 
-    private func checkStructure(_ event: RecordedEvent, expected: UInt64, previous: [UInt8],
-                                checkpoints: [UInt64: Checkpoint]) -> VerificationFailure? {
+    private func checkStructure(_ event: RecordedEvent, recomputed: [UInt8], expected: UInt64, previous: [UInt8],
+                                checkpoints: [Checkpoint]) -> VerificationFailure? {
         if event.sequence > expected {
             let detail = event.sequence == expected + 1
                 ? "event \(expected) was deleted"
@@ -101,60 +133,44 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             return VerificationFailure(sequence: event.sequence, kind: .orderChanged,
                 detail: "it does not link to event \(event.sequence - 1): events were reordered, replaced or rewritten")
         }
-        let recomputed = event.recomputedHash()
         if !Sodium.constantTimeEquals(recomputed, event.hash) {
             return VerificationFailure(sequence: event.sequence, kind: .payloadChanged,
                 detail: "its stored content does not hash to its recorded hash (type \(event.event.type))")
         }
-        if let cp = checkpoints[event.sequence], !Sodium.constantTimeEquals(cp.headHash, recomputed) {
+        for cp in checkpoints where !Sodium.constantTimeEquals(cp.headHash, recomputed) {
             return VerificationFailure(sequence: event.sequence, kind: .badCheckpoint,
-                detail: "the chain up to here no longer matches the broker's signed checkpoint: earlier events were rewritten")
+                detail: "the chain up to here no longer matches a checkpoint the broker signed: earlier events were rewritten")
         }
         return nil
     }
 
-    private struct SignatureJob: Sendable {
-        let sequence: UInt64
-        let key: VerifyingKey
-        let input: [UInt8]
-        let signature: [UInt8]
-
-        var isValid: Bool {
-            guard let sig = try? Signature(bytes: signature) else { return false }
-            return key.isValidSignature(sig, for: input)
-        }
-    }
-
-    private static func firstBadSignature(_ jobs: [SignatureJob], workers: Int) -> VerificationFailure? {
-        guard !jobs.isEmpty else { return nil }
-        let results = SignatureResults(count: jobs.count)
-        let stride = workers
-        DispatchQueue.concurrentPerform(iterations: min(workers, jobs.count)) { worker in
-            var i = worker
-            while i < jobs.count {
-                results.set(i, jobs[i].isValid)
-                i += stride
+    /// `transform` over `items` on `workers` threads, results in order.
+    static func parallelMap<T, R>(_ items: [T], workers: Int, _ transform: (T) -> R) -> [R] {
+        guard items.count > 1, workers > 1 else { return items.map(transform) }
+        return [R](unsafeUninitializedCapacity: items.count) { buffer, initialised in
+            let base = UnsafeMutablePointer(buffer.baseAddress!)
+            let slots = SendablePointer(base)
+            withoutActuallyEscaping(transform) { transform in
+                let work = UncheckedSendable(value: (items, transform))
+                DispatchQueue.concurrentPerform(iterations: min(workers, items.count)) { w in
+                    let (items, transform) = work.value
+                    var i = w
+                    // Each index is written by exactly one worker.
+                    while i < items.count { (slots.pointer + i).initialize(to: transform(items[i])); i += workers }
+                }
             }
+            initialised = items.count
         }
-        guard let index = results.firstFalse() else { return nil }
-        return VerificationFailure(sequence: jobs[index].sequence, kind: .badSignature,
-                                   detail: "the author's signature does not verify against their registered key")
     }
 }
 
-/// Results written by concurrent workers, each to its own index.
-private final class SignatureResults: @unchecked Sendable {
-    private let flags: UnsafeMutableBufferPointer<Bool>
+/// A pointer handed to workers that each write distinct elements.
+private struct SendablePointer<R>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<R>
+    init(_ pointer: UnsafeMutablePointer<R>) { self.pointer = pointer }
+}
 
-    init(count: Int) {
-        flags = .allocate(capacity: count)
-        flags.initialize(repeating: false)
-    }
-
-    deinit { flags.deallocate() }
-
-    // Each index is written by exactly one worker, and read only after concurrentPerform returns.
-    func set(_ index: Int, _ value: Bool) { flags[index] = value }
-
-    func firstFalse() -> Int? { flags.firstIndex(of: false) }
+/// Values only read by the workers of one `concurrentPerform`, which returns before they go.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
 }

@@ -16,6 +16,14 @@ public struct VerificationFailure: Error, Sendable, CustomStringConvertible, Equ
         case unknownAuthor = "unknown author"
         /// A checkpoint is not signed by the broker's key, or the chain no longer matches it.
         case badCheckpoint = "bad checkpoint"
+        /// An event was written by someone who may not write it.
+        case wrongAuthor = "wrong author"
+        /// An event's payload cannot be read as its type says.
+        case malformedEvent = "malformed event"
+        /// The ledger does not start with the broker key the verifier trusts.
+        case wrongBrokerKey = "wrong broker key"
+        /// The ledger does not reach, or does not match, a checkpoint held outside the database.
+        case trustedCheckpointMismatch = "trusted checkpoint mismatch"
     }
 
     /// The first bad sequence number.

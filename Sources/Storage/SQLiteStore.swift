@@ -38,6 +38,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         }
         self.path = path
         self.logger = logger
+        // Owner-only: the ledger holds consent evidence.
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
         let pool = self.pool
         committer = GroupCommitter(groupEventsMax: 8 * Limits.appendBatchEventsMax) { batches in
             await Self.commit(batches, pool: pool)

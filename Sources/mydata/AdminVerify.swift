@@ -12,13 +12,21 @@ struct AdminVerify: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The broker public key to trust (default: keys/broker.pub in the data directory).", valueName: "file"))
     var brokerKey: String?
+    @Option(name: .long, help: ArgumentHelp("A checkpoint kept outside the database (from `mydata admin checkpoint`): the ledger must reach and match it.", valueName: "file"))
+    var trustedCheckpoint: String?
 
     func run() async throws {
         try await reportingErrors {
             let broker = try LocalBroker.open(global)
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
-            let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key) { done, total in
+            let trusted = try trustedCheckpoint.map { path -> Checkpoint in
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw CLIError(message: "cannot read \(path)", exitCode: ExitCodes.failure)
+                }
+                return try JSONDecoder().decode(CheckpointFile.self, from: data).checkpoint()
+            }
+            let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key, trusted: trusted) { done, total in
                 Terminal.progress("verified \(done)/\(total) events")
             }
             Terminal.progress("", final: true)
@@ -52,4 +60,33 @@ struct VerifyView: Encodable {
     var firstBadEvent: UInt64?
     var problem: String?
     var detail: String?
+}
+
+struct AdminCheckpoint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign a checkpoint of the current head and print it, to keep or publish outside the broker's host.",
+        discussion: "Anyone who later runs `mydata admin verify --trusted-checkpoint FILE` proves the ledger was not rewritten or cut behind it.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: ArgumentHelp("Write it to this file instead of stdout.", valueName: "file"))
+    var output: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try LocalBroker.open(global)
+            try await broker.service.close()
+            guard let latest = try await broker.store.checkpoints().last else {
+                throw CLIError(message: "the ledger is empty; nothing to checkpoint", exitCode: ExitCodes.failure)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(CheckpointFile(latest))
+            if let output {
+                try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+                print("Wrote the checkpoint at event \(latest.sequence) to \(output).")
+            } else {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
 }

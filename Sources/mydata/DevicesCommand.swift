@@ -48,7 +48,8 @@ struct DevicesConfirm: AsyncParsableCommand {
             try await broker.session { broker in
                 let identity = try Person.identity(global)
                 let event = DomainEvent.deviceConfirmed(DeviceConfirmed(deviceID: deviceID, manufacturer: manufacturer, subject: identity.id))
-                try await broker.service.submit(identity.sign(event, at: broker.service.clock.now()))
+                try await broker.service.submit(Person.withRegistration(identity, [try identity.sign(event, at: broker.service.clock.now())],
+                                                                        broker: broker.service))
                 print("Confirmed \(manufacturer) device \(deviceID) as yours.")
             }
         }

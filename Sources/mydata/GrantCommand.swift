@@ -50,10 +50,10 @@ struct GrantCommand: AsyncParsableCommand {
                 }
                 let identity = try Person.identity(global)
                 guard identity.id == subject else { throw CLIError(message: "the key file changed while running", exitCode: ExitCodes.keyProblem) }
-                try await Person.ensureRegistered(identity, with: service)
                 let grant = ConsentDrafts.grant(of: request, by: subject, policy: policy, now: service.clock.now(),
                                                 sensitiveConfirmed: sensitiveConfirmed)
-                let recorded = try await service.submit(identity.sign(grant, at: service.clock.now()))
+                let events = try await Person.withRegistration(identity, [try identity.sign(grant, at: service.clock.now())], broker: service)
+                let recorded = try await service.submit(events).last!
                 guard case .consentGranted(let g) = grant else { return }
                 if global.json {
                     try Terminal.printJSON(["consent": g.consentID, "expiresAt": g.expiresAt.description, "ledgerSequence": "\(recorded.sequence)"])

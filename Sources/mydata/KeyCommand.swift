@@ -5,7 +5,7 @@ import Foundation
 struct KeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "key", abstract: "Create or show your signing key.",
-        subcommands: [KeyInit.self, KeyShow.self])
+        subcommands: [KeyInit.self, KeyShow.self, KeyRegister.self])
 }
 
 struct KeyInit: AsyncParsableCommand {
@@ -52,6 +52,30 @@ struct KeyShow: AsyncParsableCommand {
                 try Terminal.printJSON(["subject": keys.id, "signingKey": keys.signingKey, "keyFile": global.identityKeyURL.path])
             } else {
                 print("id:          \(keys.id)\npublic key:  \(keys.signingKey)\nkey file:    \(global.identityKeyURL.path)")
+            }
+        }
+    }
+}
+
+struct KeyRegister: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register",
+        abstract: "Register your public key with the broker, so makers can attest your devices before your first grant.",
+        discussion: "Your first grant registers your key anyway; this is only needed to be known before that.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try LocalBroker.open(global)
+            try await broker.session { broker in
+                let identity = try Person.identity(global)
+                let events = try await Person.withRegistration(identity, [], broker: broker.service)
+                if events.isEmpty {
+                    print("Your key is already registered as \(identity.id).")
+                } else {
+                    try await broker.service.submit(events)
+                    print("Registered your key as \(identity.id).")
+                }
             }
         }
     }

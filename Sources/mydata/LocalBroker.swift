@@ -63,9 +63,10 @@ struct Person {
         try KeyFile.read(options.identityKeyURL) { try Terminal.passphrase() }
     }
 
-    /// Registers the person's key with the broker if it does not know it yet.
-    static func ensureRegistered(_ identity: Identity, with broker: BrokerService) async throws {
-        guard try await broker.store.subject(identity.id) == nil else { return }
-        try await broker.submit(identity.sign(ConsentDrafts.registration(of: identity), at: broker.clock.now()))
+    /// `events` signed by the person, preceded by the registration of their key if the broker
+    /// does not know it yet: appended together, so a refused action registers nothing either.
+    static func withRegistration(_ identity: Identity, _ events: [NewEvent], broker: BrokerService) async throws -> [NewEvent] {
+        guard try await broker.store.subject(identity.id) == nil else { return events }
+        return [try identity.sign(ConsentDrafts.registration(of: identity), at: broker.clock.now())] + events
     }
 }

@@ -30,8 +30,9 @@ enum Terminal {
 
     private static func readSecret(_ prompt: String) -> [UInt8] {
         guard let p = getpass(prompt) else { return [] }
-        let bytes = Array(String(cString: p).utf8)
-        memset(p, 0, strlen(p))
+        let length = strlen(p)
+        let bytes = p.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        memset(p, 0, length)
         return bytes
     }
 

@@ -116,6 +116,26 @@ struct ConsentLifecycleTests {
         #expect(try await f.store.dumpProjections() == projectionBefore)
     }
 
+    @Test("a first grant carries the person's registration, and a refused one registers nothing")
+    func registrationTravelsWithFirstAction() async throws {
+        let f = try await BrokerFixture()
+        let stranger = try Identity.generateSubject()
+        let request = try await f.request()
+        let policy = try #require(try await f.store.activePolicy())
+        let registration = try stranger.sign(ConsentDrafts.registration(of: stranger), at: f.clock.now())
+        var tooLate = request
+        tooLate.requestHash = "not the request"
+        let refused = try stranger.sign(ConsentDrafts.grant(of: tooLate, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let before = try await f.store.head()
+        await #expect(throws: ConsentError.self) { try await f.broker.submit([registration, refused]) }
+        #expect(try await f.store.head() == before)
+        #expect(try await f.store.subject(stranger.id) == nil)
+        let grant = try stranger.sign(ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let recorded = try await f.broker.submit([registration, grant])
+        #expect(recorded.count == 2)
+        #expect(try await f.store.subject(stranger.id) != nil)
+    }
+
     @Test("a sensitive grant with explicit confirmation is accepted")
     func sensitiveConfirmed() async throws {
         let f = try await BrokerFixture()

@@ -160,3 +160,49 @@ struct ProjectionRebuildTests {
         #expect(try await f.store.accessLog(subject: people[2].id, limit: 10).first?.records == 3)
     }
 }
+
+struct AuthorRuleTests {
+    @Test("a grant written by the broker instead of the person is named: wrong author")
+    func brokerCannotForgeConsent() async throws {
+        let f = try await BrokerFixture()
+        let person = try await f.person()
+        let request = try await f.request()
+        let policy = try #require(try await f.store.activePolicy())
+        // Someone with write access to the store appends an unsigned grant as "broker".
+        let forged = try ConsentDrafts.grant(of: request, by: person.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false)
+            .newEvent(authorID: AuthorID.broker, time: f.clock.now())
+        let appended = try await f.store.append(AppendBatch(events: [forged]))
+        let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey)
+        let failure = try #require(VerifyTamperTests.failure(result))
+        #expect(failure.sequence == appended[0].sequence)
+        #expect(failure.kind == .wrongAuthor)
+    }
+
+    @Test("a revocation signed by another person than the grantor is named: wrong author")
+    func othersCannotRevoke() async throws {
+        let f = try await BrokerFixture()
+        let person = try await f.person()
+        let mallory = try await f.person()
+        let consent = try await f.grant(try await f.request(), by: person)
+        let forged = try mallory.sign(.consentRevoked(ConsentRevoked(consentID: consent.id, subject: mallory.id)), at: f.clock.now())
+        let appended = try await f.store.append(AppendBatch(events: [forged]))
+        let failure = try #require(VerifyTamperTests.failure(try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey)))
+        #expect(failure.sequence == appended[0].sequence)
+        #expect(failure.kind == .wrongAuthor)
+    }
+
+    @Test("a chain rewritten with its checkpoints deleted still fails against a checkpoint kept elsewhere")
+    func trustedCheckpoint() async throws {
+        let f = try await VerifyTamperTests.populated()
+        let kept = try #require(try await f.store.checkpoints().last)
+        let k = try await VerifyTamperTests.grantSequence(f)
+        // Cut everything from the grant on, and the checkpoints with it: the rest verifies on its own…
+        try VerifyTamperTests.tamper(f, "DELETE FROM events WHERE seq >= \(k); DELETE FROM checkpoints;")
+        #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f)) == nil)
+        // …but not against the checkpoint the operator kept outside the database.
+        let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey, trusted: kept)
+        let failure = try #require(VerifyTamperTests.failure(result))
+        #expect(failure.kind == .trustedCheckpointMismatch)
+        #expect(failure.sequence == k)
+    }
+}

@@ -186,7 +186,7 @@ struct TamperEndToEndTests {
 
     static let cases: [Tamper] = [
         Tamper(name: "a changed payload byte", problem: "payload changed",
-               sql: { k, _ in "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), 'vehicle', 'vehiclf') AS BLOB) WHERE seq = \(k)" },
+               sql: { k, _ in #"UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '"consentID":"con_', '"consentID":"con_0') AS BLOB) WHERE seq = \#(k)"# },
                expectedSequence: { k, _ in k }),
         Tamper(name: "a deleted row", problem: "event missing",
                sql: { k, _ in "DELETE FROM events WHERE seq = \(k)" }, expectedSequence: { k, _ in k }),
