@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Storage", dependencies: [
             "Ledger", "Consent",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Application services: load state, decide with the pure modules, sign, append.
@@ -43,6 +44,7 @@ let package = Package(
         .executableTarget(name: "mydata-bench", dependencies: [
             "Broker", "Storage", "Sodium", "Ledger", "Consent",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),

@@ -20,12 +20,15 @@ public enum ProjectionChange: Sendable, Equatable {
 
 /// Maps events to projection changes.
 public enum Projection {
-    /// The changes `recorded` makes.
+    /// The changes `event` makes. They do not depend on its place in the log, so stores compute
+    /// them before taking the write lock; fields that hold the event's sequence number (a
+    /// consent's `grantSequence`, an access log entry's `sequence`) are 0 here and are set by
+    /// the store when it applies the change (`withSequence`).
     ///
     /// - Throws: when the event cannot be decoded (see `DomainEvent.decode`).
-    public static func changes(for recorded: RecordedEvent) throws -> [ProjectionChange] {
-        let time = recorded.event.time
-        switch try DomainEvent.decode(recorded.event) {
+    public static func changes(for event: NewEvent) throws -> [ProjectionChange] {
+        let time = event.time
+        switch try DomainEvent.decode(event) {
         case .brokerInitialised:
             return []
         case .policyActivated(let e):
@@ -45,7 +48,7 @@ public enum Projection {
             return [.insertRequest(ConsentRequest(
                 id: e.requestID, recipient: e.recipient, subject: e.subject, terms: e.terms,
                 offerExpiresAt: e.offerExpiresAt, policyVersion: e.policyVersion, createdAt: time,
-                requestHash: Hex.encode(BLAKE2b.hash256(recorded.event.payload)), withdrawnAt: nil))]
+                requestHash: Hex.encode(BLAKE2b.hash256(event.payload)), withdrawnAt: nil))]
         case .requestWithdrawn(let e):
             return [.withdrawRequest(id: e.requestID, at: time)]
         case .consentGranted(let e):
@@ -53,7 +56,7 @@ public enum Projection {
                 id: e.consentID, requestID: e.requestID, requestHash: e.requestHash, subject: e.subject,
                 recipient: e.recipient, terms: e.terms, grantedAt: e.grantedAt, expiresAt: e.expiresAt,
                 policyVersion: e.policyVersion, policyHash: e.policyHash, sensitiveConfirmed: e.sensitiveConfirmed,
-                revokedAt: nil, grantSequence: recorded.sequence))]
+                revokedAt: nil, grantSequence: 0))]
         case .consentRevoked(let e):
             return [.revokeConsent(id: e.consentID, at: time)]
         case .deviceAttested(let e):
@@ -63,8 +66,24 @@ public enum Projection {
             return [.confirmDevice(manufacturer: e.manufacturer, deviceID: e.deviceID, at: time)]
         case .dataDelivered(let e):
             return [.appendAccess(AccessLogEntry(
-                sequence: recorded.sequence, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
+                sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
                 subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+        }
+    }
+}
+
+extension ProjectionChange {
+    /// This change for the event at `sequence`.
+    public func withSequence(_ sequence: UInt64) -> ProjectionChange {
+        switch self {
+        case .insertConsent(var c):
+            c.grantSequence = sequence
+            return .insertConsent(c)
+        case .appendAccess(var a):
+            a.sequence = sequence
+            return .appendAccess(a)
+        default:
+            return self
         }
     }
 }

@@ -1,12 +1,20 @@
+import Consent
 import Ledger
+
+/// A batch waiting for a commit, with the projection changes of each event computed by the
+/// appender (in parallel, before the write lock).
+struct PendingAppend: Sendable {
+    let batch: AppendBatch
+    let changes: [[ProjectionChange]]
+}
 
 /// Gathers the batches that arrive while a commit is running and writes them all in the next
 /// commit, so concurrent appenders share one fsync (group commit). Each batch still succeeds or
 /// fails on its own.
 actor GroupCommitter {
-    typealias Writer = @Sendable ([AppendBatch]) async -> [Result<[RecordedEvent], any Error>]
+    typealias Writer = @Sendable ([PendingAppend]) async -> [Result<[RecordedEvent], any Error>]
 
-    private var pending: [(AppendBatch, CheckedContinuation<[RecordedEvent], any Error>)] = []
+    private var pending: [(PendingAppend, CheckedContinuation<[RecordedEvent], any Error>)] = []
     private var flushing = false
     private let write: Writer
     private let groupEventsMax: Int
@@ -19,7 +27,7 @@ actor GroupCommitter {
         self.write = write
     }
 
-    func submit(_ work: AppendBatch) async throws -> [RecordedEvent] {
+    func submit(_ work: PendingAppend) async throws -> [RecordedEvent] {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((work, continuation))
             if !flushing {
@@ -33,8 +41,8 @@ actor GroupCommitter {
         while !pending.isEmpty {
             var take = 0
             var events = 0
-            while take < pending.count, take == 0 || events + pending[take].0.events.count <= groupEventsMax {
-                events += pending[take].0.events.count
+            while take < pending.count, take == 0 || events + pending[take].0.batch.events.count <= groupEventsMax {
+                events += pending[take].0.batch.events.count
                 take += 1
             }
             let group = Array(pending.prefix(take))

@@ -56,7 +56,7 @@ enum Migrations {
                 );
                 CREATE TABLE subjects (
                     id TEXT PRIMARY KEY,
-                    signing_key TEXT NOT NULL UNIQUE,
+                    signing_key TEXT NOT NULL,
                     registered_ms INTEGER NOT NULL
                 );
                 CREATE TABLE requests (

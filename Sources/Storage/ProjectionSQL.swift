@@ -6,7 +6,7 @@ import Ledger
 /// Applies projection changes as SQL inside the caller's transaction.
 enum ProjectionSQL {
     static func apply(_ changes: [ProjectionChange], sequence: UInt64, db: Database) throws {
-        for change in changes { try apply(change, sequence: sequence, db: db) }
+        for change in changes { try apply(change.withSequence(sequence), sequence: sequence, db: db) }
     }
 
     /// Records the last event the projections reflect; once per transaction is enough.
@@ -15,10 +15,10 @@ enum ProjectionSQL {
     }
 
     static func bumpStream(_ streamID: String, db: Database) throws {
-        try db.cachedStatement(sql: """
+        try DirectBinding.execute(db.cachedStatement(sql: """
             INSERT INTO streams (stream_id, version) VALUES (?, 1)
             ON CONFLICT (stream_id) DO UPDATE SET version = version + 1
-            """).execute(arguments: [streamID])
+            """)) { $0.text(streamID) }
     }
 
     static func streamVersion(_ streamID: String, db: Database) throws -> Int {

@@ -53,7 +53,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     public func append(_ batch: AppendBatch) async throws -> [RecordedEvent] {
         try batch.validate()
         guard !batch.events.isEmpty else { return [] }
-        return try await committer.submit(batch)
+        // Decoding is the costly part of a projection; done here, it runs on the appender's
+        // thread, and an event that does not decode never reaches the commit queue.
+        let changes = try batch.events.map { try Projection.changes(for: $0) }
+        return try await committer.submit(PendingAppend(batch: batch, changes: changes))
     }
 
     public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
@@ -96,7 +99,7 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
 
     // MARK: Commit
 
-    private static func commit(_ batches: [AppendBatch], pool: DatabasePool) async -> [Result<[RecordedEvent], any Error>] {
+    private static func commit(_ batches: [PendingAppend], pool: DatabasePool) async -> [Result<[RecordedEvent], any Error>] {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var results: [Result<[RecordedEvent], any Error>] = []
@@ -127,7 +130,8 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         }
     }
 
-    private static func appendBatch(_ batch: AppendBatch, after start: ChainHead, db: Database) throws -> [RecordedEvent] {
+    private static func appendBatch(_ pending: PendingAppend, after start: ChainHead, db: Database) throws -> [RecordedEvent] {
+        let batch = pending.batch
         for condition in batch.conditions {
             let actual = try ProjectionSQL.streamVersion(condition.streamID, db: db)
             guard actual == condition.expectedVersion else {
@@ -142,15 +146,15 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
             INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for event in batch.events {
+        for (event, changes) in zip(batch.events, pending.changes) {
             let record = RecordedEvent.chained(event, after: head)
             precondition(record.sequence == head.sequence + 1, "sequence numbers have no gaps")
             precondition(record.previousHash == head.hash, "each event links to the head")
-            let changes = try Projection.changes(for: record)
-            try insert.execute(arguments: [
-                Int64(record.sequence), event.time.milliseconds, event.streamID, event.type, Int64(event.schemaVersion),
-                event.authorID, Data(event.signature), Data(event.payload), Data(record.previousHash), Data(record.hash),
-            ])
+            try DirectBinding.execute(insert) { b in
+                b.int(Int64(record.sequence)); b.int(event.time.milliseconds); b.text(event.streamID); b.text(event.type)
+                b.int(Int64(event.schemaVersion)); b.text(event.authorID); b.blob(event.signature); b.blob(event.payload)
+                b.blob(record.previousHash); b.blob(record.hash)
+            }
             try ProjectionSQL.bumpStream(event.streamID, db: db)
             try ProjectionSQL.apply(changes, sequence: record.sequence, db: db)
             head = record.head
@@ -193,7 +197,7 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
             while let row = try cursor.next() {
                 let record = try Self.event(from: row)
                 try ProjectionSQL.bumpStream(record.event.streamID, db: db)
-                try ProjectionSQL.apply(try Projection.changes(for: record), sequence: record.sequence, db: db)
+                try ProjectionSQL.apply(try Projection.changes(for: record.event), sequence: record.sequence, db: db)
                 last = record.sequence
             }
             try ProjectionSQL.setProjectedSequence(last, db: db)

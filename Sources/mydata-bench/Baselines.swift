@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import GRDBSQLite
 import Sodium
 
 /// Raw limits of this machine, measured in the run: what the ledger is compared with.
@@ -57,19 +58,33 @@ enum Baselines {
                 CREATE INDEX events_stream ON events(stream_id, seq);
                 """)
         }
-        let payload = Data(repeating: 65, count: 120), signature = Data(repeating: 1, count: 64)
+        let payload = [UInt8](repeating: 65, count: 120), signature = [UInt8](repeating: 1, count: 64)
         let start = DispatchTime.now()
         var seq = 0
         while seq < rows {
             try pool.write { db in
                 let statement = try db.cachedStatement(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                let handle = statement.sqliteStatement
+                let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
                 for _ in 0..<1_000 {
                     seq += 1
-                    var hash = Data(count: 32)
+                    var hash = [UInt8](repeating: 0, count: 32)
                     withUnsafeBytes(of: seq) { hash.replaceSubrange(0..<8, with: $0) }
-                    try statement.execute(arguments: [seq, 1_796_169_600_000 + seq, "subject:sub_\(seq)", "subject.registered", 1,
-                                                      "sub_\(seq)", signature, payload, hash, hash])
+                    let stream = "subject:sub_\(seq)", author = "sub_\(seq)"
+                    sqlite3_reset(handle)
+                    sqlite3_bind_int64(handle, 1, Int64(seq))
+                    sqlite3_bind_int64(handle, 2, Int64(1_796_169_600_000 + seq))
+                    sqlite3_bind_text(handle, 3, stream, -1, transient)
+                    sqlite3_bind_text(handle, 4, "subject.registered", -1, transient)
+                    sqlite3_bind_int64(handle, 5, 1)
+                    sqlite3_bind_text(handle, 6, author, -1, transient)
+                    sqlite3_bind_blob(handle, 7, signature, 64, transient)
+                    sqlite3_bind_blob(handle, 8, payload, 120, transient)
+                    sqlite3_bind_blob(handle, 9, hash, 32, transient)
+                    sqlite3_bind_blob(handle, 10, hash, 32, transient)
+                    guard sqlite3_step(handle) == SQLITE_DONE else { throw DatabaseError(message: "raw insert failed") }
                 }
+                sqlite3_reset(handle)
             }
         }
         return Double(rows) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)

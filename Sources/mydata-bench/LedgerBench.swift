@@ -30,7 +30,7 @@ struct LedgerBench: AsyncParsableCommand {
         for _ in 0..<n { _ = try DomainEvent.decode(event) }
         log("decode: \(Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9)) /s")
         t = DispatchTime.now()
-        for _ in 0..<n { _ = try Projection.changes(for: recorded) }
+        for _ in 0..<n { _ = try Projection.changes(for: recorded.event) }
         log("projection changes: \(Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9)) /s")
         let domain = try DomainEvent.decode(event)
         t = DispatchTime.now()
