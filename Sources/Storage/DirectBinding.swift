@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Ledger
 
 /// Executes a prepared statement with values bound through SQLite's C API, for the few
 /// statements on the append path that run once per event: GRDB's `StatementArguments` cost more
@@ -27,6 +28,50 @@ struct DirectBinding {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
         }
         sqlite3_reset(handle)
+    }
+
+    /// Reads events with SQLite's C API from a statement selecting, in order: seq, time_ms,
+    /// stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash, and
+    /// taking the first sequence and a limit as parameters.
+    ///
+    /// - Throws: `LedgerError.corruptRecord` for a row that cannot be an event.
+    static func events(_ statement: Statement, from sequence: Int64, limit: Int) throws -> [RecordedEvent] {
+        let h = statement.sqliteStatement
+        sqlite3_reset(h)
+        defer { sqlite3_reset(h) }
+        sqlite3_bind_int64(h, 1, sequence)
+        sqlite3_bind_int64(h, 2, Int64(limit))
+        var out: [RecordedEvent] = []
+        out.reserveCapacity(limit)
+        while true {
+            let code = sqlite3_step(h)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))
+            }
+            let seq = sqlite3_column_int64(h, 0)
+            let prev = blob(h, 8), hash = blob(h, 9)
+            guard seq > 0, prev.count == 32, hash.count == 32, let version = UInt16(exactly: sqlite3_column_int64(h, 4)) else {
+                throw LedgerError(.corruptRecord, "event \(seq) has a malformed sequence, hash or schema version column")
+            }
+            let event = NewEvent(streamID: text(h, 2), type: text(h, 3), schemaVersion: version,
+                                 time: Timestamp(milliseconds: sqlite3_column_int64(h, 1)), authorID: text(h, 5),
+                                 payload: blob(h, 7), signature: blob(h, 6))
+            out.append(RecordedEvent(sequence: UInt64(seq), event: event, previousHash: prev, hash: hash))
+        }
+        return out
+    }
+
+    private static func blob(_ h: OpaquePointer, _ column: Int32) -> [UInt8] {
+        // SQLite asks for the pointer first, then the size.
+        guard let base = sqlite3_column_blob(h, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(h, column))
+        return [UInt8](UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    private static func text(_ h: OpaquePointer, _ column: Int32) -> String {
+        guard let base = sqlite3_column_text(h, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: base, count: Int(sqlite3_column_bytes(h, column))), as: UTF8.self)
     }
 
     mutating func int(_ value: Int64) {

@@ -71,12 +71,14 @@ enum ProjectionSQL {
             try db.cachedStatement(sql: "UPDATE device_bindings SET confirmed_ms = ? WHERE manufacturer = ? AND device_id = ?")
                 .execute(arguments: [at.milliseconds, manufacturer, deviceID])
         case .appendAccess(let a):
-            try db.cachedStatement(sql: """
+            // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
+            try DirectBinding.execute(db.cachedStatement(sql: """
                 INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [Int64(a.sequence), a.time.milliseconds, a.deliveryID, a.consentID, a.subject,
-                                         a.recipient, String(decoding: try CanonicalJSON.encode(a.items), as: UTF8.self),
-                                         a.records, a.digest])
+                """)) { b in
+                b.int(Int64(a.sequence)); b.int(a.time.milliseconds); b.text(a.deliveryID); b.text(a.consentID)
+                b.text(a.subject); b.text(a.recipient); b.text(a.items.joined(separator: ",")); b.int(Int64(a.records)); b.text(a.digest)
+            }
         }
     }
 }

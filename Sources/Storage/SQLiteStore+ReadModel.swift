@@ -91,7 +91,7 @@ extension SQLiteStore {
                 AccessLogEntry(sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
                                deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
                                recipient: row["recipient"],
-                               items: try CanonicalJSON.decode([String].self, from: Array((row["items"] as String).utf8)),
+                               items: (row["items"] as String).split(separator: ",").map(String.init),
                                records: row["records"], digest: row["digest"])
             }
         }

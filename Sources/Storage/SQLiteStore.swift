@@ -62,8 +62,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let limit = min(max(limit, 1), Limits.readPageEventsMax)
         return try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM events WHERE seq >= ? ORDER BY seq LIMIT ?"),
-                             arguments: [Int64(sequence), limit]).map(Self.event(from:))
+            try DirectBinding.events(db.cachedStatement(sql: """
+                SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
+                FROM events WHERE seq >= ? ORDER BY seq LIMIT ?
+                """), from: Int64(clamping: sequence), limit: limit)
         }
     }
 
@@ -192,13 +194,19 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         try await pool.write { db in
             for table in Migrations.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
             try db.execute(sql: "UPDATE projection_state SET last_seq = 0")
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM events ORDER BY seq")
+            let page = try db.cachedStatement(sql: """
+                SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
+                FROM events WHERE seq >= ? ORDER BY seq LIMIT ?
+                """)
             var last: UInt64 = 0
-            while let row = try cursor.next() {
-                let record = try Self.event(from: row)
-                try ProjectionSQL.bumpStream(record.event.streamID, db: db)
-                try ProjectionSQL.apply(try Projection.changes(for: record.event), sequence: record.sequence, db: db)
-                last = record.sequence
+            while true {
+                let events = try DirectBinding.events(page, from: Int64(clamping: last + 1), limit: Limits.readPageEventsMax)
+                if events.isEmpty { break }
+                for record in events {
+                    try ProjectionSQL.bumpStream(record.event.streamID, db: db)
+                    try ProjectionSQL.apply(try Projection.changes(for: record.event), sequence: record.sequence, db: db)
+                }
+                last = events.last!.sequence
             }
             try ProjectionSQL.setProjectedSequence(last, db: db)
         }
