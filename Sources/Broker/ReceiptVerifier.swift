@@ -40,7 +40,7 @@ public enum ReceiptVerifier {
             throw ReceiptError("the person's signature over the grant does not verify")
         }
         guard e.eventType == DomainEvent.TypeName.consentGranted,
-              case .consentGranted(let g) = try DomainEvent.decode(NewEvent(streamID: e.streamID, type: e.eventType,
+              case .consentGranted(let g)? = try? DomainEvent.decode(NewEvent(streamID: e.streamID, type: e.eventType,
                   schemaVersion: e.schemaVersion, time: Timestamp(milliseconds: e.eventTime), authorID: r.piiPrincipalID, payload: payload)) else {
             throw ReceiptError("the evidence is not a consent grant")
         }

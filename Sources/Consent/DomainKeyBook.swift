@@ -12,18 +12,31 @@ public struct DomainKeyBook: AuthorKeyBook {
 
     public init() {}
 
-    public static func prepare(_ event: RecordedEvent) -> Result<DomainEvent, LedgerError> {
-        do { return .success(try DomainEvent.decode(event.event)) } catch let error as LedgerError {
-            return .failure(error)
-        } catch {
-            return .failure(LedgerError(.corruptRecord, "\(error)"))
-        }
+    /// The decoded event and, for a person's registration, the key it registers (if its id
+    /// derives from it): the costly parts, done in parallel.
+    public struct Prepared: Sendable {
+        let domain: Result<DomainEvent, LedgerError>
+        let registeredKey: VerifyingKey?
     }
 
-    public mutating func expectedSigner(of recorded: RecordedEvent, prepared: Result<DomainEvent, LedgerError>) -> ExpectedSigner {
+    public static func prepare(_ event: RecordedEvent) -> Prepared {
+        let domain: Result<DomainEvent, LedgerError>
+        do { domain = .success(try DomainEvent.decode(event.event)) } catch let error as LedgerError {
+            domain = .failure(error)
+        } catch {
+            domain = .failure(LedgerError(.corruptRecord, "\(error)"))
+        }
+        guard case .success(.subjectRegistered(let e)) = domain, let bytes = Base64.decode(e.signingKey),
+              let key = try? VerifyingKey(bytes: bytes), Identifiers.subjectID(signingKey: key) == e.subjectID else {
+            return Prepared(domain: domain, registeredKey: nil)
+        }
+        return Prepared(domain: domain, registeredKey: key)
+    }
+
+    public mutating func expectedSigner(of recorded: RecordedEvent, prepared: Prepared) -> ExpectedSigner {
         let author = recorded.event.authorID
         let domain: DomainEvent
-        switch prepared {
+        switch prepared.domain {
         case .success(let d): domain = d
         case .failure(let error): return .malformed(error.message)
         }
@@ -34,8 +47,7 @@ public struct DomainKeyBook: AuthorKeyBook {
         if author == AuthorID.broker { return .broker }
         if case .subjectRegistered(let e) = domain {
             // Self-signed: the key it registers must sign it, and the id must derive from it.
-            guard let bytes = Base64.decode(e.signingKey), let key = try? VerifyingKey(bytes: bytes),
-                  Identifiers.subjectID(signingKey: key) == e.subjectID else {
+            guard let key = prepared.registeredKey else {
                 return .malformed("the subject id does not derive from the registered key")
             }
             keys[e.subjectID] = key

@@ -61,7 +61,7 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             for (i, event) in page.enumerated() {
                 let (recomputed, prep) = prepared[i]
                 if let f = checkStructure(event, recomputed: recomputed, expected: expected, previous: previous,
-                                          checkpoints: checkpointsBySequence[event.sequence] ?? []) {
+                                          checkpoints: checkpointsBySequence[event.sequence] ?? [], trusted: trusted) {
                     failure = f
                     break
                 }
@@ -114,12 +114,12 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
                     detail: "the broker signed a checkpoint at event \(cp.sequence), but the ledger ends at event \(last)"))
             }
         }
-        return .success(VerificationReport(events: last, signatures: signatures, checkpoints: checkpoints.count,
+        return .success(VerificationReport(events: last, signatures: signatures, checkpoints: checkpoints.count - (trusted == nil ? 0 : 1),
                                            head: ChainHead(sequence: last, hash: previous)))
     }
 
     private func checkStructure(_ event: RecordedEvent, recomputed: [UInt8], expected: UInt64, previous: [UInt8],
-                                checkpoints: [Checkpoint]) -> VerificationFailure? {
+                                checkpoints: [Checkpoint], trusted: Checkpoint?) -> VerificationFailure? {
         if event.sequence > expected {
             let detail = event.sequence == expected + 1
                 ? "event \(expected) was deleted"
@@ -138,7 +138,7 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
                 detail: "its stored content does not hash to its recorded hash (type \(event.event.type))")
         }
         for cp in checkpoints where !Sodium.constantTimeEquals(cp.headHash, recomputed) {
-            return VerificationFailure(sequence: event.sequence, kind: .badCheckpoint,
+            return VerificationFailure(sequence: event.sequence, kind: cp == trusted ? .trustedCheckpointMismatch : .badCheckpoint,
                 detail: "the chain up to here no longer matches a checkpoint the broker signed: earlier events were rewritten")
         }
         return nil

@@ -182,9 +182,10 @@ struct LedgerBench: AsyncParsableCommand {
         }
     }
 
-    /// Broker-authored deliveries in batches of 1,000 from 4 concurrent tasks.
+    /// Broker-authored deliveries in batches of 1,000 from 8 concurrent appenders, so that some
+    /// encode their next batch while others wait for a commit.
     private func appendDeliveries(_ count: Int, to store: SQLiteStore, checkpointer: Checkpointer, from offset: Int) async throws {
-        let batch = 1_000, tasks = 4
+        let batch = 1_000, tasks = 8
         let batches = (count + batch - 1) / batch
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<tasks {

@@ -24,7 +24,11 @@ struct AdminVerify: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw CLIError(message: "cannot read \(path)", exitCode: ExitCodes.failure)
                 }
-                return try JSONDecoder().decode(CheckpointFile.self, from: data).checkpoint()
+                do {
+                    return try JSONDecoder().decode(CheckpointFile.self, from: data).checkpoint()
+                } catch {
+                    throw CLIError(message: "\(path) is not a checkpoint file from `mydata admin checkpoint` (\(error))", exitCode: ExitCodes.failure)
+                }
             }
             let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key, trusted: trusted) { done, total in
                 Terminal.progress("verified \(done)/\(total) events")

@@ -4,7 +4,7 @@ import Foundation
 
 struct KeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "key", abstract: "Create or show your signing key.",
+        commandName: "key", abstract: "Create, show or register your signing key.",
         subcommands: [KeyInit.self, KeyShow.self, KeyRegister.self])
 }
 

@@ -205,4 +205,34 @@ struct AuthorRuleTests {
         #expect(failure.kind == .trustedCheckpointMismatch)
         #expect(failure.sequence == k)
     }
+
+    @Test("a chain rewritten whole, with new hashes and no checkpoints, fails at the kept checkpoint")
+    func rewrittenChain() async throws {
+        let f = try await VerifyTamperTests.populated()
+        let kept = try #require(try await f.store.checkpoints().last)
+        // Rewrite every broker event's time, recompute every hash, drop the checkpoints.
+        let events = try await f.store.events(from: 1, limit: 1000)
+        var head = ChainHead.genesis
+        var rewritten: [RecordedEvent] = []
+        for e in events {
+            var content = e.event
+            if content.authorID == AuthorID.broker { content.time = content.time.adding(seconds: 1) }
+            let chained = RecordedEvent.chained(content, after: head)
+            rewritten.append(chained)
+            head = chained.head
+        }
+        let db = try DatabaseQueue(path: f.store.path)
+        try await db.write { [rewritten] db in
+            try db.execute(sql: "DELETE FROM checkpoints")
+            for e in rewritten {
+                try db.execute(sql: "UPDATE events SET time_ms = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                               arguments: [e.event.time.milliseconds, Data(e.previousHash), Data(e.hash), Int64(e.sequence)])
+            }
+        }
+        #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f)) == nil, "alone, the rewrite is consistent")
+        let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey, trusted: kept)
+        let failure = try #require(VerifyTamperTests.failure(result))
+        #expect(failure.kind == .trustedCheckpointMismatch)
+        #expect(failure.sequence == kept.sequence)
+    }
 }

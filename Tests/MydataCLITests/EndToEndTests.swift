@@ -159,6 +159,29 @@ struct EndToEndTests {
     }
 }
 
+/// A checkpoint kept outside the database catches what the database's own checkpoints cannot.
+struct TrustedCheckpointEndToEndTests {
+    @Test("a checkpoint exported with admin checkpoint catches a cut ledger whose checkpoints were deleted")
+    func exportedCheckpoint() throws {
+        let (dir, cli, k) = try TamperEndToEndTests.prepared()
+        let file = dir.file("kept-checkpoint.json").path
+        #expect(try cli.run(["admin", "checkpoint", "-o", file]).status == 0)
+        #expect(try cli.run(["admin", "verify", "--trusted-checkpoint", file]).status == 0)
+        let db = try DatabaseQueue(path: dir.file("data/ledger.sqlite").path)
+        try db.write { try $0.execute(sql: "DELETE FROM events WHERE seq >= \(k); DELETE FROM checkpoints;") }
+        #expect(try cli.run(["admin", "verify"]).status == 0, "without an outside checkpoint the cut cannot be seen")
+        let run = try cli.run(["admin", "verify", "--trusted-checkpoint", file, "--json"])
+        #expect(run.status == 4)
+        let report = try #require(try run.json() as? [String: Any])
+        #expect(report["problem"] as? String == "trusted checkpoint mismatch")
+        let broken = dir.file("broken.json").path
+        try "{}".write(toFile: broken, atomically: true, encoding: .utf8)
+        let bad = try cli.run(["admin", "verify", "--trusted-checkpoint", broken])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("not a checkpoint file"))
+    }
+}
+
 /// `mydata admin verify` on a data directory whose SQLite file was changed directly.
 struct TamperEndToEndTests {
     static func prepared() throws -> (TemporaryDirectory, MydataCLI, UInt64) {
