@@ -17,7 +17,7 @@ public enum ExpectedSigner: Sendable {
 /// Learns authors' keys from the log in order (party registrations, key rotations, subject
 /// registrations) and says whose signature each event must carry. The domain implements it;
 /// the ledger's verifier only asks.
-public protocol AuthorKeyBook {
+public protocol AuthorKeyBook: SendableMetatype {
     /// What the book needs from one event, computed on any thread (for example: its decoded
     /// payload), so that the in-order part stays short.
     associatedtype Prepared: Sendable

@@ -54,7 +54,8 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
         while !page.isEmpty {
             let nextStart = (page.last?.sequence ?? 0) + 1
             async let nextPage = store.events(from: nextStart, limit: pageSize)
-            let prepared = Self.parallelMap(page, workers: workers) { e in (e.recomputedHash(), Book.prepare(e)) }
+            let current = page
+            let prepared = try ParallelMap.map(current, workers: workers) { e in (e.recomputedHash(), Book.prepare(e)) }
             var jobs: [(index: Int, key: VerifyingKey)] = []
             var failure: VerificationFailure?
             var checked = 0
@@ -84,8 +85,9 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
                 expected = event.sequence + 1
                 checked += 1
             }
-            let valid = Self.parallelMap(jobs, workers: workers) { job in
-                let e = page[job.index].event
+            let signed = jobs.map { (event: current[$0.index].event, key: $0.key) }
+            let valid = try ParallelMap.map(signed, workers: workers) { job in
+                let e = job.event
                 guard let sig = try? Signature(bytes: e.signature) else { return false }
                 return job.key.isValidSignature(sig, for: e.signingInput)
             }
@@ -143,34 +145,4 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
         }
         return nil
     }
-
-    /// `transform` over `items` on `workers` threads, results in order.
-    static func parallelMap<T, R>(_ items: [T], workers: Int, _ transform: (T) -> R) -> [R] {
-        guard items.count > 1, workers > 1 else { return items.map(transform) }
-        return [R](unsafeUninitializedCapacity: items.count) { buffer, initialised in
-            let base = UnsafeMutablePointer(buffer.baseAddress!)
-            let slots = SendablePointer(base)
-            withoutActuallyEscaping(transform) { transform in
-                let work = UncheckedSendable(value: (items, transform))
-                DispatchQueue.concurrentPerform(iterations: min(workers, items.count)) { w in
-                    let (items, transform) = work.value
-                    var i = w
-                    // Each index is written by exactly one worker.
-                    while i < items.count { (slots.pointer + i).initialize(to: transform(items[i])); i += workers }
-                }
-            }
-            initialised = items.count
-        }
-    }
-}
-
-/// A pointer handed to workers that each write distinct elements.
-private struct SendablePointer<R>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<R>
-    init(_ pointer: UnsafeMutablePointer<R>) { self.pointer = pointer }
-}
-
-/// Values only read by the workers of one `concurrentPerform`, which returns before they go.
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
 }

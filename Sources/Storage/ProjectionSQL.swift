@@ -21,6 +21,12 @@ enum ProjectionSQL {
             """)) { $0.text(streamID) }
     }
 
+    static func setStreamVersion(_ streamID: String, _ version: Int, db: Database) throws {
+        try DirectBinding.execute(db.cachedStatement(sql: "INSERT INTO streams (stream_id, version) VALUES (?, ?)")) {
+            $0.text(streamID); $0.int(Int64(version))
+        }
+    }
+
     static func streamVersion(_ streamID: String, db: Database) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [streamID]) ?? 0
     }
