@@ -84,7 +84,7 @@ public final class BrokerService: Sendable {
 
     private func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition]) async throws {
         let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
-        let recorded = try await store.append(AppendBatch(events: [new], conditions: conditions))
+        let recorded = try await store.append(AppendBatch(typed: [(event, new)], conditions: conditions))
         if let last = recorded.last { try await checkpointer.appended(last.head) }
     }
 
@@ -119,9 +119,14 @@ public final class BrokerService: Sendable {
             attempt += 1
             let now = clock.now()
             var conditions: [StreamCondition] = []
-            for event in events { conditions += try await decide(event, now: now, registering: registering) }
+            var typed: [(DomainEvent, NewEvent)] = []
+            for event in events {
+                let (domain, needs) = try await decide(event, now: now, registering: registering)
+                conditions += needs
+                typed.append((domain, event))
+            }
             do {
-                let recorded = try await store.append(AppendBatch(events: events, conditions: conditions))
+                let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions))
                 for r in recorded {
                     logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
                 }
@@ -133,10 +138,16 @@ public final class BrokerService: Sendable {
         }
     }
 
-    /// Checks one signed event against the rules and returns the stream conditions the decision
-    /// depends on. Versions are read before state, so a change in between fails the append.
-    private func decide(_ event: NewEvent, now: Timestamp, registering: [String: VerifyingKey]) async throws -> [StreamCondition] {
+    /// Checks one signed event against the rules and returns it decoded, with the stream
+    /// conditions the decision depends on. Versions are read before state, so a change in
+    /// between fails the append.
+    private func decide(_ event: NewEvent, now: Timestamp, registering: [String: VerifyingKey]) async throws -> (DomainEvent, [StreamCondition]) {
         let domain = try decodeSubmitted(event)
+        return (domain, try await conditions(for: domain, event: event, now: now, registering: registering))
+    }
+
+    private func conditions(for domain: DomainEvent, event: NewEvent, now: Timestamp,
+                            registering: [String: VerifyingKey]) async throws -> [StreamCondition] {
         try await authenticate(event, domain, registering: registering)
         try ConsentRules.checkClock(event.time, now: now)
         let author = event.authorID

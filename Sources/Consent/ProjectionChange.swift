@@ -27,8 +27,13 @@ public enum Projection {
     ///
     /// - Throws: when the event cannot be decoded (see `DomainEvent.decode`).
     public static func changes(for event: NewEvent) throws -> [ProjectionChange] {
+        changes(for: try DomainEvent.decode(event), event: event)
+    }
+
+    /// The changes of `event`, already decoded as `domain`.
+    public static func changes(for domain: DomainEvent, event: NewEvent) -> [ProjectionChange] {
         let time = event.time
-        switch try DomainEvent.decode(event) {
+        switch domain {
         case .brokerInitialised:
             return []
         case .policyActivated(let e):
@@ -85,5 +90,29 @@ extension ProjectionChange {
         default:
             return self
         }
+    }
+}
+
+/// Projection changes computed by whoever built an append batch from typed events.
+public struct DerivedProjections: Sendable {
+    public let changes: [[ProjectionChange]]
+}
+
+extension AppendBatch {
+    /// A batch of events the caller holds as typed values: their projection changes travel with
+    /// the batch, so the store does not decode the payloads again.
+    ///
+    /// - Parameter events: each typed event with the ledger event made from it.
+    public init(typed events: [(DomainEvent, NewEvent)], conditions: [StreamCondition] = []) {
+        self.init(events: events.map(\.1), conditions: conditions,
+                  derived: DerivedProjections(changes: events.map { Projection.changes(for: $0.0, event: $0.1) }))
+    }
+
+    /// The projection changes of each event: carried with the batch, or derived by decoding.
+    ///
+    /// - Throws: when an event does not decode.
+    public func projectionChanges() throws -> [[ProjectionChange]] {
+        if let derived = derived as? DerivedProjections, derived.changes.count == events.count { return derived.changes }
+        return try events.map { try Projection.changes(for: $0) }
     }
 }

@@ -16,10 +16,15 @@ public struct StreamCondition: Sendable, Equatable {
 public struct AppendBatch: Sendable {
     public var events: [NewEvent]
     public var conditions: [StreamCondition]
+    /// What the domain already computed from these events (its projection changes), so a store
+    /// need not decode the payloads again. Opaque to the ledger; a store that does not
+    /// recognise it derives the same from `events`.
+    public var derived: (any Sendable)?
 
-    public init(events: [NewEvent], conditions: [StreamCondition] = []) {
+    public init(events: [NewEvent], conditions: [StreamCondition] = [], derived: (any Sendable)? = nil) {
         self.events = events
         self.conditions = conditions
+        self.derived = derived
     }
 
     /// Checks sizes and identifiers before anything touches the store.

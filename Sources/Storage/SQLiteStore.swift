@@ -55,7 +55,7 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         guard !batch.events.isEmpty else { return [] }
         // Decoding is the costly part of a projection; done here, it runs on the appender's
         // thread, and an event that does not decode never reaches the commit queue.
-        let changes = try batch.events.map { try Projection.changes(for: $0) }
+        let changes = try batch.projectionChanges()
         return try await committer.submit(PendingAppend(batch: batch, changes: changes))
     }
 

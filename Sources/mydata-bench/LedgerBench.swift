@@ -193,13 +193,14 @@ struct LedgerBench: AsyncParsableCommand {
                     var b = t
                     while b < batches {
                         let start = offset + b * batch
+                        // As the broker records deliveries: typed events, encoded once.
                         let events = try (start..<min(start + batch, offset + count)).map { i in
-                            try DomainEvent.dataDelivered(DataDelivered(
+                            let delivery = DomainEvent.dataDelivered(DataDelivered(
                                 deliveryID: "dlv_\(i)", consentID: "con_\(i % 5_000)", subject: "sub_\(i % 10_000)", recipient: "safedrive",
                                 items: ["vehicle.driving"], records: 1 + i % 100, digest: "0123456789abcdef0123456789abcdef"))
-                                .newEvent(authorID: AuthorID.broker, time: .now())
+                            return (delivery, try delivery.newEvent(authorID: AuthorID.broker, time: .now()))
                         }
-                        let recorded = try await store.append(AppendBatch(events: events))
+                        let recorded = try await store.append(AppendBatch(typed: events))
                         if let last = recorded.last { try await checkpointer.appended(last.head) }
                         b += tasks
                     }
