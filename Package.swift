@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The C library enters here and only `Sodium` imports it.
@@ -27,6 +28,7 @@ let package = Package(
             "Ledger", "Consent",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Application services: load state, decide with the pure modules, sign, append.
@@ -47,11 +49,12 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent",
+                                                   .product(name: "PostgresNIO", package: "postgres-nio")], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "TestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium",

@@ -153,4 +153,7 @@ public protocol ConsentReadModel: Sendable {
     func projectedSequence() async throws -> UInt64
     /// Drops every projection and replays the log from the first event.
     func rebuildProjections() async throws
+    /// Every projection row as text in a fixed order: equal dumps mean equal projections
+    /// (for `mydata admin rebuild` and tests).
+    func dumpProjections() async throws -> String
 }

@@ -1,3 +1,4 @@
+import Broker
 import Consent
 import Foundation
 import GRDB
@@ -7,17 +8,18 @@ import Storage
 import TestSupport
 import Testing
 
-/// The store suite every backend must pass. Each test runs once per backend; the PostgreSQL
-/// backend joins the `Backend` list when it exists.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
+/// The store suite every backend must pass: each test runs once per available backend
+/// (`Backend.available`: SQLite, and PostgreSQL when a test server is configured).
+extension Backend {
+    func open(_ directory: TemporaryDirectory) async throws -> any BrokerStore {
+        try await fresh(directory).open()
+    }
+}
 
-    var testDescription: String { rawValue }
-
-    func open(_ directory: TemporaryDirectory) throws -> any EventStore & ConsentReadModel {
-        switch self {
-        case .sqlite: try SQLiteStore(path: directory.file("ledger.sqlite").path)
-        }
+struct PostgresAvailability {
+    @Test("the PostgreSQL store suite runs in this test run", .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
+    func postgresSuiteRuns() {
+        #expect(Backend.available.contains(.postgres))
     }
 }
 
@@ -29,10 +31,10 @@ func delivery(_ i: Int, consent: String = "con_1", time: Int64 = 1_796_169_600_0
 }
 
 struct StoreSuiteTests {
-    @Test("appends get gap-free sequence numbers, each linked to the one before", arguments: Backend.allCases)
+    @Test("appends get gap-free sequence numbers, each linked to the one before", arguments: Backend.available)
     func chainIsGapFree(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         #expect(try await store.head() == .genesis)
         let first = try await store.append(AppendBatch(events: [try delivery(1), try delivery(2)]))
         let second = try await store.append(AppendBatch(events: [try delivery(3)]))
@@ -48,10 +50,10 @@ struct StoreSuiteTests {
         #expect(try await store.events(from: 2, limit: 1).map(\.sequence) == [2])
     }
 
-    @Test("a failed stream condition appends nothing of its batch", arguments: Backend.allCases)
+    @Test("a failed stream condition appends nothing of its batch", arguments: Backend.available)
     func conditionsGuardBatches(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         _ = try await store.append(AppendBatch(events: [try delivery(1, consent: "con_x")]))
         #expect(try await store.streamVersion(StreamName.consent("con_x")) == 1)
         await #expect(throws: LedgerError.self) {
@@ -66,10 +68,10 @@ struct StoreSuiteTests {
         #expect(try await store.streamVersion(StreamName.consent("con_x")) == 2)
     }
 
-    @Test("an event whose payload does not decode is refused and appends nothing", arguments: Backend.allCases)
+    @Test("an event whose payload does not decode is refused and appends nothing", arguments: Backend.available)
     func malformedEventsAppendNothing(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         var bad = try delivery(2)
         bad.payload = Array("{\"records\":\"many\"}".utf8)
         await #expect(throws: (any Error).self) { _ = try await store.append(AppendBatch(events: [try delivery(1), bad])) }
@@ -77,10 +79,10 @@ struct StoreSuiteTests {
         #expect(try await store.accessLog(subject: "sub_a", limit: 10).isEmpty)
     }
 
-    @Test("concurrent appenders neither lose nor duplicate events", arguments: Backend.allCases)
+    @Test("concurrent appenders neither lose nor duplicate events", arguments: Backend.available)
     func concurrentAppends(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         let writers = 64, perWriter = 20
         let acknowledged = try await withThrowingTaskGroup(of: [RecordedEvent].self) { group in
             for w in 0..<writers {
@@ -103,10 +105,10 @@ struct StoreSuiteTests {
         for ack in acknowledged { #expect(byHash[ack.hash] == ack, "every acknowledged event is stored exactly as acknowledged") }
     }
 
-    @Test("checkpoints are kept in order, and a repeat at the same sequence adds nothing", arguments: Backend.allCases)
+    @Test("checkpoints are kept in order, and a repeat at the same sequence adds nothing", arguments: Backend.available)
     func checkpoints(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         let key = try SigningKey()
         let events = try await store.append(AppendBatch(events: [try delivery(1), try delivery(2)]))
         try await store.appendCheckpoint(Checkpoint.sign(head: events[0].head, time: Timestamp(milliseconds: 1), with: key))
@@ -117,23 +119,25 @@ struct StoreSuiteTests {
         #expect(cps.allSatisfy { $0.isSigned(by: key.verifyingKey) })
     }
 
-    @Test("what was acknowledged is there after the store is closed and reopened", arguments: Backend.allCases)
+    @Test("what was acknowledged is there after the store is closed and reopened", arguments: Backend.available)
     func durableAcrossReopen(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
+        let handle = try await backend.fresh(dir)
         var acknowledged: [RecordedEvent] = []
         do {
-            let store = try backend.open(dir)
+            let store = try await handle.open()
             acknowledged = try await store.append(AppendBatch(events: (1...50).map { try delivery($0) }))
+            (store as? PostgresStore)?.close()
         }
-        let reopened = try backend.open(dir)
+        let reopened = try await handle.open()
         #expect(try await reopened.events(from: 1, limit: 100) == acknowledged)
         #expect(try await reopened.projectedSequence() == 50)
     }
 
-    @Test("reads are bounded by the page limits", arguments: Backend.allCases)
+    @Test("reads are bounded by the page limits", arguments: Backend.available)
     func pageLimits(_ backend: Backend) async throws {
         let dir = TemporaryDirectory()
-        let store = try backend.open(dir)
+        let store = try await backend.open(dir)
         _ = try await store.append(AppendBatch(events: (1...30).map { try delivery($0) }))
         #expect(try await store.events(from: 1, limit: 10).count == 10)
         #expect(try await store.events(from: 1, limit: 0).count == 1)
@@ -143,10 +147,10 @@ struct StoreSuiteTests {
 }
 
 struct DerivedProjectionTests {
-    @Test("projection changes carried with a typed batch equal those decoded from its events")
-    func typedEqualsDecoded() async throws {
+    @Test("projection changes carried with a typed batch equal those decoded from its events", arguments: Backend.available)
+    func typedEqualsDecoded(_ backend: Backend) async throws {
         let dirA = TemporaryDirectory(), dirB = TemporaryDirectory()
-        let a = try SQLiteStore(path: dirA.file("a.sqlite").path), b = try SQLiteStore(path: dirB.file("b.sqlite").path)
+        let a = try await backend.open(dirA), b = try await backend.open(dirB)
         let typed = try (1...20).map { i -> (DomainEvent, NewEvent) in
             let e = DomainEvent.dataDelivered(DataDelivered(deliveryID: "dlv_\(i)", consentID: "con_\(i % 3)", subject: "sub_a",
                                                             recipient: "safedrive", items: ["vehicle.driving", "vehicle.context"], records: i, digest: "00"))

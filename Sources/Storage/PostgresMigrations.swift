@@ -1,0 +1,120 @@
+/// The PostgreSQL schema as frozen, versioned migrations: once shipped, a migration's SQL never
+/// changes; a change is a new migration appended at the end. Applied at start and by
+/// `mydata admin migrate`, under an advisory lock so brokers starting together do not race.
+enum PostgresMigrations {
+    static let all: [(version: String, sql: String)] = [
+        ("v1-ledger", """
+            CREATE TABLE events (
+                seq BIGINT PRIMARY KEY,
+                time_ms BIGINT NOT NULL,
+                stream_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                schema_version INTEGER NOT NULL,
+                author_id TEXT NOT NULL,
+                signature BYTEA NOT NULL,
+                payload BYTEA NOT NULL,
+                prev_hash BYTEA NOT NULL CHECK (length(prev_hash) = 32),
+                hash BYTEA NOT NULL CHECK (length(hash) = 32)
+            );
+            CREATE TABLE checkpoints (
+                seq BIGINT PRIMARY KEY,
+                head_hash BYTEA NOT NULL CHECK (length(head_hash) = 32),
+                time_ms BIGINT NOT NULL,
+                signature BYTEA NOT NULL
+            );
+            -- The chain position: the one row every append locks, briefly, to take the next sequence numbers.
+            CREATE TABLE ledger_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                seq BIGINT NOT NULL,
+                hash BYTEA NOT NULL CHECK (length(hash) = 32)
+            );
+            INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex'));
+            """),
+        ("v1-projections", """
+            CREATE TABLE streams (
+                stream_id TEXT PRIMARY KEY,
+                version BIGINT NOT NULL CHECK (version > 0)
+            );
+            CREATE TABLE projection_state (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                last_seq BIGINT NOT NULL
+            );
+            INSERT INTO projection_state (id, last_seq) VALUES (1, 0);
+            CREATE TABLE policies (
+                seq BIGINT PRIMARY KEY,
+                version TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                body BYTEA NOT NULL,
+                activated_ms BIGINT NOT NULL
+            );
+            CREATE TABLE parties (
+                id TEXT PRIMARY KEY,
+                role TEXT NOT NULL CHECK (role IN ('manufacturer', 'recipient')),
+                name TEXT NOT NULL,
+                signing_key TEXT NOT NULL,
+                box_key TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+                registered_ms BIGINT NOT NULL
+            );
+            CREATE TABLE subjects (
+                id TEXT PRIMARY KEY,
+                signing_key TEXT NOT NULL,
+                registered_ms BIGINT NOT NULL
+            );
+            CREATE TABLE requests (
+                id TEXT PRIMARY KEY,
+                recipient TEXT NOT NULL,
+                subject TEXT,
+                terms BYTEA NOT NULL,
+                offer_expires_ms BIGINT NOT NULL,
+                policy_version TEXT NOT NULL,
+                created_ms BIGINT NOT NULL,
+                request_hash TEXT NOT NULL,
+                withdrawn_ms BIGINT
+            );
+            CREATE INDEX requests_subject ON requests(subject, created_ms);
+            CREATE TABLE consents (
+                id TEXT PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                terms BYTEA NOT NULL,
+                granted_ms BIGINT NOT NULL,
+                expires_ms BIGINT NOT NULL,
+                policy_version TEXT NOT NULL,
+                policy_hash TEXT NOT NULL,
+                sensitive_confirmed BOOLEAN NOT NULL,
+                revoked_ms BIGINT,
+                grant_seq BIGINT NOT NULL,
+                UNIQUE (request_id, subject)
+            );
+            CREATE INDEX consents_subject ON consents(subject, grant_seq);
+            CREATE INDEX consents_recipient ON consents(recipient, grant_seq);
+            CREATE TABLE device_bindings (
+                manufacturer TEXT NOT NULL,
+                device_id TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                attested_ms BIGINT NOT NULL,
+                confirmed_ms BIGINT,
+                PRIMARY KEY (manufacturer, device_id)
+            );
+            CREATE INDEX device_bindings_subject ON device_bindings(subject);
+            CREATE TABLE access_log (
+                seq BIGINT PRIMARY KEY,
+                time_ms BIGINT NOT NULL,
+                delivery_id TEXT NOT NULL,
+                consent_id TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                items TEXT NOT NULL,
+                records BIGINT NOT NULL CHECK (records >= 0),
+                digest TEXT NOT NULL
+            );
+            CREATE INDEX access_log_subject ON access_log(subject, seq);
+            """),
+    ]
+
+    /// Projection tables, in the order a dump prints them (same as SQLite's).
+    static let projectionTables = Migrations.projectionTables
+}

@@ -1,0 +1,126 @@
+import Consent
+import Foundation
+import Ledger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Applies projection changes on PostgreSQL inside the caller's transaction. Changes apply in
+/// log order; runs of the same kind of insert go in one bulk statement (UNNEST), so a group of
+/// a thousand deliveries costs one round trip, not a thousand.
+enum PostgresProjection {
+    static func bumpStreams(_ increments: [String: Int], on conn: PostgresConnection, logger: Logger) async throws {
+        guard !increments.isEmpty else { return }
+        let ids = Array(increments.keys), counts = ids.map { Int64(increments[$0]!) }
+        try await conn.query("""
+            INSERT INTO streams (stream_id, version) SELECT * FROM UNNEST(\(ids)::text[], \(counts)::bigint[])
+            ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version
+            """, logger: logger)
+    }
+
+    /// Applies each event's changes, in order.
+    static func apply(_ events: [(sequence: UInt64, changes: [ProjectionChange])], on conn: PostgresConnection, logger: Logger) async throws {
+        var run: [(UInt64, ProjectionChange)] = []
+        func flush() async throws {
+            guard !run.isEmpty else { return }
+            try await applyRun(run, on: conn, logger: logger)
+            run.removeAll(keepingCapacity: true)
+        }
+        for (sequence, changes) in events {
+            for change in changes {
+                let c = change.withSequence(sequence)
+                if let last = run.last, !sameBulkKind(last.1, c) { try await flush() }
+                run.append((sequence, c))
+            }
+        }
+        try await flush()
+    }
+
+    private static func sameBulkKind(_ a: ProjectionChange, _ b: ProjectionChange) -> Bool {
+        switch (a, b) {
+        case (.appendAccess, .appendAccess), (.insertSubject, .insertSubject): true
+        default: false
+        }
+    }
+
+    private static func applyRun(_ run: [(UInt64, ProjectionChange)], on conn: PostgresConnection, logger: Logger) async throws {
+        switch run[0].1 {
+        case .appendAccess:
+            let entries = run.compactMap { if case .appendAccess(let a) = $0.1 { a } else { nil } }
+            try await conn.query("""
+                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
+                SELECT * FROM UNNEST(\(entries.map { Int64($0.sequence) })::bigint[], \(entries.map(\.time.milliseconds))::bigint[],
+                    \(entries.map(\.deliveryID))::text[], \(entries.map(\.consentID))::text[], \(entries.map(\.subject))::text[],
+                    \(entries.map(\.recipient))::text[], \(entries.map { $0.items.joined(separator: ",") })::text[],
+                    \(entries.map { Int64($0.records) })::bigint[], \(entries.map(\.digest))::text[])
+                """, logger: logger)
+        case .insertSubject:
+            let subjects = run.compactMap { if case .insertSubject(let s) = $0.1 { s } else { nil } }
+            try await conn.query("""
+                INSERT INTO subjects (id, signing_key, registered_ms)
+                SELECT * FROM UNNEST(\(subjects.map(\.id))::text[], \(subjects.map(\.signingKey))::text[], \(subjects.map(\.registeredAt.milliseconds))::bigint[])
+                """, logger: logger)
+        default:
+            for (sequence, change) in run { try await applyOne(change, sequence: sequence, on: conn, logger: logger) }
+        }
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> ByteBuffer { ByteBuffer(bytes: try CanonicalJSON.encode(value)) }
+
+    private static func applyOne(_ change: ProjectionChange, sequence: UInt64, on conn: PostgresConnection, logger: Logger) async throws {
+        switch change {
+        case .activatePolicy(let p):
+            try await conn.query("""
+                INSERT INTO policies (seq, version, hash, body, activated_ms)
+                VALUES (\(Int64(sequence)), \(p.version), \(p.hash), \(try json(p.policy)), \(p.activatedAt.milliseconds))
+                """, logger: logger)
+        case .insertParty(let p):
+            try await conn.query("""
+                INSERT INTO parties (id, role, name, signing_key, box_key, status, registered_ms)
+                VALUES (\(p.id), \(p.role.rawValue), \(p.name), \(p.signingKey), \(p.boxKey), \(p.status.rawValue), \(p.registeredAt.milliseconds))
+                """, logger: logger)
+        case .setPartyStatus(let id, let status):
+            try await conn.query("UPDATE parties SET status = \(status.rawValue) WHERE id = \(id)", logger: logger)
+        case .setPartyKeys(let id, let signingKey, let boxKey):
+            try await conn.query("UPDATE parties SET signing_key = \(signingKey), box_key = \(boxKey) WHERE id = \(id)", logger: logger)
+        case .insertSubject(let s):
+            try await conn.query("INSERT INTO subjects (id, signing_key, registered_ms) VALUES (\(s.id), \(s.signingKey), \(s.registeredAt.milliseconds))",
+                                 logger: logger)
+        case .insertRequest(let r):
+            try await conn.query("""
+                INSERT INTO requests (id, recipient, subject, terms, offer_expires_ms, policy_version, created_ms, request_hash, withdrawn_ms)
+                VALUES (\(r.id), \(r.recipient), \(r.subject), \(try json(r.terms)), \(r.offerExpiresAt.milliseconds), \(r.policyVersion),
+                        \(r.createdAt.milliseconds), \(r.requestHash), NULL)
+                """, logger: logger)
+        case .withdrawRequest(let id, let at):
+            try await conn.query("UPDATE requests SET withdrawn_ms = \(at.milliseconds) WHERE id = \(id)", logger: logger)
+        case .insertConsent(let c):
+            try await conn.query("""
+                INSERT INTO consents (id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms,
+                    policy_version, policy_hash, sensitive_confirmed, revoked_ms, grant_seq)
+                VALUES (\(c.id), \(c.requestID), \(c.requestHash), \(c.subject), \(c.recipient), \(try json(c.terms)),
+                        \(c.grantedAt.milliseconds), \(c.expiresAt.milliseconds), \(c.policyVersion), \(c.policyHash),
+                        \(c.sensitiveConfirmed), NULL, \(Int64(c.grantSequence)))
+                """, logger: logger)
+        case .revokeConsent(let id, let at):
+            try await conn.query("UPDATE consents SET revoked_ms = \(at.milliseconds) WHERE id = \(id)", logger: logger)
+        case .attestDevice(let b):
+            try await conn.query("""
+                INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms)
+                VALUES (\(b.manufacturer), \(b.deviceID), \(b.subject), \(b.attestedAt.milliseconds), NULL)
+                ON CONFLICT (manufacturer, device_id) DO UPDATE SET subject = EXCLUDED.subject,
+                    attested_ms = EXCLUDED.attested_ms, confirmed_ms = NULL
+                """, logger: logger)
+        case .confirmDevice(let manufacturer, let deviceID, let at):
+            try await conn.query("""
+                UPDATE device_bindings SET confirmed_ms = \(at.milliseconds) WHERE manufacturer = \(manufacturer) AND device_id = \(deviceID)
+                """, logger: logger)
+        case .appendAccess(let a):
+            try await conn.query("""
+                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
+                VALUES (\(Int64(a.sequence)), \(a.time.milliseconds), \(a.deliveryID), \(a.consentID), \(a.subject), \(a.recipient),
+                        \(a.items.joined(separator: ",")), \(Int64(a.records)), \(a.digest))
+                """, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+import Consent
+import Foundation
+import Ledger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The store at scale: several broker processes share one PostgreSQL database.
+///
+/// Each process group-commits its appends (`GroupCommitter`, as on SQLite); each commit is one
+/// transaction that locks the single `ledger_head` row, chains the group's events after it,
+/// writes them and their projections with a few bulk statements, moves the head and commits.
+/// The lock is held for that one short transaction, never across a client's round trip, so
+/// sequence numbers stay gap-free and the chain stays single no matter how many brokers append.
+public final class PostgresStore: EventStore, ConsentReadModel {
+    let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let committer: GroupCommitter
+    let logger: Logger
+    /// Where it is (without the password).
+    public let location: PostgresLocation
+
+    /// How often a commit that failed before `COMMIT` was sent is retried, with back-off.
+    static let commitRetriesMax = 5
+    /// Connections this process opens at most.
+    public static let connectionsMax = 8
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, location: PostgresLocation, logger: Logger) {
+        self.client = client
+        self.runTask = runTask
+        self.location = location
+        self.logger = logger
+        committer = GroupCommitter(groupEventsMax: 8 * Limits.appendBatchEventsMax) { [client, logger] batches in
+            await Self.commit(batches, client: client, logger: logger)
+        }
+    }
+
+    /// Connects, checks the database answers, and applies pending migrations.
+    ///
+    /// - Throws: `LedgerError.storeUnavailable` with the reason when the database cannot be
+    ///   reached or migrated: the broker must not start without its store.
+    public static func connect(url: String, logger: Logger = Logger(label: "mydata.storage.postgres")) async throws -> PostgresStore {
+        let location = try PostgresLocation(url: url)
+        var config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
+                                                  password: location.password, database: location.database, tls: .disable)
+        config.options.maximumConnections = connectionsMax
+        config.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let runTask = Task { await client.run() }
+        let store = PostgresStore(client: client, runTask: runTask, location: location, logger: logger)
+        do {
+            _ = try await withTimeout(seconds: 10) { try await client.query("SELECT 1", logger: logger) }
+            try await store.migrate()
+        } catch {
+            runTask.cancel()
+            throw LedgerError(.storeUnavailable, "cannot use PostgreSQL at \(location): \(Self.reason(error))")
+        }
+        return store
+    }
+
+    /// Closes the connections.
+    public func close() {
+        runTask.cancel()
+    }
+
+    deinit { runTask.cancel() }
+
+    /// Applies pending migrations under an advisory lock; returns the versions applied now.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await client.withTransaction(logger: logger) { conn in
+            try await conn.query("SELECT pg_advisory_xact_lock(7001)", logger: self.logger)
+            try await conn.query("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)", logger: self.logger)
+            var applied = Set<String>()
+            for try await version in try await conn.query("SELECT version FROM schema_migrations", logger: self.logger).decode(String.self) {
+                applied.insert(version)
+            }
+            var now: [String] = []
+            for migration in PostgresMigrations.all where !applied.contains(migration.version) {
+                for statement in Self.statements(migration.sql) {
+                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await conn.query("INSERT INTO schema_migrations (version, applied_ms) VALUES (\(migration.version), \(Timestamp.now().milliseconds))",
+                                     logger: self.logger)
+                now.append(migration.version)
+            }
+            return now
+        }
+    }
+
+    static func statements(_ sql: String) -> [String] {
+        sql.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }
+            .filter { !$0.isEmpty && !$0.split(separator: "\n").allSatisfy { $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") } }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return message }
+            return "\(e.code)" + (e.underlying.map { ": \($0)" } ?? "")
+        }
+        if let e = error as? PostgresTransactionError {
+            return [e.beginError, e.closureError, e.commitError].compactMap { $0 }.map(reason).joined(separator: "; ")
+        }
+        return "\(error)"
+    }
+
+    // MARK: EventStore
+
+    public func append(_ batch: AppendBatch) async throws -> [RecordedEvent] {
+        try batch.validate()
+        guard !batch.events.isEmpty else { return [] }
+        let changes = try batch.projectionChanges()
+        return try await committer.submit(PendingAppend(batch: batch, changes: changes))
+    }
+
+    public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
+        let limit = min(max(limit, 1), Limits.readPageEventsMax)
+        return try await Self.events(on: client, from: sequence, limit: limit, logger: logger)
+    }
+
+    static func events(on client: PostgresClient, from sequence: UInt64, limit: Int, logger: Logger) async throws -> [RecordedEvent] {
+        let rows = try await client.query("""
+            SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
+            FROM events WHERE seq >= \(Int64(clamping: sequence)) ORDER BY seq LIMIT \(limit)
+            """, logger: logger)
+        var out: [RecordedEvent] = []
+        for try await row in rows.decode((Int64, Int64, String, String, Int32, String, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer).self) {
+            out.append(try event(row))
+        }
+        return out
+    }
+
+    static func event(_ r: (Int64, Int64, String, String, Int32, String, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer)) throws -> RecordedEvent {
+        guard r.0 > 0, r.8.readableBytes == 32, r.9.readableBytes == 32, let version = UInt16(exactly: r.4) else {
+            throw LedgerError(.corruptRecord, "event \(r.0) has a malformed sequence, hash or schema version column")
+        }
+        let event = NewEvent(streamID: r.2, type: r.3, schemaVersion: version, time: Timestamp(milliseconds: r.1), authorID: r.5,
+                             payload: Array(r.7.readableBytesView), signature: Array(r.6.readableBytesView))
+        return RecordedEvent(sequence: UInt64(r.0), event: event, previousHash: Array(r.8.readableBytesView), hash: Array(r.9.readableBytesView))
+    }
+
+    public func head() async throws -> ChainHead {
+        let rows = try await client.query("SELECT seq, hash FROM ledger_head WHERE id = 1", logger: logger)
+        for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
+            return ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
+        }
+        throw LedgerError(.corruptRecord, "the ledger_head row is missing; run `mydata admin migrate`")
+    }
+
+    public func streamVersion(_ streamID: String) async throws -> Int {
+        let rows = try await client.query("SELECT version FROM streams WHERE stream_id = \(streamID)", logger: logger)
+        for try await version in rows.decode(Int64.self) { return Int(version) }
+        return 0
+    }
+
+    public func appendCheckpoint(_ checkpoint: Checkpoint) async throws {
+        try await client.query("""
+            INSERT INTO checkpoints (seq, head_hash, time_ms, signature)
+            VALUES (\(Int64(checkpoint.sequence)), \(ByteBuffer(bytes: checkpoint.headHash)), \(checkpoint.time.milliseconds), \(ByteBuffer(bytes: checkpoint.signature)))
+            ON CONFLICT (seq) DO NOTHING
+            """, logger: logger)
+    }
+
+    public func checkpoints() async throws -> [Checkpoint] {
+        let rows = try await client.query("SELECT seq, head_hash, time_ms, signature FROM checkpoints ORDER BY seq", logger: logger)
+        var out: [Checkpoint] = []
+        for try await (seq, head, time, sig) in rows.decode((Int64, ByteBuffer, Int64, ByteBuffer).self) {
+            out.append(Checkpoint(sequence: UInt64(seq), headHash: Array(head.readableBytesView), time: Timestamp(milliseconds: time),
+                                  signature: Array(sig.readableBytesView)))
+        }
+        return out
+    }
+
+    /// Durable commits made by this process and the append batches they carried.
+    public func commitStatistics() async -> (commits: Int, batches: Int) {
+        (await committer.commits, await committer.batches)
+    }
+
+    // MARK: Commit
+
+    private static func commit(_ batches: [PendingAppend], client: PostgresClient, logger: Logger) async -> [Result<[RecordedEvent], any Error>] {
+        var delay: UInt64 = 50_000_000
+        for attempt in 1...commitRetriesMax {
+            do {
+                return try await client.withTransaction(logger: logger) { conn in
+                    try await appendGroup(batches, on: conn, logger: logger)
+                }
+            } catch let error as PostgresTransactionError where error.commitError == nil && isConnectionFailure(error) && attempt < commitRetriesMax {
+                // Nothing was committed: the transaction never reached COMMIT. Wait and try again.
+                logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
+                try? await Task.sleep(nanoseconds: delay)
+                delay *= 2
+            } catch let error as PostgresTransactionError where error.commitError != nil {
+                let failure = LedgerError(.storeUnavailable,
+                    "the connection failed while committing; the append may or may not be stored — check before retrying", underlying: ReasonError(reason(error)))
+                return batches.map { _ in .failure(failure) }
+            } catch {
+                // One bad batch must not sink the others: commit them one by one.
+                if batches.count > 1 {
+                    var results: [Result<[RecordedEvent], any Error>] = []
+                    for batch in batches { results += await commit([batch], client: client, logger: logger) }
+                    return results
+                }
+                return [.failure(LedgerError(.storeUnavailable, "PostgreSQL refused the append; nothing was appended", underlying: ReasonError(reason(error))))]
+            }
+        }
+        let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable; nothing was appended")
+        return batches.map { _ in .failure(failure) }
+    }
+
+    private static func isConnectionFailure(_ error: PostgresTransactionError) -> Bool {
+        for e in [error.beginError, error.closureError].compactMap({ $0 }) {
+            if let p = e as? PSQLError, [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(p.code) { return true }
+            if e is CancellationError { return false }
+        }
+        return false
+    }
+
+    /// Appends every batch whose conditions hold, in one transaction holding the head lock.
+    private static func appendGroup(_ batches: [PendingAppend], on conn: PostgresConnection, logger: Logger) async throws -> [Result<[RecordedEvent], any Error>] {
+        var head = ChainHead.genesis
+        for try await (seq, hash) in try await conn.query("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE", logger: logger)
+            .decode((Int64, ByteBuffer).self) {
+            head = ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
+        }
+        let watched = Array(Set(batches.flatMap { $0.batch.conditions.map(\.streamID) }))
+        var versions: [String: Int] = [:]
+        if !watched.isEmpty {
+            for try await (id, version) in try await conn.query("SELECT stream_id, version FROM streams WHERE stream_id = ANY(\(watched))", logger: logger)
+                .decode((String, Int64).self) {
+                versions[id] = Int(version)
+            }
+        }
+        var results: [Result<[RecordedEvent], any Error>] = []
+        var accepted: [(RecordedEvent, [ProjectionChange])] = []
+        var increments: [String: Int] = [:]
+        for pending in batches {
+            if let failed = pending.batch.conditions.first(where: { versions[$0.streamID, default: 0] != $0.expectedVersion }) {
+                results.append(.failure(LedgerError(.streamVersionConflict,
+                    "stream \(failed.streamID) changed while this was decided (version \(versions[failed.streamID, default: 0]), expected \(failed.expectedVersion)); try again")))
+                continue
+            }
+            var recorded: [RecordedEvent] = []
+            for (event, changes) in zip(pending.batch.events, pending.changes) {
+                let record = RecordedEvent.chained(event, after: head)
+                precondition(record.sequence == head.sequence + 1, "sequence numbers have no gaps")
+                head = record.head
+                recorded.append(record)
+                accepted.append((record, changes))
+                versions[event.streamID, default: 0] += 1
+                increments[event.streamID, default: 0] += 1
+            }
+            results.append(.success(recorded))
+        }
+        guard !accepted.isEmpty else { return results }
+        try await insertEvents(accepted.map(\.0), on: conn, logger: logger)
+        try await PostgresProjection.bumpStreams(increments, on: conn, logger: logger)
+        try await PostgresProjection.apply(accepted.map { ($0.0.sequence, $0.1) }, on: conn, logger: logger)
+        try await conn.query("UPDATE ledger_head SET seq = \(Int64(head.sequence)), hash = \(ByteBuffer(bytes: head.hash)) WHERE id = 1", logger: logger)
+        try await conn.query("UPDATE projection_state SET last_seq = \(Int64(head.sequence)) WHERE id = 1", logger: logger)
+        return results
+    }
+
+    static func insertEvents(_ events: [RecordedEvent], on conn: PostgresConnection, logger: Logger) async throws {
+        let seqs = events.map { Int64($0.sequence) }, times = events.map { $0.event.time.milliseconds }
+        let streams = events.map(\.event.streamID), types = events.map(\.event.type), authors = events.map(\.event.authorID)
+        let versions = events.map { Int64($0.event.schemaVersion) }
+        let signatures = events.map { ByteBuffer(bytes: $0.event.signature) }, payloads = events.map { ByteBuffer(bytes: $0.event.payload) }
+        let prevs = events.map { ByteBuffer(bytes: $0.previousHash) }, hashes = events.map { ByteBuffer(bytes: $0.hash) }
+        try await conn.query("""
+            INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
+            SELECT * FROM UNNEST(\(seqs)::bigint[], \(times)::bigint[], \(streams)::text[], \(types)::text[], \(versions)::bigint[],
+                                 \(authors)::text[], \(signatures)::bytea[], \(payloads)::bytea[], \(prevs)::bytea[], \(hashes)::bytea[])
+            """, logger: logger)
+    }
+}
+
+/// Runs `body`, failing after `seconds`.
+func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            throw LedgerError(.storeUnavailable, "no answer within \(Int(seconds)) s")
+        }
+        let first = try await group.next()!
+        group.cancelAll()
+        return first
+    }
+}
+
+/// An underlying cause as text (PostgreSQL errors carry non-Sendable details).
+struct ReasonError: Error, Sendable, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
