@@ -3,6 +3,7 @@ import Foundation
 import Ledger
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// The store at scale: several broker processes share one PostgreSQL database.
@@ -41,6 +42,18 @@ public final class PostgresStore: EventStore, ConsentReadModel {
     ///   reached or migrated: the broker must not start without its store.
     public static func connect(url: String, logger: Logger = Logger(label: "mydata.storage.postgres")) async throws -> PostgresStore {
         let location = try PostgresLocation(url: url)
+        // One plain connection first: a wrong address or password fails at once with its reason,
+        // where the pool would keep retrying in the background.
+        do {
+            let probe = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(),
+                configuration: PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                                password: location.password, database: location.database, tls: .disable),
+                id: 0, logger: logger).get()
+            try await probe.close()
+        } catch {
+            throw LedgerError(.storeUnavailable, "cannot reach PostgreSQL at \(location): \(Self.reason(error))")
+        }
         var config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
                                                   password: location.password, database: location.database, tls: .disable)
         config.options.maximumConnections = connectionsMax

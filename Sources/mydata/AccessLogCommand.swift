@@ -14,7 +14,7 @@ struct AccessLogCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let entries = try await broker.store.accessLog(subject: subject, limit: limit)
             if global.json {
                 try Terminal.printJSON(entries.map {

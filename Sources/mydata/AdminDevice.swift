@@ -20,7 +20,7 @@ struct AdminDeviceAttest: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let signer = try key.identity(for: manufacturer, in: broker.directory)
                 let event = DomainEvent.deviceAttested(DeviceAttested(deviceID: device, manufacturer: manufacturer, subject: subject))

@@ -28,13 +28,13 @@ struct AdminInit: AsyncParsableCommand {
                 keys.role = "broker"
                 try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
             }
-            let broker = try LocalBroker.open(directory)
-            try await broker.session { broker in
+            let broker = try await LocalBroker.open(directory, store: global.resolvedStore)
+            let head = try await broker.session { broker in
                 try await broker.service.initialise()
                 try await broker.service.activatePolicy(loaded)
                 if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }
+                return try await broker.store.head()
             }
-            let head = try await broker.store.head()
             if global.json {
                 try Terminal.printJSON(["dataDir": directory.url.path, "policyVersion": loaded.policy.version,
                                         "policyHash": loaded.hash, "events": "\(head.sequence)"])

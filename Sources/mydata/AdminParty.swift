@@ -27,7 +27,7 @@ struct AdminPartyAdd: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             var keys: PublicKeys
             var generated: Identity?
             if let publicKeyFile {

@@ -32,7 +32,7 @@ struct AdminPolicyActivate: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let loaded = try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true))
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let changed = try await broker.session { try await $0.service.activatePolicy(loaded) }
             print(changed ? "Activated policy \(loaded.policy.version) (hash \(loaded.hash))."
                           : "Policy \(loaded.policy.version) with this hash is already active; nothing changed.")

@@ -8,7 +8,7 @@ struct AdminRebuild: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let before = try await broker.store.dumpProjections()
             try await broker.store.rebuildProjections()
             let after = try await broker.store.dumpProjections()

@@ -51,7 +51,7 @@ struct AdminRequestCreate: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let service = broker.service
                 let signer = try key.identity(for: recipient, in: broker.directory)
@@ -83,7 +83,7 @@ struct AdminRequestWithdraw: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 guard let request = try await broker.store.request(requestID) else {
                     throw ConsentError(.requestNotFound, "request \(requestID) does not exist")

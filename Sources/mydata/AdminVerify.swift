@@ -17,7 +17,7 @@ struct AdminVerify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
             let trusted = try trustedCheckpoint.map { path -> Checkpoint in
@@ -77,7 +77,7 @@ struct AdminCheckpoint: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.service.close()
             guard let latest = try await broker.store.checkpoints().last else {
                 throw CLIError(message: "the ledger is empty; nothing to checkpoint", exitCode: ExitCodes.failure)

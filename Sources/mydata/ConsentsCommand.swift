@@ -14,7 +14,7 @@ struct ConsentsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let now = broker.service.clock.now()
             let consents = try await broker.store.consents(subject: subject, limit: limit)
             if global.json {

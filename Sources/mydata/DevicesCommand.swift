@@ -16,7 +16,7 @@ struct DevicesList: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let bindings = try await broker.store.deviceBindings(subject: subject)
             if global.json {
                 try Terminal.printJSON(bindings.map {
@@ -44,7 +44,7 @@ struct DevicesConfirm: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let identity = try Person.identity(global)
                 let event = DomainEvent.deviceConfirmed(DeviceConfirmed(deviceID: deviceID, manufacturer: manufacturer, subject: identity.id))

@@ -9,8 +9,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where your key file lives (default: $MYDATA_CONFIG_DIR, else $XDG_CONFIG_HOME/mydata or ~/.config/mydata).", valueName: "dir"))
     var configDir: String?
 
+    @Option(name: .long, help: ArgumentHelp("The ledger's store: a postgres://user:password@host:5432/database URL (default: $MYDATA_STORE, else the SQLite file in the data directory).", valueName: "url"))
+    var store: String?
+
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    var resolvedStore: String? {
+        (store ?? ProcessInfo.processInfo.environment["MYDATA_STORE"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     var resolvedDataDir: String {
         dataDir ?? ProcessInfo.processInfo.environment["MYDATA_DATA_DIR"] ?? "demo-data"

@@ -21,7 +21,7 @@ struct GrantCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let service = broker.service
                 guard let request = try await broker.store.request(requestID) else {

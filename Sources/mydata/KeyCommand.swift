@@ -66,7 +66,7 @@ struct KeyRegister: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let identity = try Person.identity(global)
                 let events = try await Person.withRegistration(identity, [], broker: broker.service)

@@ -9,24 +9,31 @@ import Storage
 /// when it ends.
 struct LocalBroker {
     let directory: DataDirectory
-    let store: SQLiteStore
+    let store: any BrokerStore
     let service: BrokerService
 
     /// Opens an initialised data directory.
     ///
     /// - Throws: `CLIError` with exit code 6 when the directory was never initialised.
-    static func open(_ options: GlobalOptions) throws -> LocalBroker {
+    static func open(_ options: GlobalOptions) async throws -> LocalBroker {
         let directory = DataDirectory(options.resolvedDataDir)
         guard directory.isInitialised else {
             throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
                            exitCode: ExitCodes.storeProblem)
         }
-        return try open(directory)
+        return try await open(directory, store: options.resolvedStore)
     }
 
-    static func open(_ directory: DataDirectory) throws -> LocalBroker {
+    /// Opens the broker whose keys are in `directory`, on the PostgreSQL store at `storeURL`, or
+    /// on the directory's own SQLite file when there is none.
+    static func open(_ directory: DataDirectory, store storeURL: String?) async throws -> LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
-        let store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
+        let store: any BrokerStore
+        if let storeURL {
+            store = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
+        } else {
+            store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
+        }
         return LocalBroker(directory: directory, store: store,
                            service: BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker")))
     }
@@ -40,6 +47,7 @@ struct LocalBroker {
 
     /// Runs `body` and signs a checkpoint afterwards, also when `body` fails.
     func session<T>(_ body: (LocalBroker) async throws -> T) async throws -> T {
+        defer { (store as? PostgresStore)?.close() }
         do {
             let result = try await body(self)
             try await service.close()

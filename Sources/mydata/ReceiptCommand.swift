@@ -22,7 +22,7 @@ struct ReceiptShow: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let receipt = try await broker.session { try await $0.service.receipt(consentID: consentID, subject: subject) }
             let data = try receipt.json()
             if let output {

@@ -17,7 +17,7 @@ struct RequestsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             let now = broker.service.clock.now()
             let requests = try await broker.store.requests(for: subject, limit: limit)
                 .filter { all || $0.status(at: now) == "open" }

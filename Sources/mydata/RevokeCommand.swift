@@ -20,7 +20,7 @@ struct RevokeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let subject = try Person.subjectID(global)
-            let broker = try LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global)
             try await broker.session { broker in
                 let service = broker.service
                 let now = service.clock.now()

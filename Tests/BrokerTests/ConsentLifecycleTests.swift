@@ -7,9 +7,9 @@ import TestSupport
 import Testing
 
 struct ConsentLifecycleTests {
-    @Test("a person grants an open offer, sees it active, revokes it, and it is revoked at once")
-    func grantAndRevoke() async throws {
-        let f = try await BrokerFixture()
+    @Test("a person grants an open offer, sees it active, revokes it, and it is revoked at once", arguments: Backend.available)
+    func grantAndRevoke(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let person = try await f.person()
         let request = try await f.request()
         #expect(try await f.store.requests(for: person.id, limit: 10).map(\.id) == [request.id])
@@ -47,12 +47,12 @@ struct ConsentLifecycleTests {
     }
 
     /// Each case breaks one rule; the ledger must not grow.
-    @Test("refused actions append nothing", arguments: ["withdrawn", "expired offer", "twice", "someone else's signature",
+    @Test("refused actions append nothing", arguments: Backend.available, ["withdrawn", "expired offer", "twice", "someone else's signature",
                                                         "other addressee", "revoke twice", "revoke by another", "over limit",
                                                         "item outside category", "purpose not allowed", "sensitive unconfirmed",
                                                         "unregistered person", "suspended recipient", "forged author"])
-    func refusalsAppendNothing(_ name: String) async throws {
-        let f = try await BrokerFixture()
+    func refusalsAppendNothing(_ backend: Backend, _ name: String) async throws {
+        let f = try await BrokerFixture(backend)
         let person = try await f.person()
         let other = try await f.person()
         let policy = try #require(try await f.store.activePolicy())
@@ -116,9 +116,9 @@ struct ConsentLifecycleTests {
         #expect(try await f.store.dumpProjections() == projectionBefore)
     }
 
-    @Test("a first grant carries the person's registration, and a refused one registers nothing")
-    func registrationTravelsWithFirstAction() async throws {
-        let f = try await BrokerFixture()
+    @Test("a first grant carries the person's registration, and a refused one registers nothing", arguments: Backend.available)
+    func registrationTravelsWithFirstAction(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let stranger = try Identity.generateSubject()
         let request = try await f.request()
         let policy = try #require(try await f.store.activePolicy())
@@ -148,9 +148,9 @@ struct ConsentLifecycleTests {
         #expect(consent.sensitiveConfirmed)
     }
 
-    @Test("racing grants and withdrawals: no consent is ever granted after its request was withdrawn")
-    func grantWithdrawRace() async throws {
-        let f = try await BrokerFixture()
+    @Test("racing grants and withdrawals: no consent is ever granted after its request was withdrawn", arguments: Backend.available)
+    func grantWithdrawRace(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let people = try await (0..<10).asyncMap { _ in try await f.person() }
         for _ in 0..<10 {
             let request = try await f.request()
@@ -169,9 +169,9 @@ struct ConsentLifecycleTests {
         }
     }
 
-    @Test("two revocations of one consent racing: exactly one is recorded")
-    func revokeRace() async throws {
-        let f = try await BrokerFixture()
+    @Test("two revocations of one consent racing: exactly one is recorded", arguments: Backend.available)
+    func revokeRace(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let person = try await f.person()
         let consent = try await f.grant(try await f.request(), by: person)
         let results = await withTaskGroup(of: Bool.self) { group in

@@ -6,9 +6,9 @@ import TestSupport
 import Testing
 
 struct ReceiptTests {
-    @Test("a receipt verifies offline with the broker key, and names the person, recipient, items, purpose and policy")
-    func receiptVerifies() async throws {
-        let f = try await BrokerFixture()
+    @Test("a receipt verifies offline with the broker key, and names the person, recipient, items, purpose and policy", arguments: Backend.available)
+    func receiptVerifies(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let person = try await f.person()
         let consent = try await f.grant(try await f.request(), by: person)
         try await f.broker.close()

@@ -26,7 +26,7 @@ struct VerifyTamperTests {
     }
 
     static func tamper(_ f: BrokerFixture, _ sql: String) throws {
-        let db = try DatabaseQueue(path: f.store.path)
+        let db = try DatabaseQueue(path: f.sqlitePath)
         try db.write { try $0.execute(sql: sql) }
     }
 
@@ -105,7 +105,7 @@ struct VerifyTamperTests {
             rewritten.append(chained)
             head = chained.head
         }
-        let db = try DatabaseQueue(path: f.store.path)
+        let db = try DatabaseQueue(path: f.sqlitePath)
         try await db.write { [rewritten] db in
             for e in rewritten {
                 try db.execute(sql: "UPDATE events SET signature = ?, prev_hash = ?, hash = ? WHERE seq = ?",
@@ -131,9 +131,9 @@ struct VerifyTamperTests {
 }
 
 struct ProjectionRebuildTests {
-    @Test("projections rebuilt from zero equal the live ones after a mixed workload")
-    func rebuildEqualsLive() async throws {
-        let f = try await BrokerFixture()
+    @Test("projections rebuilt from zero equal the live ones after a mixed workload", arguments: Backend.available)
+    func rebuildEqualsLive(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         var people: [Identity] = []
         for i in 0..<6 {
             let person = try await f.person()
@@ -162,9 +162,9 @@ struct ProjectionRebuildTests {
 }
 
 struct AuthorRuleTests {
-    @Test("a grant written by the broker instead of the person is named: wrong author")
-    func brokerCannotForgeConsent() async throws {
-        let f = try await BrokerFixture()
+    @Test("a grant written by the broker instead of the person is named: wrong author", arguments: Backend.available)
+    func brokerCannotForgeConsent(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
         let person = try await f.person()
         let request = try await f.request()
         let policy = try #require(try await f.store.activePolicy())
@@ -221,7 +221,7 @@ struct AuthorRuleTests {
             rewritten.append(chained)
             head = chained.head
         }
-        let db = try DatabaseQueue(path: f.store.path)
+        let db = try DatabaseQueue(path: f.sqlitePath)
         try await db.write { [rewritten] db in
             try db.execute(sql: "DELETE FROM checkpoints")
             for e in rewritten {

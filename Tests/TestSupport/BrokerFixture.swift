@@ -5,20 +5,21 @@ import Ledger
 import Sodium
 import Storage
 
-/// A broker on a real SQLite file in a temporary directory, with the shipped policies active,
+/// A broker on a real store (an SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database), with the shipped policies active,
 /// a manufacturer, two recipients and a helper for each common action.
 public final class BrokerFixture: @unchecked Sendable {
     public let directory = TemporaryDirectory("mydata-broker")
     public let clock = TestClock()
-    public let store: SQLiteStore
+    public let store: any BrokerStore
     public let broker: BrokerService
     public let brokerIdentity: Identity
     public let manufacturer: Identity
     public let recipient: Identity
     public let otherRecipient: Identity
 
-    public init() async throws {
-        store = try SQLiteStore(path: directory.file("ledger.sqlite").path)
+    public init(_ backend: Backend = .sqlite) async throws {
+        store = try await backend.fresh(directory).open()
         brokerIdentity = try Identity.generate(id: "broker")
         broker = BrokerService(store: store, identity: brokerIdentity, clock: clock)
         manufacturer = try Identity.generate(id: "hanbit-motors")
@@ -30,6 +31,9 @@ public final class BrokerFixture: @unchecked Sendable {
         try await broker.registerParty(id: recipient.id, role: .recipient, name: "SafeDrive", keys: recipient.publicKeys)
         try await broker.registerParty(id: otherRecipient.id, role: .recipient, name: "Other", keys: otherRecipient.publicKeys)
     }
+
+    /// The SQLite file, for tests that tamper with it directly.
+    public var sqlitePath: String { (store as! SQLiteStore).path }
 
     /// A registered person.
     public func person() async throws -> Identity {
