@@ -8,7 +8,7 @@ SWIFT    ?= swift
 DATA_DIR ?= demo-data
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench deps build clean-demo
+.PHONY: run test test-postgres bench deps build clean-demo
 
 deps:
 	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
@@ -27,6 +27,10 @@ run: build
 
 test: deps
 	$(SWIFT) test
+
+# The same tests with a throwaway PostgreSQL cluster, as CI runs them.
+test-postgres:
+	.ci/with-postgres $(MAKE) test
 
 bench: deps
 	$(SWIFT) run -c release mydata-bench ledger

@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium",
+        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "Storage", "Consent", "Ledger",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
