@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, create a demo broker data directory, print what to type next
 #   make test   install what is missing, build, run every test
 # and the benchmark:
-#   make bench  release build, then the ledger benchmark (table and JSON)
+#   make bench  release build, then the ledger benchmark and the PostgreSQL one (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
@@ -33,7 +33,9 @@ test-postgres:
 	.ci/with-postgres $(MAKE) test
 
 bench: deps
-	$(SWIFT) run -c release mydata-bench ledger
+	$(SWIFT) build -c release --product mydata-bench
+	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench ledger
+	.ci/with-postgres $$($(SWIFT) build -c release --show-bin-path)/mydata-bench postgres
 
 clean-demo:
 	rm -rf $(DATA_DIR)

@@ -47,6 +47,7 @@ let package = Package(
             "Broker", "Storage", "Sodium", "Ledger", "Consent",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent",

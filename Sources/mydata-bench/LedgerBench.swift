@@ -147,7 +147,7 @@ struct LedgerBench: AsyncParsableCommand {
                               ratio: Double(rebuildCount) / rebuildSeconds / insert, baseline: "raw SQLite insert (events/s ÷ rows/s)",
                               met: rebuildSeconds <= 10))
 
-        printReport(figures)
+        printFigures(figures)
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -208,20 +208,6 @@ struct LedgerBench: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-    }
-
-    private func printReport(_ figures: [Figure]) {
-        var rows = [["measure", "value", "unit", "ratio", "goal", "met"]]
-        for f in figures {
-            rows.append([f.name, format(f.value), f.unit, f.ratio.map { String(format: "%.2f×", $0) } ?? "", f.goal ?? "",
-                         f.met.map { $0 ? "yes" : "NO" } ?? ""])
-        }
-        var widths = rows[0].map(\.count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        for r in rows { print(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(figures) { print(String(decoding: data, as: UTF8.self)) }
     }
 
     private func log(_ text: String) { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
