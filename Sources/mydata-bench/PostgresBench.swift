@@ -145,18 +145,7 @@ struct PostgresBench: AsyncParsableCommand {
 /// A fresh database per scenario on the benchmark server.
 enum BenchDatabases {
     static func create(admin: String) async throws -> String {
-        let location = try PostgresLocation(url: admin)
-        let name = "mydata_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let client = PostgresClient(configuration: .init(host: location.host, port: location.port, username: location.username,
-                                                         password: location.password, database: location.database, tls: .disable))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
-        var url = URLComponents(string: admin)!
-        url.path = "/" + name
-        return url.string!
+        try await PostgresAdmin.createDatabase(adminURL: admin, prefix: "mydata_bench_")
     }
 }
 

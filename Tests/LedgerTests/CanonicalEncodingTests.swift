@@ -1,8 +1,7 @@
 import Ledger
 import Sodium
+import TestSupport
 import Testing
-
-private func hexString(_ b: [UInt8]) -> String { b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 
 /// The byte layouts of docs/ledger-format.md, checked against bytes computed independently
 /// (Python's struct and hashlib), so a change to the encoding cannot pass unnoticed.
@@ -13,7 +12,7 @@ struct CanonicalEncodingTests {
 
     @Test("the envelope is laid out byte for byte as documented")
     func envelopeBytes() {
-        #expect(hexString(CanonicalEncoding.envelope(sequence: 1, event: Self.first)) ==
+        #expect(HexString.of(CanonicalEncoding.envelope(sequence: 1, event: Self.first)) ==
             "4d444c45010000000000000001000001a2340d0c000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f616200000000000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d")
     }
 
@@ -22,20 +21,20 @@ struct CanonicalEncodingTests {
         let one = RecordedEvent.chained(Self.first, after: .genesis)
         #expect(one.sequence == 1)
         #expect(one.previousHash == [UInt8](repeating: 0, count: 32))
-        #expect(hexString(one.hash) == "03339321b74351ecee9ab8f042ba0f74b920acaa2224f4bf73a0bdc501e69746")
+        #expect(HexString.of(one.hash) == "03339321b74351ecee9ab8f042ba0f74b920acaa2224f4bf73a0bdc501e69746")
         var second = Self.first
         second.time = Timestamp(milliseconds: 1_796_169_600_001)
         second.signature = [UInt8](repeating: 0x11, count: 64)
         let two = RecordedEvent.chained(second, after: one.head)
         #expect(two.sequence == 2)
         #expect(two.previousHash == one.hash)
-        #expect(hexString(two.hash) == "b79885666c4651ccab8640e6714a1d7f2acf31b5f89f56964c25991b483f994a")
+        #expect(HexString.of(two.hash) == "b79885666c4651ccab8640e6714a1d7f2acf31b5f89f56964c25991b483f994a")
         #expect(two.recomputedHash() == two.hash)
     }
 
     @Test("the author signs everything but the chain position")
     func signingInput() {
-        #expect(hexString(Self.first.signingInput) ==
+        #expect(HexString.of(Self.first.signingInput) ==
             "6d79646174612f6576656e742d7369676e61747572652f7631000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f6162000001a2340d0c00000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d")
     }
 

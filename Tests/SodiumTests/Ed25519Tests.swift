@@ -1,18 +1,6 @@
 import Sodium
+import TestSupport
 import Testing
-
-private func hex(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var i = s.startIndex
-    while i < s.endIndex {
-        let j = s.index(i, offsetBy: 2)
-        out.append(UInt8(s[i..<j], radix: 16)!)
-        i = j
-    }
-    return out
-}
-
-private func hexString(_ b: [UInt8]) -> String { b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 
 struct Ed25519Tests {
     struct Vector: Sendable, CustomTestStringConvertible {
@@ -35,13 +23,13 @@ struct Ed25519Tests {
 
     @Test("signing the RFC 8032 vectors gives their public keys and signatures", arguments: rfc8032)
     func rfc8032Vectors(_ v: Vector) throws {
-        var seed = hex(v.seed)
+        var seed = HexString.bytes(v.seed)
         let key = try SigningKey(seed: &seed)
         #expect(seed.allSatisfy { $0 == 0 }, "the caller's seed is zeroed")
-        #expect(hexString(key.verifyingKey.bytes) == v.publicKey)
-        let signature = key.sign(hex(v.message))
-        #expect(hexString(signature.bytes) == v.signature)
-        #expect(key.verifyingKey.isValidSignature(try Signature(bytes: hex(v.signature)), for: hex(v.message)))
+        #expect(HexString.of(key.verifyingKey.bytes) == v.publicKey)
+        let signature = key.sign(HexString.bytes(v.message))
+        #expect(HexString.of(signature.bytes) == v.signature)
+        #expect(key.verifyingKey.isValidSignature(try Signature(bytes: HexString.bytes(v.signature)), for: HexString.bytes(v.message)))
     }
 
     @Test("a changed message or signature does not verify")

@@ -3,7 +3,6 @@ import Consent
 import Foundation
 import Ledger
 import Logging
-import PostgresNIO
 import Storage
 
 /// The store backends a suite runs on: SQLite always, PostgreSQL when `MYDATA_TEST_POSTGRES_URL`
@@ -54,18 +53,6 @@ public struct StoreHandle: Sendable {
 public enum TestDatabases {
     public static func create() async throws -> String {
         guard let admin = Backend.postgresURL else { throw LedgerError(.storeUnavailable, Backend.postgresSkipped) }
-        let location = try PostgresLocation(url: admin)
-        let name = "mydata_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
-                                                  password: location.password, database: location.database, tls: .disable)
-        let client = PostgresClient(configuration: config)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
-        var url = URLComponents(string: admin)!
-        url.path = "/" + name
-        return url.string!
+        return try await PostgresAdmin.createDatabase(adminURL: admin, prefix: "mydata_test_")
     }
 }
