@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
     ],
     targets: [
         // The C library enters here and only `Sodium` imports it.
@@ -37,8 +39,16 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
+        // authenticates; never decides whether data may leave.
+        .target(name: "BrokerServer", dependencies: [
+            "Broker", "Consent", "Ledger", "Sodium",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "mydata", dependencies: [
-            "Broker", "Storage", "Sodium", "Ledger", "Consent",
+            "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,6 +67,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Sodium", "TestSupport"]),
         .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "Storage", "Consent", "Ledger",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],

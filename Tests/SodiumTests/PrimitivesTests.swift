@@ -112,3 +112,12 @@ struct HelperTests {
         #expect(Sodium.randomBytes(32) != Sodium.randomBytes(32))
     }
 }
+
+struct SHA2Tests {
+    @Test("SHA-256 and SHA-512 of 'abc' are the FIPS 180-2 values")
+    func fips() {
+        #expect(HexString.of(SHA2.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(HexString.of(SHA2.sha512(Array("abc".utf8))) ==
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+    }
+}
