@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
         // SQLite implementation of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
-            "Ledger", "Consent",
+            "Ledger", "Consent", "Broker",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Sodium", "TestSupport"]),
-        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "Storage", "Consent", "Ledger",
+        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]

@@ -112,6 +112,17 @@ enum Migrations {
                 CREATE INDEX access_log_subject ON access_log(subject, seq);
                 """)
         }
+        migrator.registerMigration("v2-nonces") { db in
+            try db.execute(sql: """
+                CREATE TABLE nonces (
+                    key_id TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expires_ms INTEGER NOT NULL,
+                    PRIMARY KEY (key_id, nonce)
+                ) WITHOUT ROWID;
+                CREATE INDEX nonces_expiry ON nonces(expires_ms);
+                """)
+        }
         return migrator
     }
 

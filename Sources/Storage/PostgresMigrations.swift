@@ -113,6 +113,15 @@ enum PostgresMigrations {
             );
             CREATE INDEX access_log_subject ON access_log(subject, seq);
             """),
+        ("v2-nonces", """
+            CREATE TABLE nonces (
+                key_id TEXT NOT NULL,
+                nonce TEXT NOT NULL,
+                expires_ms BIGINT NOT NULL,
+                PRIMARY KEY (key_id, nonce)
+            );
+            CREATE INDEX nonces_expiry ON nonces(expires_ms);
+            """),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

@@ -16,6 +16,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.read(body)
     }
+
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await pool.write(body)
+    }
     private let committer: GroupCommitter
     private let logger: Logger
     /// The database file.

@@ -1,0 +1,13 @@
+/// Every bound on what an HTTP request can make the broker do, in one place; units last.
+public enum APILimits {
+    /// Bytes of a request body.
+    public static let requestBodyBytesMax = 1_048_576
+    /// How far a signature's `created` may be from the broker's clock.
+    public static let signatureSkewSecondsMax: Int64 = 300
+    /// Bytes of a nonce.
+    public static let nonceBytesMax = 128
+    /// Events submitted in one request.
+    public static let submittedEventsMax = 100
+    /// Entries in one listing.
+    public static let pageItemsMax = 500
+}

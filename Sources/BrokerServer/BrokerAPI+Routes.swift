@@ -1,0 +1,119 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// What a listing returns for one request or consent: the record and its status now.
+struct RequestItem: Codable { var request: ConsentRequest; var status: String }
+struct ConsentItem: Codable { var consent: Consent; var status: String }
+struct SubmitResult: Codable { var events: [UInt64]; var ledgerHead: UInt64 }
+
+extension BrokerAPI {
+    /// Adds every route of the API to `router`.
+    public func addRoutes(to router: Router<BrokerRequestContext>) {
+        router.get("/healthz") { _, _ in try Self.json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in
+            let head = try await store.head()
+            return try Self.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
+        }
+        router.get("/v1/policy") { _, _ in
+            guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+            return try Self.json(PolicyView(version: policy.version, hash: policy.hash, policy: policy.policy))
+        }
+        router.get("/v1/catalog") { _, _ in try await catalog() }
+
+        router.post("/v1/consent-requests") { request, context in
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentRequested])
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
+        }
+        router.get("/v1/consent-requests") { request, context in
+            let principal = try context.requirePrincipal()
+            let now = service.clock.now()
+            let list: [ConsentRequest]
+            switch principal {
+            case .subject(let id): list = try await store.requests(for: id, limit: Self.limit(request))
+            case .party(let id, _): list = try await store.requests(for: nil, limit: APILimits.pageItemsMax).filter { $0.recipient == id }
+            }
+            return try Self.json(["requests": list.map { RequestItem(request: $0, status: $0.status(at: now)) }])
+        }
+        router.post("/v1/consent-requests/:id/withdraw") { request, context in
+            let id = try context.parameters.require("id")
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.requestWithdrawn]) { _, domain in
+                guard case .requestWithdrawn(let e) = domain, e.requestID == id else {
+                    throw ConsentError(.malformedEvent, "the withdrawal names another request than \(id)")
+                }
+            }
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence))
+        }
+
+        router.post("/v1/consents") { request, context in
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentGranted])
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
+        }
+        router.get("/v1/consents") { request, context in
+            let principal = try context.requirePrincipal()
+            let now = service.clock.now()
+            let list: [Consent]
+            switch principal {
+            case .subject(let id): list = try await store.consents(subject: id, limit: Self.limit(request))
+            case .party(let id, _): list = try await store.consents(recipient: id, limit: Self.limit(request))
+            }
+            return try Self.json(["consents": list.map { ConsentItem(consent: $0, status: $0.status(at: now).rawValue) }])
+        }
+        router.post("/v1/consents/:id/revoke") { request, context in
+            let id = try context.parameters.require("id")
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentRevoked]) { _, domain in
+                guard case .consentRevoked(let e) = domain, e.consentID == id else {
+                    throw ConsentError(.malformedEvent, "the revocation names another consent than \(id)")
+                }
+            }
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence))
+        }
+        router.get("/v1/consents/:id/receipt") { _, context in
+            guard case .subject(let subject) = try context.requirePrincipal() else {
+                throw ConsentError(.notConsentSubject, "receipts are for the person who gave the consent")
+            }
+            let receipt = try await service.receipt(consentID: try context.parameters.require("id"), subject: subject)
+            return try Self.json(receipt)
+        }
+        router.get("/v1/access-log") { request, context in
+            guard case .subject(let subject) = try context.requirePrincipal() else {
+                throw ConsentError(.notConsentSubject, "the access log is the person's own")
+            }
+            return try Self.json(["entries": try await store.accessLog(subject: subject, limit: Self.limit(request))])
+        }
+
+        router.post("/v1/devices") { request, context in
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.deviceAttested, DomainEvent.TypeName.deviceConfirmed])
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
+        }
+        router.get("/v1/devices") { _, context in
+            guard case .subject(let subject) = try context.requirePrincipal() else {
+                throw ConsentError(.notConsentSubject, "device bindings are listed for the person")
+            }
+            return try Self.json(["devices": try await store.deviceBindings(subject: subject)])
+        }
+    }
+
+    func catalog() async throws -> Response {
+        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
+        return try Self.json(CatalogView(policyVersion: policy.version, policyHash: policy.hash,
+                                         categories: policy.policy.categories, purposes: policy.policy.purposes,
+                                         manufacturers: manufacturers))
+    }
+}
+
+struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
+
+/// The metadata catalogue: what data exists, its record schemas, update cycles, purposes, and
+/// who supplies it.
+struct CatalogView: Codable {
+    var policyVersion: String
+    var policyHash: String
+    var categories: [DataCategory]
+    var purposes: [Purpose]
+    var manufacturers: [String]
+}

@@ -1,0 +1,72 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// The HTTP API over a `BrokerService`. Routes translate and authenticate; every decision
+/// about consent is the service's.
+public struct BrokerAPI: Sendable {
+    public let service: BrokerService
+    var store: any BrokerStore { service.store }
+
+    public init(service: BrokerService) { self.service = service }
+
+    /// Paths anyone may read without a signature.
+    public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy"]
+
+    // MARK: Responses
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    static func limit(_ request: Request) -> Int {
+        let asked = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+        return min(max(asked, 1), APILimits.pageItemsMax)
+    }
+
+    // MARK: Writes
+
+    /// Decodes a submit body, checks that every event is the principal's own and of an allowed
+    /// type, and hands the events to the broker.
+    func submit(_ request: Request, context: BrokerRequestContext, types: Set<String>,
+                check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }) async throws -> [RecordedEvent] {
+        let principal = try context.requirePrincipal()
+        // Decoded here rather than by Hummingbird, so that the error names the field.
+        let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
+        let body = try JSONDecoder().decode(SubmitBody.self, from: Data(bytes.readableBytesView))
+        guard (1...APILimits.submittedEventsMax).contains(body.events.count) else {
+            throw ConsentError(.malformedEvent, "submit 1 to \(APILimits.submittedEventsMax) events")
+        }
+        var events: [NewEvent] = []
+        for wire in body.events {
+            let event = try wire.event()
+            guard event.authorID == principal.id else {
+                throw ConsentError(.badSignature, "you signed the request as \(principal.id), but an event is by \(event.authorID)")
+            }
+            let allowed = types.union(principal.isSubject ? [DomainEvent.TypeName.subjectRegistered] : [])
+            guard allowed.contains(event.type) else {
+                throw ConsentError(.malformedEvent, "this endpoint takes \(types.sorted().joined(separator: ", ")) events, not \(event.type)")
+            }
+            guard let domain = try? DomainEvent.decode(event) else {
+                throw ConsentError(.malformedEvent, "the '\(event.type)' event does not decode")
+            }
+            try check(event, domain)
+            events.append(event)
+        }
+        return try await service.submit(events)
+    }
+}
+
+extension Principal {
+    var isSubject: Bool { if case .subject = self { true } else { false } }
+
+    var isRecipient: Bool { if case .party(_, "recipient") = self { true } else { false } }
+
+    var isManufacturer: Bool { if case .party(_, "manufacturer") = self { true } else { false } }
+}

@@ -1,0 +1,105 @@
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+
+/// RFC 9457 problem details: every error the API returns.
+public struct ProblemDetails: Codable, Sendable, Equatable {
+    /// A stable URI naming the problem: `https://mydata.example/problems/<code>`.
+    public var type: String
+    public var title: String
+    public var status: Int
+    public var detail: String
+    /// The broker's error code, e.g. `consentAlreadyRevoked`.
+    public var code: String
+
+    public static let typeBase = "https://mydata.example/problems/"
+
+    public init(code: String, status: HTTPResponse.Status, detail: String) {
+        type = Self.typeBase + code
+        title = status.reasonPhrase
+        self.status = status.code
+        self.detail = detail
+        self.code = code
+    }
+}
+
+/// The one table from domain error codes to HTTP statuses.
+public enum ErrorTable {
+    public static func status(for code: ConsentError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .requestNotFound, .consentNotFound, .deviceNotFound: .notFound
+        case .badSignature, .unknownSubject, .unknownParty: .unauthorized
+        case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,
+             .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
+            .forbidden
+        case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
+             .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch:
+            .conflict
+        default: .unprocessableContent
+        }
+    }
+
+    /// The problem an error becomes.
+    public static func problem(for error: any Error) -> ProblemDetails {
+        switch error {
+        case let e as ConsentError:
+            return ProblemDetails(code: e.code.description, status: status(for: e.code), detail: e.message)
+        case let e as HTTPSignatureError:
+            return ProblemDetails(code: e.code.description, status: .unauthorized, detail: e.message)
+        case let e as LedgerError where e.code == .streamVersionConflict:
+            return ProblemDetails(code: e.code.description, status: .conflict, detail: e.message)
+        case let e as LedgerError where e.code == .storeUnavailable:
+            return ProblemDetails(code: e.code.description, status: .serviceUnavailable, detail: e.message)
+        case let e as LedgerError:
+            return ProblemDetails(code: e.code.description, status: .unprocessableContent, detail: e.message)
+        case let e as DecodingError:
+            return ProblemDetails(code: "invalidJSON", status: .badRequest, detail: describe(e))
+        case let e as HTTPError:
+            return ProblemDetails(code: "http\(e.status.code)", status: e.status, detail: e.body ?? e.status.reasonPhrase)
+        default:
+            return ProblemDetails(code: "internalError", status: .internalServerError, detail: "the broker failed; nothing was changed")
+        }
+    }
+
+    /// Names the field a JSON body got wrong.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ c: [any CodingKey]) -> String {
+            guard !c.isEmpty else { return "the body" }
+            return c.reduce("") { text, key in
+                if let i = key.intValue { return text + "[\(i)]" }
+                return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let ctx): return "missing field '\(path(ctx.codingPath + [key]))'"
+        case .typeMismatch(_, let ctx): return "field '\(path(ctx.codingPath))' has the wrong type: \(ctx.debugDescription)"
+        case .valueNotFound(_, let ctx): return "field '\(path(ctx.codingPath))' is null"
+        case .dataCorrupted(let ctx): return "\(path(ctx.codingPath)) is not valid JSON: \(ctx.debugDescription)"
+        @unknown default: return "the body is not valid JSON"
+        }
+    }
+}
+
+/// Turns every thrown error into `application/problem+json`.
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = ErrorTable.problem(for: error)
+            if problem.status >= 500 {
+                context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let body = (try? encoder.encode(problem)) ?? Data()
+            return Response(status: HTTPResponse.Status(code: problem.status),
+                            headers: [.contentType: "application/problem+json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+}

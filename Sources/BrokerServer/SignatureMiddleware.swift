@@ -1,0 +1,122 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Sodium
+
+/// Authenticates every request under `/v1/` except the public ones by its RFC 9421 signature:
+/// Ed25519, covering `@method`, `@target-uri` (or `@authority`, `@path` and `@query`),
+/// `content-digest` when there is a body, with `created` within ±300 s, a fresh `nonce` and a
+/// `keyid` naming a registered party or a person. Anything else gets a 401 and changes nothing:
+/// the nonce is recorded only once everything else has passed.
+public struct SignatureMiddleware: RouterMiddleware {
+    public typealias Context = BrokerRequestContext
+
+    /// A person's public key (base64), for a person the broker does not know yet: their id
+    /// derives from it, so whoever signs with it is that person.
+    public static let subjectKeyField = HTTPField.Name("MyData-Subject-Key")!
+    static let signatureInputField = HTTPField.Name("Signature-Input")!
+    static let signatureField = HTTPField.Name("Signature")!
+    static let contentDigestField = HTTPField.Name("Content-Digest")!
+
+    let store: any BrokerStore
+    let nonces: any NonceStore
+    let clock: any Clock
+    /// Paths that need no signature.
+    let publicPaths: Set<String>
+
+    public init(store: any BrokerStore, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>) {
+        self.store = store
+        self.nonces = nonces
+        self.clock = clock
+        self.publicPaths = publicPaths
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/"), !publicPaths.contains(request.uri.path) else { return try await next(request, context) }
+        var request = request
+        let body = try await request.collectBody(upTo: APILimits.requestBodyBytesMax)
+        var context = context
+        context.principal = try await authenticate(request, body: Array(body.readableBytesView))
+        return try await next(request, context)
+    }
+
+    func authenticate(_ request: Request, body: [UInt8]) async throws -> Principal {
+        guard let input = request.headers[Self.signatureInputField], let sig = request.headers[Self.signatureField] else {
+            throw HTTPSignatureError(.missingSignature, "sign the request with RFC 9421 (Signature-Input and Signature fields)")
+        }
+        let signature = try HTTPMessageSignatures.parse(signatureInput: input, signature: sig)
+        let covered = Set(signature.covered)
+        guard covered.contains("@method"),
+              covered.contains("@target-uri") || covered.isSuperset(of: ["@authority", "@path", "@query"]) else {
+            throw HTTPSignatureError(.insufficientCoverage, "the signature must cover @method and @target-uri (or @authority, @path and @query)")
+        }
+        if !body.isEmpty {
+            guard covered.contains("content-digest") else {
+                throw HTTPSignatureError(.insufficientCoverage, "a request with a body must sign its content-digest")
+            }
+            try HTTPMessageSignatures.checkContentDigest(request.headers[Self.contentDigestField], body: body)
+        }
+        if let alg = signature.algorithm, alg != "ed25519" {
+            throw HTTPSignatureError(.malformed, "alg must be ed25519")
+        }
+        guard let created = signature.created else { throw HTTPSignatureError(.malformed, "the signature needs a created parameter") }
+        let now = clock.now()
+        guard abs(now.milliseconds / 1000 - created) <= APILimits.signatureSkewSecondsMax else {
+            throw HTTPSignatureError(.staleSignature, "created is more than \(APILimits.signatureSkewSecondsMax) s from the broker's clock; check yours")
+        }
+        if let expires = signature.expires, expires < now.milliseconds / 1000 {
+            throw HTTPSignatureError(.staleSignature, "the signature expired")
+        }
+        guard let nonce = signature.nonce, !nonce.isEmpty, nonce.utf8.count <= APILimits.nonceBytesMax else {
+            throw HTTPSignatureError(.malformed, "the signature needs a nonce of 1 to \(APILimits.nonceBytesMax) bytes")
+        }
+        guard let keyID = signature.keyID else { throw HTTPSignatureError(.malformed, "the signature needs a keyid") }
+        let (principal, key) = try await resolve(keyID, request: request)
+        try HTTPMessageSignatures.verify(signature, of: Self.signedRequest(request), key: key)
+        // Only a request that passed every other check uses up its nonce.
+        let expiry = Timestamp(milliseconds: (created + APILimits.signatureSkewSecondsMax) * 1000)
+        guard try await nonces.claimNonce(nonce, keyID: keyID, expiresAt: expiry, now: now) else {
+            throw HTTPSignatureError(.replayedNonce, "this nonce was already used; sign every request with a fresh one")
+        }
+        return principal
+    }
+
+    private func resolve(_ keyID: String, request: Request) async throws -> (Principal, VerifyingKey) {
+        if keyID.hasPrefix("sub_") {
+            let text: String
+            if let subject = try await store.subject(keyID) {
+                text = subject.signingKey
+            } else if let offered = request.headers[Self.subjectKeyField] {
+                text = offered
+            } else {
+                throw HTTPSignatureError(.unknownKey, "person \(keyID) is unknown; send your public key in MyData-Subject-Key")
+            }
+            guard let bytes = Base64.decode(text), let key = try? VerifyingKey(bytes: bytes),
+                  Identifiers.subjectID(signingKey: key) == keyID else {
+                throw HTTPSignatureError(.unknownKey, "the key for \(keyID) does not derive that id")
+            }
+            return (.subject(keyID), key)
+        }
+        guard let party = try await store.party(keyID) else { throw HTTPSignatureError(.unknownKey, "no party is registered as '\(keyID)'") }
+        guard party.status == .active else { throw HTTPSignatureError(.suspendedKey, "party '\(keyID)' is suspended") }
+        guard let bytes = Base64.decode(party.signingKey), let key = try? VerifyingKey(bytes: bytes) else {
+            throw HTTPSignatureError(.unknownKey, "party '\(keyID)' has no usable key")
+        }
+        return (.party(id: party.id, role: party.role.rawValue), key)
+    }
+
+    /// The request as the signer saw it.
+    static func signedRequest(_ request: Request) -> SignedRequest {
+        var fields: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            fields[name] = fields[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        let authority = request.head.authority ?? ""
+        return SignedRequest(method: request.method.rawValue, scheme: request.head.scheme ?? "http", authority: authority,
+                             path: request.uri.path, query: request.uri.query, fields: fields)
+    }
+}

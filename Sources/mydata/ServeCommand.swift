@@ -1,0 +1,36 @@
+import ArgumentParser
+import Broker
+import BrokerServer
+import Foundation
+import Hummingbird
+import Storage
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the broker's HTTP API (signed requests, RFC 9421) on its store.",
+        discussion: "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish, a checkpoint is signed, the store is closed.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).") var port = 8080
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try await LocalBroker.open(global)
+            guard let nonces = broker.store as? any NonceStore else {
+                throw CLIError(message: "this store cannot keep request nonces", exitCode: ExitCodes.storeProblem)
+            }
+            let host = self.host
+            let app = BrokerApplication.make(service: broker.service, nonces: nonces, host: host, port: port,
+                                             logger: LocalBroker.logger("mydata.server")) { port in
+                FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
+            }
+            try await broker.session { _ in try await app.runService() }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import Sodium
+import TestSupport
+import Testing
+
+/// The API over real HTTP on loopback, against the built `mydata serve`.
+struct HTTPAPITests {
+    static func submit(_ events: [NewEvent]) throws -> Data {
+        try JSONEncoder().encode(SubmitBody(events: events.map(WireEvent.init)))
+    }
+
+    /// A person's grant of the demo SafeDrive offer, with their key registration.
+    static func grantBody(_ broker: RunningBroker, person: Identity) async throws -> (Data, String) {
+        let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let list = try await client.send("GET", "/v1/consent-requests").decode(RequestList.self)
+        let request = try #require(list.requests.first { $0.request.recipient == "safedrive-insurance" }?.request)
+        let policy = try await broker.policy()
+        let now = Timestamp.now()
+        let grant = ConsentDrafts.grant(of: request, by: person.id, policy: policy, now: now, sensitiveConfirmed: false)
+        let events = [try person.sign(ConsentDrafts.registration(of: person), at: now), try person.sign(grant, at: now)]
+        return (try submit(events), Identifiers.consentID(requestID: request.id, subject: person.id))
+    }
+
+    @Test("a person lists offers, grants, gets a receipt and revokes over signed HTTP; the ledger verifies after a graceful stop")
+    func consentOverHTTP() async throws {
+        let broker = try RunningBroker()
+        let person = try Identity.generateSubject()
+        let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let (body, consentID) = try await Self.grantBody(broker, person: person)
+        let granted = try await client.send("POST", "/v1/consents", body: body)
+        #expect(granted.status == 201, "\(String(decoding: granted.body, as: UTF8.self))")
+
+        let mine = try await client.send("GET", "/v1/consents").decode(ConsentList.self)
+        #expect(mine.consents.map(\.consent.id) == [consentID])
+        #expect(mine.consents.first?.status == "active")
+        let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
+        #expect(try await recipient.send("GET", "/v1/consents").decode(ConsentList.self).consents.map(\.consent.id) == [consentID])
+
+        let receipt = try await client.send("GET", "/v1/consents/\(consentID)/receipt")
+        #expect(receipt.status == 200)
+        let verified = try ReceiptVerifier.verify(receipt.body, brokerKey: try broker.brokerKey)
+        #expect(verified.receipt.recordID == consentID)
+
+        let revoke = try person.sign(.consentRevoked(ConsentRevoked(consentID: consentID, subject: person.id)), at: .now())
+        #expect(try await client.send("POST", "/v1/consents/\(consentID)/revoke", body: try Self.submit([revoke])).status == 200)
+        #expect(try await client.send("GET", "/v1/consents").decode(ConsentList.self).consents.first?.status == "revoked")
+        let again = try person.sign(.consentRevoked(ConsentRevoked(consentID: consentID, subject: person.id)), at: .now())
+        let twice = try await client.send("POST", "/v1/consents/\(consentID)/revoke", body: try Self.submit([again]))
+        #expect(twice.status == 409)
+        #expect(twice.contentType == "application/problem+json")
+        #expect(try twice.decode(Problem.self).code == "consentAlreadyRevoked")
+
+        broker.stop()
+        #expect(broker.process.terminationStatus == 0, "SIGTERM stops the server gracefully")
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0)
+    }
+
+    @Test("a JSON error names the field")
+    func jsonErrorsNameTheField() async throws {
+        let broker = try RunningBroker()
+        let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: try Identity.generateSubject())
+        let reply = try await client.send("POST", "/v1/consents", body: Data(#"{"events":[{"streamID":"x"}]}"#.utf8))
+        #expect(reply.status == 400)
+        let problem = try reply.decode(Problem.self)
+        #expect(problem.detail.contains("events[0]"), "\(problem.detail)")
+    }
+
+    enum Tamper: String, CaseIterable, Sendable {
+        case unsigned, stale, replayedNonce, unknownKey, suspendedKey, wrongDigest, badSignature, insufficientCoverage
+    }
+
+    @Test("requests outside the rules get 401 and change nothing", arguments: Tamper.allCases)
+    func authenticationFailures(_ tamper: Tamper) async throws {
+        let broker = try RunningBroker()
+        let person = try Identity.generateSubject()
+        let (body, _) = try await Self.grantBody(broker, person: person)
+        let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        if tamper == .suspendedKey {
+            #expect(try broker.cli.run(["admin", "party", "suspend", "safedrive-insurance"]).status == 0)
+        }
+        let headBefore = try await broker.ledgerHead()
+        var request: URLRequest
+        switch tamper {
+        case .unsigned:
+            request = try client.signedRequest("POST", "/v1/consents", body: body)
+            request.setValue(nil, forHTTPHeaderField: "Signature")
+            request.setValue(nil, forHTTPHeaderField: "Signature-Input")
+        case .stale:
+            request = try client.signedRequest("POST", "/v1/consents", body: body, created: Timestamp.now().milliseconds / 1000 - 301)
+        case .replayedNonce:
+            let probe = try await client.send("GET", "/v1/consents", nonce: "once-only")
+            #expect(probe.status == 200)
+            request = try client.signedRequest("POST", "/v1/consents", body: body, nonce: "once-only")
+        case .unknownKey:
+            request = try BrokerHTTPClient(baseURL: broker.baseURL, identity: try Identity.generate(id: "no-such-party"))
+                .signedRequest("GET", "/v1/consents")
+        case .suspendedKey:
+            request = try BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
+                .signedRequest("GET", "/v1/consents")
+        case .wrongDigest:
+            request = try client.signedRequest("POST", "/v1/consents", body: body)
+            request.httpBody = body + Data(" ".utf8)
+        case .badSignature:
+            // Mallory signs as the person, offering the person's real key.
+            let mallory = Identity(id: person.id, signingKey: try SigningKey(), boxKey: person.boxKey)
+            request = try BrokerHTTPClient(baseURL: broker.baseURL, identity: mallory, announceKey: false)
+                .signedRequest("POST", "/v1/consents", body: body)
+            request.setValue(person.publicKeys.signingKey, forHTTPHeaderField: "MyData-Subject-Key")
+        case .insufficientCoverage:
+            request = try client.signedRequest("POST", "/v1/consents", body: body)
+            let input = request.value(forHTTPHeaderField: "Signature-Input")!
+            let stripped = SignedRequest(method: "POST", scheme: "http", authority: broker.baseURL.host! + ":\(broker.baseURL.port!)",
+                                         path: "/v1/consents", query: nil, fields: [:])
+            let (newInput, newSig) = try HTTPMessageSignatures.sign(stripped, covered: ["@method", "@target-uri"], keyID: person.id,
+                                                                    key: person.signingKey, created: Timestamp.now().milliseconds / 1000, nonce: "nd-1")
+            #expect(input != newInput)
+            request.setValue(newInput, forHTTPHeaderField: "Signature-Input")
+            request.setValue(newSig, forHTTPHeaderField: "Signature")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as! HTTPURLResponse).statusCode
+        #expect(status == 401, "\(tamper): \(String(decoding: data, as: UTF8.self))")
+        #expect((try? JSONDecoder().decode(Problem.self, from: data))?.status == 401)
+        #expect(try await broker.ledgerHead() == headBefore, "nothing was appended")
+        let consents = try await client.send("GET", "/v1/consents")
+        if consents.status == 200 { #expect(try consents.decode(ConsentList.self).consents.isEmpty) }
+    }
+}

@@ -1,0 +1,94 @@
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+import Ledger
+import Sodium
+import TestSupport
+import Testing
+
+/// `mydata serve` on a fresh demo data directory, on a free loopback port; stopped with SIGTERM
+/// when released.
+final class RunningBroker: @unchecked Sendable {
+    let dir = TemporaryDirectory("mydata-http")
+    let cli: MydataCLI
+    let process = Process()
+    let baseURL: URL
+
+    init() throws {
+        cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
+        let initRun = try cli.run(["admin", "init"])
+        guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
+        process.executableURL = MydataCLI.executable
+        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening") }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }).flatMap(URL.init(string:)) else {
+            throw TestFailure("no listening line: \(text)")
+        }
+        baseURL = url
+    }
+
+    /// Stops the server gracefully and waits for it.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    /// A demo party's identity from the data directory.
+    func party(_ id: String) throws -> Identity {
+        try KeyFile.read(dir.file("data/keys/\(id).key")) { [] }
+    }
+
+    var brokerKey: VerifyingKey {
+        get throws { try DataDirectory.readPublicKeys(dir.file("data/keys/broker.pub")).verifyingKey() }
+    }
+
+    /// The ledger head the server reports.
+    func ledgerHead() async throws -> String {
+        let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("readyz"))
+        return try JSONDecoder().decode([String: String].self, from: data)["ledgerHead"] ?? ""
+    }
+
+    /// The active policy, as clients learn it.
+    func policy() async throws -> ActivePolicy {
+        struct View: Decodable { var version: String; var hash: String; var policy: PolicySet }
+        let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("v1/policy"))
+        let v = try JSONDecoder().decode(View.self, from: data)
+        return ActivePolicy(version: v.version, hash: v.hash, policy: v.policy, activatedAt: Timestamp(milliseconds: 0))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Listing bodies as clients decode them.
+struct RequestList: Decodable {
+    struct Item: Decodable { var request: ConsentRequest; var status: String }
+    var requests: [Item]
+}
+
+struct ConsentList: Decodable {
+    struct Item: Decodable { var consent: Consent; var status: String }
+    var consents: [Item]
+}
+
+struct Problem: Decodable { var type: String; var status: Int; var code: String; var detail: String }
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
