@@ -133,3 +133,36 @@ struct HTTPAPITests {
         if consents.status == 200 { #expect(try consents.decode(ConsentList.self).consents.isEmpty) }
     }
 }
+
+/// A client written without any of the broker's code: Python's http-message-signatures and PyNaCl.
+struct IndependentClientTests {
+    static let pythonReady: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import http_message_signatures, nacl, requests"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    @Test("the server accepts requests and events signed by an independent implementation",
+          .enabled(if: pythonReady, "needs Python with http-message-signatures, pynacl and requests (pip install them; .ci/run does)"))
+    func pythonClient() throws {
+        let broker = try RunningBroker()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/independent_client.py").path,
+                             broker.baseURL.absoluteString, broker.dir.file("data/keys/ecowatt.key").path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("independent client: ok"))
+        broker.stop()
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0, "the Python-signed event verifies in the ledger")
+    }
+}
