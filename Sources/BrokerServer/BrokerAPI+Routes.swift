@@ -38,6 +38,18 @@ extension BrokerAPI {
             }
             return try Self.json(["requests": list.map { RequestItem(request: $0, status: $0.status(at: now)) }])
         }
+        router.get("/v1/consent-requests/:id") { _, context in
+            let principal = try context.requirePrincipal()
+            let id = try context.parameters.require("id")
+            guard let found = try await store.request(id) else { throw ConsentError(.requestNotFound, "request \(id) does not exist") }
+            let visible: Bool
+            switch principal {
+            case .subject(let subject): visible = found.subject == nil || found.subject == subject
+            case .party(let party, _): visible = found.recipient == party
+            }
+            guard visible else { throw ConsentError(.requestNotFound, "request \(id) does not exist") }
+            return try Self.json(RequestItem(request: found, status: found.status(at: service.clock.now())))
+        }
         router.post("/v1/consent-requests/:id/withdraw") { request, context in
             let id = try context.parameters.require("id")
             let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.requestWithdrawn]) { _, domain in
@@ -85,6 +97,19 @@ extension BrokerAPI {
             return try Self.json(["entries": try await store.accessLog(subject: subject, limit: Self.limit(request))])
         }
 
+        router.get("/v1/me") { _, context in
+            let principal = try context.requirePrincipal()
+            let registered: Bool
+            switch principal {
+            case .subject(let id): registered = try await store.subject(id) != nil
+            case .party: registered = true
+            }
+            return try Self.json(MeView(id: principal.id, registered: registered))
+        }
+        router.post("/v1/subjects") { request, context in
+            let recorded = try await submit(request, context: context, types: [])
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
+        }
         router.post("/v1/devices") { request, context in
             let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.deviceAttested, DomainEvent.TypeName.deviceConfirmed])
             return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
@@ -107,6 +132,7 @@ extension BrokerAPI {
 }
 
 struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
+struct MeView: Codable { var id: String; var registered: Bool }
 
 /// The metadata catalogue: what data exists, its record schemas, update cycles, purposes, and
 /// who supplies it.

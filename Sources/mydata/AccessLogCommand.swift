@@ -13,9 +13,8 @@ struct AccessLogCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            let entries = try await broker.store.accessLog(subject: subject, limit: limit)
+            let (subject, broker) = try await Personal.open(global)
+            let entries = try await broker.session { try await broker.accessLog(subject: subject, limit: limit) }
             if global.json {
                 try Terminal.printJSON(entries.map {
                     AccessView(time: $0.time.description, recipient: $0.recipient, consent: $0.consentID, items: $0.items,

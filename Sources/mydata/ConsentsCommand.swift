@@ -13,10 +13,9 @@ struct ConsentsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            let now = broker.service.clock.now()
-            let consents = try await broker.store.consents(subject: subject, limit: limit)
+            let (subject, broker) = try await Personal.open(global)
+            let now = broker.now()
+            let consents = try await broker.session { try await broker.consents(subject: subject, limit: limit) }
             if global.json {
                 try Terminal.printJSON(consents.map { ConsentView($0, now: now) })
                 return

@@ -15,9 +15,8 @@ struct DevicesList: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            let bindings = try await broker.store.deviceBindings(subject: subject)
+            let (subject, broker) = try await Personal.open(global)
+            let bindings = try await broker.session { try await broker.deviceBindings(subject: subject) }
             if global.json {
                 try Terminal.printJSON(bindings.map {
                     ["manufacturer": $0.manufacturer, "device": $0.deviceID, "attestedAt": $0.attestedAt.description,
@@ -44,12 +43,11 @@ struct DevicesConfirm: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try await LocalBroker.open(global)
-            try await broker.session { broker in
+            let (_, broker) = try await Personal.open(global)
+            try await broker.session {
                 let identity = try Person.identity(global)
                 let event = DomainEvent.deviceConfirmed(DeviceConfirmed(deviceID: deviceID, manufacturer: manufacturer, subject: identity.id))
-                try await broker.service.submit(Person.withRegistration(identity, [try identity.sign(event, at: broker.service.clock.now())],
-                                                                        broker: broker.service))
+                _ = try await broker.submit(broker.withRegistration(identity, [try identity.sign(event, at: broker.now())]), as: .deviceConfirmation)
                 print("Confirmed \(manufacturer) device \(deviceID) as yours.")
             }
         }

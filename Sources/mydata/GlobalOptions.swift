@@ -12,8 +12,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The ledger's store: a postgres://user:password@host:5432/database URL (default: $MYDATA_STORE, else the SQLite file in the data directory).", valueName: "url"))
     var store: String?
 
+    @Option(name: .long, help: ArgumentHelp("Talk to a broker over HTTP at this URL instead of a local data directory (default: $MYDATA_BROKER).", valueName: "url"))
+    var broker: String?
+
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    var resolvedBroker: String? {
+        (broker ?? ProcessInfo.processInfo.environment["MYDATA_BROKER"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     var resolvedStore: String? {
         (store ?? ProcessInfo.processInfo.environment["MYDATA_STORE"]).flatMap { $0.isEmpty ? nil : $0 }

@@ -20,21 +20,17 @@ struct GrantCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            try await broker.session { broker in
-                let service = broker.service
-                guard let request = try await broker.store.request(requestID) else {
+            let (subject, broker) = try await Personal.open(global)
+            try await broker.session {
+                guard let request = try await broker.request(requestID) else {
                     throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list open requests with `mydata requests`")
                 }
-                guard let policy = try await broker.store.activePolicy() else {
-                    throw ConsentError(.noActivePolicy, "the broker has no active policy; the operator must run `mydata admin policy activate`")
-                }
-                let recipient = try await broker.store.party(request.recipient)
+                let policy = try await broker.activePolicy()
+                let recipientName = try await broker.partyName(request.recipient)
                 let sensitive = policy.policy.category(request.terms.category)?.sensitive ?? false
-                let now = service.clock.now()
+                let now = broker.now()
                 if !global.json || !yes {
-                    FileHandle.standardError.write(Data(Self.describe(request, recipient: recipient, policy: policy, now: now).utf8))
+                    FileHandle.standardError.write(Data(Self.describe(request, recipientName: recipientName, policy: policy, now: now).utf8))
                 }
                 var sensitiveConfirmed = confirmSensitive
                 if !yes {
@@ -50,13 +46,12 @@ struct GrantCommand: AsyncParsableCommand {
                 }
                 let identity = try Person.identity(global)
                 guard identity.id == subject else { throw CLIError(message: "the key file changed while running", exitCode: ExitCodes.keyProblem) }
-                let grant = ConsentDrafts.grant(of: request, by: subject, policy: policy, now: service.clock.now(),
-                                                sensitiveConfirmed: sensitiveConfirmed)
-                let events = try await Person.withRegistration(identity, [try identity.sign(grant, at: service.clock.now())], broker: service)
-                let recorded = try await service.submit(events).last!
+                let grant = ConsentDrafts.grant(of: request, by: subject, policy: policy, now: broker.now(), sensitiveConfirmed: sensitiveConfirmed)
+                let events = try await broker.withRegistration(identity, [try identity.sign(grant, at: broker.now())])
+                let sequences = try await broker.submit(events, as: .grant)
                 guard case .consentGranted(let g) = grant else { return }
                 if global.json {
-                    try Terminal.printJSON(["consent": g.consentID, "expiresAt": g.expiresAt.description, "ledgerSequence": "\(recorded.sequence)"])
+                    try Terminal.printJSON(["consent": g.consentID, "expiresAt": g.expiresAt.description, "ledgerSequence": "\(sequences.last ?? 0)"])
                 } else {
                     print("Granted. Consent \(g.consentID), valid until \(g.expiresAt).")
                     print("Keep a receipt: mydata receipt \(g.consentID) > receipt.json   Revoke any time: mydata revoke \(g.consentID)")
@@ -65,8 +60,8 @@ struct GrantCommand: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ r: ConsentRequest, recipient: Party?, policy: ActivePolicy, now: Timestamp) -> String {
-        let who = recipient.map { "\($0.name) (\($0.id))" } ?? r.recipient
+    static func describe(_ r: ConsentRequest, recipientName: String?, policy: ActivePolicy, now: Timestamp) -> String {
+        let who = recipientName.map { "\($0) (\(r.recipient))" } ?? r.recipient
         let items = r.terms.items.map { id in "  - \(policy.policy.item(id)?.title ?? id) (\(id))" }.joined(separator: "\n")
         let purpose = policy.policy.purpose(r.terms.purpose)?.title ?? r.terms.purpose
         let until = ConsentRules.expiry(of: r.terms, grantedAt: now)

@@ -66,14 +66,14 @@ struct KeyRegister: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try await LocalBroker.open(global)
-            try await broker.session { broker in
+            let (_, broker) = try await Personal.open(global)
+            try await broker.session {
                 let identity = try Person.identity(global)
-                let events = try await Person.withRegistration(identity, [], broker: broker.service)
+                let events = try await broker.withRegistration(identity, [])
                 if events.isEmpty {
                     print("Your key is already registered as \(identity.id).")
                 } else {
-                    try await broker.service.submit(events)
+                    _ = try await broker.submit(events, as: .registration)
                     print("Registered your key as \(identity.id).")
                 }
             }

@@ -71,10 +71,11 @@ struct Person {
         try KeyFile.read(options.identityKeyURL) { try Terminal.passphrase() }
     }
 
-    /// `events` signed by the person, preceded by the registration of their key if the broker
-    /// does not know it yet: appended together, so a refused action registers nothing either.
-    static func withRegistration(_ identity: Identity, _ events: [NewEvent], broker: BrokerService) async throws -> [NewEvent] {
-        guard try await broker.store.subject(identity.id) == nil else { return events }
-        return [try identity.sign(ConsentDrafts.registration(of: identity), at: broker.clock.now())] + events
-    }
+}
+
+/// Stores that hold network connections to close.
+protocol PostgresCloseable { func closeConnections() }
+
+extension PostgresStore: PostgresCloseable {
+    func closeConnections() { close() }
 }

@@ -21,9 +21,8 @@ struct ReceiptShow: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            let receipt = try await broker.session { try await $0.service.receipt(consentID: consentID, subject: subject) }
+            let (subject, broker) = try await Personal.open(global)
+            let receipt = try await broker.session { try await broker.receipt(consentID: consentID, subject: subject) }
             let data = try receipt.json()
             if let output {
                 try data.write(to: URL(fileURLWithPath: output), options: .atomic)

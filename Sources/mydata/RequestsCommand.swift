@@ -16,10 +16,9 @@ struct RequestsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            let now = broker.service.clock.now()
-            let requests = try await broker.store.requests(for: subject, limit: limit)
+            let (subject, broker) = try await Personal.open(global)
+            let now = broker.now()
+            let requests = try await broker.session { try await broker.requests(for: subject, limit: limit) }
                 .filter { all || $0.status(at: now) == "open" }
             if global.json {
                 try Terminal.printJSON(requests.map { RequestView($0, now: now) })

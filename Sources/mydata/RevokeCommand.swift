@@ -19,14 +19,12 @@ struct RevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let subject = try Person.subjectID(global)
-            let broker = try await LocalBroker.open(global)
-            try await broker.session { broker in
-                let service = broker.service
-                let now = service.clock.now()
+            let (subject, broker) = try await Personal.open(global)
+            try await broker.session {
+                let now = broker.now()
                 let ids: [String]
                 if all {
-                    ids = try await broker.store.consents(subject: subject, limit: ConsentLimits.pageItemsMax)
+                    ids = try await broker.consents(subject: subject, limit: ConsentLimits.pageItemsMax)
                         .filter { $0.status(at: now) == .active }.map(\.id)
                 } else {
                     ids = [consentID!]
@@ -34,14 +32,20 @@ struct RevokeCommand: AsyncParsableCommand {
                 guard !ids.isEmpty else { print("You have no active consent to revoke."); return }
                 let identity = try Person.identity(global)
                 let events = try ids.map { id in
-                    try identity.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: subject)), at: service.clock.now())
+                    try identity.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: subject)), at: broker.now())
                 }
-                let recorded = try await service.submit(events)
+                // Over HTTP each revocation goes to its consent's own endpoint; locally they are one batch.
+                var recorded: [UInt64] = []
+                if broker is RemoteBroker {
+                    for (id, event) in zip(ids, events) { recorded += try await broker.submit([event], as: .revoke(consentID: id)) }
+                } else {
+                    recorded = try await broker.submit(events, as: .revoke(consentID: ids[0]))
+                }
                 if global.json {
                     try Terminal.printJSON(ids)
                 } else {
                     for id in ids { print("Revoked \(id).") }
-                    print("From now on no data is delivered under \(ids.count == 1 ? "it" : "them") (ledger event \(recorded.last!.sequence)).")
+                    print("From now on no data is delivered under \(ids.count == 1 ? "it" : "them") (ledger event \(recorded.last!)).")
                 }
             }
         }

@@ -166,3 +166,30 @@ struct IndependentClientTests {
         #expect(try broker.cli.run(["admin", "verify"]).status == 0, "the Python-signed event verifies in the ledger")
     }
 }
+
+/// The person's `mydata` talking to a broker over HTTP with `--broker`.
+struct RemoteCLITests {
+    @Test("mydata --broker lists, grants, revokes and fetches a verifiable receipt over signed HTTP")
+    func cliOverHTTP() throws {
+        let broker = try RunningBroker()
+        let home = TemporaryDirectory("mydata-remote")
+        let cli = MydataCLI(dataDir: home.file("no-data-dir").path, configDir: home.file("config").path)
+        let env = ["MYDATA_BROKER": broker.baseURL.absoluteString]
+        #expect(try cli.run(["key", "init"]).status == 0)
+        let requests = try #require(try cli.run(["requests", "--json"], environment: env).json() as? [[String: Any]])
+        let offer = try #require(requests.first { $0["recipient"] as? String == "fixit-ai" }?["id"] as? String)
+        let grant = try cli.run(["grant", offer, "--yes"], environment: env)
+        #expect(grant.status == 0, "\(grant.stderr)")
+        let consents = try #require(try cli.run(["consents", "--json"], environment: env).json() as? [[String: Any]])
+        let consent = try #require(consents.first?["id"] as? String)
+        let receiptFile = home.file("receipt.json").path
+        #expect(try cli.run(["receipt", consent, "-o", receiptFile], environment: env).status == 0)
+        #expect(try cli.run(["receipt", "verify", receiptFile, "--broker-key", broker.dir.file("data/keys/broker.pub").path]).status == 0)
+        #expect(try cli.run(["revoke", consent], environment: env).status == 0)
+        let twice = try cli.run(["revoke", consent], environment: env)
+        #expect(twice.status == 3)
+        #expect(twice.stderr.contains("consentAlreadyRevoked"))
+        broker.stop()
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0)
+    }
+}

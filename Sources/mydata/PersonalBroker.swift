@@ -1,0 +1,100 @@
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+import Ledger
+
+/// Where a person's write goes on the HTTP API.
+enum Submission {
+    case grant
+    case revoke(consentID: String)
+    case deviceConfirmation
+    case registration
+}
+
+/// What a person's commands need from a broker: the local data directory, or a broker over
+/// HTTP (`--broker URL`), where every request is signed with the person's key.
+protocol PersonalBroker: Sendable {
+    func now() -> Timestamp
+    func requests(for subject: String, limit: Int) async throws -> [ConsentRequest]
+    func request(_ id: String) async throws -> ConsentRequest?
+    func activePolicy() async throws -> ActivePolicy
+    func partyName(_ id: String) async throws -> String?
+    func consents(subject: String, limit: Int) async throws -> [Consent]
+    func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    func deviceBindings(subject: String) async throws -> [DeviceBinding]
+    func receipt(consentID: String, subject: String) async throws -> SignedReceipt
+    func isRegistered(_ subject: String) async throws -> Bool
+    /// Submits signed events; returns their ledger sequence numbers.
+    func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64]
+    /// Signs a checkpoint (local) and closes connections.
+    func close() async
+}
+
+extension PersonalBroker {
+    /// `events` preceded by the registration of the person's key when the broker does not know
+    /// it yet: appended together, so a refused action registers nothing either.
+    func withRegistration(_ identity: Identity, _ events: [NewEvent]) async throws -> [NewEvent] {
+        guard try await !isRegistered(identity.id) else { return events }
+        return [try identity.sign(ConsentDrafts.registration(of: identity), at: now())] + events
+    }
+
+    /// Runs `body`, then closes, also when `body` fails.
+    func session<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await close()
+            return result
+        } catch {
+            await close()
+            throw error
+        }
+    }
+}
+
+/// Opens the person's broker: remote when `--broker` (or $MYDATA_BROKER) is given, else local.
+enum Personal {
+    /// The person's id, and their broker. Over HTTP the person's key is unlocked at once, since
+    /// every request is signed with it.
+    static func open(_ options: GlobalOptions) async throws -> (subject: String, broker: any PersonalBroker) {
+        let subject = try Person.subjectID(options)
+        if let url = options.resolvedBroker {
+            guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
+                throw CLIError(message: "--broker must be an http(s):// URL, got \(url)", exitCode: ExitCodes.failure)
+            }
+            return (subject, RemoteBroker(client: BrokerHTTPClient(baseURL: base, identity: try Person.identity(options))))
+        }
+        return (subject, LocalPersonalBroker(local: try await LocalBroker.open(options)))
+    }
+}
+
+/// The local data directory.
+struct LocalPersonalBroker: PersonalBroker {
+    let local: LocalBroker
+    var store: any BrokerStore { local.store }
+
+    func now() -> Timestamp { local.service.clock.now() }
+    func requests(for subject: String, limit: Int) async throws -> [ConsentRequest] { try await store.requests(for: subject, limit: limit) }
+    func request(_ id: String) async throws -> ConsentRequest? { try await store.request(id) }
+    func activePolicy() async throws -> ActivePolicy {
+        guard let policy = try await store.activePolicy() else {
+            throw ConsentError(.noActivePolicy, "the broker has no active policy; the operator must run `mydata admin policy activate`")
+        }
+        return policy
+    }
+    func partyName(_ id: String) async throws -> String? { try await store.party(id)?.name }
+    func consents(subject: String, limit: Int) async throws -> [Consent] { try await store.consents(subject: subject, limit: limit) }
+    func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] { try await store.accessLog(subject: subject, limit: limit) }
+    func deviceBindings(subject: String) async throws -> [DeviceBinding] { try await store.deviceBindings(subject: subject) }
+    func receipt(consentID: String, subject: String) async throws -> SignedReceipt {
+        try await local.service.receipt(consentID: consentID, subject: subject)
+    }
+    func isRegistered(_ subject: String) async throws -> Bool { try await store.subject(subject) != nil }
+    func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
+        try await local.service.submit(events).map(\.sequence)
+    }
+    func close() async {
+        try? await local.service.close()
+        (local.store as? PostgresCloseable)?.closeConnections()
+    }
+}

@@ -1,0 +1,92 @@
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+import Ledger
+
+/// A broker over HTTP: every request signed with the person's key (RFC 9421).
+struct RemoteBroker: PersonalBroker {
+    let client: BrokerHTTPClient
+
+    func now() -> Timestamp { .now() }
+
+    private func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let reply = try await client.send("GET", path)
+        try Self.check(reply)
+        return try reply.decode(type)
+    }
+
+    /// Turns a problem+json answer into the error the local broker would have thrown.
+    static func check(_ reply: BrokerHTTPClient.Reply) throws {
+        guard reply.status >= 300 else { return }
+        struct Problem: Decodable { var code: String; var detail: String; var status: Int }
+        guard let problem = try? reply.decode(Problem.self) else {
+            throw CLIError(message: "the broker answered \(reply.status)", exitCode: ExitCodes.failure)
+        }
+        switch problem.status {
+        case 401: throw CLIError(message: "the broker refused the request's signature (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.keyProblem)
+        case 500...: throw CLIError(message: "the broker failed (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.storeProblem)
+        default: throw CLIError(message: "refused (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.refused)
+        }
+    }
+
+    func requests(for subject: String, limit: Int) async throws -> [ConsentRequest] {
+        struct List: Decodable { struct Item: Decodable { var request: ConsentRequest }; var requests: [Item] }
+        return try await get("/v1/consent-requests?limit=\(limit)", as: List.self).requests.map(\.request)
+    }
+
+    func request(_ id: String) async throws -> ConsentRequest? {
+        struct Item: Decodable { var request: ConsentRequest }
+        let reply = try await client.send("GET", "/v1/consent-requests/\(id)")
+        if reply.status == 404 { return nil }
+        try Self.check(reply)
+        return try reply.decode(Item.self).request
+    }
+
+    func activePolicy() async throws -> ActivePolicy {
+        struct View: Decodable { var version: String; var hash: String; var policy: PolicySet }
+        let v = try await get("/v1/policy", as: View.self)
+        return ActivePolicy(version: v.version, hash: v.hash, policy: v.policy, activatedAt: Timestamp(milliseconds: 0))
+    }
+
+    func partyName(_ id: String) async throws -> String? { nil }
+
+    func consents(subject: String, limit: Int) async throws -> [Consent] {
+        struct List: Decodable { struct Item: Decodable { var consent: Consent }; var consents: [Item] }
+        return try await get("/v1/consents?limit=\(limit)", as: List.self).consents.map(\.consent)
+    }
+
+    func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] {
+        struct List: Decodable { var entries: [AccessLogEntry] }
+        return try await get("/v1/access-log?limit=\(limit)", as: List.self).entries
+    }
+
+    func deviceBindings(subject: String) async throws -> [DeviceBinding] {
+        struct List: Decodable { var devices: [DeviceBinding] }
+        return try await get("/v1/devices", as: List.self).devices
+    }
+
+    func receipt(consentID: String, subject: String) async throws -> SignedReceipt {
+        try await get("/v1/consents/\(consentID)/receipt", as: SignedReceipt.self)
+    }
+
+    func isRegistered(_ subject: String) async throws -> Bool {
+        struct Me: Decodable { var registered: Bool }
+        return try await get("/v1/me", as: Me.self).registered
+    }
+
+    func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
+        let path = switch submission {
+        case .grant: "/v1/consents"
+        case .revoke(let id): "/v1/consents/\(id)/revoke"
+        case .deviceConfirmation: "/v1/devices"
+        case .registration: "/v1/subjects"
+        }
+        struct Result: Decodable { var events: [UInt64] }
+        let reply = try await client.send("POST", path, body: try JSONEncoder().encode(SubmitBody(events: events.map(WireEvent.init))))
+        try Self.check(reply)
+        return try reply.decode(Result.self).events
+    }
+
+    func close() async {}
+}
