@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The C library enters here and only `Sodium` imports it.
@@ -25,12 +26,13 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Sodium"]),
         // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
         .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
-        // SQLite implementation of the store protocols, with frozen migrations.
+        // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
             "Ledger", "Consent", "Broker",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Application services: load state, decide with the pure modules, sign, append.

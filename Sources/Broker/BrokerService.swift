@@ -35,6 +35,21 @@ public final class BrokerService: Sendable {
 
     // MARK: Operator actions (broker-authored events)
 
+    /// Checks that the ledger was started by this broker's key: a broker with another key would
+    /// sign checkpoints no verifier accepts.
+    ///
+    /// - Throws: `LedgerError.storeUnavailable` naming both keys.
+    public func checkOwnership() async throws {
+        guard let first = try await store.events(from: 1, limit: 1).first else { return }
+        guard case .brokerInitialised(let e)? = try? DomainEvent.decode(first.event) else {
+            throw LedgerError(.storeUnavailable, "the ledger's first event is not a broker initialisation; run `mydata admin verify`")
+        }
+        guard e.signingKey == identity.publicKeys.signingKey else {
+            throw LedgerError(.storeUnavailable,
+                "this ledger was started by another broker key (\(e.signingKey.prefix(12))…, this one is \(identity.publicKeys.signingKey.prefix(12))…); copy that broker's keys/broker.key into this data directory")
+        }
+    }
+
     /// Writes the first event, naming the broker's public keys; does nothing on a started ledger.
     public func initialise() async throws {
         guard try await store.head().sequence == 0 else { return }

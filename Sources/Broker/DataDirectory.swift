@@ -22,6 +22,9 @@ public struct DataDirectory: Sendable {
     public var brokerPublicKeyURL: URL { keysURL.appendingPathComponent("broker.pub") }
 
     public func partyKeyURL(_ id: String) -> URL { keysURL.appendingPathComponent("\(id).key") }
+    /// Present when the ledger lives in PostgreSQL: names it (without password), so a command that
+    /// forgets `--store` stops instead of starting an empty SQLite ledger.
+    public var storeMarkerURL: URL { url.appendingPathComponent("store") }
 
     /// Whether `admin init` has run here.
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: brokerKeyURL.path) }

@@ -160,8 +160,9 @@ extension PostgresStore {
         return 0
     }
 
-    /// Rebuilds every projection from the log in one transaction that holds the head lock, so
-    /// no broker appends meanwhile and readers see the old projections until it commits.
+    /// Rebuilds every projection from the log in one transaction that holds the head lock: no
+    /// broker appends meanwhile, and (TRUNCATE takes an exclusive lock) reads of the projections
+    /// wait until it commits. Run it in a quiet period.
     public func rebuildProjections() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)

@@ -13,18 +13,22 @@ import PostgresNIO
 /// writes them and their projections with a few bulk statements, moves the head and commits.
 /// The lock is held for that one short transaction, never across a client's round trip, so
 /// sequence numbers stay gap-free and the chain stays single no matter how many brokers append.
-public final class PostgresStore: EventStore, ConsentReadModel {
+public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Sendable {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let committer: GroupCommitter
     let logger: Logger
     /// Where it is (without the password).
     public let location: PostgresLocation
+    /// The migrations this process applied when it connected (empty when the schema was current).
+    public private(set) var appliedMigrations: [String] = []
 
     /// How often a commit that failed before `COMMIT` was sent is retried, with back-off.
     static let commitRetriesMax = 5
     /// Connections this process opens at most.
     public static let connectionsMax = 8
+    /// Seconds a transaction may sit idle holding locks, and an append may wait for the chain position.
+    public static let stalledTransactionSecondsMax = 10
 
     private init(client: PostgresClient, runTask: Task<Void, Never>, location: PostgresLocation, logger: Logger) {
         self.client = client
@@ -45,25 +49,34 @@ public final class PostgresStore: EventStore, ConsentReadModel {
         // One plain connection first: a wrong address or password fails at once with its reason,
         // where the pool would keep retrying in the background.
         do {
-            let probe = try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(),
-                configuration: PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                                password: location.password, database: location.database, tls: .disable),
-                id: 0, logger: logger).get()
+            var probeConfig = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                               password: location.password, database: location.database,
+                                                               tls: try location.connectionTLS())
+            probeConfig.options.connectTimeout = .seconds(5)
+            let probe = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: probeConfig,
+                                                             id: 0, logger: logger).get()
             try await probe.close()
+        } catch let error as LedgerError {
+            throw error
         } catch {
             throw LedgerError(.storeUnavailable, "cannot reach PostgreSQL at \(location): \(Self.reason(error))")
         }
         var config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
-                                                  password: location.password, database: location.database, tls: .disable)
+                                                  password: location.password, database: location.database, tls: try location.clientTLS())
         config.options.maximumConnections = connectionsMax
+        // A broker that stops (frozen, or cut off) while it holds the chain position must not stall
+        // every other broker: the server ends its transaction, and waiting for the lock gives up.
+        config.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
+            ("lock_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
+        ]
         config.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runTask = Task { await client.run() }
         let store = PostgresStore(client: client, runTask: runTask, location: location, logger: logger)
         do {
             _ = try await withTimeout(seconds: 10) { try await client.query("SELECT 1", logger: logger) }
-            try await store.migrate()
+            store.appliedMigrations = try await store.migrate()
         } catch {
             runTask.cancel()
             throw LedgerError(.storeUnavailable, "cannot use PostgreSQL at \(location): \(Self.reason(error))")
@@ -158,7 +171,7 @@ public final class PostgresStore: EventStore, ConsentReadModel {
         for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
             return ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
         }
-        throw LedgerError(.corruptRecord, "the ledger_head row is missing; run `mydata admin migrate`")
+        throw LedgerError(.corruptRecord, "the ledger_head row is missing: the database was changed by hand; restore it from a backup and run `mydata admin verify`")
     }
 
     public func streamVersion(_ streamID: String) async throws -> Int {
@@ -199,15 +212,16 @@ public final class PostgresStore: EventStore, ConsentReadModel {
                 return try await client.withTransaction(logger: logger) { conn in
                     try await appendGroup(batches, on: conn, logger: logger)
                 }
-            } catch let error as PostgresTransactionError where error.commitError == nil && isConnectionFailure(error) && attempt < commitRetriesMax {
-                // Nothing was committed: the transaction never reached COMMIT. Wait and try again.
-                logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
-                try? await Task.sleep(nanoseconds: delay)
-                delay *= 2
             } catch let error as PostgresTransactionError where error.commitError != nil {
                 let failure = LedgerError(.storeUnavailable,
                     "the connection failed while committing; the append may or may not be stored — check before retrying", underlying: ReasonError(reason(error)))
                 return batches.map { _ in .failure(failure) }
+            } catch let error as PostgresTransactionError where isConnectionFailure(error) {
+                // Nothing was committed: the transaction never reached COMMIT. Wait and try again.
+                guard attempt < commitRetriesMax else { break }
+                logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
+                try? await Task.sleep(nanoseconds: delay)
+                delay *= 2
             } catch {
                 // One bad batch must not sink the others: commit them one by one.
                 if batches.count > 1 {
@@ -218,7 +232,7 @@ public final class PostgresStore: EventStore, ConsentReadModel {
                 return [.failure(LedgerError(.storeUnavailable, "PostgreSQL refused the append; nothing was appended", underlying: ReasonError(reason(error))))]
             }
         }
-        let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable; nothing was appended")
+        let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable through \(commitRetriesMax) attempts; nothing was appended")
         return batches.map { _ in .failure(failure) }
     }
 

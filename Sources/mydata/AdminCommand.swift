@@ -20,9 +20,14 @@ struct AdminMigrate: AsyncParsableCommand {
             if let url = global.resolvedStore {
                 let store = try await PostgresStore.connect(url: url, logger: LocalBroker.logger("mydata.storage"))
                 defer { store.close() }
-                print("PostgreSQL store at \(store.location) is up to date.")
+                let applied = store.appliedMigrations
+                print(applied.isEmpty ? "PostgreSQL store at \(store.location) was up to date."
+                                      : "Applied \(applied.joined(separator: ", ")) to \(store.location).")
             } else {
                 let directory = DataDirectory(global.resolvedDataDir)
+                guard directory.isInitialised else {
+                    throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init`", exitCode: ExitCodes.storeProblem)
+                }
                 _ = try SQLiteStore(path: directory.ledgerPath, logger: LocalBroker.logger("mydata.storage"))
                 print("SQLite store \(directory.ledgerPath) is up to date.")
             }

@@ -30,12 +30,23 @@ struct LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
         let store: any BrokerStore
         if let storeURL {
-            store = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
+            let postgres = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
+            try postgres.location.description.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
+            store = postgres
+        } else if let marker = try? String(contentsOf: directory.storeMarkerURL, encoding: .utf8) {
+            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker.trimmingCharacters(in: .whitespacesAndNewlines))); pass --store or set MYDATA_STORE",
+                           exitCode: ExitCodes.storeProblem)
         } else {
             store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
         }
-        return LocalBroker(directory: directory, store: store,
-                           service: BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker")))
+        let service = BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker"))
+        do {
+            try await service.checkOwnership()
+        } catch {
+            (store as? PostgresStore)?.close()
+            throw error
+        }
+        return LocalBroker(directory: directory, store: store, service: service)
     }
 
     /// Logs go to stderr, at $MYDATA_LOG_LEVEL (default: warning), so stdout stays the command's output.

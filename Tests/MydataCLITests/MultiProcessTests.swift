@@ -89,3 +89,23 @@ struct MultiProcessTests {
         #expect(try await store.dumpProjections() == live, "projections rebuilt from zero equal the live ones")
     }
 }
+
+/// Operator mistakes with a shared PostgreSQL ledger are stopped, not silently absorbed.
+struct PostgresOperatorTests {
+    @Test("a broker with another key cannot join a ledger, and a command that forgets --store stops",
+          .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
+    func mistakesAreRefused() async throws {
+        let url = try await TestDatabases.create()
+        let first = TemporaryDirectory("mydata-pg-a"), second = TemporaryDirectory("mydata-pg-b")
+        let a = MydataCLI(dataDir: first.file("data").path, configDir: first.file("config").path)
+        let b = MydataCLI(dataDir: second.file("data").path, configDir: second.file("config").path)
+        #expect(try a.run(["admin", "init", "--store", url]).status == 0)
+        let intruder = try b.run(["admin", "init", "--store", url])
+        #expect(intruder.status == 6)
+        #expect(intruder.stderr.contains("another broker key"))
+        let forgot = try a.run(["admin", "verify"])
+        #expect(forgot.status == 6)
+        #expect(forgot.stderr.contains("--store"))
+        #expect(try a.run(["admin", "verify", "--store", url]).status == 0)
+    }
+}
