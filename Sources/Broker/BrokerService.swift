@@ -28,9 +28,14 @@ public final class BrokerService: Sendable {
         checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
     }
 
-    /// Signs a checkpoint over everything appended so far; call before the process exits.
-    public func close() async throws {
+    /// Signs a checkpoint over everything appended so far, if anything is not yet covered.
+    public func signCheckpoint() async throws {
         try await checkpointer.flush()
+    }
+
+    /// Signs a final checkpoint; call before the process exits.
+    public func close() async throws {
+        try await signCheckpoint()
     }
 
     // MARK: Operator actions (broker-authored events)

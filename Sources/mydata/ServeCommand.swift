@@ -3,6 +3,7 @@ import Broker
 import BrokerServer
 import Foundation
 import Hummingbird
+import Ledger
 import Storage
 
 struct ServeCommand: AsyncParsableCommand {
@@ -30,6 +31,15 @@ struct ServeCommand: AsyncParsableCommand {
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }
+            // A quiet broker still signs its head within `Limits.checkpointEverySeconds`.
+            let service = broker.service
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(Limits.checkpointEverySeconds) * 1_000_000_000)
+                    try? await service.signCheckpoint()
+                }
+            }
+            defer { ticker.cancel() }
             try await broker.session { _ in try await app.runService() }
         }
     }
