@@ -26,9 +26,11 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Sodium"]),
         // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
         .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
+        // Per-person encryption of telemetry at rest, data keys wrapped by the broker's key.
+        .target(name: "Vault", dependencies: ["Sodium", "Ledger", "Consent"]),
         // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
-            "Ledger", "Consent", "Broker",
+            "Ledger", "Consent", "Broker", "Vault",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -37,20 +39,20 @@ let package = Package(
         ]),
         // Application services: load state, decide with the pure modules, sign, append.
         .target(name: "Broker", dependencies: [
-            "Sodium", "Ledger", "Consent",
+            "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
         // authenticates; never decides whether data may leave.
         .target(name: "BrokerServer", dependencies: [
-            "Broker", "Consent", "Ledger", "Sodium",
+            "Broker", "Consent", "Ledger", "Sodium", "Vault",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "mydata", dependencies: [
-            "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent",
+            "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -69,10 +71,10 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "TestSupport",
+        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger",
+        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger", "Vault",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]

@@ -102,10 +102,13 @@ public final class BrokerService: Sendable {
         try await appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
     }
 
-    private func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition]) async throws {
+    /// Appends an event the broker itself writes (a telemetry batch, a delivery), under conditions.
+    @discardableResult
+    func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition]) async throws -> RecordedEvent {
         let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
         let recorded = try await store.append(AppendBatch(typed: [(event, new)], conditions: conditions))
         if let last = recorded.last { try await checkpointer.appended(last.head) }
+        return recorded[0]
     }
 
     // MARK: Signed submissions

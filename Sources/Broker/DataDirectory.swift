@@ -1,5 +1,6 @@
 import Consent
 import Foundation
+import Sodium
 
 /// The files of one broker's data directory.
 ///
@@ -22,6 +23,27 @@ public struct DataDirectory: Sendable {
     public var brokerPublicKeyURL: URL { keysURL.appendingPathComponent("broker.pub") }
 
     public func partyKeyURL(_ id: String) -> URL { keysURL.appendingPathComponent("\(id).key") }
+    /// The key-encryption key that wraps every person's data key (mode 0600). Every broker of a
+    /// deployment needs the same one.
+    public var vaultKeyURL: URL { keysURL.appendingPathComponent("vault.kek") }
+
+    /// The key-encryption key, created on first use.
+    public func vaultKey() throws -> SymmetricKey {
+        if let data = FileManager.default.contents(atPath: vaultKeyURL.path) {
+            guard var bytes = Base64.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw KeyFileError("\(vaultKeyURL.path) is damaged: not base64")
+            }
+            return try SymmetricKey(consuming: &bytes)
+        }
+        let key = try SymmetricKey()
+        var bytes = key.copyBytes()
+        defer { Sodium.zero(&bytes) }
+        guard FileManager.default.createFile(atPath: vaultKeyURL.path, contents: Data(Base64.encode(bytes).utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw KeyFileError("cannot write \(vaultKeyURL.path)")
+        }
+        return key
+    }
     /// Present when the ledger lives in PostgreSQL: names it (without password), so a command that
     /// forgets `--store` stops instead of starting an empty SQLite ledger.
     public var storeMarkerURL: URL { url.appendingPathComponent("store") }

@@ -13,6 +13,7 @@ struct SubmitResult: Codable { var events: [UInt64]; var ledgerHead: UInt64 }
 extension BrokerAPI {
     /// Adds every route of the API to `router`.
     public func addRoutes(to router: Router<BrokerRequestContext>) {
+        addTransferRoutes(to: router)
         router.get("/healthz") { _, _ in try Self.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let head = try await store.head()

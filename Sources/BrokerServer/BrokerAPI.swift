@@ -9,9 +9,13 @@ import Ledger
 /// about consent is the service's.
 public struct BrokerAPI: Sendable {
     public let service: BrokerService
+    public let transfer: TransferService
     var store: any BrokerStore { service.store }
 
-    public init(service: BrokerService) { self.service = service }
+    public init(service: BrokerService, transfer: TransferService) {
+        self.service = service
+        self.transfer = transfer
+    }
 
     /// Paths anyone may read without a signature.
     public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy"]

@@ -54,6 +54,9 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         // Devices.
         public static let deviceNotFound = Code("deviceNotFound")
         public static let deviceAlreadyConfirmed = Code("deviceAlreadyConfirmed")
+        // Telemetry.
+        public static let invalidRecord = Code("invalidRecord")
+        public static let subjectErased = Code("subjectErased")
 
         public var description: String { value }
     }

@@ -16,6 +16,7 @@ public enum DomainEvent: Sendable, Equatable {
     case deviceAttested(DeviceAttested)
     case deviceConfirmed(DeviceConfirmed)
     case dataDelivered(DataDelivered)
+    case telemetryPushed(TelemetryPushed)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -33,6 +34,7 @@ public enum DomainEvent: Sendable, Equatable {
         public static let deviceAttested = "device.attested"
         public static let deviceConfirmed = "device.confirmed"
         public static let dataDelivered = "data.delivered"
+        public static let telemetryPushed = "telemetry.pushed"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -42,7 +44,7 @@ public enum DomainEvent: Sendable, Equatable {
         TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
         TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
         TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
-        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1,
+        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1,
     ], upcasters: [])
 
     /// The stored type name.
@@ -62,6 +64,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceAttested: TypeName.deviceAttested
         case .deviceConfirmed: TypeName.deviceConfirmed
         case .dataDelivered: TypeName.dataDelivered
+        case .telemetryPushed: TypeName.telemetryPushed
         }
     }
 
@@ -82,6 +85,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceAttested(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
         case .deviceConfirmed(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
         case .dataDelivered(let e): StreamName.consent(e.consentID)
+        case .telemetryPushed(let e): StreamName.batch(manufacturer: e.manufacturer, key: e.idempotencyKey ?? e.batchID)
         }
     }
 
@@ -102,6 +106,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceAttested(let e): try CanonicalJSON.encode(e)
         case .deviceConfirmed(let e): try CanonicalJSON.encode(e)
         case .dataDelivered(let e): try CanonicalJSON.encode(e)
+        case .telemetryPushed(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -133,6 +138,7 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.deviceAttested: return .deviceAttested(try CanonicalJSON.decode(DeviceAttested.self, from: bytes))
             case TypeName.deviceConfirmed: return .deviceConfirmed(try CanonicalJSON.decode(DeviceConfirmed.self, from: bytes))
             case TypeName.dataDelivered: return .dataDelivered(try CanonicalJSON.decode(DataDelivered.self, from: bytes))
+            case TypeName.telemetryPushed: return .telemetryPushed(try CanonicalJSON.decode(TelemetryPushed.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {
@@ -150,4 +156,6 @@ public enum StreamName {
     public static func request(_ id: String) -> String { "request:\(id)" }
     public static func consent(_ id: String) -> String { "consent:\(id)" }
     public static func device(manufacturer: String, deviceID: String) -> String { "device:\(manufacturer)/\(deviceID)" }
+    /// A telemetry batch, by the manufacturer's idempotency key (or the batch id without one).
+    public static func batch(manufacturer: String, key: String) -> String { "batch:\(manufacturer)/\(key)" }
 }

@@ -62,7 +62,8 @@ public struct DomainKeyBook: AuthorKeyBook {
     /// Who alone may write `event`, as far as the log so far tells.
     private func authorRule(_ event: DomainEvent) -> String? {
         switch event {
-        case .brokerInitialised, .policyActivated, .partyRegistered, .partySuspended, .partyReinstated, .partyKeyRotated, .dataDelivered:
+        case .brokerInitialised, .policyActivated, .partyRegistered, .partySuspended, .partyReinstated, .partyKeyRotated, .dataDelivered,
+             .telemetryPushed:
             AuthorID.broker
         case .subjectRegistered(let e): e.subjectID
         case .consentRequested(let e): e.recipient

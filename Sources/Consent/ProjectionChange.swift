@@ -16,6 +16,24 @@ public enum ProjectionChange: Sendable, Equatable {
     case attestDevice(DeviceBinding)
     case confirmDevice(manufacturer: String, deviceID: String, at: Timestamp)
     case appendAccess(AccessLogEntry)
+    case insertBatch(TelemetryBatch)
+}
+
+/// A stored telemetry batch: its records become visible to pulls once this is projected.
+public struct TelemetryBatch: Sendable, Equatable, Codable {
+    public var batchID: String
+    public var idempotencyKey: String?
+    public var manufacturer: String
+    public var accepted: Int
+    public var rejected: Int
+    public var digest: String
+    public var time: Timestamp
+    public var sequence: UInt64
+    public init(batchID: String, idempotencyKey: String?, manufacturer: String, accepted: Int, rejected: Int, digest: String,
+                time: Timestamp, sequence: UInt64) {
+        self.batchID = batchID; self.idempotencyKey = idempotencyKey; self.manufacturer = manufacturer; self.accepted = accepted; self.rejected = rejected
+        self.digest = digest; self.time = time; self.sequence = sequence
+    }
 }
 
 /// Maps events to projection changes.
@@ -73,6 +91,9 @@ public enum Projection {
             return [.appendAccess(AccessLogEntry(
                 sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
                 subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+        case .telemetryPushed(let e):
+            return [.insertBatch(TelemetryBatch(batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
+                                                rejected: e.rejected, digest: e.digest, time: time, sequence: 0))]
         }
     }
 }
@@ -87,6 +108,9 @@ extension ProjectionChange {
         case .appendAccess(var a):
             a.sequence = sequence
             return .appendAccess(a)
+        case .insertBatch(var b):
+            b.sequence = sequence
+            return .insertBatch(b)
         default:
             return self
         }

@@ -149,6 +149,8 @@ public protocol ConsentReadModel: Sendable {
     func deviceBindings(subject: String) async throws -> [DeviceBinding]
     func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding?
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    /// The stored telemetry batch a manufacturer sent with `idempotencyKey`.
+    func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch?
     /// Sequence of the last event the projections reflect.
     func projectedSequence() async throws -> UInt64
     /// Drops every projection and replays the log from the first event.

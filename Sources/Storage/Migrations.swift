@@ -123,11 +123,43 @@ enum Migrations {
                 CREATE INDEX nonces_expiry ON nonces(expires_ms);
                 """)
         }
+        migrator.registerMigration("v3-telemetry") { db in
+            try db.execute(sql: """
+                CREATE TABLE telemetry_batches (
+                    batch_id TEXT PRIMARY KEY,
+                    idempotency_key TEXT,
+                    manufacturer TEXT NOT NULL,
+                    accepted INTEGER NOT NULL,
+                    rejected INTEGER NOT NULL,
+                    digest TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    seq INTEGER NOT NULL
+                );
+                CREATE TABLE data_keys (
+                    subject TEXT PRIMARY KEY,
+                    wrapped BLOB,
+                    created_ms INTEGER NOT NULL,
+                    destroyed_ms INTEGER
+                );
+                CREATE TABLE records (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    batch_id TEXT NOT NULL,
+                    manufacturer TEXT NOT NULL,
+                    device_id TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    sealed BLOB NOT NULL
+                );
+                CREATE INDEX records_subject ON records(subject, item, time_ms);
+                CREATE INDEX records_batch ON records(batch_id);
+                """)
+        }
         return migrator
     }
 
     /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
     static let projectionTables = [
-        "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log",
+        "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log", "telemetry_batches",
     ]
 }

@@ -122,6 +122,36 @@ enum PostgresMigrations {
             );
             CREATE INDEX nonces_expiry ON nonces(expires_ms);
             """),
+        ("v3-telemetry", """
+            CREATE TABLE telemetry_batches (
+                batch_id TEXT PRIMARY KEY,
+                idempotency_key TEXT,
+                manufacturer TEXT NOT NULL,
+                accepted BIGINT NOT NULL,
+                rejected BIGINT NOT NULL,
+                digest TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                seq BIGINT NOT NULL
+            );
+            CREATE TABLE data_keys (
+                subject TEXT PRIMARY KEY,
+                wrapped BYTEA,
+                created_ms BIGINT NOT NULL,
+                destroyed_ms BIGINT
+            );
+            CREATE TABLE records (
+                id BIGSERIAL PRIMARY KEY,
+                batch_id TEXT NOT NULL,
+                manufacturer TEXT NOT NULL,
+                device_id TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                item TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                sealed BYTEA NOT NULL
+            );
+            CREATE INDEX records_subject ON records(subject, item, time_ms);
+            CREATE INDEX records_batch ON records(batch_id);
+            """),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

@@ -115,6 +115,11 @@ enum PostgresProjection {
             try await conn.query("""
                 UPDATE device_bindings SET confirmed_ms = \(at.milliseconds) WHERE manufacturer = \(manufacturer) AND device_id = \(deviceID)
                 """, logger: logger)
+        case .insertBatch(let b):
+            try await conn.query("""
+                INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq)
+                VALUES (\(b.batchID), \(b.idempotencyKey), \(b.manufacturer), \(Int64(b.accepted)), \(Int64(b.rejected)), \(b.digest), \(b.time.milliseconds), \(Int64(b.sequence)))
+                """, logger: logger)
         case .appendAccess(let a):
             try await conn.query("""
                 INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)

@@ -153,6 +153,18 @@ extension PostgresStore {
         return out
     }
 
+    public func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
+        let rows = try await client.query("""
+            SELECT batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq FROM telemetry_batches
+            WHERE manufacturer = \(manufacturer) AND idempotency_key = \(idempotencyKey)
+            """, logger: logger)
+        for try await r in rows.decode((String, String?, String, Int64, Int64, String, Int64, Int64).self) {
+            return TelemetryBatch(batchID: r.0, idempotencyKey: r.1, manufacturer: r.2, accepted: Int(r.3), rejected: Int(r.4), digest: r.5,
+                                  time: Timestamp(milliseconds: r.6), sequence: UInt64(r.7))
+        }
+        return nil
+    }
+
     public func projectedSequence() async throws -> UInt64 {
         for try await seq in try await client.query("SELECT last_seq FROM projection_state WHERE id = 1", logger: logger).decode(Int64.self) {
             return UInt64(seq)

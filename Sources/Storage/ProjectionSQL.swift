@@ -76,6 +76,10 @@ enum ProjectionSQL {
         case .confirmDevice(let manufacturer, let deviceID, let at):
             try db.cachedStatement(sql: "UPDATE device_bindings SET confirmed_ms = ? WHERE manufacturer = ? AND device_id = ?")
                 .execute(arguments: [at.milliseconds, manufacturer, deviceID])
+        case .insertBatch(let b):
+            try db.cachedStatement(sql: """
+                INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [b.batchID, b.idempotencyKey, b.manufacturer, b.accepted, b.rejected, b.digest, b.time.milliseconds, Int64(b.sequence)])
         case .appendAccess(let a):
             // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
             try DirectBinding.execute(db.cachedStatement(sql: """

@@ -97,6 +97,18 @@ extension SQLiteStore {
         }
     }
 
+    public func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
+        try await read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq FROM telemetry_batches
+                WHERE manufacturer = ? AND idempotency_key = ?
+                """, arguments: [manufacturer, idempotencyKey]).map { r in
+                TelemetryBatch(batchID: r[0], idempotencyKey: r[1], manufacturer: r[2], accepted: r[3], rejected: r[4], digest: r[5],
+                               time: Timestamp(milliseconds: r[6]), sequence: UInt64(r[7] as Int64))
+            }
+        }
+    }
+
     // MARK: Row mapping
 
     private static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Ledger
 import Storage
+import Vault
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError(message: "this store cannot keep request nonces", exitCode: ExitCodes.storeProblem)
             }
             let host = self.host
-            let app = BrokerApplication.make(service: broker.service, nonces: nonces, host: host, port: port,
+            guard let vaultStore = broker.store as? any VaultStore else {
+                throw CLIError(message: "this store cannot keep telemetry", exitCode: ExitCodes.storeProblem)
+            }
+            let transfer = TransferService(broker: broker.service, vault: Vault(kek: try broker.directory.vaultKey(), store: vaultStore))
+            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, host: host, port: port,
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }

@@ -12,7 +12,7 @@ struct GoldenFixtureTests {
         DomainEvent.TypeName.partySuspended, DomainEvent.TypeName.partyReinstated, DomainEvent.TypeName.partyKeyRotated,
         DomainEvent.TypeName.subjectRegistered, DomainEvent.TypeName.consentRequested, DomainEvent.TypeName.requestWithdrawn,
         DomainEvent.TypeName.consentGranted, DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.deviceAttested,
-        DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered,
+        DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.telemetryPushed,
     ]
 
     static func fixture(_ type: String, _ version: UInt16) throws -> [UInt8] {

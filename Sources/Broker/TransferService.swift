@@ -1,0 +1,166 @@
+import Consent
+import Foundation
+import Ledger
+import Sodium
+import Vault
+
+/// Telemetry in (manufacturers push, records sealed per person) and data out (recipients pull
+/// what a consent covers, sealed to their key, logged for the person).
+public struct TransferService: Sendable {
+    public let broker: BrokerService
+    public let vault: Vault
+    var store: any BrokerStore { broker.store }
+
+    public init(broker: BrokerService, vault: Vault) {
+        self.broker = broker
+        self.vault = vault
+    }
+
+    // MARK: Push
+
+    /// What happened to one pushed record.
+    public struct RecordResult: Codable, Sendable, Equatable {
+        public var index: Int
+        public var status: String
+        public var code: String?
+        public var reason: String?
+    }
+
+    /// The answer to a push.
+    public struct PushResult: Codable, Sendable, Equatable {
+        public var batchID: String
+        /// True when this Idempotency-Key was already used: nothing new was stored.
+        public var replayed: Bool
+        public var accepted: Int
+        public var rejected: Int
+        /// Per record, in order (empty for a replay).
+        public var results: [RecordResult]
+    }
+
+    /// Validates each record against its schema and the device bindings, seals the good ones
+    /// under their person's data key, stores them, and appends one `telemetry.pushed` event.
+    /// Bad records never block good ones; the same idempotency key never stores twice.
+    public func push(_ records: [TelemetryRecord], manufacturer: String, idempotencyKey: String?, digest: String) async throws -> PushResult {
+        try ConsentRules.checkParty(try await store.party(manufacturer), id: manufacturer, role: .manufacturer)
+        guard (1...TelemetryLimits.batchRecordsMax).contains(records.count) else {
+            throw ConsentError(.invalidRecord, "a batch holds 1 to \(TelemetryLimits.batchRecordsMax) records, got \(records.count); split it")
+        }
+        if let key = idempotencyKey {
+            guard Identifiers.isValidReference(key) else { throw ConsentError(.invalidIdentifier, "Idempotency-Key must be 1 to 128 letters, digits or -_.:") }
+            if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) { return Self.replay(done) }
+        }
+        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let batchID = Identifiers.random(prefix: "bat")
+        var results: [RecordResult] = []
+        var sealed: [SealedRecord] = []
+        var keys: [String: SymmetricKey] = [:]
+        for (index, record) in records.enumerated() {
+            if let problem = RecordRules.problem(with: record, policy: policy.policy) {
+                results.append(RecordResult(index: index, status: "rejected", code: problem.code.description, reason: problem.message))
+                continue
+            }
+            guard let binding = try await store.deviceBinding(manufacturer: manufacturer, deviceID: record.device) else {
+                results.append(RecordResult(index: index, status: "rejected", code: ConsentError.Code.deviceNotFound.description,
+                                            reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
+                continue
+            }
+            do {
+                let key: SymmetricKey
+                if let known = keys[binding.subject] { key = known } else {
+                    key = try await vault.dataKey(for: binding.subject)
+                    keys[binding.subject] = key
+                }
+                sealed.append(try vault.seal(record, manufacturer: manufacturer, subject: binding.subject, batchID: batchID, key: key))
+                results.append(RecordResult(index: index, status: "accepted"))
+            } catch let error as ConsentError {
+                results.append(RecordResult(index: index, status: "rejected", code: error.code.description, reason: error.message))
+            }
+        }
+        let accepted = sealed.count
+        try await vault.store.storeRecords(sealed)
+        let event = DomainEvent.telemetryPushed(TelemetryPushed(batchID: batchID, idempotencyKey: idempotencyKey, manufacturer: manufacturer,
+                                                                accepted: accepted, rejected: records.count - accepted, digest: digest))
+        do {
+            try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: event.streamID, expectedVersion: 0)])
+        } catch let error as LedgerError where error.code == .streamVersionConflict {
+            // Another push with the same key won the race: ours must leave nothing behind.
+            try await vault.store.deleteRecords(batchID: batchID)
+            if let key = idempotencyKey, let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) {
+                return Self.replay(done)
+            }
+            throw error
+        } catch {
+            try? await vault.store.deleteRecords(batchID: batchID)
+            throw error
+        }
+        return PushResult(batchID: batchID, replayed: false, accepted: accepted, rejected: records.count - accepted, results: results)
+    }
+
+    private static func replay(_ batch: TelemetryBatch) -> PushResult {
+        PushResult(batchID: batch.batchID, replayed: true, accepted: batch.accepted, rejected: batch.rejected, results: [])
+    }
+
+    // MARK: Pull
+
+    /// What a pull returns before it is sealed.
+    public struct Delivery: Codable, Sendable, Equatable {
+        public var deliveryID: String?
+        public var consentID: String
+        public var records: [TelemetryRecord]
+        /// Pass as `after` for the next page; nil when this page is the last.
+        public var nextCursor: Int64?
+        /// The ledger event that logged this delivery (nil when nothing was delivered).
+        public var ledgerSequence: UInt64?
+    }
+
+    /// The records consent `consentID` covers for `recipient` now, after `cursor`. The delivery is
+    /// logged in the same append that checks the consent stream did not change since it was
+    /// read, so a pull that starts after a revocation was acknowledged returns nothing.
+    ///
+    /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
+    ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
+    public func pull(consentID: String, recipient: String, after cursor: Int64, limit: Int) async throws -> Delivery {
+        for attempt in 1...BrokerService.conflictRetriesMax {
+            let stream = StreamName.consent(consentID)
+            let version = try await store.streamVersion(stream)
+            let consent = try await store.consent(consentID)
+            let standing = try await store.party(recipient)?.status
+            let now = broker.clock.now()
+            if let denial = AccessDecision.denial(consent: consent, recipientStatus: standing, query: AccessQuery(
+                recipient: recipient, subject: consent?.subject ?? "", item: consent?.terms.items.first ?? "",
+                recordTime: consent?.terms.dataFrom ?? now, deviceConfirmed: true, now: now)) {
+                throw denial
+            }
+            guard let consent else { throw ConsentError(.consentNotFound, "no such consent") }
+            let page = try await vault.store.records(RecordQuery(subject: consent.subject, items: consent.terms.items,
+                                                                 from: consent.terms.dataFrom, to: consent.terms.dataTo,
+                                                                 after: cursor, limit: limit))
+            // Every record is checked again by the one decision function, whatever the query did.
+            let covered = page.filter { r in
+                AccessDecision.denial(consent: consent, recipientStatus: standing, query: AccessQuery(
+                    recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
+            }
+            guard !covered.isEmpty else {
+                return Delivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, ledgerSequence: nil)
+            }
+            let key = try await vault.dataKey(for: consent.subject)
+            let records = try covered.map { try vault.open($0, key: key) }
+            let deliveryID = Identifiers.random(prefix: "dlv")
+            let next = page.count == limit ? page.last?.id : nil
+            var delivery = Delivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next, ledgerSequence: nil)
+            // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
+            let digest = Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records)))
+            let event = DomainEvent.dataDelivered(DataDelivered(deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
+                                                                recipient: recipient, items: Array(Set(records.map(\.item))).sorted(),
+                                                                records: records.count, digest: digest))
+            do {
+                let recorded = try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+                delivery.ledgerSequence = recorded.sequence
+                return delivery
+            } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < BrokerService.conflictRetriesMax {
+                continue  // the consent changed (a revocation, or another delivery): decide again
+            }
+        }
+        throw LedgerError(.streamVersionConflict, "the consent kept changing during the pull; try again")
+    }
+}

@@ -1,0 +1,57 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Sodium
+
+extension BrokerAPI {
+    static let idempotencyKeyField = HTTPField.Name("Idempotency-Key")!
+    /// The broker's Ed25519 signature (base64) over the sealed response body.
+    public static let brokerSignatureField = HTTPField.Name("MyData-Broker-Signature")!
+    public static let nextCursorField = HTTPField.Name("MyData-Next-Cursor")!
+
+    struct TelemetryBody: Decodable { var records: [TelemetryRecord] }
+
+    /// POST /v1/telemetry and GET /v1/consents/{id}/data.
+    func addTransferRoutes(to router: Router<BrokerRequestContext>) {
+        router.post("/v1/telemetry") { request, context in
+            guard case .party(let manufacturer, "manufacturer") = try context.requirePrincipal() else {
+                throw ConsentError(.wrongRole, "only manufacturers push telemetry")
+            }
+            let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
+            let body = Data(bytes.readableBytesView)
+            let records: [TelemetryRecord]
+            if request.headers[.contentType]?.hasPrefix("application/x-ndjson") == true {
+                records = try body.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
+                    .map { try JSONDecoder().decode(TelemetryRecord.self, from: Data($0)) }
+            } else {
+                records = try JSONDecoder().decode(TelemetryBody.self, from: body).records
+            }
+            let result = try await transfer.push(records, manufacturer: manufacturer, idempotencyKey: request.headers[Self.idempotencyKeyField],
+                                                 digest: Hex.encode(BLAKE2b.hash256([UInt8](body))))
+            return try Self.json(result, status: result.replayed ? .ok : .created)
+        }
+
+        router.get("/v1/consents/:id/data") { request, context in
+            guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
+                throw ConsentError(.wrongRole, "only recipients pull data")
+            }
+            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let delivery = try await transfer.pull(consentID: try context.parameters.require("id"), recipient: recipient,
+                                                   after: after, limit: Self.limit(request))
+            guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {
+                throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let sealed = try SealedBox.seal([UInt8](try encoder.encode(delivery)), to: try BoxPublicKey(bytes: boxBytes))
+            let signature = service.identity.signingKey.sign(sealed)
+            var headers: HTTPFields = [.contentType: "application/octet-stream"]
+            headers[Self.brokerSignatureField] = Base64.encode(signature.bytes)
+            if let next = delivery.nextCursor { headers[Self.nextCursorField] = "\(next)" }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: sealed)))
+        }
+    }
+}

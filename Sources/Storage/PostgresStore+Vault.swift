@@ -1,0 +1,53 @@
+import Foundation
+import Ledger
+import NIOCore
+import PostgresNIO
+import Vault
+
+extension PostgresStore: VaultStore {
+    public func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? {
+        try await client.query("""
+            INSERT INTO data_keys (subject, wrapped, created_ms) VALUES (\(subject), \(ByteBuffer(bytes: wrapped)), \(Timestamp.now().milliseconds))
+            ON CONFLICT (subject) DO NOTHING
+            """, logger: logger)
+        for try await wrapped in try await client.query("SELECT wrapped FROM data_keys WHERE subject = \(subject)", logger: logger)
+            .decode(ByteBuffer?.self) {
+            return wrapped.map { Array($0.readableBytesView) }
+        }
+        return nil
+    }
+
+    public func storeRecords(_ records: [SealedRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO records (batch_id, manufacturer, device_id, subject, item, time_ms, sealed)
+            SELECT * FROM UNNEST(\(records.map(\.batchID))::text[], \(records.map(\.manufacturer))::text[], \(records.map(\.deviceID))::text[],
+                                 \(records.map(\.subject))::text[], \(records.map(\.item))::text[], \(records.map(\.time.milliseconds))::bigint[],
+                                 \(records.map { ByteBuffer(bytes: $0.sealed) })::bytea[])
+            """, logger: logger)
+    }
+
+    public func deleteRecords(batchID: String) async throws {
+        try await client.query("DELETE FROM records WHERE batch_id = \(batchID)", logger: logger)
+    }
+
+    public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
+        guard !q.items.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed
+            FROM records r
+            JOIN telemetry_batches b ON b.batch_id = r.batch_id
+            JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
+                 AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
+            WHERE r.subject = \(q.subject) AND r.item = ANY(\(q.items)) AND r.time_ms >= \(q.from.milliseconds)
+              AND r.time_ms < \(q.to.milliseconds) AND r.id > \(q.after)
+            ORDER BY r.id LIMIT \(q.limit)
+            """, logger: logger)
+        var out: [SealedRecord] = []
+        for try await r in rows.decode((Int64, String, String, String, String, String, Int64, ByteBuffer).self) {
+            out.append(SealedRecord(id: r.0, batchID: r.1, manufacturer: r.2, deviceID: r.3, subject: r.4, item: r.5,
+                                    time: Timestamp(milliseconds: r.6), sealed: Array(r.7.readableBytesView)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+import Ledger
+import Vault
+
+extension SQLiteStore: VaultStore {
+    public func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? {
+        try await write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO data_keys (subject, wrapped, created_ms) VALUES (?, ?, ?)",
+                           arguments: [subject, Data(wrapped), Timestamp.now().milliseconds])
+            return try Data.fetchOne(db, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [subject]).map { [UInt8]($0) }
+        }
+    }
+
+    public func storeRecords(_ records: [SealedRecord]) async throws {
+        try await write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO records (batch_id, manufacturer, device_id, subject, item, time_ms, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for r in records {
+                try DirectBinding.execute(insert) { b in
+                    b.text(r.batchID); b.text(r.manufacturer); b.text(r.deviceID); b.text(r.subject); b.text(r.item)
+                    b.int(r.time.milliseconds); b.blob(r.sealed)
+                }
+            }
+        }
+    }
+
+    public func deleteRecords(batchID: String) async throws {
+        try await write { db in try db.execute(sql: "DELETE FROM records WHERE batch_id = ?", arguments: [batchID]) }
+    }
+
+    public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
+        guard !q.items.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: q.items.count).joined(separator: ", ")
+        return try await read { db in
+            var arguments: [(any DatabaseValueConvertible)?] = [q.subject]
+            arguments += q.items.map { $0 }
+            arguments += [q.from.milliseconds, q.to.milliseconds, q.after, q.limit]
+            return try Row.fetchAll(db, sql: """
+                SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed
+                FROM records r
+                JOIN telemetry_batches b ON b.batch_id = r.batch_id
+                JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
+                     AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
+                WHERE r.subject = ? AND r.item IN (\(marks)) AND r.time_ms >= ? AND r.time_ms < ? AND r.id > ?
+                ORDER BY r.id LIMIT ?
+                """, arguments: StatementArguments(arguments)).map { row in
+                SealedRecord(id: row[0], batchID: row[1], manufacturer: row[2], deviceID: row[3], subject: row[4], item: row[5],
+                             time: Timestamp(milliseconds: row[6]), sealed: [UInt8](row[7] as Data))
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Consent
+import Foundation
+import Ledger
+import Sodium
+
+/// Encryption at rest per person: each person's records are sealed under their own data key,
+/// which is stored wrapped under the broker's key-encryption key. Destroying a person's data
+/// key makes all their records unreadable (crypto-shredding).
+public struct Vault: Sendable {
+    private let kek: SymmetricKey
+    public let store: any VaultStore
+
+    public init(kek: SymmetricKey, store: any VaultStore) {
+        self.kek = kek
+        self.store = store
+    }
+
+    /// The data key of `subject`, created on first use.
+    ///
+    /// - Throws: `ConsentError.subjectErased` once the person's key was destroyed.
+    public func dataKey(for subject: String) async throws -> SymmetricKey {
+        let fresh = try SymmetricKey()
+        var freshBytes = fresh.copyBytes()
+        defer { Sodium.zero(&freshBytes) }
+        let wrappedFresh = XChaCha20Poly1305.seal(freshBytes, key: kek, associatedData: Self.keyAD(subject))
+        guard let wrapped = try await store.dataKey(subject: subject, orCreate: wrappedFresh) else {
+            throw ConsentError(.subjectErased, "this person's data was erased")
+        }
+        var bytes = try XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject))
+        return try SymmetricKey(consuming: &bytes)
+    }
+
+    /// Seals a record for `subject`, binding the ciphertext to its metadata.
+    public func seal(_ record: TelemetryRecord, manufacturer: String, subject: String, batchID: String, key: SymmetricKey) throws -> SealedRecord {
+        var plain = try CanonicalJSON.encode(record.values)
+        defer { Sodium.zero(&plain) }
+        let sealed = XChaCha20Poly1305.seal(plain, key: key, associatedData: Self.recordAD(subject: subject, manufacturer: manufacturer,
+                                                                                             device: record.device, item: record.item, time: record.time))
+        return SealedRecord(batchID: batchID, manufacturer: manufacturer, deviceID: record.device, subject: subject, item: record.item,
+                            time: record.time, sealed: sealed)
+    }
+
+    /// Opens a sealed record.
+    ///
+    /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
+    public func open(_ record: SealedRecord, key: SymmetricKey) throws -> TelemetryRecord {
+        let plain = try XChaCha20Poly1305.open(record.sealed, key: key, associatedData: Self.recordAD(
+            subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
+        let values = try CanonicalJSON.decode([String: FieldValue].self, from: plain)
+        return TelemetryRecord(device: record.deviceID, item: record.item, time: record.time, values: values)
+    }
+
+    static func keyAD(_ subject: String) -> [UInt8] { Array("mydata/data-key/v1\u{0}\(subject)".utf8) }
+
+    static func recordAD(subject: String, manufacturer: String, device: String, item: String, time: Timestamp) -> [UInt8] {
+        Array("mydata/record/v1\u{0}\(subject)\u{0}\(manufacturer)\u{0}\(device)\u{0}\(item)\u{0}\(time.milliseconds)".utf8)
+    }
+}

@@ -1,0 +1,52 @@
+import Consent
+import Ledger
+
+/// A telemetry record as stored: its metadata in the clear (for selection), its values sealed
+/// under the person's data key.
+public struct SealedRecord: Sendable, Equatable {
+    /// Assigned by the store; orders records and serves as the pull cursor.
+    public var id: Int64
+    public var batchID: String
+    public var manufacturer: String
+    public var deviceID: String
+    public var subject: String
+    public var item: String
+    public var time: Timestamp
+    /// nonce ‖ XChaCha20-Poly1305 ciphertext of the record's canonical JSON.
+    public var sealed: [UInt8]
+
+    public init(id: Int64 = 0, batchID: String, manufacturer: String, deviceID: String, subject: String, item: String,
+                time: Timestamp, sealed: [UInt8]) {
+        self.id = id; self.batchID = batchID; self.manufacturer = manufacturer; self.deviceID = deviceID
+        self.subject = subject; self.item = item; self.time = time; self.sealed = sealed
+    }
+}
+
+/// Which records a pull may see: one person's, of some items, in a time window, from devices
+/// the person confirmed, after a cursor.
+public struct RecordQuery: Sendable, Equatable {
+    public var subject: String
+    public var items: [String]
+    public var from: Timestamp
+    public var to: Timestamp
+    /// Only records with a larger id.
+    public var after: Int64
+    public var limit: Int
+
+    public init(subject: String, items: [String], from: Timestamp, to: Timestamp, after: Int64, limit: Int) {
+        self.subject = subject; self.items = items; self.from = from; self.to = to; self.after = after; self.limit = limit
+    }
+}
+
+/// Where sealed records and wrapped data keys live. Both stores implement it.
+public protocol VaultStore: Sendable {
+    /// The wrapped data key of `subject`, creating it from `wrapped` when there is none yet;
+    /// returns the one stored (another process may have won the race). Nil once erased.
+    func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]?
+    /// Stores records of a batch (not visible to pulls until the batch's event is projected).
+    func storeRecords(_ records: [SealedRecord]) async throws
+    /// Removes the records of a batch whose event was never appended.
+    func deleteRecords(batchID: String) async throws
+    /// Records matching `query`, of committed batches, from devices the subject confirmed, by id.
+    func records(_ query: RecordQuery) async throws -> [SealedRecord]
+}

@@ -1,0 +1,113 @@
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import Sodium
+import TestSupport
+import Testing
+
+/// Push → attest → confirm → grant → pull (open the sealed box) → revoke → pull denied, over HTTP.
+struct TransferTests {
+    static func body(_ value: some Encodable) throws -> Data { try JSONEncoder().encode(value) }
+
+    struct Push: Encodable { var records: [TelemetryRecord] }
+
+    struct PushReply: Decodable {
+        struct Result: Decodable { var index: Int; var status: String; var code: String? }
+        var batchID: String; var replayed: Bool; var accepted: Int; var rejected: Int; var results: [Result]
+    }
+
+    struct Delivery: Decodable { var records: [TelemetryRecord]; var nextCursor: Int64?; var ledgerSequence: UInt64? }
+
+    static func record(_ device: String, _ item: String, _ time: Timestamp, km: Double) -> TelemetryRecord {
+        switch item {
+        case "vehicle.driving":
+            return TelemetryRecord(device: device, item: item, time: time,
+                                   values: ["distance": .number(km), "duration": .integer(600), "average_speed": .number(42.5)])
+        default:
+            return TelemetryRecord(device: device, item: item, time: time, values: ["part": .string("brake-pad-zq81"), "wear": .number(0.3)])
+        }
+    }
+
+    @Test("only records a consent covers, from confirmed devices, reach the recipient, sealed; after revocation nothing does")
+    func pushGrantPullRevoke() async throws {
+        let broker = try RunningBroker()
+        let maker = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("hanbit-motors"))
+        let recipientIdentity = try broker.party("safedrive-insurance")
+        let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: recipientIdentity)
+        let person = try Identity.generateSubject()
+        let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let now = Timestamp.now()
+
+        // The person registers; the maker attests two cars; the person confirms only one.
+        #expect(try await me.send("POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])).status == 201)
+        for car in ["car-confirmed", "car-unconfirmed"] {
+            let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: car, manufacturer: "hanbit-motors", subject: person.id)), at: now)
+            #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
+        }
+        let confirm = try person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-confirmed", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        #expect(try await me.send("POST", "/v1/devices", body: try HTTPAPITests.submit([confirm])).status == 201)
+
+        // The maker pushes: covered, wrong item, unconfirmed device, unknown device, a bad record.
+        var bad = Self.record("car-confirmed", "vehicle.driving", now, km: 1)
+        bad.values["distance"] = .string("far")
+        let records = [
+            Self.record("car-confirmed", "vehicle.driving", now.adding(seconds: -60), km: 12.5),
+            Self.record("car-confirmed", "vehicle.parts", now.adding(seconds: -50), km: 0),
+            Self.record("car-unconfirmed", "vehicle.driving", now.adding(seconds: -40), km: 99),
+            Self.record("car-nobody", "vehicle.driving", now.adding(seconds: -30), km: 7),
+            bad,
+        ]
+        let pushed = try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records)), extraFields: ["Idempotency-Key": "push-1"])
+        #expect(pushed.status == 201, "\(String(decoding: pushed.body, as: UTF8.self))")
+        let reply = try pushed.decode(PushReply.self)
+        #expect(reply.accepted == 3)
+        #expect(reply.results.map(\.status) == ["accepted", "accepted", "accepted", "rejected", "rejected"])
+        let again = try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records)), extraFields: ["Idempotency-Key": "push-1"])
+        #expect(again.status == 200)
+        #expect(try again.decode(PushReply.self).replayed, "the same Idempotency-Key never stores twice")
+
+        // The person grants SafeDrive's offer (vehicle.driving and vehicle.context).
+        let (grantBody, consentID) = try await HTTPAPITests.grantBody(broker, person: person)
+        #expect(try await me.send("POST", "/v1/consents", body: grantBody).status == 409, "already registered: the batch's registration is refused")
+        let grantOnly = try JSONDecoder().decode(SubmitBody.self, from: grantBody)
+        #expect(try await me.send("POST", "/v1/consents", body: try JSONEncoder().encode(SubmitBody(events: [grantOnly.events[1]]))).status == 201)
+
+        // The recipient pulls: one record, sealed to its key, signed by the broker.
+        let pull = try await recipient.send("GET", "/v1/consents/\(consentID)/data")
+        #expect(pull.status == 200)
+        let sealed = [UInt8](pull.body)
+        let opened = try SealedBox.open(sealed, with: recipientIdentity.boxKey)
+        let delivery = try JSONDecoder().decode(Delivery.self, from: Data(opened))
+        #expect(delivery.records == [records[0]], "only the covered record of the confirmed device")
+        #expect(delivery.ledgerSequence != nil)
+        #expect(throws: SodiumError.self) { try SealedBox.open(sealed, with: try broker.party("fixit-ai").boxKey) }
+        let log = try await me.send("GET", "/v1/access-log").decode([String: [AccessLogEntry]].self)["entries"] ?? []
+        #expect(log.first?.records == 1)
+        #expect(log.first?.recipient == "safedrive-insurance")
+
+        // Another recipient gets nothing under this consent.
+        let other = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("fixit-ai")).send("GET", "/v1/consents/\(consentID)/data")
+        #expect(other.status == 403)
+
+        // Revoke; every later pull is refused with no record.
+        let revoke = try person.sign(.consentRevoked(ConsentRevoked(consentID: consentID, subject: person.id)), at: .now())
+        #expect(try await me.send("POST", "/v1/consents/\(consentID)/revoke", body: try HTTPAPITests.submit([revoke])).status == 200)
+        let denied = try await recipient.send("GET", "/v1/consents/\(consentID)/data")
+        #expect(denied.status == 403)
+        #expect(try denied.decode(Problem.self).code == "consentRevoked")
+
+        broker.stop()
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0)
+        // No plaintext of a record is anywhere in the database files.
+        for file in ["ledger.sqlite", "ledger.sqlite-wal"] {
+            if let bytes = FileManager.default.contents(atPath: broker.dir.file("data/\(file)").path) {
+                #expect(bytes.range(of: Data("brake-pad-zq81".utf8)) == nil, "\(file) holds no record plaintext")
+            }
+        }
+    }
+}
