@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "TestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport",

@@ -17,6 +17,18 @@ public enum FieldValue: Codable, Sendable, Equatable {
         throw DecodingError.dataCorruptedError(in: c, debugDescription: "a field value is a number, a string or a boolean")
     }
 
+    /// JSON does not tell 2 from 2.0: a number equals an integer of the same value.
+    public static func == (a: FieldValue, b: FieldValue) -> Bool {
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)): x == y
+        case (.number(let x), .number(let y)): x == y
+        case (.integer(let x), .number(let y)), (.number(let y), .integer(let x)): Double(x) == y
+        case (.string(let x), .string(let y)): x == y
+        case (.boolean(let x), .boolean(let y)): x == y
+        default: false
+        }
+    }
+
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
