@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The C library enters here and only `Sodium` imports it.
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "Broker", dependencies: [
             "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
@@ -50,6 +53,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "mydata", dependencies: [
             "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",

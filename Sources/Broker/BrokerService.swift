@@ -1,6 +1,7 @@
 import Consent
 import Ledger
 import Logging
+import Metrics
 import Sodium
 
 /// What a broker needs from its store: the event log and the projections over it.
@@ -144,9 +145,14 @@ public final class BrokerService: Sendable {
             var conditions: [StreamCondition] = []
             var typed: [(DomainEvent, NewEvent)] = []
             for event in events {
-                let (domain, needs) = try await decide(event, now: now, registering: registering)
-                conditions += needs
-                typed.append((domain, event))
+                do {
+                    let (domain, needs) = try await decide(event, now: now, registering: registering)
+                    conditions += needs
+                    typed.append((domain, event))
+                } catch let error as ConsentError {
+                    Counter(label: "mydata_rejections_total", dimensions: [("code", error.code.description)]).increment()
+                    throw error
+                }
             }
             do {
                 let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions))
@@ -154,6 +160,7 @@ public final class BrokerService: Sendable {
                     logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
                 }
                 if let last = recorded.last { try await checkpointer.appended(last.head) }
+                Counter(label: "mydata_signed_events_appended_total").increment(by: recorded.count)
                 return recorded
             } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < Self.conflictRetriesMax {
                 logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"])
@@ -179,6 +186,12 @@ public final class BrokerService: Sendable {
             let stream = StreamName.subject(e.subjectID)
             guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.subjectExists, "this key is already registered") }
             return [StreamCondition(streamID: stream, expectedVersion: 0)]
+
+        case .subjectErased(let e):
+            let conditions = try await versions([StreamName.subject(e.subjectID)])
+            guard author == e.subjectID else { throw ConsentError(.badSignature, "only the person can ask for their own erasure") }
+            guard conditions[0].expectedVersion > 0 else { throw ConsentError(.unknownSubject, "person \(e.subjectID) is not registered") }
+            return conditions
 
         case .consentRequested(let e):
             let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), "policy"])

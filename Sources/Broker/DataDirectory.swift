@@ -48,6 +48,11 @@ public struct DataDirectory: Sendable {
     /// forgets `--store` stops instead of starting an empty SQLite ledger.
     public var storeMarkerURL: URL { url.appendingPathComponent("store") }
 
+    /// The PostgreSQL store this directory's ledger lives in, if the marker says so.
+    public var postgresMarker: String? {
+        (try? String(contentsOf: storeMarkerURL, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
     /// Whether `admin init` has run here.
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: brokerKeyURL.path) }
 

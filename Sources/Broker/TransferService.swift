@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Ledger
+import Metrics
 import Sodium
 import Vault
 
@@ -93,6 +94,8 @@ public struct TransferService: Sendable {
             try? await vault.store.deleteRecords(batchID: batchID)
             throw error
         }
+        Counter(label: "mydata_records_pushed_total", dimensions: [("result", "accepted")]).increment(by: accepted)
+        Counter(label: "mydata_records_pushed_total", dimensions: [("result", "rejected")]).increment(by: records.count - accepted)
         return PushResult(batchID: batchID, replayed: false, accepted: accepted, rejected: records.count - accepted, results: results)
     }
 
@@ -156,11 +159,40 @@ public struct TransferService: Sendable {
             do {
                 let recorded = try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
                 delivery.ledgerSequence = recorded.sequence
+                Counter(label: "mydata_deliveries_total").increment()
+                Counter(label: "mydata_records_delivered_total").increment(by: records.count)
                 return delivery
             } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < BrokerService.conflictRetriesMax {
                 continue  // the consent changed (a revocation, or another delivery): decide again
             }
         }
         throw LedgerError(.streamVersionConflict, "the consent kept changing during the pull; try again")
+    }
+}
+
+extension TransferService {
+    /// Erases a person: appends their signed erasure together with revocations of every consent
+    /// still active (one atomic batch), then destroys their data key, so none of their telemetry
+    /// can be read again. The ledger keeps only pseudonymous facts and still verifies.
+    ///
+    /// - Parameter events: the person's signed `consent.revoked` events and `subject.erased`, last.
+    public func erase(_ events: [NewEvent], subject: String) async throws -> [RecordedEvent] {
+        guard let last = events.last, last.type == DomainEvent.TypeName.subjectErased, last.authorID == subject else {
+            throw ConsentError(.malformedEvent, "an erasure ends with the person's signed subject.erased event")
+        }
+        let now = broker.clock.now()
+        let active = try await store.consents(subject: subject, limit: ConsentLimits.pageItemsMax).filter { $0.status(at: now) == .active }
+        let revoked = Set(try events.dropLast().map { event -> String in
+            guard case .consentRevoked(let r) = try DomainEvent.decode(event) else {
+                throw ConsentError(.malformedEvent, "an erasure carries only revocations before the erasure itself")
+            }
+            return r.consentID
+        })
+        guard Set(active.map(\.id)).isSubset(of: revoked) else {
+            throw ConsentError(.invalidTerms, "an erasure must revoke every active consent; fetch your consents again")
+        }
+        let recorded = try await broker.submit(events)
+        try await vault.store.destroyDataKey(subject: subject)
+        return recorded
     }
 }

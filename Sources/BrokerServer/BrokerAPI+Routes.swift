@@ -108,7 +108,10 @@ extension BrokerAPI {
             return try Self.json(MeView(id: principal.id, registered: registered))
         }
         router.post("/v1/subjects") { request, context in
-            let recorded = try await submit(request, context: context, types: [])
+            guard case .subject = try context.requirePrincipal() else {
+                throw ConsentError(.wrongRole, "only a person registers their own key here")
+            }
+            let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.subjectRegistered])
             return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence), status: .created)
         }
         router.post("/v1/devices") { request, context in

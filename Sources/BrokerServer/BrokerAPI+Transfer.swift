@@ -34,6 +34,23 @@ extension BrokerAPI {
             return try Self.json(result, status: result.replayed ? .ok : .created)
         }
 
+        router.post("/v1/erasure") { request, context in
+            guard case .subject(let subject) = try context.requirePrincipal() else {
+                throw ConsentError(.notConsentSubject, "only a person can ask for their own erasure")
+            }
+            let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
+            let body = try JSONDecoder().decode(SubmitBody.self, from: Data(bytes.readableBytesView))
+            guard (1...APILimits.submittedEventsMax).contains(body.events.count) else {
+                throw ConsentError(.malformedEvent, "submit 1 to \(APILimits.submittedEventsMax) events")
+            }
+            let events = try body.events.map { try $0.event() }
+            guard events.allSatisfy({ $0.authorID == subject }) else {
+                throw ConsentError(.badSignature, "every event of an erasure is the person's own")
+            }
+            let recorded = try await transfer.erase(events, subject: subject)
+            return try Self.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: recorded.last!.sequence))
+        }
+
         router.get("/v1/consents/:id/data") { request, context in
             guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
                 throw ConsentError(.wrongRole, "only recipients pull data")

@@ -47,6 +47,10 @@ public struct BrokerAPI: Sendable {
         guard (1...APILimits.submittedEventsMax).contains(body.events.count) else {
             throw ConsentError(.malformedEvent, "submit 1 to \(APILimits.submittedEventsMax) events")
         }
+        if body.events.count == 1, body.events[0].type == DomainEvent.TypeName.subjectRegistered,
+           !types.contains(DomainEvent.TypeName.subjectRegistered) {
+            throw ConsentError(.malformedEvent, "a key registration comes alone only to POST /v1/subjects")
+        }
         var events: [NewEvent] = []
         for wire in body.events {
             let event = try wire.event()

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import NIOCore
 
 /// RFC 9457 problem details: every error the API returns.
 public struct ProblemDetails: Codable, Sendable, Equatable {
@@ -54,6 +55,9 @@ public enum ErrorTable {
             return ProblemDetails(code: e.code.description, status: .serviceUnavailable, detail: e.message)
         case let e as LedgerError:
             return ProblemDetails(code: e.code.description, status: .unprocessableContent, detail: e.message)
+        case is NIOTooManyBytesError:
+            return ProblemDetails(code: "bodyTooLarge", status: .contentTooLarge,
+                                  detail: "a request body holds at most \(APILimits.requestBodyBytesMax) bytes; split it")
         case let e as DecodingError:
             return ProblemDetails(code: "invalidJSON", status: .badRequest, detail: describe(e))
         case let e as HTTPError:

@@ -77,7 +77,8 @@ public struct SignatureMiddleware: RouterMiddleware {
         let (principal, key) = try await resolve(keyID, request: request)
         try HTTPMessageSignatures.verify(signature, of: Self.signedRequest(request), key: key)
         // Only a request that passed every other check uses up its nonce.
-        let expiry = Timestamp(milliseconds: (created + APILimits.signatureSkewSecondsMax) * 1000)
+        // Kept until the signature can no longer pass the staleness check above (whole seconds), plus a second.
+        let expiry = Timestamp(milliseconds: (created + APILimits.signatureSkewSecondsMax + 2) * 1000)
         guard try await nonces.claimNonce(nonce, keyID: keyID, expiresAt: expiry, now: now) else {
             throw HTTPSignatureError(.replayedNonce, "this nonce was already used; sign every request with a fresh one")
         }

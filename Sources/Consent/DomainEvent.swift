@@ -17,6 +17,7 @@ public enum DomainEvent: Sendable, Equatable {
     case deviceConfirmed(DeviceConfirmed)
     case dataDelivered(DataDelivered)
     case telemetryPushed(TelemetryPushed)
+    case subjectErased(SubjectErased)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -35,6 +36,7 @@ public enum DomainEvent: Sendable, Equatable {
         public static let deviceConfirmed = "device.confirmed"
         public static let dataDelivered = "data.delivered"
         public static let telemetryPushed = "telemetry.pushed"
+        public static let subjectErased = "subject.erased"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -44,7 +46,7 @@ public enum DomainEvent: Sendable, Equatable {
         TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
         TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
         TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
-        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1,
+        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
     ], upcasters: [])
 
     /// The stored type name.
@@ -65,6 +67,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceConfirmed: TypeName.deviceConfirmed
         case .dataDelivered: TypeName.dataDelivered
         case .telemetryPushed: TypeName.telemetryPushed
+        case .subjectErased: TypeName.subjectErased
         }
     }
 
@@ -86,6 +89,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceConfirmed(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
         case .dataDelivered(let e): StreamName.consent(e.consentID)
         case .telemetryPushed(let e): StreamName.batch(manufacturer: e.manufacturer, key: e.idempotencyKey ?? e.batchID)
+        case .subjectErased(let e): StreamName.subject(e.subjectID)
         }
     }
 
@@ -107,6 +111,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .deviceConfirmed(let e): try CanonicalJSON.encode(e)
         case .dataDelivered(let e): try CanonicalJSON.encode(e)
         case .telemetryPushed(let e): try CanonicalJSON.encode(e)
+        case .subjectErased(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -139,6 +144,7 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.deviceConfirmed: return .deviceConfirmed(try CanonicalJSON.decode(DeviceConfirmed.self, from: bytes))
             case TypeName.dataDelivered: return .dataDelivered(try CanonicalJSON.decode(DataDelivered.self, from: bytes))
             case TypeName.telemetryPushed: return .telemetryPushed(try CanonicalJSON.decode(TelemetryPushed.self, from: bytes))
+            case TypeName.subjectErased: return .subjectErased(try CanonicalJSON.decode(SubjectErased.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {

@@ -66,6 +66,7 @@ public struct DomainKeyBook: AuthorKeyBook {
              .telemetryPushed:
             AuthorID.broker
         case .subjectRegistered(let e): e.subjectID
+        case .subjectErased(let e): e.subjectID
         case .consentRequested(let e): e.recipient
         case .requestWithdrawn(let e): requestRecipients[e.requestID] ?? "the recipient of a request in the log"
         case .consentGranted(let e): e.subject

@@ -188,3 +188,10 @@ public struct DataDelivered: Codable, Sendable, Equatable {
         self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
     }
 }
+
+/// A person asked for their data to be erased, signed with their key: their consents are
+/// revoked in the same append, and their data key is destroyed (crypto-shredding).
+public struct SubjectErased: Codable, Sendable, Equatable {
+    public var subjectID: String
+    public init(subjectID: String) { self.subjectID = subjectID }
+}

@@ -91,6 +91,9 @@ public enum Projection {
             return [.appendAccess(AccessLogEntry(
                 sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
                 subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+        case .subjectErased:
+            // The erasure itself is the ledger fact; the vault destroys the data key.
+            return []
         case .telemetryPushed(let e):
             return [.insertBatch(TelemetryBatch(batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
                                                 rejected: e.rejected, digest: e.digest, time: time, sequence: 0))]

@@ -17,6 +17,14 @@ extension PostgresStore: VaultStore {
         return nil
     }
 
+    public func destroyDataKey(subject: String) async throws {
+        let now = Timestamp.now().milliseconds
+        try await client.query("""
+            INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (\(subject), NULL, \(now), \(now))
+            ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = EXCLUDED.destroyed_ms
+            """, logger: logger)
+    }
+
     public func storeRecords(_ records: [SealedRecord]) async throws {
         guard !records.isEmpty else { return }
         try await client.query("""

@@ -12,6 +12,18 @@ extension SQLiteStore: VaultStore {
         }
     }
 
+    public func destroyDataKey(subject: String) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
+                ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
+                """, arguments: [subject, Timestamp.now().milliseconds, Timestamp.now().milliseconds])
+        }
+        // The old wrapped key may still sit in the WAL: copy the WAL into the database (where
+        // secure_delete zeroes freed space) and truncate it.
+        try await checkpointWAL()
+    }
+
     public func storeRecords(_ records: [SealedRecord]) async throws {
         try await write { db in
             let insert = try db.cachedStatement(sql: """

@@ -20,6 +20,11 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.write(body)
     }
+
+    /// Copies the WAL into the database file and truncates it.
+    func checkpointWAL() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
     private let committer: GroupCommitter
     private let logger: Logger
     /// The database file.
@@ -33,6 +38,8 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Freed space is overwritten with zeros, so a destroyed data key does not linger in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)

@@ -43,6 +43,8 @@ public protocol VaultStore: Sendable {
     /// The wrapped data key of `subject`, creating it from `wrapped` when there is none yet;
     /// returns the one stored (another process may have won the race). Nil once erased.
     func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]?
+    /// Destroys the data key of `subject` for good; later pushes for them are refused.
+    func destroyDataKey(subject: String) async throws
     /// Stores records of a batch (not visible to pulls until the batch's event is projected).
     func storeRecords(_ records: [SealedRecord]) async throws
     /// Removes the records of a batch whose event was never appended.

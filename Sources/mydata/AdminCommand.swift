@@ -25,6 +25,9 @@ struct AdminMigrate: AsyncParsableCommand {
                                       : "Applied \(applied.joined(separator: ", ")) to \(store.location).")
             } else {
                 let directory = DataDirectory(global.resolvedDataDir)
+                if let marker = directory.postgresMarker {
+                    throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE", exitCode: ExitCodes.storeProblem)
+                }
                 guard directory.isInitialised else {
                     throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init`", exitCode: ExitCodes.storeProblem)
                 }

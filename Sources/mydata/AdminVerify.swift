@@ -17,7 +17,7 @@ struct AdminVerify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try await LocalBroker.open(global)
+            let broker = try await LocalBroker.open(global, checkOwnership: false)
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
             let trusted = try trustedCheckpoint.map { path -> Checkpoint in

@@ -45,7 +45,7 @@ struct DevicesConfirm: AsyncParsableCommand {
         try await reportingErrors {
             let (_, broker) = try await Personal.open(global)
             try await broker.session {
-                let identity = try Person.identity(global)
+                let identity = try broker.signer ?? Person.identity(global)
                 let event = DomainEvent.deviceConfirmed(DeviceConfirmed(deviceID: deviceID, manufacturer: manufacturer, subject: identity.id))
                 _ = try await broker.submit(broker.withRegistration(identity, [try identity.sign(event, at: broker.now())]), as: .deviceConfirmation)
                 print("Confirmed \(manufacturer) device \(deviceID) as yours.")

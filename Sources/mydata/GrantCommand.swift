@@ -44,7 +44,7 @@ struct GrantCommand: AsyncParsableCommand {
                         sensitiveConfirmed = Terminal.ask("This is sensitive \(request.terms.category) data. Type 'sensitive' to confirm: ") == "sensitive"
                     }
                 }
-                let identity = try Person.identity(global)
+                let identity = try broker.signer ?? Person.identity(global)
                 guard identity.id == subject else { throw CLIError(message: "the key file changed while running", exitCode: ExitCodes.keyProblem) }
                 let grant = ConsentDrafts.grant(of: request, by: subject, policy: policy, now: broker.now(), sensitiveConfirmed: sensitiveConfirmed)
                 let events = try await broker.withRegistration(identity, [try identity.sign(grant, at: broker.now())])

@@ -68,7 +68,7 @@ struct KeyRegister: AsyncParsableCommand {
         try await reportingErrors {
             let (_, broker) = try await Personal.open(global)
             try await broker.session {
-                let identity = try Person.identity(global)
+                let identity = try broker.signer ?? Person.identity(global)
                 let events = try await broker.withRegistration(identity, [])
                 if events.isEmpty {
                     print("Your key is already registered as \(identity.id).")

@@ -4,6 +4,7 @@ import Foundation
 import Ledger
 import Logging
 import Storage
+import Vault
 
 /// A broker on a local data directory, opened for one command and closed (with a checkpoint)
 /// when it ends.
@@ -15,36 +16,40 @@ struct LocalBroker {
     /// Opens an initialised data directory.
     ///
     /// - Throws: `CLIError` with exit code 6 when the directory was never initialised.
-    static func open(_ options: GlobalOptions) async throws -> LocalBroker {
+    static func open(_ options: GlobalOptions, checkOwnership: Bool = true) async throws -> LocalBroker {
         let directory = DataDirectory(options.resolvedDataDir)
         guard directory.isInitialised else {
             throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
                            exitCode: ExitCodes.storeProblem)
         }
-        return try await open(directory, store: options.resolvedStore)
+        return try await open(directory, store: options.resolvedStore, checkOwnership: checkOwnership)
     }
 
     /// Opens the broker whose keys are in `directory`, on the PostgreSQL store at `storeURL`, or
     /// on the directory's own SQLite file when there is none.
-    static func open(_ directory: DataDirectory, store storeURL: String?) async throws -> LocalBroker {
+    /// - Parameter checkOwnership: false only for `admin verify`, which reports a foreign or
+    ///   changed first event itself.
+    static func open(_ directory: DataDirectory, store storeURL: String?, checkOwnership: Bool = true) async throws -> LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
         let store: any BrokerStore
         if let storeURL {
-            let postgres = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
-            try postgres.location.description.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
-            store = postgres
-        } else if let marker = try? String(contentsOf: directory.storeMarkerURL, encoding: .utf8) {
-            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker.trimmingCharacters(in: .whitespacesAndNewlines))); pass --store or set MYDATA_STORE",
+            store = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
+        } else if let marker = directory.postgresMarker {
+            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
                            exitCode: ExitCodes.storeProblem)
         } else {
             store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
         }
         let service = BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker"))
         do {
-            try await service.checkOwnership()
+            if checkOwnership { try await service.checkOwnership() }
         } catch {
             (store as? PostgresStore)?.close()
             throw error
+        }
+        // Only a store this broker owns is remembered as the data directory's.
+        if let postgres = store as? PostgresStore {
+            try postgres.location.description.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
         }
         return LocalBroker(directory: directory, store: store, service: service)
     }
@@ -54,6 +59,14 @@ struct LocalBroker {
         var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["MYDATA_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
+    }
+
+    /// Push, pull and erasure over this broker's vault.
+    func transfer() throws -> TransferService {
+        guard let vaultStore = store as? any VaultStore else {
+            throw CLIError(message: "this store cannot keep telemetry", exitCode: ExitCodes.storeProblem)
+        }
+        return TransferService(broker: service, vault: Vault(kek: try directory.vaultKey(), store: vaultStore))
     }
 
     /// Runs `body` and signs a checkpoint afterwards, also when `body` fails.

@@ -10,11 +10,14 @@ enum Submission {
     case revoke(consentID: String)
     case deviceConfirmation
     case registration
+    case erasure
 }
 
 /// What a person's commands need from a broker: the local data directory, or a broker over
 /// HTTP (`--broker URL`), where every request is signed with the person's key.
 protocol PersonalBroker: Sendable {
+    /// The person's unlocked identity when the broker already needed it (over HTTP).
+    var signer: Identity? { get }
     func now() -> Timestamp
     func requests(for subject: String, limit: Int) async throws -> [ConsentRequest]
     func request(_ id: String) async throws -> ConsentRequest?
@@ -71,6 +74,7 @@ enum Personal {
 /// The local data directory.
 struct LocalPersonalBroker: PersonalBroker {
     let local: LocalBroker
+    var signer: Identity? { nil }
     var store: any BrokerStore { local.store }
 
     func now() -> Timestamp { local.service.clock.now() }
@@ -91,7 +95,10 @@ struct LocalPersonalBroker: PersonalBroker {
     }
     func isRegistered(_ subject: String) async throws -> Bool { try await store.subject(subject) != nil }
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
-        try await local.service.submit(events).map(\.sequence)
+        if case .erasure = submission, let subject = events.last?.authorID {
+            return try await local.transfer().erase(events, subject: subject).map(\.sequence)
+        }
+        return try await local.service.submit(events).map(\.sequence)
     }
     func close() async {
         try? await local.service.close()

@@ -7,11 +7,21 @@ import Ledger
 /// A broker over HTTP: every request signed with the person's key (RFC 9421).
 struct RemoteBroker: PersonalBroker {
     let client: BrokerHTTPClient
+    var signer: Identity? { client.identity }
 
     func now() -> Timestamp { .now() }
 
+    /// Sends a signed request; a broker that cannot be reached is a store problem (exit 6).
+    private func send(_ method: String, _ path: String, body: Data? = nil) async throws -> BrokerHTTPClient.Reply {
+        do {
+            return try await client.send(method, path, body: body)
+        } catch {
+            throw CLIError(message: "cannot reach the broker at \(client.baseURL.absoluteString): \(error.localizedDescription)", exitCode: ExitCodes.storeProblem)
+        }
+    }
+
     private func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
-        let reply = try await client.send("GET", path)
+        let reply = try await send("GET", path)
         try Self.check(reply)
         return try reply.decode(type)
     }
@@ -37,7 +47,7 @@ struct RemoteBroker: PersonalBroker {
 
     func request(_ id: String) async throws -> ConsentRequest? {
         struct Item: Decodable { var request: ConsentRequest }
-        let reply = try await client.send("GET", "/v1/consent-requests/\(id)")
+        let reply = try await send("GET", "/v1/consent-requests/\(id)")
         if reply.status == 404 { return nil }
         try Self.check(reply)
         return try reply.decode(Item.self).request
@@ -81,9 +91,10 @@ struct RemoteBroker: PersonalBroker {
         case .revoke(let id): "/v1/consents/\(id)/revoke"
         case .deviceConfirmation: "/v1/devices"
         case .registration: "/v1/subjects"
+        case .erasure: "/v1/erasure"
         }
         struct Result: Decodable { var events: [UInt64] }
-        let reply = try await client.send("POST", path, body: try JSONEncoder().encode(SubmitBody(events: events.map(WireEvent.init))))
+        let reply = try await send("POST", path, body: try JSONEncoder().encode(SubmitBody(events: events.map(WireEvent.init))))
         try Self.check(reply)
         return try reply.decode(Result.self).events
     }

@@ -30,7 +30,7 @@ struct RevokeCommand: AsyncParsableCommand {
                     ids = [consentID!]
                 }
                 guard !ids.isEmpty else { print("You have no active consent to revoke."); return }
-                let identity = try Person.identity(global)
+                let identity = try broker.signer ?? Person.identity(global)
                 let events = try ids.map { id in
                     try identity.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: subject)), at: broker.now())
                 }

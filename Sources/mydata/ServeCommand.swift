@@ -28,11 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError(message: "this store cannot keep request nonces", exitCode: ExitCodes.storeProblem)
             }
             let host = self.host
-            guard let vaultStore = broker.store as? any VaultStore else {
-                throw CLIError(message: "this store cannot keep telemetry", exitCode: ExitCodes.storeProblem)
-            }
-            let transfer = TransferService(broker: broker.service, vault: Vault(kek: try broker.directory.vaultKey(), store: vaultStore))
-            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, host: host, port: port,
+            let transfer = try broker.transfer()
+            let metrics = BrokerMetrics.bootstrap()
+            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, metrics: metrics, host: host, port: port,
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }

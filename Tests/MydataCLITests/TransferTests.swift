@@ -111,3 +111,53 @@ struct TransferTests {
         }
     }
 }
+
+import GRDB
+
+struct ErasureTests {
+    @Test("mydata erase revokes every consent and destroys the data key: nothing of the person's telemetry can be read, the ledger verifies")
+    func erasure() async throws {
+        let broker = try RunningBroker()
+        let maker = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("hanbit-motors"))
+        let person = try Identity.generateSubject()
+        let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let now = Timestamp.now()
+        #expect(try await me.send("POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])).status == 201)
+        let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: "car-e", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
+        let push = TransferTests.Push(records: [TransferTests.record("car-e", "vehicle.parts", now, km: 0)])
+        #expect(try await maker.send("POST", "/v1/telemetry", body: try TransferTests.body(push)).status == 201)
+        let (grantBody, consentID) = try await HTTPAPITests.grantBody(broker, person: person)
+        let grant = try JSONDecoder().decode(SubmitBody.self, from: grantBody).events[1]
+        #expect(try await me.send("POST", "/v1/consents", body: try JSONEncoder().encode(SubmitBody(events: [grant]))).status == 201)
+
+        let db = try DatabaseQueue(path: broker.dir.file("data/ledger.sqlite").path)
+        let wrapped = try #require(try await db.read { try Data.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) })
+
+        // The person erases through the CLI, over HTTP.
+        let home = TemporaryDirectory("mydata-erase")
+        let cli = MydataCLI(dataDir: home.file("none").path, configDir: home.file("config").path)
+        var none: [UInt8]? = Array(cli.passphrase.utf8)
+        try KeyFile.write(person, to: home.file("config/identity.key"), passphrase: &none)
+        let erase = try cli.run(["erase", "--yes"], environment: ["MYDATA_BROKER": broker.baseURL.absoluteString])
+        #expect(erase.status == 0, "\(erase.stderr)")
+
+        let consents = try await me.send("GET", "/v1/consents").decode(ConsentList.self)
+        #expect(consents.consents.allSatisfy { $0.status == "revoked" })
+        #expect(consents.consents.map(\.consent.id) == [consentID])
+        let afterPush = try await maker.send("POST", "/v1/telemetry", body: try TransferTests.body(push))
+        #expect(try afterPush.decode(TransferTests.PushReply.self).results.first?.code == "subjectErased")
+        let pull = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
+            .send("GET", "/v1/consents/\(consentID)/data")
+        #expect(pull.status == 403)
+
+        broker.stop()
+        #expect(try await db.read { try Data?.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) } == .some(nil))
+        for file in ["ledger.sqlite", "ledger.sqlite-wal"] {
+            if let bytes = FileManager.default.contents(atPath: broker.dir.file("data/\(file)").path) {
+                #expect(bytes.range(of: wrapped) == nil, "the wrapped data key is gone from \(file)")
+            }
+        }
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0, "the ledger still verifies")
+    }
+}
