@@ -163,7 +163,7 @@ public struct TransferService: Sendable {
                 Counter(label: "mydata_records_delivered_total").increment(by: records.count)
                 return delivery
             } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < BrokerService.conflictRetriesMax {
-                continue  // the consent changed (a revocation, or another delivery): decide again
+                continue  // the consent changed (a revocation): decide again
             }
         }
         throw LedgerError(.streamVersionConflict, "the consent kept changing during the pull; try again")

@@ -87,7 +87,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .consentRevoked(let e): StreamName.consent(e.consentID)
         case .deviceAttested(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
         case .deviceConfirmed(let e): StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)
-        case .dataDelivered(let e): StreamName.consent(e.consentID)
+        // Not the consent's own stream: deliveries must never make a revocation retry.
+        case .dataDelivered(let e): StreamName.deliveries(e.consentID)
         case .telemetryPushed(let e): StreamName.batch(manufacturer: e.manufacturer, key: e.idempotencyKey ?? e.batchID)
         case .subjectErased(let e): StreamName.subject(e.subjectID)
         }
@@ -161,6 +162,8 @@ public enum StreamName {
     public static func subject(_ id: String) -> String { "subject:\(id)" }
     public static func request(_ id: String) -> String { "request:\(id)" }
     public static func consent(_ id: String) -> String { "consent:\(id)" }
+    /// The deliveries made under a consent.
+    public static func deliveries(_ consentID: String) -> String { "deliveries:\(consentID)" }
     public static func device(manufacturer: String, deviceID: String) -> String { "device:\(manufacturer)/\(deviceID)" }
     /// A telemetry batch, by the manufacturer's idempotency key (or the batch id without one).
     public static func batch(manufacturer: String, key: String) -> String { "batch:\(manufacturer)/\(key)" }
