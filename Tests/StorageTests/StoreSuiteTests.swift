@@ -55,17 +55,17 @@ struct StoreSuiteTests {
         let dir = TemporaryDirectory()
         let store = try await backend.open(dir)
         _ = try await store.append(AppendBatch(events: [try delivery(1, consent: "con_x")]))
-        #expect(try await store.streamVersion(StreamName.consent("con_x")) == 1)
+        #expect(try await store.streamVersion(StreamName.deliveries("con_x")) == 1)
         await #expect(throws: LedgerError.self) {
             _ = try await store.append(AppendBatch(events: [try delivery(2), try delivery(3)],
-                                                   conditions: [StreamCondition(streamID: StreamName.consent("con_x"), expectedVersion: 0)]))
+                                                   conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 0)]))
         }
         #expect(try await store.head().sequence == 1)
         #expect(try await store.accessLog(subject: "sub_a", limit: 10).count == 1)
         let ok = try await store.append(AppendBatch(events: [try delivery(4, consent: "con_x")],
-                                                    conditions: [StreamCondition(streamID: StreamName.consent("con_x"), expectedVersion: 1)]))
+                                                    conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 1)]))
         #expect(ok.map(\.sequence) == [2])
-        #expect(try await store.streamVersion(StreamName.consent("con_x")) == 2)
+        #expect(try await store.streamVersion(StreamName.deliveries("con_x")) == 2)
     }
 
     @Test("an event whose payload does not decode is refused and appends nothing", arguments: Backend.available)
