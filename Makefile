@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, create a demo broker data directory, print what to type next
 #   make test   install what is missing, build, run every test
 # and the benchmark:
-#   make bench  release build, then the ledger benchmark and the PostgreSQL one (tables and JSON)
+#   make bench  release build, then the ledger, API and PostgreSQL benchmarks (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
@@ -35,6 +35,7 @@ test-postgres:
 bench: deps
 	$(SWIFT) build -c release --product mydata-bench
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench ledger
+	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench api
 	.ci/with-postgres $$($(SWIFT) build -c release --show-bin-path)/mydata-bench postgres
 
 clean-demo:

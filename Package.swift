@@ -63,7 +63,9 @@ let package = Package(
         ]),
         // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
         .executableTarget(name: "mydata-bench", dependencies: [
-            "Broker", "Storage", "Sodium", "Ledger", "Consent",
+            "Broker", "BrokerServer", "Storage", "Sodium", "Ledger", "Consent", "Vault",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

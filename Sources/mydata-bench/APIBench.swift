@@ -1,0 +1,189 @@
+import ArgumentParser
+import Broker
+import BrokerServer
+import Consent
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import Ledger
+import Prometheus
+import Sodium
+import Storage
+import Vault
+
+/// The HTTP API over loopback: signed pushes of 1,000-record batches, pulls, pull latency at a
+/// fixed request rate, revocation latency. The server runs in this process on an SQLite store;
+/// the client signs every request (RFC 9421) as a real client does.
+struct APIBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "api", abstract: "Push, pull and revoke over signed HTTP on loopback.")
+
+    @Option(help: "1,000-record batches pushed.") var batches = 50
+    @Option(help: "Concurrent pushers.") var pushers = 4
+    @Option(help: "Requests for the latency scenario.") var latencyRequests = 2_000
+    @Option(help: "Rate of the latency scenario, requests per second.") var rate = 500
+    @Option(help: "Revocations timed.") var revocations = 200
+    @Option(help: "The policy directory.") var policies = "Policies"
+
+    func run() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("mydata-apibench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let store = try SQLiteStore(path: work.appendingPathComponent("ledger.sqlite").path)
+        let service = BrokerService(store: store, identity: try Identity.generate(id: "broker"))
+        try await service.initialise()
+        try await service.activatePolicy(try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true)))
+        let maker = try Identity.generate(id: "bench-motors"), recipient = try Identity.generate(id: "bench-insurance")
+        try await service.registerParty(id: maker.id, role: .manufacturer, name: "Bench Motors", keys: maker.publicKeys)
+        try await service.registerParty(id: recipient.id, role: .recipient, name: "Bench Insurance", keys: recipient.publicKeys)
+        let person = try Identity.generateSubject()
+        let now = Timestamp.now()
+        try await service.submit(person.sign(ConsentDrafts.registration(of: person), at: now))
+        try await service.submit(maker.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
+        try await service.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
+        let consent = try await grant(service: service, person: person, recipient: recipient, now: now)
+
+        let transfer = TransferService(broker: service, vault: Vault(kek: try SymmetricKey(), store: store))
+        let port = PortBox()
+        let app = BrokerApplication.make(service: service, transfer: transfer, nonces: store, metrics: PrometheusCollectorRegistry(),
+                                         host: "127.0.0.1", port: 0, logger: .init(label: "bench")) { await port.set($0) }
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        let base = URL(string: "http://127.0.0.1:\(try await port.wait())")!
+        let makerClient = BrokerHTTPClient(baseURL: base, identity: maker)
+        let recipientClient = BrokerHTTPClient(baseURL: base, identity: recipient)
+        var figures: [Figure] = []
+
+        // Push.
+        log("push: \(batches) signed batches of 1,000 records, \(pushers) pushers…")
+        let bodies = try (0..<batches).map { b in
+            try JSONEncoder().encode(["records": (0..<1_000).map { i in
+                TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-(b * 1_000 + i))),
+                                values: ["distance": .number(Double(i) / 10), "duration": .integer(600), "average_speed": .number(40)])
+            }])
+        }
+        let counter = BatchCounter(total: batches)
+        let pushSeconds = try await measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<pushers {
+                    group.addTask {
+                        while let b = await counter.take() {
+                            let reply = try await makerClient.send("POST", "/v1/telemetry", body: bodies[b])
+                            guard reply.status == 201 else { throw ValidationError("push answered \(reply.status)") }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let pushed = batches * 1_000
+        figures.append(Figure(name: "push over HTTP, signed 1,000-record batches", value: Double(pushed) / pushSeconds, unit: "records/s",
+                              goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000))
+
+        // Pull everything, page by page.
+        log("pull: every record under one consent, 500 per page…")
+        var pulled = 0
+        let pullSeconds = try await measure {
+            var cursor: Int64 = 0
+            while true {
+                let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=500&after=\(cursor)")
+                guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
+                let opened = try SealedBox.open([UInt8](reply.body), with: recipient.boxKey)
+                let delivery = try JSONDecoder().decode(TransferService.Delivery.self, from: Data(opened))
+                pulled += delivery.records.count
+                guard let next = delivery.nextCursor else { break }
+                cursor = next
+            }
+        }
+        guard pulled == pushed else { throw ValidationError("pulled \(pulled) of \(pushed) records") }
+        figures.append(Figure(name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
+                              goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000))
+
+        // Latency at a fixed rate.
+        log("pull latency at \(rate) requests/s…")
+        let latencies = try await paced(count: latencyRequests, rate: rate) {
+            let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=\(Int.random(in: 0..<(pushed - 20)))")
+            guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
+        }
+        figures.append(Figure(name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms"))
+        figures.append(Figure(name: "pull latency p99 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.99) * 1000, unit: "ms",
+                              goal: "≤ 10 ms", met: percentile(latencies, 0.99) <= 0.010))
+
+        // Revocation latency.
+        log("revocations…")
+        var revokeLatencies: [Double] = []
+        let personClient = BrokerHTTPClient(baseURL: base, identity: person)
+        for _ in 0..<revocations {
+            let id = try await grant(service: service, person: person, recipient: recipient, now: .now())
+            let body = try JSONEncoder().encode(SubmitBody(events: [WireEvent(try person.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: person.id)), at: .now()))]))
+            let seconds = try await measure {
+                let reply = try await personClient.send("POST", "/v1/consents/\(id)/revoke", body: body)
+                guard reply.status == 200 else { throw ValidationError("revoke answered \(reply.status)") }
+            }
+            revokeLatencies.append(seconds)
+        }
+        figures.append(Figure(name: "revoke latency p50", value: percentile(revokeLatencies, 0.50) * 1000, unit: "ms"))
+        figures.append(Figure(name: "revoke latency p99", value: percentile(revokeLatencies, 0.99) * 1000, unit: "ms",
+                              goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020))
+        printFigures(figures)
+    }
+
+    private func grant(service: BrokerService, person: Identity, recipient: Identity, now: Timestamp) async throws -> String {
+        let policy = try await service.store.activePolicy()!
+        let terms = ConsentTerms(category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+                                 dataFrom: now.adding(days: -365), dataTo: now.adding(days: 1), durationDays: 365, onceOff: false,
+                                 retentionDays: 30, incentiveKRW: 0)
+        let request = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: recipient.id, subject: person.id,
+                                       terms: terms, offerExpiresAt: now.adding(days: 1), policyVersion: policy.version)
+        try await service.submit(recipient.sign(.consentRequested(request), at: now))
+        let stored = try await service.store.request(request.requestID)!
+        try await service.submit(person.sign(ConsentDrafts.grant(of: stored, by: person.id, policy: policy, now: now, sensitiveConfirmed: false), at: now))
+        return Identifiers.consentID(requestID: request.requestID, subject: person.id)
+    }
+
+    /// Starts `count` requests at `rate` per second (open loop) and returns each one's latency.
+    private func paced(count: Int, rate: Int, _ request: @escaping @Sendable () async throws -> Void) async throws -> [Double] {
+        let interval = 1.0 / Double(rate)
+        let start = Date()
+        return try await withThrowingTaskGroup(of: Double.self) { group in
+            for i in 0..<count {
+                let due = start.addingTimeInterval(Double(i) * interval)
+                let wait = due.timeIntervalSinceNow
+                if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+                group.addTask { try await measure { try await request() } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    private func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    private func log(_ text: String) { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
+}
+
+actor PortBox {
+    private var port: Int?
+    func set(_ p: Int) { port = p }
+    func wait() async throws -> Int {
+        for _ in 0..<500 {
+            if let port { return port }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        throw ValidationError("the server did not start")
+    }
+}
+
+actor BatchCounter {
+    private var next = 0
+    let total: Int
+    init(total: Int) { self.total = total }
+    func take() -> Int? {
+        guard next < total else { return nil }
+        defer { next += 1 }
+        return next
+    }
+}
