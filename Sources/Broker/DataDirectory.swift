@@ -27,13 +27,17 @@ public struct DataDirectory: Sendable {
     /// deployment needs the same one.
     public var vaultKeyURL: URL { keysURL.appendingPathComponent("vault.kek") }
 
-    /// The key-encryption key, created on first use.
-    public func vaultKey() throws -> SymmetricKey {
+    /// The key-encryption key. Only `admin init` creates it (`create: true`); every other
+    /// command needs the deployment's own file, so a host never silently makes another one.
+    public func vaultKey(create: Bool = false) throws -> SymmetricKey {
         if let data = FileManager.default.contents(atPath: vaultKeyURL.path) {
             guard var bytes = Base64.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw KeyFileError("\(vaultKeyURL.path) is damaged: not base64")
             }
             return try SymmetricKey(consuming: &bytes)
+        }
+        guard create else {
+            throw KeyFileError("no \(vaultKeyURL.path): run `mydata admin init`, or copy the deployment's vault.kek here (mode 0600)")
         }
         let key = try SymmetricKey()
         var bytes = key.copyBytes()

@@ -38,24 +38,43 @@ public struct TransferService: Sendable {
         public var results: [RecordResult]
     }
 
+    /// One entry of a pushed batch: a record, or what made it unreadable.
+    public enum PushItem: Sendable {
+        case record(TelemetryRecord)
+        case malformed(String)
+    }
+
+    /// Pushes well-formed records.
+    public func push(_ records: [TelemetryRecord], manufacturer: String, idempotencyKey: String?, digest: String) async throws -> PushResult {
+        try await push(items: records.map(PushItem.record), manufacturer: manufacturer, idempotencyKey: idempotencyKey, digest: digest)
+    }
+
     /// Validates each record against its schema and the device bindings, seals the good ones
     /// under their person's data key, stores them, and appends one `telemetry.pushed` event.
-    /// Bad records never block good ones; the same idempotency key never stores twice.
-    public func push(_ records: [TelemetryRecord], manufacturer: String, idempotencyKey: String?, digest: String) async throws -> PushResult {
+    /// Bad records (malformed ones too) never block good ones; the same idempotency key never
+    /// stores twice.
+    public func push(items: [PushItem], manufacturer: String, idempotencyKey: String?, digest: String) async throws -> PushResult {
+        let records = items
         try ConsentRules.checkParty(try await store.party(manufacturer), id: manufacturer, role: .manufacturer)
         guard (1...TelemetryLimits.batchRecordsMax).contains(records.count) else {
             throw ConsentError(.invalidRecord, "a batch holds 1 to \(TelemetryLimits.batchRecordsMax) records, got \(records.count); split it")
         }
         if let key = idempotencyKey {
             guard Identifiers.isValidReference(key) else { throw ConsentError(.invalidIdentifier, "Idempotency-Key must be 1 to 128 letters, digits or -_.:") }
-            if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) { return Self.replay(done) }
+            if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) { return try Self.replay(done, digest: digest) }
         }
         guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
         let batchID = Identifiers.random(prefix: "bat")
         var results: [RecordResult] = []
         var sealed: [SealedRecord] = []
         var keys: [String: SymmetricKey] = [:]
-        for (index, record) in records.enumerated() {
+        for (index, item) in items.enumerated() {
+            guard case .record(let record) = item else {
+                if case .malformed(let why) = item {
+                    results.append(RecordResult(index: index, status: "rejected", code: ConsentError.Code.invalidRecord.description, reason: why))
+                }
+                continue
+            }
             if let problem = RecordRules.problem(with: record, policy: policy.policy) {
                 results.append(RecordResult(index: index, status: "rejected", code: problem.code.description, reason: problem.message))
                 continue
@@ -87,7 +106,7 @@ public struct TransferService: Sendable {
             // Another push with the same key won the race: ours must leave nothing behind.
             try await vault.store.deleteRecords(batchID: batchID)
             if let key = idempotencyKey, let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) {
-                return Self.replay(done)
+                return try Self.replay(done, digest: digest)
             }
             throw error
         } catch {
@@ -99,8 +118,12 @@ public struct TransferService: Sendable {
         return PushResult(batchID: batchID, replayed: false, accepted: accepted, rejected: records.count - accepted, results: results)
     }
 
-    private static func replay(_ batch: TelemetryBatch) -> PushResult {
-        PushResult(batchID: batch.batchID, replayed: true, accepted: batch.accepted, rejected: batch.rejected, results: [])
+    /// The answer to a repeated Idempotency-Key: the first batch's, if the body is the same.
+    private static func replay(_ batch: TelemetryBatch, digest: String) throws -> PushResult {
+        guard batch.digest == digest else {
+            throw ConsentError(.idempotencyKeyReused, "Idempotency-Key \(batch.idempotencyKey ?? "") was used for another batch; use a new key")
+        }
+        return PushResult(batchID: batch.batchID, replayed: true, accepted: batch.accepted, rejected: batch.rejected, results: [])
     }
 
     // MARK: Pull
@@ -110,8 +133,8 @@ public struct TransferService: Sendable {
         public var deliveryID: String?
         public var consentID: String
         public var records: [TelemetryRecord]
-        /// Pass as `after` for the next page; nil when this page is the last.
-        public var nextCursor: Int64?
+        /// Pass as `after` for the next page (`<batch sequence>.<record id>`); nil when this page is the last.
+        public var nextCursor: String?
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
     }
@@ -122,7 +145,7 @@ public struct TransferService: Sendable {
     ///
     /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
     ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
-    public func pull(consentID: String, recipient: String, after cursor: Int64, limit: Int) async throws -> Delivery {
+    public func pull(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> Delivery {
         for attempt in 1...BrokerService.conflictRetriesMax {
             let stream = StreamName.consent(consentID)
             let version = try await store.streamVersion(stream)
@@ -149,7 +172,7 @@ public struct TransferService: Sendable {
             let key = try await vault.dataKey(for: consent.subject)
             let records = try covered.map { try vault.open($0, key: key) }
             let deliveryID = Identifiers.random(prefix: "dlv")
-            let next = page.count == limit ? page.last?.id : nil
+            let next = page.count == limit ? page.last?.cursor.description : nil
             var delivery = Delivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next, ledgerSequence: nil)
             // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
             let digest = Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records)))

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Ledger
 import Sodium
+import Vault
 
 extension BrokerAPI {
     static let idempotencyKeyField = HTTPField.Name("Idempotency-Key")!
@@ -12,7 +13,17 @@ extension BrokerAPI {
     public static let brokerSignatureField = HTTPField.Name("MyData-Broker-Signature")!
     public static let nextCursorField = HTTPField.Name("MyData-Next-Cursor")!
 
-    struct TelemetryBody: Decodable { var records: [TelemetryRecord] }
+    /// A pushed entry: a record, or why it is not one (so one bad entry rejects only itself).
+    struct Entry: Decodable {
+        let item: TransferService.PushItem
+        init(from decoder: Decoder) throws {
+            do { item = .record(try TelemetryRecord(from: decoder)) } catch let e as DecodingError {
+                item = .malformed("not a record: " + ErrorTable.describe(e))
+            }
+        }
+    }
+
+    struct TelemetryBody: Decodable { var records: [Entry] }
 
     /// POST /v1/telemetry and GET /v1/consents/{id}/data.
     func addTransferRoutes(to router: Router<BrokerRequestContext>) {
@@ -22,14 +33,20 @@ extension BrokerAPI {
             }
             let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
             let body = Data(bytes.readableBytesView)
-            let records: [TelemetryRecord]
+            let items: [TransferService.PushItem]
             if request.headers[.contentType]?.hasPrefix("application/x-ndjson") == true {
-                records = try body.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
-                    .map { try JSONDecoder().decode(TelemetryRecord.self, from: Data($0)) }
+                let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                items = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 13 } }.map { number, line in
+                    do { return .record(try JSONDecoder().decode(TelemetryRecord.self, from: Data(line))) } catch let e as DecodingError {
+                        return .malformed("line \(number + 1) is not a record: " + ErrorTable.describe(e))
+                    } catch {
+                        return .malformed("line \(number + 1) is not a record")
+                    }
+                }
             } else {
-                records = try JSONDecoder().decode(TelemetryBody.self, from: body).records
+                items = try JSONDecoder().decode(TelemetryBody.self, from: body).records.map(\.item)
             }
-            let result = try await transfer.push(records, manufacturer: manufacturer, idempotencyKey: request.headers[Self.idempotencyKeyField],
+            let result = try await transfer.push(items: items, manufacturer: manufacturer, idempotencyKey: request.headers[Self.idempotencyKeyField],
                                                  digest: Hex.encode(BLAKE2b.hash256([UInt8](body))))
             return try Self.json(result, status: result.replayed ? .ok : .created)
         }
@@ -55,7 +72,10 @@ extension BrokerAPI {
             guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
                 throw ConsentError(.wrongRole, "only recipients pull data")
             }
-            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let text = request.uri.queryParameters.get("after").map { String($0) } ?? "0"
+            guard let after = RecordCursor(text) else {
+                throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
+            }
             let delivery = try await transfer.pull(consentID: try context.parameters.require("id"), recipient: recipient,
                                                    after: after, limit: Self.limit(request))
             guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {

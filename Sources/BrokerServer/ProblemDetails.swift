@@ -36,7 +36,7 @@ public enum ErrorTable {
              .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
             .forbidden
         case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
-             .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch:
+             .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused:
             .conflict
         default: .unprocessableContent
         }

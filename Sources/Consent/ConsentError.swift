@@ -57,6 +57,7 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         // Telemetry.
         public static let invalidRecord = Code("invalidRecord")
         public static let subjectErased = Code("subjectErased")
+        public static let idempotencyKeyReused = Code("idempotencyKeyReused")
 
         public var description: String { value }
     }

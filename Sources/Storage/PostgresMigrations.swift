@@ -151,6 +151,7 @@ enum PostgresMigrations {
             );
             CREATE INDEX records_subject ON records(subject, item, time_ms);
             CREATE INDEX records_batch ON records(batch_id);
+            CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
             """),
     ]
 

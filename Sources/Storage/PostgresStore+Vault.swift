@@ -42,19 +42,22 @@ extension PostgresStore: VaultStore {
     public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
         guard !q.items.isEmpty else { return [] }
         let rows = try await client.query("""
-            SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed
+            SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, b.seq
             FROM records r
             JOIN telemetry_batches b ON b.batch_id = r.batch_id
             JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
                  AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
             WHERE r.subject = \(q.subject) AND r.item = ANY(\(q.items)) AND r.time_ms >= \(q.from.milliseconds)
-              AND r.time_ms < \(q.to.milliseconds) AND r.id > \(q.after)
-            ORDER BY r.id LIMIT \(q.limit)
+              AND r.time_ms < \(q.to.milliseconds)
+              AND (b.seq > \(q.after.batchSequence) OR (b.seq = \(q.after.batchSequence) AND r.id > \(q.after.recordID)))
+            ORDER BY b.seq, r.id LIMIT \(q.limit)
             """, logger: logger)
         var out: [SealedRecord] = []
-        for try await r in rows.decode((Int64, String, String, String, String, String, Int64, ByteBuffer).self) {
-            out.append(SealedRecord(id: r.0, batchID: r.1, manufacturer: r.2, deviceID: r.3, subject: r.4, item: r.5,
-                                    time: Timestamp(milliseconds: r.6), sealed: Array(r.7.readableBytesView)))
+        for try await r in rows.decode((Int64, String, String, String, String, String, Int64, ByteBuffer, Int64).self) {
+            var record = SealedRecord(id: r.0, batchID: r.1, manufacturer: r.2, deviceID: r.3, subject: r.4, item: r.5,
+                                      time: Timestamp(milliseconds: r.6), sealed: Array(r.7.readableBytesView))
+            record.batchSequence = r.8
+            out.append(record)
         }
         return out
     }

@@ -26,7 +26,9 @@ public struct Vault: Sendable {
         guard let wrapped = try await store.dataKey(subject: subject, orCreate: wrappedFresh) else {
             throw ConsentError(.subjectErased, "this person's data was erased")
         }
-        var bytes = try XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject))
+        guard var bytes = try? XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject)) else {
+            throw LedgerError(.storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
+        }
         return try SymmetricKey(consuming: &bytes)
     }
 

@@ -4,8 +4,10 @@ import Ledger
 /// A telemetry record as stored: its metadata in the clear (for selection), its values sealed
 /// under the person's data key.
 public struct SealedRecord: Sendable, Equatable {
-    /// Assigned by the store; orders records and serves as the pull cursor.
+    /// Assigned by the store.
     public var id: Int64
+    /// The ledger sequence of the batch event that made the record visible (0 until then).
+    public var batchSequence: Int64 = 0
     public var batchID: String
     public var manufacturer: String
     public var deviceID: String
@@ -15,10 +17,42 @@ public struct SealedRecord: Sendable, Equatable {
     /// nonce ‖ XChaCha20-Poly1305 ciphertext of the record's canonical JSON.
     public var sealed: [UInt8]
 
+    /// This record's position, for the next page's cursor.
+    public var cursor: RecordCursor { RecordCursor(batchSequence: batchSequence, recordID: id) }
+
     public init(id: Int64 = 0, batchID: String, manufacturer: String, deviceID: String, subject: String, item: String,
                 time: Timestamp, sealed: [UInt8]) {
         self.id = id; self.batchID = batchID; self.manufacturer = manufacturer; self.deviceID = deviceID
         self.subject = subject; self.item = item; self.time = time; self.sealed = sealed
+    }
+}
+
+/// A position in a person's records: ordered by the ledger sequence of the batch that made them
+/// visible, then by record id. A batch committed after another always comes after it, so paging
+/// never skips it. Written `<batch sequence>.<record id>`.
+public struct RecordCursor: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var batchSequence: Int64
+    public var recordID: Int64
+
+    public static let start = RecordCursor(batchSequence: 0, recordID: 0)
+
+    public init(batchSequence: Int64, recordID: Int64) {
+        self.batchSequence = batchSequence
+        self.recordID = recordID
+    }
+
+    /// Parses `<batch sequence>.<record id>` (or a lone `0`).
+    public init?(_ text: String) {
+        if text == "0" { self = .start; return }
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let b = Int64(parts[0]), let r = Int64(parts[1]), b >= 0, r >= 0 else { return nil }
+        self.init(batchSequence: b, recordID: r)
+    }
+
+    public var description: String { "\(batchSequence).\(recordID)" }
+
+    public static func < (a: RecordCursor, b: RecordCursor) -> Bool {
+        (a.batchSequence, a.recordID) < (b.batchSequence, b.recordID)
     }
 }
 
@@ -29,11 +63,11 @@ public struct RecordQuery: Sendable, Equatable {
     public var items: [String]
     public var from: Timestamp
     public var to: Timestamp
-    /// Only records with a larger id.
-    public var after: Int64
+    /// Only records after this position.
+    public var after: RecordCursor
     public var limit: Int
 
-    public init(subject: String, items: [String], from: Timestamp, to: Timestamp, after: Int64, limit: Int) {
+    public init(subject: String, items: [String], from: Timestamp, to: Timestamp, after: RecordCursor, limit: Int) {
         self.subject = subject; self.items = items; self.from = from; self.to = to; self.after = after; self.limit = limit
     }
 }
@@ -49,6 +83,7 @@ public protocol VaultStore: Sendable {
     func storeRecords(_ records: [SealedRecord]) async throws
     /// Removes the records of a batch whose event was never appended.
     func deleteRecords(batchID: String) async throws
-    /// Records matching `query`, of committed batches, from devices the subject confirmed, by id.
+    /// Records matching `query`, of committed batches, from devices the subject confirmed, in
+    /// cursor order.
     func records(_ query: RecordQuery) async throws -> [SealedRecord]
 }

@@ -85,7 +85,7 @@ struct APIBench: AsyncParsableCommand {
         log("pull: every record under one consent, 500 per page…")
         var pulled = 0
         let pullSeconds = try await measure {
-            var cursor: Int64 = 0
+            var cursor = "0"
             while true {
                 let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=500&after=\(cursor)")
                 guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
@@ -103,7 +103,7 @@ struct APIBench: AsyncParsableCommand {
         // Latency at a fixed rate.
         log("pull latency at \(rate) requests/s…")
         let latencies = try await paced(count: latencyRequests, rate: rate) {
-            let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=\(Int.random(in: 0..<(pushed - 20)))")
+            let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=0")
             guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
         }
         figures.append(Figure(name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms"))

@@ -30,6 +30,7 @@ struct AdminInit: AsyncParsableCommand {
             }
             let broker = try await LocalBroker.open(directory, store: global.resolvedStore)
             let head = try await broker.session { broker in
+                _ = try directory.vaultKey(create: true)
                 try await broker.service.initialise()
                 try await broker.service.activatePolicy(loaded)
                 if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }

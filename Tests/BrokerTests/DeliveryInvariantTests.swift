@@ -80,7 +80,7 @@ struct DeliveryInvariantTests {
             let consent = consents.randomElement(using: &rng)!
             let asker = [f.recipient, f.otherRecipient].randomElement(using: &rng)!
             do {
-                let delivery = try await transfer.pull(consentID: consent.id, recipient: asker.id, after: 0, limit: 500)
+                let delivery = try await transfer.pull(consentID: consent.id, recipient: asker.id, limit: 500)
                 let now = try #require(try await f.store.consent(consent.id))
                 for record in delivery.records {
                     let device = try #require(devices[record.device])
@@ -124,7 +124,7 @@ struct DeliveryInvariantTests {
                     var mine: [(ContinuousClock.Instant, Bool)] = []
                     for _ in 0..<40 {
                         let start = clock.now
-                        let delivered = (try? await transfer.pull(consentID: consent.id, recipient: f.recipient.id, after: 0, limit: 50).records.count) ?? 0
+                        let delivered = (try? await transfer.pull(consentID: consent.id, recipient: f.recipient.id, limit: 50).records.count) ?? 0
                         mine.append((start, delivered > 0))
                     }
                     return mine

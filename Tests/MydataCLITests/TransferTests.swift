@@ -21,7 +21,7 @@ struct TransferTests {
         var batchID: String; var replayed: Bool; var accepted: Int; var rejected: Int; var results: [Result]
     }
 
-    struct Delivery: Decodable { var records: [TelemetryRecord]; var nextCursor: Int64?; var ledgerSequence: UInt64? }
+    struct Delivery: Decodable { var records: [TelemetryRecord]; var nextCursor: String?; var ledgerSequence: UInt64? }
 
     static func record(_ device: String, _ item: String, _ time: Timestamp, km: Double) -> TelemetryRecord {
         switch item {
@@ -62,12 +62,13 @@ struct TransferTests {
             Self.record("car-nobody", "vehicle.driving", now.adding(seconds: -30), km: 7),
             bad,
         ]
-        let pushed = try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records)), extraFields: ["Idempotency-Key": "push-1"])
+        let pushBody = try Self.body(Push(records: records))  // a retry resends the same bytes
+        let pushed = try await maker.send("POST", "/v1/telemetry", body: pushBody, extraFields: ["Idempotency-Key": "push-1"])
         #expect(pushed.status == 201, "\(String(decoding: pushed.body, as: UTF8.self))")
         let reply = try pushed.decode(PushReply.self)
         #expect(reply.accepted == 3)
         #expect(reply.results.map(\.status) == ["accepted", "accepted", "accepted", "rejected", "rejected"])
-        let again = try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records)), extraFields: ["Idempotency-Key": "push-1"])
+        let again = try await maker.send("POST", "/v1/telemetry", body: pushBody, extraFields: ["Idempotency-Key": "push-1"])
         #expect(again.status == 200)
         #expect(try again.decode(PushReply.self).replayed, "the same Idempotency-Key never stores twice")
 

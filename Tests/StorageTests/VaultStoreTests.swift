@@ -36,7 +36,7 @@ struct VaultStoreTests {
         let record = { (car: String, km: Double) in
             TelemetryRecord(device: car, item: "vehicle.driving", time: t, values: ["distance": .number(km), "duration": .integer(60), "average_speed": .number(10)])
         }
-        let query = RecordQuery(subject: person.id, items: ["vehicle.driving"], from: t.adding(days: -1), to: t.adding(days: 1), after: 0, limit: 100)
+        let query = RecordQuery(subject: person.id, items: ["vehicle.driving"], from: t.adding(days: -1), to: t.adding(days: 1), after: .start, limit: 100)
 
         // Records stored without their batch event (a crash between the two) stay invisible.
         let key = try await vault.dataKey(for: person.id)
@@ -55,5 +55,38 @@ struct VaultStoreTests {
         var moved = visible[0]
         moved.subject = "sub_other"
         #expect(throws: SodiumError.self) { try vault.open(moved, key: key) }
+    }
+
+    @Test("pages follow the cursor without gaps or repeats; a malformed entry rejects only itself; a reused key with another body is refused",
+          arguments: Backend.available)
+    func pagingAndPushEdges(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+        let person = try await f.person()
+        try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        let t = f.clock.now()
+        let record = { (n: Int) in
+            TelemetryRecord(device: "car", item: "vehicle.driving", time: t.adding(seconds: Int64(-n)),
+                            values: ["distance": .integer(Int64(n)), "duration": .integer(1), "average_speed": .integer(1)])
+        }
+        let first = try await transfer.push(items: (0..<12).map { .record(record($0)) } + [.malformed("not a record")],
+                                            manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "d1")
+        #expect(first.accepted == 12)
+        #expect(first.results.last?.status == "rejected")
+        _ = try await transfer.push((12..<25).map(record), manufacturer: f.manufacturer.id, idempotencyKey: "b", digest: "d2")
+        await #expect(throws: ConsentError.self) {
+            _ = try await transfer.push([record(99)], manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "other")
+        }
+        let consent = try await f.grant(try await f.request(subject: person.id), by: person)
+        var seen: [Int64] = []
+        var cursor = RecordCursor.start
+        while true {
+            let page = try await transfer.pull(consentID: consent.id, recipient: f.recipient.id, after: cursor, limit: 10)
+            seen += page.records.compactMap { if case .integer(let n)? = $0.values["distance"] { n } else { nil } }
+            guard let next = page.nextCursor else { break }
+            cursor = try #require(RecordCursor(next))
+        }
+        #expect(seen.sorted() == (0..<25).map(Int64.init), "every record once, none skipped")
     }
 }
