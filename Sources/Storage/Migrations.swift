@@ -149,9 +149,10 @@ enum Migrations {
                     subject TEXT NOT NULL,
                     item TEXT NOT NULL,
                     time_ms INTEGER NOT NULL,
-                    sealed BLOB NOT NULL
+                    sealed BLOB NOT NULL,
+                    batch_seq INTEGER
                 );
-                CREATE INDEX records_subject ON records(subject, item, time_ms);
+                CREATE INDEX records_visible ON records(subject, batch_seq, id);
                 CREATE INDEX records_batch ON records(batch_id);
                 CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
                 """)

@@ -147,9 +147,10 @@ enum PostgresMigrations {
                 subject TEXT NOT NULL,
                 item TEXT NOT NULL,
                 time_ms BIGINT NOT NULL,
-                sealed BYTEA NOT NULL
+                sealed BYTEA NOT NULL,
+                batch_seq BIGINT
             );
-            CREATE INDEX records_subject ON records(subject, item, time_ms);
+            CREATE INDEX records_visible ON records(subject, batch_seq, id);
             CREATE INDEX records_batch ON records(batch_id);
             CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
             """),

@@ -120,6 +120,8 @@ enum PostgresProjection {
                 INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq)
                 VALUES (\(b.batchID), \(b.idempotencyKey), \(b.manufacturer), \(Int64(b.accepted)), \(Int64(b.rejected)), \(b.digest), \(b.time.milliseconds), \(Int64(b.sequence)))
                 """, logger: logger)
+            // The batch's records become visible to pulls, in the ledger's order.
+            try await conn.query("UPDATE records SET batch_seq = \(Int64(b.sequence)) WHERE batch_id = \(b.batchID)", logger: logger)
         case .appendAccess(let a):
             try await conn.query("""
                 INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)

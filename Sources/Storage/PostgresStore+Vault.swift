@@ -42,15 +42,15 @@ extension PostgresStore: VaultStore {
     public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
         guard !q.items.isEmpty else { return [] }
         let rows = try await client.query("""
-            SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, b.seq
+            SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, r.batch_seq
             FROM records r
-            JOIN telemetry_batches b ON b.batch_id = r.batch_id
             JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
                  AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
             WHERE r.subject = \(q.subject) AND r.item = ANY(\(q.items)) AND r.time_ms >= \(q.from.milliseconds)
               AND r.time_ms < \(q.to.milliseconds)
-              AND (b.seq > \(q.after.batchSequence) OR (b.seq = \(q.after.batchSequence) AND r.id > \(q.after.recordID)))
-            ORDER BY b.seq, r.id LIMIT \(q.limit)
+              AND r.batch_seq IS NOT NULL
+              AND (r.batch_seq > \(q.after.batchSequence) OR (r.batch_seq = \(q.after.batchSequence) AND r.id > \(q.after.recordID)))
+            ORDER BY r.batch_seq, r.id LIMIT \(q.limit)
             """, logger: logger)
         var out: [SealedRecord] = []
         for try await r in rows.decode((Int64, String, String, String, String, String, Int64, ByteBuffer, Int64).self) {

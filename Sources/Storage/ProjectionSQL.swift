@@ -80,6 +80,8 @@ enum ProjectionSQL {
             try db.cachedStatement(sql: """
                 INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [b.batchID, b.idempotencyKey, b.manufacturer, b.accepted, b.rejected, b.digest, b.time.milliseconds, Int64(b.sequence)])
+            // The batch's records become visible to pulls, in the ledger's order.
+            try db.cachedStatement(sql: "UPDATE records SET batch_seq = ? WHERE batch_id = ?").execute(arguments: [Int64(b.sequence), b.batchID])
         case .appendAccess(let a):
             // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
             try DirectBinding.execute(db.cachedStatement(sql: """

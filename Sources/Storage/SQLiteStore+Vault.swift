@@ -50,14 +50,13 @@ extension SQLiteStore: VaultStore {
             arguments += q.items.map { $0 }
             arguments += [q.from.milliseconds, q.to.milliseconds, q.after.batchSequence, q.after.batchSequence, q.after.recordID, q.limit]
             return try Row.fetchAll(db, sql: """
-                SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, b.seq
-                FROM records r
-                JOIN telemetry_batches b ON b.batch_id = r.batch_id
+                SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, r.batch_seq
+                FROM records r INDEXED BY records_visible
                 JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
                      AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
                 WHERE r.subject = ? AND r.item IN (\(marks)) AND r.time_ms >= ? AND r.time_ms < ?
-                  AND (b.seq > ? OR (b.seq = ? AND r.id > ?))
-                ORDER BY b.seq, r.id LIMIT ?
+                  AND r.batch_seq IS NOT NULL AND (r.batch_seq > ? OR (r.batch_seq = ? AND r.id > ?))
+                ORDER BY r.batch_seq, r.id LIMIT ?
                 """, arguments: StatementArguments(arguments)).map { row in
                 var record = SealedRecord(id: row[0], batchID: row[1], manufacturer: row[2], deviceID: row[3], subject: row[4], item: row[5],
                                           time: Timestamp(milliseconds: row[6]), sealed: [UInt8](row[7] as Data))
