@@ -1,11 +1,13 @@
 # The two set-up commands of the README:
-#   make run    install what is missing, build, create a demo broker data directory, print what to type next
+#   make run    install what is missing, build, create a demo broker data directory, print what to type
+#               next, and serve the broker's HTTP API on 127.0.0.1:$(PORT)
 #   make test   install what is missing, build, run every test
 # and the benchmark:
 #   make bench  release build, then the ledger, API and PostgreSQL benchmarks (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
+PORT     ?= 8080
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-postgres bench deps build clean-demo
@@ -24,6 +26,9 @@ run: build
 	@echo
 	@echo "The mydata binary is $$($(SWIFT) build --show-bin-path)/mydata; to type just 'mydata':"
 	@echo "  export PATH=\"$$($(SWIFT) build --show-bin-path):\$$PATH\""
+	@echo "In another terminal, talk to this broker over signed HTTP with: export MYDATA_BROKER=http://127.0.0.1:$(PORT)"
+	@echo "Starting the broker on http://127.0.0.1:$(PORT) (Ctrl-C stops it gracefully)…"
+	@$$($(SWIFT) build --show-bin-path)/mydata serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port $(PORT)
 
 test: deps
 	$(SWIFT) test
