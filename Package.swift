@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], resources: [.copy("Resources/openapi.yaml")]),
         .executableTarget(name: "mydata", dependencies: [
             "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

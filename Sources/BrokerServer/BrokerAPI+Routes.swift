@@ -24,6 +24,13 @@ extension BrokerAPI {
             return try Self.json(PolicyView(version: policy.version, hash: policy.hash, policy: policy.policy))
         }
         router.get("/v1/catalog") { _, _ in try await catalog() }
+        router.get("/v1/openapi.yaml") { _, _ in
+            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+                  let data = FileManager.default.contents(atPath: url.path) else {
+                throw HTTPError(.notFound, message: "the OpenAPI document is not installed next to the binary")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
 
         router.post("/v1/consent-requests") { request, context in
             let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentRequested])

@@ -18,7 +18,7 @@ public struct BrokerAPI: Sendable {
     }
 
     /// Paths anyone may read without a signature.
-    public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy"]
+    public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy", "/v1/openapi.yaml"]
 
     // MARK: Responses
 

@@ -193,3 +193,13 @@ struct RemoteCLITests {
         #expect(try broker.cli.run(["admin", "verify"]).status == 0)
     }
 }
+
+struct OpenAPIServedTests {
+    @Test("the server serves its OpenAPI document at /v1/openapi.yaml, identical to docs/openapi.yaml")
+    func served() async throws {
+        let broker = try RunningBroker()
+        let (data, response) = try await URLSession.shared.data(from: broker.baseURL.appendingPathComponent("v1/openapi.yaml"))
+        #expect((response as! HTTPURLResponse).statusCode == 200)
+        #expect(data == (try Data(contentsOf: Repository.root.appendingPathComponent("docs/openapi.yaml"))))
+    }
+}
