@@ -8,26 +8,31 @@ struct PendingAppend: Sendable {
     let changes: [[ProjectionChange]]
 }
 
-/// Gathers the batches that arrive while a commit is running and writes them all in the next
-/// commit, so concurrent appenders share one fsync (group commit). Each batch still succeeds or
+/// Gathers the work that arrives while a commit is running and writes it all in the next
+/// commit, so concurrent writers share one fsync (group commit). Each item still succeeds or
 /// fails on its own.
-actor GroupCommitter {
-    typealias Writer = @Sendable ([PendingAppend]) async -> [Result<[RecordedEvent], any Error>]
+actor GroupCommitter<Item: Sendable, Output: Sendable> {
+    typealias Writer = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
-    private var pending: [(PendingAppend, CheckedContinuation<[RecordedEvent], any Error>)] = []
+    private var pending: [(Item, CheckedContinuation<Output, any Error>)] = []
     private var flushing = false
     private let write: Writer
-    private let groupEventsMax: Int
-    /// Commits made and batches they carried: their ratio is the group-commit factor.
+    private let weight: @Sendable (Item) -> Int
+    private let groupWeightMax: Int
+    /// Commits made and items they carried: their ratio is the group-commit factor.
     private(set) var commits = 0
     private(set) var batches = 0
 
-    init(groupEventsMax: Int, write: @escaping Writer) {
-        self.groupEventsMax = groupEventsMax
+    /// - Parameters:
+    ///   - groupWeightMax: a commit carries items up to this total weight (at least one item).
+    ///   - weight: an item's weight (events in a batch; 1 for a nonce).
+    init(groupWeightMax: Int, weight: @escaping @Sendable (Item) -> Int, write: @escaping Writer) {
+        self.groupWeightMax = groupWeightMax
+        self.weight = weight
         self.write = write
     }
 
-    func submit(_ work: PendingAppend) async throws -> [RecordedEvent] {
+    func submit(_ work: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((work, continuation))
             if !flushing {
@@ -40,9 +45,9 @@ actor GroupCommitter {
     private func flushLoop() async {
         while !pending.isEmpty {
             var take = 0
-            var events = 0
-            while take < pending.count, take == 0 || events + pending[take].0.batch.events.count <= groupEventsMax {
-                events += pending[take].0.batch.events.count
+            var total = 0
+            while take < pending.count, take == 0 || total + weight(pending[take].0) <= groupWeightMax {
+                total += weight(pending[take].0)
                 take += 1
             }
             let group = Array(pending.prefix(take))
@@ -50,7 +55,7 @@ actor GroupCommitter {
             let results = await write(group.map(\.0))
             commits += 1
             batches += group.count
-            precondition(results.count == group.count, "one result per batch")
+            precondition(results.count == group.count, "one result per item")
             for ((_, continuation), result) in zip(group, results) { continuation.resume(with: result) }
         }
         flushing = false

@@ -16,7 +16,7 @@ import PostgresNIO
 public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Sendable {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let committer: GroupCommitter
+    private let committer: GroupCommitter<PendingAppend, [RecordedEvent]>
     let logger: Logger
     /// Where it is (without the password).
     public let location: PostgresLocation
@@ -35,7 +35,7 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         self.runTask = runTask
         self.location = location
         self.logger = logger
-        committer = GroupCommitter(groupEventsMax: 8 * Limits.appendBatchEventsMax) { [client, logger] batches in
+        committer = GroupCommitter(groupWeightMax: 8 * Limits.appendBatchEventsMax, weight: { $0.batch.events.count }) { [client, logger] batches in
             await Self.commit(batches, client: client, logger: logger)
         }
     }

@@ -25,7 +25,9 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     func checkpointWAL() async throws {
         try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
-    private let committer: GroupCommitter
+    private let committer: GroupCommitter<PendingAppend, [RecordedEvent]>
+    /// Request nonces, group-committed like appends: one fsync for every claim that waited.
+    let nonceCommitter: GroupCommitter<NonceClaim, Bool>
     private let logger: Logger
     /// The database file.
     public let path: String
@@ -54,7 +56,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         }
         let pool = self.pool
-        committer = GroupCommitter(groupEventsMax: 8 * Limits.appendBatchEventsMax) { batches in
+        nonceCommitter = GroupCommitter(groupWeightMax: 1_000, weight: { _ in 1 }) { claims in
+            await Self.claim(claims, pool: pool)
+        }
+        committer = GroupCommitter(groupWeightMax: 8 * Limits.appendBatchEventsMax, weight: { $0.batch.events.count }) { batches in
             await Self.commit(batches, pool: pool)
         }
     }
