@@ -10,10 +10,13 @@ public enum FieldValue: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .boolean(b); return }
-        if let i = try? c.decode(Int64.self) { self = .integer(i); return }
-        if let d = try? c.decode(Double.self) { self = .number(d); return }
+        // Numbers first: they are most values, and every failed attempt throws, which is slow.
+        if let d = try? c.decode(Double.self) {
+            if d == d.rounded(), abs(d) < 9e15, let i = try? c.decode(Int64.self) { self = .integer(i) } else { self = .number(d) }
+            return
+        }
         if let s = try? c.decode(String.self) { self = .string(s); return }
+        if let b = try? c.decode(Bool.self) { self = .boolean(b); return }
         throw DecodingError.dataCorruptedError(in: c, debugDescription: "a field value is a number, a string or a boolean")
     }
 

@@ -213,3 +213,20 @@ struct ConsentRulesTests {
         #expect(!Identifiers.isValidPartyID("Big Corp"))
     }
 }
+
+struct FieldValueTests {
+    @Test("record values decode to their JSON kinds, and records are checked against their item's schema")
+    func decodeAndCheck() throws {
+        let values = try CanonicalJSON.decode([String: FieldValue].self, from: Array(#"{"a":true,"b":12,"c":1.5,"d":"x","e":-3}"#.utf8))
+        #expect(values == ["a": .boolean(true), "b": .integer(12), "c": .number(1.5), "d": .string("x"), "e": .integer(-3)])
+        #expect(FieldValue.integer(2) == .number(2.0))
+        let policy = ConsentRulesTests.policySet
+        let t = Timestamp(milliseconds: 0)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(3.5)]), policy: policy) == nil)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: [:]), policy: policy)?.code == .invalidRecord)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .string("far")]), policy: policy)?.code == .invalidRecord)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(1), "x": .integer(1)]), policy: policy)?.code == .invalidRecord)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.warp", time: t, values: [:]), policy: policy)?.code == .unknownItem)
+        #expect(RecordRules.problem(with: TelemetryRecord(device: "a b", item: "vehicle.driving", time: t, values: ["km": .number(1)]), policy: policy)?.code == .invalidIdentifier)
+    }
+}
