@@ -1,4 +1,5 @@
 import Consent
+import Foundation
 import Ledger
 import Logging
 import Metrics
@@ -91,6 +92,22 @@ public final class BrokerService: Sendable {
         guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.partyExists, "party '\(id)' is already registered") }
         try await appendBrokerEvent(.partyRegistered(PartyRegistered(partyID: id, role: role, name: name, signingKey: keys.signingKey, boxKey: keys.boxKey)),
                                     conditions: [StreamCondition(streamID: stream, expectedVersion: 0)])
+    }
+
+    /// Sets (or clears, with nil) the URL a recipient is told about revocations at.
+    ///
+    /// - Throws: `ConsentError` when the party is unknown, not a recipient, or the URL is not http(s).
+    public func setCallback(_ url: String?, party id: String) async throws {
+        let stream = StreamName.party(id)
+        let version = try await store.streamVersion(stream)
+        try ConsentRules.checkParty(try await store.party(id), id: id, role: .recipient)
+        if let url {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil, url.utf8.count <= 2_048 else {
+                throw ConsentError(.invalidIdentifier, "a callback URL is an http(s) URL of at most 2,048 bytes")
+            }
+        }
+        try await appendBrokerEvent(.partyCallbackSet(PartyCallbackSet(partyID: id, url: url)),
+                                    conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
     }
 
     /// Suspends a party (it can no longer act or receive data) or lifts the suspension.

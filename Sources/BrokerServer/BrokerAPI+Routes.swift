@@ -105,6 +105,13 @@ extension BrokerAPI {
             return try Self.json(["entries": try await store.accessLog(subject: subject, limit: Self.limit(request))])
         }
 
+        router.get("/v1/callbacks") { request, context in
+            guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
+                throw ConsentError(.wrongRole, "revocation callbacks are listed for recipients")
+            }
+            guard let outbox = store as? any CallbackStore else { throw ConsentError(.malformedEvent, "this store keeps no callbacks") }
+            return try Self.json(["callbacks": try await outbox.callbacks(recipient: recipient, limit: Self.limit(request))])
+        }
         router.get("/v1/me") { _, context in
             let principal = try context.requirePrincipal()
             let registered: Bool

@@ -18,6 +18,7 @@ public enum DomainEvent: Sendable, Equatable {
     case dataDelivered(DataDelivered)
     case telemetryPushed(TelemetryPushed)
     case subjectErased(SubjectErased)
+    case partyCallbackSet(PartyCallbackSet)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -37,6 +38,7 @@ public enum DomainEvent: Sendable, Equatable {
         public static let dataDelivered = "data.delivered"
         public static let telemetryPushed = "telemetry.pushed"
         public static let subjectErased = "subject.erased"
+        public static let partyCallbackSet = "party.callback-set"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -47,6 +49,7 @@ public enum DomainEvent: Sendable, Equatable {
         TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
         TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
         TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
+        TypeName.partyCallbackSet: 1,
     ], upcasters: [])
 
     /// The stored type name.
@@ -68,6 +71,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .dataDelivered: TypeName.dataDelivered
         case .telemetryPushed: TypeName.telemetryPushed
         case .subjectErased: TypeName.subjectErased
+        case .partyCallbackSet: TypeName.partyCallbackSet
         }
     }
 
@@ -91,6 +95,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .dataDelivered(let e): StreamName.deliveries(e.consentID)
         case .telemetryPushed(let e): StreamName.batch(manufacturer: e.manufacturer, key: e.idempotencyKey ?? e.batchID)
         case .subjectErased(let e): StreamName.subject(e.subjectID)
+        case .partyCallbackSet(let e): StreamName.party(e.partyID)
         }
     }
 
@@ -113,6 +118,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .dataDelivered(let e): try CanonicalJSON.encode(e)
         case .telemetryPushed(let e): try CanonicalJSON.encode(e)
         case .subjectErased(let e): try CanonicalJSON.encode(e)
+        case .partyCallbackSet(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -146,6 +152,7 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.dataDelivered: return .dataDelivered(try CanonicalJSON.decode(DataDelivered.self, from: bytes))
             case TypeName.telemetryPushed: return .telemetryPushed(try CanonicalJSON.decode(TelemetryPushed.self, from: bytes))
             case TypeName.subjectErased: return .subjectErased(try CanonicalJSON.decode(SubjectErased.self, from: bytes))
+            case TypeName.partyCallbackSet: return .partyCallbackSet(try CanonicalJSON.decode(PartyCallbackSet.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {

@@ -195,3 +195,10 @@ public struct SubjectErased: Codable, Sendable, Equatable {
     public var subjectID: String
     public init(subjectID: String) { self.subjectID = subjectID }
 }
+
+/// The operator set (or cleared, with nil) the URL a party is told about revocations at.
+public struct PartyCallbackSet: Codable, Sendable, Equatable {
+    public var partyID: String
+    public var url: String?
+    public init(partyID: String, url: String?) { self.partyID = partyID; self.url = url }
+}

@@ -17,6 +17,7 @@ public enum ProjectionChange: Sendable, Equatable {
     case confirmDevice(manufacturer: String, deviceID: String, at: Timestamp)
     case appendAccess(AccessLogEntry)
     case insertBatch(TelemetryBatch)
+    case setPartyCallback(id: String, url: String?)
 }
 
 /// A stored telemetry batch: its records become visible to pulls once this is projected.
@@ -91,6 +92,8 @@ public enum Projection {
             return [.appendAccess(AccessLogEntry(
                 sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
                 subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+        case .partyCallbackSet(let e):
+            return [.setPartyCallback(id: e.partyID, url: e.url)]
         case .subjectErased:
             // The erasure itself is the ledger fact; the vault destroys the data key.
             return []

@@ -157,11 +157,35 @@ enum Migrations {
                 CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
                 """)
         }
+        migrator.registerMigration("v4-callbacks") { db in
+            try db.execute(sql: """
+                CREATE TABLE party_callbacks (
+                    party_id TEXT PRIMARY KEY,
+                    url TEXT NOT NULL
+                );
+                CREATE TABLE callbacks (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    consent_id TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    event_seq INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered')),
+                    attempts INTEGER NOT NULL,
+                    next_attempt_ms INTEGER NOT NULL,
+                    delivered_ms INTEGER,
+                    last_error TEXT,
+                    UNIQUE (consent_id, event_seq)
+                );
+                CREATE INDEX callbacks_due ON callbacks(status, next_attempt_ms);
+                CREATE INDEX callbacks_recipient ON callbacks(recipient, id);
+                """)
+        }
         return migrator
     }
 
     /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
     static let projectionTables = [
         "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log", "telemetry_batches",
+        "party_callbacks",
     ]
 }

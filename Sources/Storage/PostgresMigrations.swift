@@ -154,6 +154,27 @@ enum PostgresMigrations {
             CREATE INDEX records_batch ON records(batch_id);
             CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
             """),
+        ("v4-callbacks", """
+            CREATE TABLE party_callbacks (
+                party_id TEXT PRIMARY KEY,
+                url TEXT NOT NULL
+            );
+            CREATE TABLE callbacks (
+                id BIGSERIAL PRIMARY KEY,
+                consent_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                url TEXT NOT NULL,
+                event_seq BIGINT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'delivered')),
+                attempts BIGINT NOT NULL,
+                next_attempt_ms BIGINT NOT NULL,
+                delivered_ms BIGINT,
+                last_error TEXT,
+                UNIQUE (consent_id, event_seq)
+            );
+            CREATE INDEX callbacks_due ON callbacks(status, next_attempt_ms);
+            CREATE INDEX callbacks_recipient ON callbacks(recipient, id);
+            """),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

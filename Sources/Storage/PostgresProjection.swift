@@ -104,6 +104,21 @@ enum PostgresProjection {
                 """, logger: logger)
         case .revokeConsent(let id, let at):
             try await conn.query("UPDATE consents SET revoked_ms = \(at.milliseconds) WHERE id = \(id)", logger: logger)
+            // In the same transaction as the revocation: the recipient will be told, whatever happens next.
+            try await conn.query("""
+                INSERT INTO callbacks (consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms)
+                SELECT c.id, c.recipient, p.url, \(Int64(sequence)), 'pending', 0, \(at.milliseconds)
+                FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient WHERE c.id = \(id)
+                ON CONFLICT (consent_id, event_seq) DO NOTHING
+                """, logger: logger)
+        case .setPartyCallback(let id, let url):
+            if let url {
+                try await conn.query("""
+                    INSERT INTO party_callbacks (party_id, url) VALUES (\(id), \(url)) ON CONFLICT (party_id) DO UPDATE SET url = EXCLUDED.url
+                    """, logger: logger)
+            } else {
+                try await conn.query("DELETE FROM party_callbacks WHERE party_id = \(id)", logger: logger)
+            }
         case .attestDevice(let b):
             try await conn.query("""
                 INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms)

@@ -67,6 +67,19 @@ enum ProjectionSQL {
                                          c.sensitiveConfirmed, Int64(c.grantSequence)])
         case .revokeConsent(let id, let at):
             try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+            // In the same transaction as the revocation: the recipient will be told, whatever happens next.
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO callbacks (consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms)
+                SELECT c.id, c.recipient, p.url, ?, 'pending', 0, ? FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient
+                WHERE c.id = ?
+                """).execute(arguments: [Int64(sequence), at.milliseconds, id])
+        case .setPartyCallback(let id, let url):
+            if let url {
+                try db.cachedStatement(sql: "INSERT INTO party_callbacks (party_id, url) VALUES (?, ?) ON CONFLICT (party_id) DO UPDATE SET url = excluded.url")
+                    .execute(arguments: [id, url])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM party_callbacks WHERE party_id = ?").execute(arguments: [id])
+            }
         case .attestDevice(let b):
             try db.cachedStatement(sql: """
                 INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms) VALUES (?, ?, ?, ?, NULL)

@@ -6,7 +6,7 @@ import Foundation
 struct AdminParty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "party", abstract: "Register, list, suspend and reinstate manufacturers and recipients.",
-        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self])
+        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self, AdminPartyCallback.self])
 }
 
 extension PartyRole: ExpressibleByArgument {}
@@ -85,6 +85,26 @@ struct AdminPartyReinstate: AsyncParsableCommand {
         try await reportingErrors {
             try await LocalBroker.open(global).session { try await $0.service.setSuspended(false, party: id) }
             print("Reinstated \(id).")
+        }
+    }
+}
+
+struct AdminPartyCallback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callback", abstract: "Set the URL a recipient is told about revocations at (signed POSTs, retried until acknowledged).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The recipient's party id.") var id: String
+    @Option(name: .long, help: "The http(s) URL to POST revocation notices to.") var url: String?
+    @Flag(name: .long, help: "Stop sending notices.") var clear = false
+
+    func validate() throws {
+        guard (url != nil) != clear else { throw ValidationError("give --url or --clear") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            try await LocalBroker.open(global).session { try await $0.service.setCallback(clear ? nil : url, party: id) }
+            print(clear ? "\(id) is no longer told about revocations." : "\(id) is told about revocations at \(url!).")
         }
     }
 }

@@ -43,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             defer { ticker.cancel() }
+            // Revocation notices to recipients' callback URLs, retried until acknowledged.
+            let dispatcher = (broker.store as? any CallbackStore).map {
+                CallbackDispatcher(store: $0, broker: broker.service.identity, clock: broker.service.clock, logger: LocalBroker.logger("mydata.callbacks"))
+            }
+            let callbacks = Task { await dispatcher?.run() }
+            defer { callbacks.cancel() }
             try await broker.session { _ in try await app.runService() }
         }
     }

@@ -13,7 +13,7 @@ struct GoldenFixtureTests {
         DomainEvent.TypeName.subjectRegistered, DomainEvent.TypeName.consentRequested, DomainEvent.TypeName.requestWithdrawn,
         DomainEvent.TypeName.consentGranted, DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.deviceAttested,
         DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.telemetryPushed,
-        DomainEvent.TypeName.subjectErased,
+        DomainEvent.TypeName.subjectErased, DomainEvent.TypeName.partyCallbackSet,
     ]
 
     static func fixture(_ type: String, _ version: UInt16) throws -> [UInt8] {

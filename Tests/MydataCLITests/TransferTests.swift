@@ -162,3 +162,57 @@ struct ErasureTests {
         #expect(try broker.cli.run(["admin", "verify"]).status == 0, "the ledger still verifies")
     }
 }
+
+/// Revocations are pushed to the recipient's callback URL, signed, retried until acknowledged.
+struct CallbackTests {
+    struct Logged: Decodable { var method: String; var path: String; var headers: [String: String]; var body: String }
+    struct Callbacks: Decodable { var callbacks: [RevocationCallback] }
+
+    @Test("a revocation reaches the recipient's callback URL, signed by the broker, retried after a failure, and shows as delivered")
+    func revocationCallback() async throws {
+        let broker = try RunningBroker()
+        let log = broker.dir.file("callbacks.jsonl")
+        let portFile = broker.dir.file("receiver.port")
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/callback_receiver.py").path,
+                              log.path, portFile.path]
+        receiver.standardOutput = FileHandle.nullDevice
+        receiver.standardError = FileHandle.nullDevice
+        try receiver.run()
+        defer { receiver.terminate() }
+        var port: Int?
+        for _ in 0..<100 where port == nil {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
+        }
+        let receiverPort = try #require(port, "the receiver started")
+        #expect(try broker.cli.run(["admin", "party", "callback", "safedrive-insurance", "--url", "http://127.0.0.1:\(receiverPort)/mydata/revocations"]).status == 0)
+
+        let person = try Identity.generateSubject()
+        let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let (grantBody, consentID) = try await HTTPAPITests.grantBody(broker, person: person)
+        #expect(try await me.send("POST", "/v1/consents", body: grantBody).status == 201)
+        let revoke = try person.sign(.consentRevoked(ConsentRevoked(consentID: consentID, subject: person.id)), at: .now())
+        #expect(try await me.send("POST", "/v1/consents/\(consentID)/revoke", body: try HTTPAPITests.submit([revoke])).status == 200)
+
+        let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
+        var status = ""
+        for _ in 0..<60 where status != "delivered" {
+            try await Task.sleep(nanoseconds: 250_000_000)
+            status = try await recipient.send("GET", "/v1/callbacks").decode(Callbacks.self).callbacks.first?.status ?? ""
+        }
+        #expect(status == "delivered", "the notice is delivered after the receiver's first refusal")
+        let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }
+        #expect(entries.count >= 2, "retried after the first 503")
+        let last = try #require(entries.last)
+        #expect(last.body.contains(consentID))
+        #expect(last.path == "/mydata/revocations")
+        let fields = Dictionary(last.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        let signature = try HTTPMessageSignatures.parse(signatureInput: try #require(fields["signature-input"]), signature: try #require(fields["signature"]))
+        #expect(signature.keyID == "broker")
+        try HTTPMessageSignatures.verify(signature, of: SignedRequest(method: "POST", scheme: "http", authority: "127.0.0.1:\(receiverPort)", path: last.path,
+                                                                      query: nil, fields: fields), key: try broker.brokerKey)
+        try HTTPMessageSignatures.checkContentDigest(fields["content-digest"], body: Array(last.body.utf8))
+    }
+}

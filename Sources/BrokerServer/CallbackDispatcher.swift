@@ -1,0 +1,86 @@
+import Broker
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import Logging
+import Metrics
+
+/// Posts queued revocation notices to recipients' callback URLs, signed by the broker (RFC 9421),
+/// and retries with back-off (1 s, 2 s, 4 s … up to an hour) until a 2xx acknowledges them.
+public struct CallbackDispatcher: Sendable {
+    let store: any CallbackStore
+    let broker: Identity
+    let clock: any Clock
+    let logger: Logger
+    /// Seconds a recipient has to answer one notice.
+    static let timeoutSecondsMax: Double = 5
+    static let backoffSecondsMax: Int64 = 3_600
+
+    public init(store: any CallbackStore, broker: Identity, clock: any Clock, logger: Logger) {
+        self.store = store
+        self.broker = broker
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// What a recipient receives.
+    public struct Notice: Codable, Sendable, Equatable {
+        public var type: String
+        public var consentID: String
+        public var recipient: String
+        /// The ledger sequence of the revocation.
+        public var ledgerSequence: UInt64
+    }
+
+    /// Attempts every due notice once; returns how many were delivered.
+    @discardableResult
+    public func runOnce() async -> Int {
+        guard let due = try? await store.dueCallbacks(now: clock.now(), limit: 50) else { return 0 }
+        var delivered = 0
+        for callback in due {
+            do {
+                try await post(callback)
+                try await store.markCallbackDelivered(id: callback.id, at: clock.now())
+                Counter(label: "mydata_callbacks_total", dimensions: [("result", "delivered")]).increment()
+                delivered += 1
+            } catch {
+                let attempts = callback.attempts + 1
+                let wait = min(Int64(1) << Int64(min(attempts, 20)), Self.backoffSecondsMax)
+                try? await store.markCallbackFailed(id: callback.id, attempts: attempts, nextAttempt: clock.now().adding(seconds: wait),
+                                                    error: "\(error)")
+                Counter(label: "mydata_callbacks_total", dimensions: [("result", "failed")]).increment()
+                logger.info("revocation callback failed; will retry", metadata: ["callback.id": "\(callback.id)", "attempt": "\(attempts)"])
+            }
+        }
+        return delivered
+    }
+
+    /// Runs until cancelled, looking for due notices every second.
+    public func run() async {
+        while !Task.isCancelled {
+            await runOnce()
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+        }
+    }
+
+    private func post(_ callback: RevocationCallback) async throws {
+        guard let url = URL(string: callback.url), let parts = URLComponents(url: url, resolvingAgainstBaseURL: false),
+              let scheme = parts.scheme, let host = parts.host else {
+            throw HTTPSignatureError(.malformed, "callback URL \(callback.url) is not usable")
+        }
+        let base = URL(string: "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? ""))!
+        let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?\($0)" } ?? "")
+        let notice = Notice(type: "consent.revoked", consentID: callback.consentID, recipient: callback.recipient,
+                            ledgerSequence: callback.eventSequence)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var request = try BrokerHTTPClient(baseURL: base, identity: broker, announceKey: false)
+            .signedRequest("POST", path, body: try encoder.encode(notice))
+        request.timeoutInterval = Self.timeoutSecondsMax
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else { throw HTTPSignatureError(.badSignature, "the recipient answered \(status)") }
+    }
+}
