@@ -125,8 +125,17 @@ public final class BrokerService: Sendable {
     func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition]) async throws -> RecordedEvent {
         let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
         let recorded = try await store.append(AppendBatch(typed: [(event, new)], conditions: conditions))
-        if let last = recorded.last { try await checkpointer.appended(last.head) }
+        await checkpointAfterCommit(recorded)
         return recorded[0]
+    }
+
+    /// The events are committed: a checkpoint that cannot be signed now is signed by the next
+    /// append, the timer or the close, and must not make a committed append look failed.
+    private func checkpointAfterCommit(_ recorded: [RecordedEvent]) async {
+        guard let last = recorded.last else { return }
+        do { try await checkpointer.appended(last.head) } catch {
+            logger.warning("checkpoint deferred", metadata: ["event.seq": "\(last.sequence)"])
+        }
     }
 
     // MARK: Signed submissions
@@ -150,6 +159,10 @@ public final class BrokerService: Sendable {
         }
         // A person's first action may carry their key registration in the same batch, so a
         // refused first action leaves no registration behind.
+        // Registrations go first whatever order they came in, so every event after them is
+        // signed by a key the ledger already holds (verify replays the log in order).
+        let events = events.filter { $0.type == DomainEvent.TypeName.subjectRegistered }
+            + events.filter { $0.type != DomainEvent.TypeName.subjectRegistered }
         var registering: [String: VerifyingKey] = [:]
         for event in events where event.type == DomainEvent.TypeName.subjectRegistered {
             if case .subjectRegistered(let e)? = try? DomainEvent.decode(event), let bytes = Base64.decode(e.signingKey),
@@ -176,7 +189,7 @@ public final class BrokerService: Sendable {
                 for r in recorded {
                     logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
                 }
-                if let last = recorded.last { try await checkpointer.appended(last.head) }
+                await checkpointAfterCommit(recorded)
                 Counter(label: "mydata_signed_events_appended_total").increment(by: recorded.count)
                 return recorded
             } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < Self.conflictRetriesMax {

@@ -110,7 +110,9 @@ public struct TransferService: Sendable {
             }
             throw error
         } catch {
-            try? await vault.store.deleteRecords(batchID: batchID)
+            // Remove the records only when the batch is surely not in the ledger (a failure during
+            // COMMIT may have stored it); records of an unknown batch stay invisible to pulls anyway.
+            if (try? await store.streamVersion(event.streamID)) == 0 { try? await vault.store.deleteRecords(batchID: batchID) }
             throw error
         }
         Counter(label: "mydata_records_pushed_total", dimensions: [("result", "accepted")]).increment(by: accepted)
@@ -214,8 +216,10 @@ extension TransferService {
         guard Set(active.map(\.id)).isSubset(of: revoked) else {
             throw ConsentError(.invalidTerms, "an erasure must revoke every active consent; fetch your consents again")
         }
+        // The data key is destroyed in the erasure's own transaction (a projection change); this
+        // also clears what the database may still hold of it elsewhere (SQLite's WAL).
         let recorded = try await broker.submit(events)
-        try await vault.store.destroyDataKey(subject: subject)
+        try? await vault.store.destroyDataKey(subject: subject)
         return recorded
     }
 }

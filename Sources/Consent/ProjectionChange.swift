@@ -18,6 +18,8 @@ public enum ProjectionChange: Sendable, Equatable {
     case appendAccess(AccessLogEntry)
     case insertBatch(TelemetryBatch)
     case setPartyCallback(id: String, url: String?)
+    /// The person's data key is destroyed in the same transaction as their erasure.
+    case destroyDataKey(subject: String, at: Timestamp)
 }
 
 /// A stored telemetry batch: its records become visible to pulls once this is projected.
@@ -94,9 +96,8 @@ public enum Projection {
                 subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
         case .partyCallbackSet(let e):
             return [.setPartyCallback(id: e.partyID, url: e.url)]
-        case .subjectErased:
-            // The erasure itself is the ledger fact; the vault destroys the data key.
-            return []
+        case .subjectErased(let e):
+            return [.destroyDataKey(subject: e.subjectID, at: time)]
         case .telemetryPushed(let e):
             return [.insertBatch(TelemetryBatch(batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
                                                 rejected: e.rejected, digest: e.digest, time: time, sequence: 0))]

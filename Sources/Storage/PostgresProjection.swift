@@ -111,6 +111,11 @@ enum PostgresProjection {
                 FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient WHERE c.id = \(id)
                 ON CONFLICT (consent_id, event_seq) DO NOTHING
                 """, logger: logger)
+        case .destroyDataKey(let subject, let at):
+            try await conn.query("""
+                INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (\(subject), NULL, \(at.milliseconds), \(at.milliseconds))
+                ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = EXCLUDED.destroyed_ms
+                """, logger: logger)
         case .setPartyCallback(let id, let url):
             if let url {
                 try await conn.query("""

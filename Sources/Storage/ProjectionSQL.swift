@@ -73,6 +73,11 @@ enum ProjectionSQL {
                 SELECT c.id, c.recipient, p.url, ?, 'pending', 0, ? FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient
                 WHERE c.id = ?
                 """).execute(arguments: [Int64(sequence), at.milliseconds, id])
+        case .destroyDataKey(let subject, let at):
+            try db.cachedStatement(sql: """
+                INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
+                ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
+                """).execute(arguments: [subject, at.milliseconds, at.milliseconds])
         case .setPartyCallback(let id, let url):
             if let url {
                 try db.cachedStatement(sql: "INSERT INTO party_callbacks (party_id, url) VALUES (?, ?) ON CONFLICT (party_id) DO UPDATE SET url = excluded.url")

@@ -50,3 +50,20 @@ struct ReceiptTests {
         await #expect(throws: ConsentError.self) { _ = try await f.broker.receipt(consentID: consent.id, subject: try await f.person().id) }
     }
 }
+
+struct SubmissionOrderTests {
+    @Test("a registration sent after the person's first event is appended first, so the ledger still verifies", arguments: Backend.available)
+    func registrationAfterGrant(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        let stranger = try Identity.generateSubject()
+        let request = try await f.request()
+        let policy = try #require(try await f.store.activePolicy())
+        let grant = try stranger.sign(ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let registration = try stranger.sign(ConsentDrafts.registration(of: stranger), at: f.clock.now())
+        let recorded = try await f.broker.submit([grant, registration])
+        #expect(recorded.map(\.event.type) == [DomainEvent.TypeName.subjectRegistered, DomainEvent.TypeName.consentGranted])
+        try await f.broker.close()
+        let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey)
+        #expect((try? result.get()) != nil, "\(result)")
+    }
+}
