@@ -25,8 +25,9 @@ public struct RevocationCallback: Sendable, Equatable, Codable {
 
 /// The revocation callback outbox. Both stores implement it.
 public protocol CallbackStore: Sendable {
-    /// Pending callbacks whose next attempt is due at `now`, oldest first.
-    func dueCallbacks(now: Timestamp, limit: Int) async throws -> [RevocationCallback]
+    /// Claims pending callbacks whose next attempt is due at `now`, oldest first: each claimed row
+    /// is not due again before `leaseUntil`, so several brokers never post the same notice at once.
+    func claimDueCallbacks(now: Timestamp, leaseUntil: Timestamp, limit: Int) async throws -> [RevocationCallback]
     func markCallbackDelivered(id: Int64, at: Timestamp) async throws
     func markCallbackFailed(id: Int64, attempts: Int, nextAttempt: Timestamp, error: String) async throws
     /// A recipient's callbacks, newest first.

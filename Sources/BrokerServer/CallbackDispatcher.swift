@@ -37,7 +37,10 @@ public struct CallbackDispatcher: Sendable {
     /// Attempts every due notice once; returns how many were delivered.
     @discardableResult
     public func runOnce() async -> Int {
-        guard let due = try? await store.dueCallbacks(now: clock.now(), limit: 50) else { return 0 }
+        let now = clock.now()
+        // A claim lasts longer than the posts of a whole round can take.
+        let lease = now.adding(seconds: Int64(Self.timeoutSecondsMax) * 60)
+        guard let due = try? await store.claimDueCallbacks(now: now, leaseUntil: lease, limit: 50) else { return 0 }
         var delivered = 0
         for callback in due {
             do {

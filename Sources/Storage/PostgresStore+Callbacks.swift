@@ -15,11 +15,13 @@ extension PostgresStore: CallbackStore {
         return out
     }
 
-    public func dueCallbacks(now: Timestamp, limit: Int) async throws -> [RevocationCallback] {
+    public func claimDueCallbacks(now: Timestamp, leaseUntil: Timestamp, limit: Int) async throws -> [RevocationCallback] {
         try await callbacks("""
-            SELECT id, consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms, delivered_ms, last_error FROM callbacks
-            WHERE status = 'pending' AND next_attempt_ms <= \(now.milliseconds) ORDER BY id LIMIT \(limit)
-            """)
+            UPDATE callbacks SET next_attempt_ms = \(leaseUntil.milliseconds)
+            WHERE id IN (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_ms <= \(now.milliseconds)
+                         ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING id, consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms, delivered_ms, last_error
+            """).sorted { $0.id < $1.id }
     }
 
     public func markCallbackDelivered(id: Int64, at: Timestamp) async throws {

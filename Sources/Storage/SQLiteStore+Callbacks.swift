@@ -11,10 +11,13 @@ extension SQLiteStore: CallbackStore {
                            deliveredAt: (r[8] as Int64?).map(Timestamp.init(milliseconds:)), lastError: r[9])
     }
 
-    public func dueCallbacks(now: Timestamp, limit: Int) async throws -> [RevocationCallback] {
-        try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM callbacks WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id LIMIT ?",
-                             arguments: [now.milliseconds, limit]).map(Self.callback)
+    public func claimDueCallbacks(now: Timestamp, leaseUntil: Timestamp, limit: Int) async throws -> [RevocationCallback] {
+        try await write { db in
+            try Row.fetchAll(db, sql: """
+                UPDATE callbacks SET next_attempt_ms = ?
+                WHERE id IN (SELECT id FROM callbacks WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id LIMIT ?)
+                RETURNING \(Self.columns)
+                """, arguments: [leaseUntil.milliseconds, now.milliseconds, limit]).map(Self.callback).sorted { $0.id < $1.id }
         }
     }
 

@@ -67,3 +67,25 @@ struct SubmissionOrderTests {
         #expect((try? result.get()) != nil, "\(result)")
     }
 }
+
+struct CallbackOutboxTests {
+    @Test("a revocation queues one notice for a recipient with a callback URL, and a claimed notice is not claimed again", arguments: Backend.available)
+    func claimOnce(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        try await f.broker.setCallback("https://safedrive.example/revocations", party: f.recipient.id)
+        await #expect(throws: ConsentError.self) { try await f.broker.setCallback("ftp://nope", party: f.recipient.id) }
+        let person = try await f.person()
+        let consent = try await f.grant(try await f.request(), by: person)
+        try await f.revoke(consent, by: person)
+        let outbox = f.store as! any CallbackStore
+        let now = f.clock.now().adding(seconds: 1)
+        let first = try await outbox.claimDueCallbacks(now: now, leaseUntil: now.adding(seconds: 300), limit: 10)
+        #expect(first.map(\.consentID) == [consent.id])
+        #expect(first.first?.url == "https://safedrive.example/revocations")
+        #expect(try await outbox.claimDueCallbacks(now: now, leaseUntil: now.adding(seconds: 300), limit: 10).isEmpty, "leased")
+        try await outbox.markCallbackDelivered(id: first[0].id, at: now)
+        #expect(try await outbox.callbacks(recipient: f.recipient.id, limit: 10).first?.status == "delivered")
+        try await f.store.rebuildProjections()
+        #expect(try await outbox.callbacks(recipient: f.recipient.id, limit: 10).count == 1, "a rebuild queues nothing twice")
+    }
+}
