@@ -78,12 +78,15 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let limit = min(max(limit, 1), Limits.readPageEventsMax)
         return try await pool.read { db in
-            try DirectBinding.events(db.cachedStatement(sql: """
-                SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
-                FROM events WHERE seq >= ? ORDER BY seq LIMIT ?
-                """), from: Int64(clamping: sequence), limit: limit)
+            try DirectBinding.events(db.cachedStatement(sql: Self.eventsPageSQL), from: Int64(clamping: sequence), limit: limit)
         }
     }
+
+    /// A page of events from a sequence number, in the column order `DirectBinding.events` reads.
+    static let eventsPageSQL = """
+        SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
+        FROM events WHERE seq >= ? ORDER BY seq LIMIT ?
+        """
 
     public func head() async throws -> ChainHead {
         try await pool.read { db in try Self.head(db) }
@@ -188,18 +191,6 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         return ChainHead(sequence: UInt64(row["seq"] as Int64), hash: [UInt8](row["hash"] as Data))
     }
 
-    static func event(from row: Row) throws -> RecordedEvent {
-        let seq: Int64 = row["seq"]
-        guard let prev = row["prev_hash"] as Data?, prev.count == 32, let hash = row["hash"] as Data?, hash.count == 32,
-              let version = UInt16(exactly: row["schema_version"] as Int64) else {
-            throw LedgerError(.corruptRecord, "event \(seq) has a malformed hash or schema version column")
-        }
-        let event = NewEvent(streamID: row["stream_id"], type: row["type"], schemaVersion: version,
-                             time: Timestamp(milliseconds: row["time_ms"]), authorID: row["author_id"],
-                             payload: [UInt8](row["payload"] as Data), signature: [UInt8](row["signature"] as Data))
-        return RecordedEvent(sequence: UInt64(seq), event: event, previousHash: [UInt8](prev), hash: [UInt8](hash))
-    }
-
     // MARK: Projections
 
     public func projectedSequence() async throws -> UInt64 {
@@ -217,10 +208,7 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
                 SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (\(tables))
                 """).map { (name: $0["name"] as String, sql: $0["sql"] as String) }
             for index in indexes { try db.execute(sql: "DROP INDEX \(index.name)") }
-            let page = try db.cachedStatement(sql: """
-                SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
-                FROM events WHERE seq >= ? ORDER BY seq LIMIT ?
-                """)
+            let page = try db.cachedStatement(sql: Self.eventsPageSQL)
             var versions: [String: Int] = [:]
             var last: UInt64 = 0
             // Decoding is most of a rebuild's work and needs no order: the next page decodes on

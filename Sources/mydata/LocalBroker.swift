@@ -96,10 +96,3 @@ struct Person {
     }
 
 }
-
-/// Stores that hold network connections to close.
-protocol PostgresCloseable { func closeConnections() }
-
-extension PostgresStore: PostgresCloseable {
-    func closeConnections() { close() }
-}

@@ -3,6 +3,7 @@ import BrokerServer
 import Consent
 import Foundation
 import Ledger
+import Storage
 
 /// Where a person's write goes on the HTTP API.
 enum Submission {
@@ -102,6 +103,6 @@ struct LocalPersonalBroker: PersonalBroker {
     }
     func close() async {
         try? await local.service.close()
-        (local.store as? PostgresCloseable)?.closeConnections()
+        (local.store as? PostgresStore)?.close()
     }
 }
