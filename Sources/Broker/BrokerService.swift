@@ -84,14 +84,37 @@ public final class BrokerService: Sendable {
             throw ConsentError(.invalidIdentifier, "party id '\(id)' must be 3 to 64 of a-z, 0-9 and '-', and not 'broker' or 'sub_…'")
         }
         guard !name.isEmpty, name.count <= 200 else { throw ConsentError(.invalidIdentifier, "a party name has 1 to 200 characters") }
-        _ = try keys.verifyingKey()
-        guard let box = Base64.decode(keys.boxKey), (try? BoxPublicKey(bytes: box)) != nil else {
-            throw ConsentError(.invalidIdentifier, "the box key of '\(id)' is not a base64 X25519 public key")
-        }
+        try Self.checkKeys(keys, of: id)
         let stream = StreamName.party(id)
         guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.partyExists, "party '\(id)' is already registered") }
         try await appendBrokerEvent(.partyRegistered(PartyRegistered(partyID: id, role: role, name: name, signingKey: keys.signingKey, boxKey: keys.boxKey)),
                                     conditions: [StreamCondition(streamID: stream, expectedVersion: 0)])
+    }
+
+    /// Replaces a party's keys (`party.key-rotated`): from the next event on, its requests must be
+    /// signed with the new signing key and deliveries are sealed to the new box key.
+    ///
+    /// - Throws: `ConsentError` when the party is unknown, a key is malformed, or the keys are
+    ///   the ones already registered.
+    public func rotateKeys(party id: String, keys: PublicKeys) async throws {
+        let stream = StreamName.party(id)
+        let version = try await store.streamVersion(stream)
+        guard let party = try await store.party(id) else { throw ConsentError(.unknownParty, "party '\(id)' is not registered; add it first") }
+        try Self.checkKeys(keys, of: id)
+        guard party.signingKey != keys.signingKey || party.boxKey != keys.boxKey else {
+            throw ConsentError(.partyExists, "party '\(id)' already has these keys; nothing to rotate")
+        }
+        try await appendBrokerEvent(.partyKeyRotated(PartyKeyRotated(partyID: id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+                                    conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+    }
+
+    static func checkKeys(_ keys: PublicKeys, of id: String) throws {
+        guard (try? keys.verifyingKey()) != nil else {
+            throw ConsentError(.invalidIdentifier, "the signing key of '\(id)' is not a base64 Ed25519 public key")
+        }
+        guard let box = Base64.decode(keys.boxKey), (try? BoxPublicKey(bytes: box)) != nil else {
+            throw ConsentError(.invalidIdentifier, "the box key of '\(id)' is not a base64 X25519 public key")
+        }
     }
 
     /// Sets (or clears, with nil) the URL a recipient is told about revocations at.

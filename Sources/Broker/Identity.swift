@@ -49,9 +49,11 @@ public struct PublicKeys: Codable, Sendable, Equatable {
     public var boxKey: String
     /// `manufacturer`, `recipient`, `broker` or `subject`, when known.
     public var role: String?
+    /// The party's name as people see it; used when a trust-store file registers a new party.
+    public var name: String?
 
-    public init(id: String, signingKey: String, boxKey: String, role: String? = nil) {
-        self.id = id; self.signingKey = signingKey; self.boxKey = boxKey; self.role = role
+    public init(id: String, signingKey: String, boxKey: String, role: String? = nil, name: String? = nil) {
+        self.id = id; self.signingKey = signingKey; self.boxKey = boxKey; self.role = role; self.name = name
     }
 
     /// The Ed25519 key.

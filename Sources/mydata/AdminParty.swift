@@ -6,7 +6,7 @@ import Foundation
 struct AdminParty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "party", abstract: "Register, list, suspend and reinstate manufacturers and recipients.",
-        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self, AdminPartyCallback.self])
+        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self, AdminPartyRotate.self, AdminPartyCallback.self])
 }
 
 extension PartyRole: ExpressibleByArgument {}
@@ -85,6 +85,41 @@ struct AdminPartyReinstate: AsyncParsableCommand {
         try await reportingErrors {
             try await LocalBroker.open(global).session { try await $0.service.setSuspended(false, party: id) }
             print("Reinstated \(id).")
+        }
+    }
+}
+
+struct AdminPartyRotate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate", abstract: "Replace a party's public keys (a party.key-rotated event); its old signing key stops working at once.",
+        discussion: "Without --public-key-file, fresh keys are generated into the data directory (for demos and tests).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The party id.") var id: String
+    @Option(name: .long, help: ArgumentHelp("The party's new public key file (JSON with signingKey and boxKey, base64).", valueName: "file"))
+    var publicKeyFile: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let broker = try await LocalBroker.open(global)
+            var keys: PublicKeys
+            var generated: Identity?
+            if let publicKeyFile {
+                keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
+                keys.id = id
+            } else {
+                generated = try Identity.generate(id: id)
+                keys = generated!.publicKeys
+            }
+            guard let party = try await broker.store.party(id) else { throw ConsentError(.unknownParty, "party '\(id)' is not registered; add it first") }
+            keys.role = party.role.rawValue
+            keys.name = party.name
+            try await broker.session { try await $0.service.rotateKeys(party: id, keys: keys) }
+            if let generated {
+                var none: [UInt8]? = nil
+                try KeyFile.write(generated, to: broker.directory.partyKeyURL(id), passphrase: &none)
+            }
+            try DataDirectory.writePublicKeys(keys, to: broker.directory.keysURL.appendingPathComponent("\(id).pub"))
+            print("Rotated the keys of \(id); requests signed with its old key are refused from now on.")
         }
     }
 }

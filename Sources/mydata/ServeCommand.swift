@@ -16,14 +16,36 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Address to listen on.") var host = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on (0 picks a free one).") var port = 8080
+    @Option(name: .long, help: ArgumentHelp(
+        "The public trust store: a folder of <party>.pub files registered or rotated at start ('none' to skip; default Keys when it exists).",
+        valueName: "dir"))
+    var trustStore: String?
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
     }
 
+    /// `--trust-store`, or `Keys` in the working directory when it exists.
+    var trustStoreFolder: URL? {
+        switch trustStore {
+        case "none": return nil
+        case let path?: return URL(fileURLWithPath: path)
+        case nil:
+            var folder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: "Keys", isDirectory: &folder) && folder.boolValue ? URL(fileURLWithPath: "Keys") : nil
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let broker = try await LocalBroker.open(global)
+            if let folder = trustStoreFolder {
+                let trust = try TrustStore.load(folder)
+                let outcome = try await trust.apply(to: broker.service)
+                let rotated = outcome.rotated.isEmpty ? "" : " (\(outcome.rotated.joined(separator: ", ")))"
+                FileHandle.standardOutput.write(Data(("trust store \(folder.path): \(trust.parties.count) parties, "
+                    + "\(outcome.registered.count) registered, \(outcome.rotated.count) rotated\(rotated)\n").utf8))
+            }
             guard let nonces = broker.store as? any NonceStore else {
                 throw CLIError(message: "this store cannot keep request nonces", exitCode: ExitCodes.storeProblem)
             }

@@ -15,26 +15,33 @@ final class RunningBroker: @unchecked Sendable {
     let process = Process()
     let baseURL: URL
 
-    init() throws {
+    /// The lines `serve` printed before it listened (the trust store's summary).
+    let startLines: [String]
+
+    /// - Parameter trustStore: a `Keys/`-like folder to load at start; none by default, so the
+    ///   repository's own `Keys/` never leaks into a test.
+    init(trustStore: URL? = nil) throws {
         cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
         let initRun = try cli.run(["admin", "init"])
         guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
         process.executableURL = MydataCLI.executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir]
+        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
+        var text = ""
+        while !text.contains("listening on") || !text.hasSuffix("\n") {
             let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening") }
-            line.append(chunk)
+            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening: \(text)") }
+            text += String(decoding: chunk, as: UTF8.self)
         }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }).flatMap(URL.init(string:)) else {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let listening = lines.first(where: { $0.contains("listening on") }),
+              let url = listening.split(separator: " ").last.flatMap({ URL(string: String($0)) }) else {
             throw TestFailure("no listening line: \(text)")
         }
+        startLines = lines.filter { !$0.contains("listening on") }
         baseURL = url
     }
 
