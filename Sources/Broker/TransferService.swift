@@ -137,6 +137,8 @@ public struct TransferService: Sendable {
         public var records: [TelemetryRecord]
         /// Pass as `after` for the next page (`<batch sequence>.<record id>`); nil when this page is the last.
         public var nextCursor: String?
+        /// BLAKE2b-256 (hex) of `records` as canonical JSON: the digest the person's access log shows.
+        public var digest: String?
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
     }
@@ -169,15 +171,15 @@ public struct TransferService: Sendable {
                     recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
             }
             guard !covered.isEmpty else {
-                return Delivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, ledgerSequence: nil)
+                return Delivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
             }
             let key = try await vault.dataKey(for: consent.subject)
             let records = try covered.map { try vault.open($0, key: key) }
             let deliveryID = Identifiers.random(prefix: "dlv")
             let next = page.count == limit ? page.last?.cursor.description : nil
-            var delivery = Delivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next, ledgerSequence: nil)
             // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
             let digest = Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records)))
+            var delivery = Delivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next, digest: digest, ledgerSequence: nil)
             let event = DomainEvent.dataDelivered(DataDelivered(deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
                                                                 recipient: recipient, items: Array(Set(records.map(\.item))).sorted(),
                                                                 records: records.count, digest: digest))

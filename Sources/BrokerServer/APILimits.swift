@@ -10,4 +10,6 @@ public enum APILimits {
     public static let submittedEventsMax = 100
     /// Entries in one listing.
     public static let pageItemsMax = 500
+    /// Records in one pull page sent as a sealed NDJSON stream (`Accept: application/x-ndjson`).
+    public static let streamedRecordsMax = 10_000
 }

@@ -76,19 +76,46 @@ extension BrokerAPI {
             guard let after = RecordCursor(text) else {
                 throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
             }
-            let delivery = try await transfer.pull(consentID: try context.parameters.require("id"), recipient: recipient,
-                                                   after: after, limit: Self.limit(request))
+            let streamed = request.headers[.accept]?.contains(SealedStream.mediaType) == true
+            let delivery = try await transfer.pull(consentID: try context.parameters.require("id"), recipient: recipient, after: after,
+                                                   limit: Self.limit(request, max: streamed ? APILimits.streamedRecordsMax : APILimits.pageItemsMax))
             guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {
                 throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
             }
+            let recipientKey = try BoxPublicKey(bytes: boxBytes)
+            if streamed { return try Self.stream(delivery, to: recipientKey, broker: service.identity.signingKey) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let sealed = try SealedBox.seal([UInt8](try encoder.encode(delivery)), to: try BoxPublicKey(bytes: boxBytes))
+            let sealed = try SealedBox.seal([UInt8](try encoder.encode(delivery)), to: recipientKey)
             let signature = service.identity.signingKey.sign(sealed)
             var headers: HTTPFields = [.contentType: "application/octet-stream"]
             headers[Self.brokerSignatureField] = Base64.encode(signature.bytes)
             if let next = delivery.nextCursor { headers[Self.nextCursorField] = "\(next)" }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: sealed)))
         }
+    }
+}
+
+extension BrokerAPI {
+    /// A delivery as a sealed NDJSON stream (`SealedStream`): written and encrypted a chunk at a
+    /// time. The delivery was logged before the first byte is sent.
+    static func stream(_ delivery: TransferService.Delivery, to recipient: BoxPublicKey, broker: SigningKey) throws -> Response {
+        var headers: HTTPFields = [.contentType: SealedStream.mediaType]
+        if let next = delivery.nextCursor { headers[Self.nextCursorField] = next }
+        let body = ResponseBody(contentLength: nil) { (out: inout any ResponseBodyWriter) in
+            let writer = try SealedStream.Writer(consentID: delivery.consentID, recipient: recipient, broker: broker)
+            try await out.write(ByteBuffer(bytes: writer.opening))
+            var start = 0
+            while start < delivery.records.count {
+                let end = min(start + SealedStream.recordsPerChunk, delivery.records.count)
+                try await out.write(ByteBuffer(bytes: try writer.chunk(delivery.records[start..<end])))
+                start = end
+            }
+            try await out.write(ByteBuffer(bytes: try writer.finish(SealedStream.Trailer(
+                deliveryID: delivery.deliveryID, consentID: delivery.consentID, records: delivery.records.count, digest: delivery.digest,
+                nextCursor: delivery.nextCursor, ledgerSequence: delivery.ledgerSequence))))
+            try await out.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
     }
 }

@@ -29,9 +29,9 @@ public struct BrokerAPI: Sendable {
                         body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
-    static func limit(_ request: Request) -> Int {
+    static func limit(_ request: Request, max most: Int = APILimits.pageItemsMax) -> Int {
         let asked = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
-        return min(max(asked, 1), APILimits.pageItemsMax)
+        return min(max(asked, 1), most)
     }
 
     // MARK: Writes

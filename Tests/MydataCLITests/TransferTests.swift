@@ -111,6 +111,44 @@ struct TransferTests {
             }
         }
     }
+
+    @Test("a large page arrives as a sealed NDJSON stream the recipient reads chunk by chunk; each matches its access-log entry")
+    func streamedPull() async throws {
+        let broker = try RunningBroker()
+        let maker = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("hanbit-motors"))
+        let recipientIdentity = try broker.party("safedrive-insurance")
+        let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: recipientIdentity)
+        let person = try Identity.generateSubject()
+        let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let now = Timestamp.now()
+        let (grantBody, consentID) = try await HTTPAPITests.grantBody(broker, person: person)
+        #expect(try await me.send("POST", "/v1/consents", body: grantBody).status == 201)
+        let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
+        let confirm = try person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        #expect(try await me.send("POST", "/v1/devices", body: try HTTPAPITests.submit([confirm])).status == 201)
+        let records = (0..<1_000).map { Self.record("car-s", "vehicle.driving", now.adding(seconds: -2_000 + Int64($0)), km: Double($0) / 8) }
+        #expect(try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records))).status == 201)
+
+        let ndjson = ["Accept": SealedStream.mediaType]
+        let first = try await recipient.send("GET", "/v1/consents/\(consentID)/data?limit=600", extraFields: ndjson)
+        #expect(first.status == 200)
+        #expect(first.contentType == SealedStream.mediaType)
+        let page1 = try SealedStream.Reader.open(first.body, recipient: recipientIdentity.boxKey, broker: try broker.brokerKey)
+        #expect(page1.records.count == 600)
+        let cursor = try #require(page1.trailer.nextCursor)
+        let second = try await recipient.send("GET", "/v1/consents/\(consentID)/data?limit=600&after=\(cursor)", extraFields: ndjson)
+        let page2 = try SealedStream.Reader.open(second.body, recipient: recipientIdentity.boxKey, broker: try broker.brokerKey)
+        #expect(page2.records.count == 400)
+        #expect(page2.trailer.nextCursor == nil)
+        #expect((page1.records + page2.records).sorted { $0.time < $1.time } == records, "every record once, none changed")
+
+        let log = try await me.send("GET", "/v1/access-log").decode([String: [AccessLogEntry]].self)["entries"] ?? []
+        #expect(Set(log.map(\.digest)) == Set([page1.trailer.digest, page2.trailer.digest].compactMap { $0 }))
+        #expect(throws: (any Error).self) {
+            try SealedStream.Reader.open(first.body, recipient: try broker.party("fixit-ai").boxKey, broker: try broker.brokerKey)
+        }
+    }
 }
 
 import GRDB

@@ -1,0 +1,65 @@
+import Broker
+import Consent
+import Foundation
+import Ledger
+import Sodium
+import Testing
+
+/// The sealed NDJSON stream of large pulls: only the broker writes it, only the recipient reads
+/// it, and no line can be changed, dropped, swapped or cut off unnoticed.
+struct SealedStreamTests {
+    let recipient: BoxSecretKey
+    let broker: SigningKey
+    let records: [TelemetryRecord]
+
+    init() throws {
+        recipient = try BoxSecretKey()
+        broker = try SigningKey()
+        records = (0..<600).map { i in
+            TelemetryRecord(device: "car-\(i % 3)", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_000 + Int64(i)),
+                            values: ["distance": .number(Double(i) / 4), "duration": .integer(Int64(i))])
+        }
+    }
+
+    /// A whole stream's lines for `records`.
+    func lines(_ records: [TelemetryRecord], consentID: String = "cns_1", digest: String? = nil) throws -> [Data] {
+        let writer = try SealedStream.Writer(consentID: consentID, recipient: recipient.publicKey, broker: broker)
+        var lines = [writer.opening]
+        for start in stride(from: 0, to: records.count, by: SealedStream.recordsPerChunk) {
+            lines.append(try writer.chunk(records[start..<min(start + SealedStream.recordsPerChunk, records.count)]))
+        }
+        let digest = try digest ?? Hex.encode(BLAKE2b.hash256(CanonicalJSON.encode(records)))
+        lines.append(try writer.finish(SealedStream.Trailer(deliveryID: "dlv_1", consentID: consentID, records: records.count,
+                                                            digest: digest, nextCursor: "7.x", ledgerSequence: 9)))
+        return lines
+    }
+
+    func open(_ lines: [Data], recipient: BoxSecretKey? = nil, broker: VerifyingKey? = nil) throws -> [TelemetryRecord] {
+        try SealedStream.Reader.open(lines.reduce(Data(), +), recipient: recipient ?? self.recipient, broker: broker ?? self.broker.verifyingKey).records
+    }
+
+    @Test("the recipient reads every record back, chunk by chunk, with the trailer the ledger logged")
+    func roundTrip() throws {
+        let lines = try lines(records)
+        #expect(lines.count == 1 + 3 + 1, "600 records in chunks of 256")
+        let (opened, trailer) = try SealedStream.Reader.open(lines.reduce(Data(), +), recipient: recipient, broker: broker.verifyingKey)
+        #expect(opened == records)
+        #expect(trailer.records == 600)
+        #expect(trailer.nextCursor == "7.x")
+        #expect(try self.open(try self.lines([])).isEmpty, "an empty page is an opening and a trailer")
+    }
+
+    @Test("a dropped, swapped, changed or cut-off line, another recipient, or another broker's opening is refused")
+    func tampering() throws {
+        let lines = try lines(records)
+        #expect(throws: (any Error).self) { try open(lines.enumerated().filter { $0.offset != 2 }.map(\.element)) }
+        #expect(throws: (any Error).self) { try open([lines[0], lines[2], lines[1], lines[3], lines[4]]) }
+        #expect(throws: (any Error).self) { try open(Array(lines.dropLast())) }
+        var changed = lines
+        changed[1] = try self.lines(records)[1]
+        #expect(throws: (any Error).self) { try open(changed) }
+        #expect(throws: (any Error).self) { try open(lines, recipient: try BoxSecretKey()) }
+        #expect(throws: (any Error).self) { try open(lines, broker: try SigningKey().verifyingKey) }
+        #expect(throws: (any Error).self) { try open(try self.lines(records, digest: String(repeating: "0", count: 64))) }
+    }
+}
