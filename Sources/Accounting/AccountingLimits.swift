@@ -9,18 +9,22 @@ public enum AccountingLimits {
     public static let chargeIDCharactersMax = 112
 
     static func isValidID(_ id: String) -> Bool {
-        isValid(id, max: idCharactersMax, extra: "-_.:")
+        isValid(id, max: idCharactersMax, slash: false)
     }
 
     static func isValidReference(_ reference: String) -> Bool {
-        isValid(reference, max: referenceCharactersMax, extra: "-_.:/")
+        isValid(reference, max: referenceCharactersMax, slash: true)
     }
 
-    private static func isValid(_ text: String, max: Int, extra: String) -> Bool {
+    private static func isValid(_ text: String, max: Int, slash: Bool) -> Bool {
         guard (1...max).contains(text.utf8.count) else { return false }
-        return text.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-                || extra.unicodeScalars.contains($0)
+        return text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"): true
+            case UInt8(ascii: "/"): slash
+            default: false
+            }
         }
     }
 }

@@ -8,5 +8,11 @@ public struct ReplayError: Error, Sendable, Codable, Equatable, CustomStringConv
     /// The result it got: a rejection's code, or `exists` for a repeated id.
     public let result: String
 
+    public init(id: String, index: Int, result: String) {
+        self.id = id
+        self.index = index
+        self.result = result
+    }
+
     public var description: String { "replay refused #\(index) (\(id)): \(result)" }
 }

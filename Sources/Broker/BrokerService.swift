@@ -244,6 +244,7 @@ public final class BrokerService: Sendable {
             let conditions = try await versions([StreamName.subject(e.subjectID)])
             guard author == e.subjectID else { throw ConsentError(.badSignature, "only the person can ask for their own erasure") }
             guard conditions[0].expectedVersion > 0 else { throw ConsentError(.unknownSubject, "person \(e.subjectID) is not registered") }
+            guard conditions[0].expectedVersion == 1 else { throw ConsentError(.subjectErased, "this person's data was already erased") }
             return conditions
 
         case .consentRequested(let e):
@@ -260,7 +261,7 @@ public final class BrokerService: Sendable {
 
         case .consentGranted(let e):
             let conditions = try await versions([StreamName.consent(e.consentID), StreamName.request(e.requestID),
-                                                 StreamName.party(e.recipient), "policy"])
+                                                 StreamName.party(e.recipient), "policy"]) + [try await notErased(author)]
             let request = try await store.request(e.requestID)
             try ConsentRules.checkGrant(e, author: author, request: request,
                                         recipient: try await store.party(request?.recipient ?? e.recipient),
@@ -281,7 +282,7 @@ public final class BrokerService: Sendable {
             guard try await store.subject(e.subject) != nil else {
                 throw ConsentError(.unknownSubject, "person \(e.subject) is not registered; they register with `mydata key register`")
             }
-            return conditions
+            return conditions + [try await notErased(e.subject)]
 
         case .deviceConfirmed(let e):
             let conditions = try await versions([StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID)])
@@ -292,11 +293,21 @@ public final class BrokerService: Sendable {
                 throw ConsentError(.subjectMismatch, "device \(e.deviceID) was attested to someone else")
             }
             guard binding.confirmedAt == nil else { throw ConsentError(.deviceAlreadyConfirmed, "device \(e.deviceID) is already confirmed") }
-            return conditions
+            return conditions + [try await notErased(author)]
 
         default:
             throw ConsentError(.malformedEvent, "only the broker writes '\(event.type)' events")
         }
+    }
+
+    /// A person's stream holds their registration, then at most their erasure: once erased, they
+    /// can grant, confirm and be attested no more. The condition makes an erasure that commits
+    /// first refuse the action.
+    private func notErased(_ subject: String) async throws -> StreamCondition {
+        let stream = StreamName.subject(subject)
+        let version = try await store.streamVersion(stream)
+        guard version <= 1 else { throw ConsentError(.subjectErased, "this person erased their data; a new identity (mydata key init) starts afresh") }
+        return StreamCondition(streamID: stream, expectedVersion: version)
     }
 
     private func versions(_ streams: [String]) async throws -> [StreamCondition] {

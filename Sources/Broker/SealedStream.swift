@@ -76,9 +76,15 @@ public enum SealedStream {
 
         /// A chunk line carrying `records`.
         public func chunk(_ records: some Collection<TelemetryRecord>) throws -> Data {
+            try chunk(canonical: records.map { try CanonicalJSON.encode($0) })
+        }
+
+        /// A chunk line carrying records given as their canonical JSON.
+        public func chunk(canonical records: some Collection<[UInt8]>) throws -> Data {
             var plain: [UInt8] = []
+            plain.reserveCapacity(records.reduce(0) { $0 + $1.count + 1 })
             for record in records {
-                plain += try encoder.encode(record)
+                plain += record
                 plain.append(10)
             }
             return try line(stream.seal(plain))
@@ -114,6 +120,12 @@ public enum SealedStream {
         /// - Throws: `SealedStreamError` when the line is not what comes next, or was not
         ///   written by the broker for this recipient.
         public func read(_ line: some DataProtocol) throws -> [TelemetryRecord] {
+            let decoder = JSONDecoder()
+            return try readCanonical(line).map { try decoder.decode(TelemetryRecord.self, from: Data($0)) }
+        }
+
+        /// The records of one line as the JSON bytes sent (canonical JSON), undecoded.
+        public func readCanonical(_ line: some DataProtocol) throws -> [[UInt8]] {
             guard trailer == nil else { throw SealedStreamError("a line follows the final chunk") }
             guard let stream else {
                 guard let opening = try? JSONDecoder().decode(Opening.self, from: Data(line)), opening.format == SealedStream.format,
@@ -137,19 +149,27 @@ public enum SealedStream {
                 trailer = try JSONDecoder().decode(Trailer.self, from: Data(plain))
                 return []
             }
-            return try plain.split(separator: 10).map { try JSONDecoder().decode(TelemetryRecord.self, from: Data($0)) }
+            return plain.split(separator: 10).map(Array.init)
         }
 
         /// Reads a whole body and checks that it ended, and that the count and digest match the records.
         public static func open(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [TelemetryRecord], trailer: Trailer) {
+            let (canonical, trailer) = try openCanonical(body, recipient: recipient, broker: broker)
+            let decoder = JSONDecoder()
+            return (try canonical.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) }, trailer)
+        }
+
+        /// `open`, leaving each record as the canonical JSON bytes sent (for clients that store
+        /// or forward them as they are). The digest is checked over exactly these bytes.
+        public static func openCanonical(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [[UInt8]], trailer: Trailer) {
             let reader = Reader(recipient: recipient, broker: broker)
-            var records: [TelemetryRecord] = []
-            for line in body.split(separator: 10) where !line.isEmpty { records += try reader.read(line) }
+            var records: [[UInt8]] = []
+            for line in body.split(separator: 10) where !line.isEmpty { records += try reader.readCanonical(line) }
             guard let trailer = reader.trailer else { throw SealedStreamError("the stream was cut off before its final chunk") }
             guard trailer.records == records.count, trailer.consentID == reader.consentID else {
                 throw SealedStreamError("the trailer counts \(trailer.records) records for \(trailer.consentID), the stream held \(records.count)")
             }
-            if let digest = trailer.digest, digest != Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records))) {
+            if let digest = trailer.digest, digest != TransferService.digest(ofCanonical: records) {
                 throw SealedStreamError("the records do not match the digest the ledger logged")
             }
             return (records, trailer)

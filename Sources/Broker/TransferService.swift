@@ -143,13 +143,46 @@ public struct TransferService: Sendable {
         public var ledgerSequence: UInt64?
     }
 
+    /// A delivery whose records are each their canonical JSON bytes (sorted keys, no
+    /// whitespace), as opened: what the sealed stream sends without decoding them.
+    public struct CanonicalDelivery: Sendable, Equatable {
+        public var deliveryID: String?
+        public var consentID: String
+        public var records: [[UInt8]]
+        public var nextCursor: String?
+        public var digest: String?
+        public var ledgerSequence: UInt64?
+    }
+
+    /// BLAKE2b-256 (hex) of records as a canonical JSON array: the digest a `data.delivered`
+    /// event, the person's access log and the recipient all compute.
+    public static func digest(ofCanonical records: [[UInt8]]) -> String {
+        var array: [UInt8] = [UInt8(ascii: "[")]
+        array.reserveCapacity(records.reduce(2) { $0 + $1.count + 1 })
+        for (i, record) in records.enumerated() {
+            if i > 0 { array.append(UInt8(ascii: ",")) }
+            array += record
+        }
+        array.append(UInt8(ascii: "]"))
+        return Hex.encode(BLAKE2b.hash256(array))
+    }
+
+    /// `pullCanonical`, with the records decoded.
+    public func pull(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> Delivery {
+        let raw = try await pullCanonical(consentID: consentID, recipient: recipient, after: cursor, limit: limit)
+        let decoder = JSONDecoder()
+        return Delivery(deliveryID: raw.deliveryID, consentID: raw.consentID,
+                        records: try raw.records.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) },
+                        nextCursor: raw.nextCursor, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
+    }
+
     /// The records consent `consentID` covers for `recipient` now, after `cursor`. The delivery is
     /// logged in the same append that checks the consent stream did not change since it was
     /// read, so a pull that starts after a revocation was acknowledged returns nothing.
     ///
     /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
     ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
-    public func pull(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> Delivery {
+    public func pullCanonical(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> CanonicalDelivery {
         for attempt in 1...BrokerService.conflictRetriesMax {
             let stream = StreamName.consent(consentID)
             let version = try await store.streamVersion(stream)
@@ -171,17 +204,18 @@ public struct TransferService: Sendable {
                     recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
             }
             guard !covered.isEmpty else {
-                return Delivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
+                return CanonicalDelivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
             }
             let key = try await vault.dataKey(for: consent.subject)
-            let records = try covered.map { try vault.open($0, key: key) }
+            let records = try covered.map { try vault.openCanonical($0, key: key) }
             let deliveryID = Identifiers.random(prefix: "dlv")
             let next = page.count == limit ? page.last?.cursor.description : nil
             // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
-            let digest = Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records)))
-            var delivery = Delivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next, digest: digest, ledgerSequence: nil)
+            let digest = Self.digest(ofCanonical: records)
+            var delivery = CanonicalDelivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next,
+                                             digest: digest, ledgerSequence: nil)
             let event = DomainEvent.dataDelivered(DataDelivered(deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
-                                                                recipient: recipient, items: Array(Set(records.map(\.item))).sorted(),
+                                                                recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
                                                                 records: records.count, digest: digest))
             do {
                 let recorded = try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])

@@ -77,13 +77,17 @@ extension BrokerAPI {
                 throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
             }
             let streamed = request.headers[.accept]?.contains(SealedStream.mediaType) == true
-            let delivery = try await transfer.pull(consentID: try context.parameters.require("id"), recipient: recipient, after: after,
-                                                   limit: Self.limit(request, max: streamed ? APILimits.streamedRecordsMax : APILimits.pageItemsMax))
+            let consentID = try context.parameters.require("id")
             guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {
                 throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
             }
             let recipientKey = try BoxPublicKey(bytes: boxBytes)
-            if streamed { return try Self.stream(delivery, to: recipientKey, broker: service.identity.signingKey) }
+            if streamed {
+                let delivery = try await transfer.pullCanonical(consentID: consentID, recipient: recipient, after: after,
+                                                                limit: Self.limit(request, max: APILimits.streamedRecordsMax))
+                return try Self.stream(delivery, to: recipientKey, broker: service.identity.signingKey)
+            }
+            let delivery = try await transfer.pull(consentID: consentID, recipient: recipient, after: after, limit: Self.limit(request))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let sealed = try SealedBox.seal([UInt8](try encoder.encode(delivery)), to: recipientKey)
@@ -99,7 +103,7 @@ extension BrokerAPI {
 extension BrokerAPI {
     /// A delivery as a sealed NDJSON stream (`SealedStream`): written and encrypted a chunk at a
     /// time. The delivery was logged before the first byte is sent.
-    static func stream(_ delivery: TransferService.Delivery, to recipient: BoxPublicKey, broker: SigningKey) throws -> Response {
+    static func stream(_ delivery: TransferService.CanonicalDelivery, to recipient: BoxPublicKey, broker: SigningKey) throws -> Response {
         var headers: HTTPFields = [.contentType: SealedStream.mediaType]
         if let next = delivery.nextCursor { headers[Self.nextCursorField] = next }
         let body = ResponseBody(contentLength: nil) { (out: inout any ResponseBodyWriter) in
@@ -108,7 +112,7 @@ extension BrokerAPI {
             var start = 0
             while start < delivery.records.count {
                 let end = min(start + SealedStream.recordsPerChunk, delivery.records.count)
-                try await out.write(ByteBuffer(bytes: try writer.chunk(delivery.records[start..<end])))
+                try await out.write(ByteBuffer(bytes: try writer.chunk(canonical: delivery.records[start..<end])))
                 start = end
             }
             try await out.write(ByteBuffer(bytes: try writer.finish(SealedStream.Trailer(

@@ -52,6 +52,32 @@ public struct Vault: Sendable {
         return TelemetryRecord(device: record.deviceID, item: record.item, time: record.time, values: values)
     }
 
+    /// Opens a sealed record straight into its canonical JSON (what `CanonicalJSON.encode` of
+    /// the `TelemetryRecord` gives: sorted keys, no whitespace), without decoding its values.
+    /// Device ids and items are plain identifiers, so they need no escaping.
+    ///
+    /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
+    public func openCanonical(_ record: SealedRecord, key: SymmetricKey) throws -> [UInt8] {
+        var values = try XChaCha20Poly1305.open(record.sealed, key: key, associatedData: Self.recordAD(
+            subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
+        defer { Sodium.zero(&values) }
+        guard Identifiers.isValidReference(record.deviceID), Identifiers.isValidReference(record.item) else {
+            return try CanonicalJSON.encode(try open(record, key: key))
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count + record.deviceID.utf8.count + record.item.utf8.count + 64)
+        out += #"{"device":""#.utf8
+        out += record.deviceID.utf8
+        out += #"","item":""#.utf8
+        out += record.item.utf8
+        out += #"","time":"#.utf8
+        out += String(record.time.milliseconds).utf8
+        out += #","values":"#.utf8
+        out += values
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     static func keyAD(_ subject: String) -> [UInt8] { Array("mydata/data-key/v1\u{0}\(subject)".utf8) }
 
     static func recordAD(subject: String, manufacturer: String, device: String, item: String, time: Timestamp) -> [UInt8] {

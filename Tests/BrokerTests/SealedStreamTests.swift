@@ -63,3 +63,39 @@ struct SealedStreamTests {
         #expect(throws: (any Error).self) { try open(try self.lines(records, digest: String(repeating: "0", count: 64))) }
     }
 }
+
+import Vault
+
+/// Pulls send each record as the canonical JSON built around its decrypted values; the digest
+/// in the ledger is over those bytes, so they must be exactly what `CanonicalJSON` writes.
+struct CanonicalRecordTests {
+    final class NoStore: VaultStore, @unchecked Sendable {
+        func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? { wrapped }
+        func destroyDataKey(subject: String) async throws {}
+        func storeRecords(_ records: [SealedRecord]) async throws {}
+        func deleteRecords(batchID: String) async throws {}
+        func records(_ query: RecordQuery) async throws -> [SealedRecord] { [] }
+    }
+
+    @Test("a record opened as canonical JSON is byte for byte CanonicalJSON of the record, and the page digest matches")
+    func canonicalBytes() throws {
+        let vault = Vault(kek: try SymmetricKey(), store: NoStore())
+        let key = try SymmetricKey()
+        let awkward: [[String: FieldValue]] = [
+            ["distance": .number(0.1), "duration": .integer(-9_007_199_254_740_991), "note": .string("say \"hi\"\\/ 차 🚗\n\t\u{1}")],
+            ["big": .number(1e21), "small": .number(-2.5e-7), "whole": .number(3), "yes": .boolean(true), "no": .boolean(false)],
+            [:],
+        ]
+        var canonical: [[UInt8]] = []
+        var records: [TelemetryRecord] = []
+        for (i, values) in awkward.enumerated() {
+            let record = TelemetryRecord(device: "car-\(i):A_b.c", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_123 + Int64(i)), values: values)
+            let sealed = try vault.seal(record, manufacturer: "hanbit-motors", subject: "sub_x", batchID: "bat_1", key: key)
+            let bytes = try vault.openCanonical(sealed, key: key)
+            #expect(bytes == (try CanonicalJSON.encode(try vault.open(sealed, key: key))), "\(String(decoding: bytes, as: UTF8.self))")
+            canonical.append(bytes)
+            records.append(try vault.open(sealed, key: key))
+        }
+        #expect(TransferService.digest(ofCanonical: canonical) == Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records))))
+    }
+}

@@ -190,6 +190,13 @@ struct ErasureTests {
             .send("GET", "/v1/consents/\(consentID)/data")
         #expect(pull.status == 403)
 
+        // Erased is final: no second erasure, no new grant.
+        let again = try cli.run(["erase", "--yes"], environment: ["MYDATA_BROKER": broker.baseURL.absoluteString])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already erased"), "\(again.stderr)")
+        let regrant = try await me.send("POST", "/v1/consents", body: try JSONEncoder().encode(SubmitBody(events: [grant])))
+        #expect(try regrant.decode(Problem.self).code == "subjectErased")
+
         broker.stop()
         #expect(try await db.read { try Data?.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) } == .some(nil))
         for file in ["ledger.sqlite", "ledger.sqlite-wal"] {

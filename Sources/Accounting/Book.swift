@@ -1,0 +1,162 @@
+/// The double-entry book: accounts, the transfers applied to them, and which pending transfers
+/// are settled. A pure, deterministic state machine in the manner of TigerBeetle: the caller
+/// supplies the time, and every balance follows from the ordered `log` (see `replay`).
+///
+/// ```swift
+/// var book = Book()
+/// _ = book.createAccounts([bank, cash])
+/// let results = book.apply([Transfer(id: "dep-1", debitAccountID: bank.id, creditAccountID: cash.id,
+///                                    amount: 10_000, code: .cashDeposit, reference: "deposit:d1")], at: now)
+/// ```
+public struct Book: Sendable, Equatable {
+    /// Every account, by id, with its current counters.
+    public private(set) var accounts: [String: Account] = [:]
+    /// Every applied transfer in the order applied, in its applied form (see `Transfer`).
+    public private(set) var log: [Transfer] = []
+    /// Where each applied transfer is in `log`.
+    private var positions: [String: Int] = [:]
+    /// Pending transfers that were posted or voided, by id (read by `decide`).
+    private(set) var settled: [String: PendingStatus] = [:]
+
+    /// An empty book.
+    public init() {}
+
+    /// Creates accounts, each on its own: a refused account does not stop the others.
+    public mutating func createAccounts(_ newAccounts: [Account]) -> [AccountResult] {
+        var results: [AccountResult] = []
+        results.reserveCapacity(newAccounts.count)
+        for account in newAccounts {
+            if let rejection = Self.validate(account) {
+                results.append(.rejected(rejection))
+            } else if let existing = accounts[account.id] {
+                results.append(Self.compare(account, existing))
+            } else {
+                accounts[account.id] = account
+                results.append(.ok)
+            }
+        }
+        return results
+    }
+
+    /// Applies transfers in order at `now` (ms since the epoch), one result per transfer.
+    ///
+    /// Consecutive transfers flagged `linked`, with the first unflagged one after them, form a
+    /// chain that is applied whole or not at all; each member sees the effects of those before it.
+    /// When a member is refused, the others get `linked_event_failed` and the book is as before
+    /// the chain. A batch that ends inside a chain refuses its last transfer with
+    /// `linked_event_chain_open`. Unlike TigerBeetle, `.exists` does not break a chain, so a
+    /// retried chain answers `.exists` throughout.
+    public mutating func apply(_ transfers: [Transfer], at now: Int64) -> [TransferResult] {
+        var results: [TransferResult] = []
+        results.reserveCapacity(transfers.count)
+        var chainStart: Int?
+        var chainFailed = false
+        var undo = Undo(logCount: log.count)
+        for (index, transfer) in transfers.enumerated() {
+            let linked = transfer.flags.contains(.linked)
+            if chainStart == nil {
+                undo = Undo(logCount: log.count)
+                if linked { chainStart = index }
+            }
+            let result: TransferResult
+            if linked, index == transfers.count - 1 {
+                result = .rejected(.linkedEventChainOpen)
+            } else if chainFailed {
+                result = .rejected(.linkedEventFailed)
+            } else {
+                result = execute(transfer, at: now, undo: &undo)
+            }
+            results.append(result)
+            if !result.isApplied, let start = chainStart, !chainFailed {
+                chainFailed = true
+                rollBack(undo)
+                for earlier in start..<index { results[earlier] = .rejected(.linkedEventFailed) }
+            }
+            if !linked {
+                chainStart = nil
+                chainFailed = false
+            }
+        }
+        return results
+    }
+
+    /// The applied transfer with this id.
+    public func transfer(id: String) -> Transfer? {
+        positions[id].map { log[$0] }
+    }
+
+    /// Where the pending transfer `id` stands at `now`; nil if there is no such pending transfer.
+    public func pendingStatus(of id: String, at now: Int64) -> PendingStatus? {
+        guard let pending = transfer(id: id), pending.flags.contains(.pending) else { return nil }
+        if let status = settled[id] { return status }
+        if let timeoutAt = pending.timeoutAt, now >= timeoutAt { return .expired }
+        return .pending
+    }
+
+    // MARK: Applying one transfer
+
+    /// What a chain changed, so that it can be undone: the log's length before it, and the first
+    /// value of every account and settlement it touched.
+    struct Undo {
+        let logCount: Int
+        var accounts: [String: Account] = [:]
+        var settledIDs: [String] = []
+    }
+
+    mutating func execute(_ transfer: Transfer, at now: Int64, undo: inout Undo) -> TransferResult {
+        switch decide(transfer, at: now) {
+        case .rejected(let rejection):
+            return .rejected(rejection)
+        case .exists:
+            return .exists
+        case .apply(let effect):
+            commit(effect, undo: &undo)
+            return .ok
+        }
+    }
+
+    private mutating func commit(_ effect: Effect, undo: inout Undo) {
+        for account in [effect.debit, effect.credit] {
+            if undo.accounts[account.id] == nil { undo.accounts[account.id] = accounts[account.id] }
+            accounts[account.id] = account
+        }
+        if let (id, status) = effect.settles {
+            settled[id] = status
+            undo.settledIDs.append(id)
+        }
+        positions[effect.transfer.id] = log.count
+        log.append(effect.transfer)
+    }
+
+    private mutating func rollBack(_ undo: Undo) {
+        for transfer in log[undo.logCount...] { positions[transfer.id] = nil }
+        log.removeSubrange(undo.logCount...)
+        for (id, account) in undo.accounts { accounts[id] = account }
+        for id in undo.settledIDs { settled[id] = nil }
+    }
+
+    // MARK: Accounts
+
+    private static func validate(_ account: Account) -> AccountRejection? {
+        guard AccountingLimits.isValidID(account.id) else { return .idInvalid }
+        if account.flags.isSuperset(of: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]) {
+            return .flagsAreMutuallyExclusive
+        }
+        guard AccountingLimits.isValidID(account.owner.id) else { return .ownerIDInvalid }
+        if account.expiresAt != nil, account.kind != .voucher { return .expiresAtReservedForVoucher }
+        if account.kind == .voucher, !account.flags.contains(.debitsMustNotExceedCredits) { return .voucherMustLimitDebits }
+        if account.debitsPending != 0 { return .debitsPendingMustBeZero }
+        if account.debitsPosted != 0 { return .debitsPostedMustBeZero }
+        if account.creditsPending != 0 { return .creditsPendingMustBeZero }
+        if account.creditsPosted != 0 { return .creditsPostedMustBeZero }
+        return nil
+    }
+
+    private static func compare(_ account: Account, _ existing: Account) -> AccountResult {
+        if account.flags != existing.flags { return .rejected(.existsWithDifferentFlags) }
+        if account.owner != existing.owner { return .rejected(.existsWithDifferentOwner) }
+        if account.kind != existing.kind { return .rejected(.existsWithDifferentKind) }
+        if account.expiresAt != existing.expiresAt { return .rejected(.existsWithDifferentExpiresAt) }
+        return .exists
+    }
+}
