@@ -42,39 +42,44 @@ public struct Book: Sendable, Equatable {
     ///
     /// Consecutive transfers flagged `linked`, with the first unflagged one after them, form a
     /// chain that is applied whole or not at all; each member sees the effects of those before it.
-    /// When a member is refused, the others get `linked_event_failed` and the book is as before
-    /// the chain. A batch that ends inside a chain refuses its last transfer with
-    /// `linked_event_chain_open`. Unlike TigerBeetle, `.exists` does not break a chain, so a
-    /// retried chain answers `.exists` throughout.
+    /// When a member is refused, it keeps its code, the others get `linked_event_failed`, and the
+    /// book is as before the chain. A batch that ends inside a chain refuses its last transfer with
+    /// `linked_event_chain_open`.
+    ///
+    /// A retried chain answers `.exists` throughout (TigerBeetle would break it at the first
+    /// `.exists`). A chain that mixes transfers already applied with new ones is refused as
+    /// TigerBeetle refuses it: its first existing member answers `.exists`, the others
+    /// `linked_event_failed`. So `log` always holds whole chains.
     public mutating func apply(_ transfers: [Transfer], at now: Int64) -> [TransferResult] {
         var results: [TransferResult] = []
         results.reserveCapacity(transfers.count)
-        var chainStart: Int?
-        var chainFailed = false
+        var start = transfers.startIndex
+        while start < transfers.endIndex {
+            var end = start
+            while end < transfers.endIndex - 1, transfers[end].flags.contains(.linked) { end += 1 }
+            results += applyChain(transfers[start...end], at: now)
+            start = end + 1
+        }
+        return results
+    }
+
+    /// Applies a chain, or a single transfer (a chain of one).
+    private mutating func applyChain(_ chain: ArraySlice<Transfer>, at now: Int64) -> [TransferResult] {
+        let open = chain[chain.endIndex - 1].flags.contains(.linked)
         var undo = Undo(logCount: log.count)
-        for (index, transfer) in transfers.enumerated() {
-            let linked = transfer.flags.contains(.linked)
-            if chainStart == nil {
-                undo = Undo(logCount: log.count)
-                if linked { chainStart = index }
-            }
-            let result: TransferResult
-            if linked, index == transfers.count - 1 {
-                result = .rejected(.linkedEventChainOpen)
-            } else if chainFailed {
-                result = .rejected(.linkedEventFailed)
-            } else {
-                result = execute(transfer, at: now, undo: &undo)
-            }
+        var results: [TransferResult] = []
+        for (offset, transfer) in chain.enumerated() {
+            let last = offset == chain.count - 1
+            let result = open && last ? .rejected(.linkedEventChainOpen) : execute(transfer, at: now, undo: &undo)
             results.append(result)
-            if !result.isApplied, let start = chainStart, !chainFailed {
-                chainFailed = true
+            let mixed = (result == .ok && results.contains(.exists)) || (result == .exists && results.contains(.ok))
+            guard result.isApplied, !mixed else {
                 rollBack(undo)
-                for earlier in start..<index { results[earlier] = .rejected(.linkedEventFailed) }
-            }
-            if !linked {
-                chainStart = nil
-                chainFailed = false
+                let kept = mixed ? results.firstIndex(of: .exists)! : offset
+                return (0..<chain.count).map { index in
+                    if open, index == chain.count - 1 { return .rejected(.linkedEventChainOpen) }
+                    return index == kept ? results[kept] : .rejected(.linkedEventFailed)
+                }
             }
         }
         return results

@@ -8,8 +8,9 @@
 /// `VoucherRules` allow a voucher to be charged only into it. After a charge it holds nothing.
 ///
 /// The plan is a snapshot: apply it at once with `Book.apply(plan.transfers, at: now)`. The chain
-/// is all or nothing, so if balances moved in between it fails whole and can be planned again;
-/// a retry of the same plan answers `.exists` throughout.
+/// is all or nothing, so if balances moved in between it fails whole and can be planned again.
+/// To retry, resend the same plan: it answers `.exists` throughout. A new plan under a charge id
+/// already applied has other legs and is refused, so a charge id is charged at most once.
 public struct ChargePlan: Sendable, Codable, Equatable {
     /// How the price divides, in won; the shares add up to the price.
     public struct Split: Sendable, Codable, Equatable, Hashable {

@@ -10,8 +10,9 @@
 /// 3. Lookups: the two accounts, then for a post or void the pending transfer and whether this
 ///    transfer repeats its accounts and code and fits its amount.
 /// 4. Idempotency: a transfer with the same id exists. Identical fields give `.exists`; else the
-///    first differing field, in the order flags, debit, credit, amount, pending id, timeout,
-///    code, reference. So a retry is recognised even when the state has moved on since.
+///    first differing field, in the order flags (`linked` included), debit, credit, amount,
+///    pending id, timeout, code, reference. So a retry is recognised even when the state has
+///    moved on since: after the cash was spent, the voucher expired or the reservation posted.
 /// 5. The state now: whether the pending transfer is still open; the voucher rules
 ///    (`VoucherRules`) and expiry, checked for new transfers only, since a post or void settles a
 ///    reservation that passed them; the timeout; overflow of any counter; the account limits

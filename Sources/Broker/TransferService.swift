@@ -68,6 +68,7 @@ public struct TransferService: Sendable {
         var results: [RecordResult] = []
         var sealed: [SealedRecord] = []
         var keys: [String: SymmetricKey] = [:]
+        var bindings: [String: DeviceBinding?] = [:]
         for (index, item) in items.enumerated() {
             guard case .record(let record) = item else {
                 if case .malformed(let why) = item {
@@ -79,7 +80,13 @@ public struct TransferService: Sendable {
                 results.append(RecordResult(index: index, status: "rejected", code: problem.code.description, reason: problem.message))
                 continue
             }
-            guard let binding = try await store.deviceBinding(manufacturer: manufacturer, deviceID: record.device) else {
+            // One lookup per device, not per record: a batch is mostly a few devices' records.
+            let binding: DeviceBinding?
+            if let known = bindings[record.device] { binding = known } else {
+                binding = try await store.deviceBinding(manufacturer: manufacturer, deviceID: record.device)
+                bindings[record.device] = .some(binding)
+            }
+            guard let binding else {
                 results.append(RecordResult(index: index, status: "rejected", code: ConsentError.Code.deviceNotFound.description,
                                             reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
                 continue
@@ -141,6 +148,11 @@ public struct TransferService: Sendable {
         public var digest: String?
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
+
+        public init(deliveryID: String?, consentID: String, records: [TelemetryRecord], nextCursor: String?, digest: String?, ledgerSequence: UInt64?) {
+            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
+            self.nextCursor = nextCursor; self.digest = digest; self.ledgerSequence = ledgerSequence
+        }
     }
 
     /// A delivery whose records are each their canonical JSON bytes (sorted keys, no
@@ -152,6 +164,36 @@ public struct TransferService: Sendable {
         public var nextCursor: String?
         public var digest: String?
         public var ledgerSequence: UInt64?
+
+        public init(deliveryID: String?, consentID: String, records: [[UInt8]], nextCursor: String?, digest: String?, ledgerSequence: UInt64?) {
+            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
+            self.nextCursor = nextCursor; self.digest = digest; self.ledgerSequence = ledgerSequence
+        }
+    }
+
+    /// The `Delivery` JSON of a canonical delivery (sorted keys, no whitespace), written around
+    /// the records' bytes instead of decoding and encoding them again. Every string in it is an
+    /// identifier, a hex digest or a cursor, so none needs escaping.
+    public static func deliveryJSON(_ d: CanonicalDelivery) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(d.records.reduce(256) { $0 + $1.count + 1 })
+        func string(_ key: String, _ value: String?) {
+            guard let value else { return }
+            out += "\"\(key)\":\"".utf8; out += value.utf8; out += "\",".utf8
+        }
+        out += "{".utf8
+        string("consentID", d.consentID)
+        string("deliveryID", d.deliveryID)
+        string("digest", d.digest)
+        if let sequence = d.ledgerSequence { out += "\"ledgerSequence\":\(sequence),".utf8 }
+        string("nextCursor", d.nextCursor)
+        out += "\"records\":[".utf8
+        for (i, record) in d.records.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += record
+        }
+        out += "]}".utf8
+        return out
     }
 
     /// BLAKE2b-256 (hex) of records as a canonical JSON array: the digest a `data.delivered`

@@ -87,10 +87,8 @@ extension BrokerAPI {
                                                                 limit: Self.limit(request, max: APILimits.streamedRecordsMax))
                 return try Self.stream(delivery, to: recipientKey, broker: service.identity.signingKey)
             }
-            let delivery = try await transfer.pull(consentID: consentID, recipient: recipient, after: after, limit: Self.limit(request))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let sealed = try SealedBox.seal([UInt8](try encoder.encode(delivery)), to: recipientKey)
+            let delivery = try await transfer.pullCanonical(consentID: consentID, recipient: recipient, after: after, limit: Self.limit(request))
+            let sealed = try SealedBox.seal(TransferService.deliveryJSON(delivery), to: recipientKey)
             let signature = service.identity.signingKey.sign(sealed)
             var headers: HTTPFields = [.contentType: "application/octet-stream"]
             headers[Self.brokerSignatureField] = Base64.encode(signature.bytes)

@@ -64,10 +64,23 @@ struct LinkedChainTests {
         var book = Fixture.book()
         let alone = F.transfer("a-1", F.bank, F.cash, 1_000, .cashDeposit)
         let after = F.transfer("a-2", F.bank, F.cash, 2_000, .cashDeposit)
-        let badChain = [Self.charge, Self.toMaker.with { $0.flags = [] ; $0.amount = 20_000 }]
+        let badChain = [Self.charge, Self.toMaker.with { $0.flags = []; $0.amount = 20_000 }]
         #expect(book.apply([alone] + badChain + [after], at: F.now)
             == [.ok, .rejected(.linkedEventFailed), .rejected(.exceedsCredits), .ok])
         #expect(book.accounts[F.cash.id]?.balance == 98_000)
+    }
+
+    @Test("a chain mixing applied transfers with new ones is refused, its first applied member answering exists")
+    func mixedChain() {
+        var book = Fixture.book()
+        #expect(book.apply([Self.charge, Self.toMaker, Self.toPerson], at: F.now) == [.ok, .ok, .ok])
+        let before = book
+        let newDeposit = Self.linked(F.transfer("c-5", F.bank, F.cash, 1, .cashDeposit))
+        #expect(book.apply([Self.charge, F.transfer("c-6", F.bank, F.cash, 1, .cashDeposit)], at: F.now)
+            == [.exists, .rejected(.linkedEventFailed)])
+        #expect(book.apply([newDeposit, Self.charge, Self.toMaker, Self.toPerson], at: F.now)
+            == [.rejected(.linkedEventFailed), .exists, .rejected(.linkedEventFailed), .rejected(.linkedEventFailed)])
+        #expect(book == before)
     }
 
     @Test("a retried chain answers exists throughout and changes nothing")

@@ -97,5 +97,17 @@ struct CanonicalRecordTests {
             records.append(try vault.open(sealed, key: key))
         }
         #expect(TransferService.digest(ofCanonical: canonical) == Hex.encode(BLAKE2b.hash256(try CanonicalJSON.encode(records))))
+
+        // The sealed JSON page is written around the same bytes; it must be what encoding gives.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let full = TransferService.CanonicalDelivery(deliveryID: "dlv_1", consentID: "con_2", records: canonical, nextCursor: "12.34",
+                                                     digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 99)
+        let empty = TransferService.CanonicalDelivery(deliveryID: nil, consentID: "con_2", records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
+        for (page, decoded) in [(full, records), (empty, [])] {
+            let expected = try encoder.encode(TransferService.Delivery(deliveryID: page.deliveryID, consentID: page.consentID, records: decoded,
+                                                                       nextCursor: page.nextCursor, digest: page.digest, ledgerSequence: page.ledgerSequence))
+            #expect(TransferService.deliveryJSON(page) == Array(expected), "\(String(decoding: TransferService.deliveryJSON(page), as: UTF8.self))")
+        }
     }
 }
