@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Sodium"]),
         // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
         .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
+        // Pure domain: double-entry accounts, transfers and vouchers (TigerBeetle's model). No dependencies.
+        .target(name: "Accounting"),
         // Per-person encryption of telemetry at rest, data keys wrapped by the broker's key.
         .target(name: "Vault", dependencies: ["Sodium", "Ledger", "Consent"]),
         // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
@@ -72,6 +74,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
+        .testTarget(name: "AccountingTests", dependencies: ["Accounting"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
