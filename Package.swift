@@ -27,14 +27,14 @@ let package = Package(
         // The append-only, hash-chained, signed event log and its store protocol.
         .target(name: "Ledger", dependencies: ["Sodium"]),
         // Pure domain: policies, consent requests, grants, revocations, decisions, projections.
-        .target(name: "Consent", dependencies: ["Ledger", "Sodium"]),
+        .target(name: "Consent", dependencies: ["Ledger", "Sodium", "Accounting"]),
         // Pure domain: double-entry accounts, transfers and vouchers (TigerBeetle's model). No dependencies.
         .target(name: "Accounting"),
         // Per-person encryption of telemetry at rest, data keys wrapped by the broker's key.
         .target(name: "Vault", dependencies: ["Sodium", "Ledger", "Consent"]),
         // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
-            "Ledger", "Consent", "Broker", "Vault",
+            "Ledger", "Consent", "Broker", "Vault", "Accounting",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -43,7 +43,7 @@ let package = Package(
         ]),
         // Application services: load state, decide with the pure modules, sign, append.
         .target(name: "Broker", dependencies: [
-            "Sodium", "Ledger", "Consent", "Vault",
+            "Sodium", "Ledger", "Consent", "Vault", "Accounting",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),

@@ -28,6 +28,18 @@ public struct Account: Sendable, Codable, Equatable, Hashable {
         (debitsPending, debitsPosted, creditsPending, creditsPosted) = (0, 0, 0, 0)
     }
 
+    /// An account with the counters a store kept for it (a projection row or an event's
+    /// balances). Only `Book.apply` decides counters; this only carries them.
+    public init(restoring id: String, owner: Owner, kind: AccountKind, flags: AccountFlags, expiresAt: Int64?,
+                debitsPending: Int64, debitsPosted: Int64, creditsPending: Int64, creditsPosted: Int64) {
+        self.id = id
+        self.owner = owner
+        self.kind = kind
+        self.flags = flags
+        self.expiresAt = expiresAt
+        (self.debitsPending, self.debitsPosted, self.creditsPending, self.creditsPosted) = (debitsPending, debitsPosted, creditsPending, creditsPosted)
+    }
+
     /// Posted credits minus posted debits: what a credit-normal account holds.
     public var balance: Int64 { creditsPosted - debitsPosted }
 

@@ -67,6 +67,42 @@ public struct ChargePlan: Sendable, Codable, Equatable {
         }
         guard price > 0 else { throw ChargeRefusal(.priceMustBePositive) }
         guard isValid(split, price: price) else { throw ChargeRefusal(.splitMustSumToPrice) }
+        return try make(chargeID: chargeID, reference: reference, price: price, shares: [
+            Share(suffix: "manufacturer", accountID: payees.manufacturerAccountID, amount: split.manufacturer, code: .chargeSplitManufacturer),
+            Share(suffix: "person", accountID: payees.personAccountID, amount: split.person, code: .chargeSplitPerson),
+            Share(suffix: "fee", accountID: payees.brokerFeesAccountID, amount: split.brokerFee, code: .brokerFee),
+        ], vouchers: vouchers, cash: cash, clearingAccountID: payees.clearingAccountID, at: now)
+    }
+
+    /// One payee's part of a charge, paid out of clearing as `<chargeID>:<suffix>`.
+    public struct Share: Sendable, Equatable {
+        public var suffix: String
+        public var accountID: String
+        public var amount: Int64
+        public var code: TransferCode
+        public init(suffix: String, accountID: String, amount: Int64, code: TransferCode) {
+            self.suffix = suffix; self.accountID = accountID; self.amount = amount; self.code = code
+        }
+    }
+
+    /// Plans a charge paid out to any number of payees (for example several manufacturers).
+    ///
+    /// - Throws: `ChargeRefusal`; `splitMustSumToPrice` unless the shares are non-negative and
+    ///   add up to `price`.
+    public static func make(chargeID: String, reference: String, price: Int64, shares: [Share],
+                            vouchers: [Account], cash: Account, clearingAccountID: String, at now: Int64) throws(ChargeRefusal) -> ChargePlan {
+        guard chargeID.utf8.count <= AccountingLimits.chargeIDCharactersMax, AccountingLimits.isValidID(chargeID) else {
+            throw ChargeRefusal(.chargeIDInvalid)
+        }
+        guard price > 0 else { throw ChargeRefusal(.priceMustBePositive) }
+        var total: Int64 = 0
+        for share in shares {
+            guard share.amount >= 0 else { throw ChargeRefusal(.splitMustSumToPrice) }
+            let (sum, overflow) = total.addingReportingOverflow(share.amount)
+            guard !overflow else { throw ChargeRefusal(.splitMustSumToPrice) }
+            total = sum
+        }
+        guard total == price else { throw ChargeRefusal(.splitMustSumToPrice) }
 
         var legs: [Transfer] = []
         var remaining = price
@@ -75,23 +111,17 @@ public struct ChargePlan: Sendable, Codable, Equatable {
         for voucher in usable where remaining > 0 {
             let take = min(voucher.available, remaining)
             remaining -= take
-            legs.append(leg("\(chargeID):voucher:\(legs.count + 1)", from: voucher.id, to: payees.clearingAccountID, take, .charge, reference))
+            legs.append(leg("\(chargeID):voucher:\(legs.count + 1)", from: voucher.id, to: clearingAccountID, take, .charge, reference))
         }
         let fromVouchers = price - remaining
         let fromCash = min(max(cash.available, 0), remaining)
         remaining -= fromCash
         guard remaining == 0 else { throw ChargeRefusal(.insufficientFunds, shortfall: remaining) }
         if fromCash > 0 {
-            legs.append(leg("\(chargeID):cash", from: cash.id, to: payees.clearingAccountID, fromCash, .charge, reference))
+            legs.append(leg("\(chargeID):cash", from: cash.id, to: clearingAccountID, fromCash, .charge, reference))
         }
-
-        let shares: [(String, String, Int64, TransferCode)] = [
-            ("manufacturer", payees.manufacturerAccountID, split.manufacturer, .chargeSplitManufacturer),
-            ("person", payees.personAccountID, split.person, .chargeSplitPerson),
-            ("fee", payees.brokerFeesAccountID, split.brokerFee, .brokerFee),
-        ]
-        for (suffix, payee, amount, code) in shares where amount > 0 {
-            legs.append(leg("\(chargeID):\(suffix)", from: payees.clearingAccountID, to: payee, amount, code, reference))
+        for share in shares where share.amount > 0 {
+            legs.append(leg("\(chargeID):\(share.suffix)", from: clearingAccountID, to: share.accountID, share.amount, share.code, reference))
         }
         legs[legs.count - 1].flags.remove(.linked)
         return ChargePlan(transfers: legs, fromVouchers: fromVouchers, fromCash: fromCash)

@@ -1,3 +1,4 @@
+import Accounting
 import Consent
 import Foundation
 import Ledger
@@ -6,7 +7,7 @@ import Metrics
 import Sodium
 
 /// What a broker needs from its store: the event log and the projections over it.
-public typealias BrokerStore = EventStore & ConsentReadModel
+public typealias BrokerStore = EventStore & ConsentReadModel & AccountingReadModel
 
 /// The application services: authenticate a signed event, decide with the pure rules, append
 /// with conditions on the streams the decision read, checkpoint. The one place where a use case
@@ -18,6 +19,8 @@ public final class BrokerService: Sendable {
     public let clock: any Clock
     private let checkpointer: Checkpointer
     private let logger: Logger
+    /// The double-entry book: rewards, charges, vouchers.
+    public let accounting: AccountingService
     /// How often a decision is retried when a concurrent append changed what it read.
     static let conflictRetriesMax = 5
 
@@ -28,6 +31,7 @@ public final class BrokerService: Sendable {
         self.clock = clock
         self.logger = logger
         checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
+        accounting = AccountingService(store: store, clock: clock)
     }
 
     /// Signs a checkpoint over everything appended so far, if anything is not yet covered.
@@ -208,17 +212,51 @@ public final class BrokerService: Sendable {
                 }
             }
             do {
-                let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions))
-                for r in recorded {
+                let all = try await append(typed, conditions: conditions)
+                for r in all {
                     logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
                 }
-                await checkpointAfterCommit(recorded)
+                await checkpointAfterCommit(all)
+                let recorded = Array(all.prefix(typed.count))  // the submitted events; the money events follow them
                 Counter(label: "mydata_signed_events_appended_total").increment(by: recorded.count)
                 return recorded
             } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < Self.conflictRetriesMax {
                 logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"])
             }
         }
+    }
+
+    /// Appends decided events, with the money they move (a grant's reward, a revocation's void or
+    /// clawback) in the same commit when the policy has accounting rules.
+    private func append(_ typed: [(DomainEvent, NewEvent)], conditions: [StreamCondition]) async throws -> [RecordedEvent] {
+        let moving = typed.contains { if case .consentGranted = $0.0 { true } else if case .consentRevoked = $0.0 { true } else { false } }
+        guard moving, let policy = try await store.activePolicy()?.policy.accounting else {
+            return try await store.append(AppendBatch(typed: typed, conditions: conditions))
+        }
+        var revoked: [String: Consent] = [:]
+        for case (.consentRevoked(let e), _) in typed { revoked[e.consentID] = try await store.consent(e.consentID) }
+        let consents = revoked
+        let outcome = try await accounting.commit(with: typed, conditions: conditions, allOrNothing: true) { book, now in
+            typed.reduce(MoneyRules.Movement()) { movement, event in
+                switch event.0 {
+                case .consentGranted(let e): movement + MoneyRules.grant(e, policy: policy)
+                case .consentRevoked(let e): consents[e.consentID].map { movement + MoneyRules.revocation(of: $0, at: now, policy: policy, book: book) } ?? movement
+                default: movement
+                }
+            }
+        }
+        return outcome.recorded
+    }
+
+    /// Appends an event the broker writes (a delivery) with the money it moves, decided by
+    /// `plan` on the book at the moment of the commit, all or nothing.
+    @discardableResult
+    func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition],
+                           money plan: @Sendable @escaping (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> RecordedEvent {
+        let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
+        let outcome = try await accounting.commit(with: [(event, new)], conditions: conditions, allOrNothing: true, plan: plan)
+        await checkpointAfterCommit(outcome.recorded)
+        return outcome.recorded[0]
     }
 
     /// Checks one signed event against the rules and returns it decoded, with the stream

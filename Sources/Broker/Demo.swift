@@ -54,6 +54,7 @@ public enum Demo {
             try DataDirectory.writePublicKeys(keys, to: dataDirectory.keysURL.appendingPathComponent("\(spec.id).pub"))
             try await broker.registerParty(id: spec.id, role: spec.role, name: spec.name, keys: keys)
         }
+        try await seedMoney(broker: broker)
         guard try await broker.store.requests(for: nil, limit: 1).isEmpty, let policy = try await broker.store.activePolicy() else { return }
         let now = broker.clock.now()
         for offer in offers {
@@ -65,6 +66,18 @@ public enum Demo {
             let request = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
                                            terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
             try await broker.submit(recipient.sign(.consentRequested(request), at: now))
+        }
+    }
+
+    /// The programme fund's budget, and for each demo recipient a voucher and some cash, so that
+    /// pulls in the demo are paid for. Skipped when there are no money rules; never twice.
+    static func seedMoney(broker: BrokerService) async throws {
+        guard let rules = try await broker.store.activePolicy()?.policy.accounting,
+              try await broker.store.account(AccountNames.fund(rules.fund)) == nil else { return }
+        try await broker.deposit(10_000_000, to: AccountNames.fundAccount(rules.fund), id: "demo-fund-budget")
+        for spec in parties where spec.role == .recipient {
+            try await broker.deposit(50_000, to: AccountNames.cashAccount(spec.id), id: "demo-\(spec.id)")
+            _ = try await broker.issueVoucher(id: "demo", recipient: spec.id, amount: 100_000, expiresAt: broker.clock.now().adding(days: 90))
         }
     }
 }

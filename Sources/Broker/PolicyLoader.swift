@@ -24,6 +24,7 @@ public enum PolicyLoader {
         var version: String?
         var purposes: [Purpose] = []
         var categories: [DataCategory] = []
+        var accounting: AccountingPolicy?
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
             switch name {
@@ -31,12 +32,14 @@ public enum PolicyLoader {
                 version = try doc.root.string("version")
             case "purposes.yaml":
                 purposes = try doc.root.list("purposes").map(purpose)
+            case "accounting.yaml":
+                accounting = try accountingPolicy(doc.root)
             default:
                 categories.append(try category(doc.root))
             }
         }
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
-        let set = PolicySet(version: version, categories: categories, purposes: purposes)
+        let set = PolicySet(version: version, categories: categories, purposes: purposes, accounting: accounting)
         try crossCheck(set, files: files)
         return LoadedPolicy(policy: set, hash: hash(files: files))
     }
@@ -64,6 +67,8 @@ public enum PolicyLoader {
             throw PolicyError(file: directory.path, line: nil, message: "not a directory; pass the Policies/ folder with --policies")
         }
         var names = ["policy.yaml", "purposes.yaml"]
+        // The money rules are optional: without them nothing is charged or rewarded.
+        if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
         let categoriesDir = directory.appendingPathComponent("categories")
         let categoryFiles = ((try? fm.contentsOfDirectory(atPath: categoriesDir.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
@@ -129,6 +134,41 @@ public enum PolicyLoader {
                          required: try n.optionalBool("required") ?? false)
     }
 
+    private static func accountingPolicy(_ n: Entry) throws -> AccountingPolicy {
+        let postedOn = try n.string("rewardPostedOn")
+        guard let posting = AccountingPolicy.RewardPosting(rawValue: postedOn) else {
+            throw n.error(at: "rewardPostedOn", "`rewardPostedOn` is `grant` or `first-delivery`, got '\(postedOn)'")
+        }
+        let clawback = try n.int("clawbackWithinDays")
+        guard (0...ConsentLimits.consentDurationDaysMax).contains(clawback) else {
+            throw n.error(at: "clawbackWithinDays", "`clawbackWithinDays` must be 0 to \(ConsentLimits.consentDurationDaysMax)")
+        }
+        let rewards = try n.list("rewards").map { r in
+            RewardRule(category: try r.identifier("category"), onceOffKRW: try won(r, "onceOffKRW"), perMonthKRW: try won(r, "perMonthKRW"))
+        }
+        let prices = try n.list("prices").map { p in
+            let rule = PriceRule(category: try p.identifier("category"), perRecordKRW: try won(p, "perRecordKRW"), perPullKRW: try won(p, "perPullKRW"),
+                                 manufacturerPercent: Int64(try p.int("manufacturerPercent")), personPercent: Int64(try p.int("personPercent")),
+                                 brokerPercent: Int64(try p.int("brokerPercent")))
+            let shares = [rule.manufacturerPercent, rule.personPercent, rule.brokerPercent]
+            guard shares.allSatisfy({ $0 >= 0 }), shares.reduce(0, +) == 100 else {
+                throw p.error("the split of '\(rule.category)' must be three percentages (0 or more) that add up to 100, got \(shares.map(String.init).joined(separator: " + "))")
+            }
+            return rule
+        }
+        return AccountingPolicy(fund: try n.identifier("fund"), rewardPostedOn: posting, clawbackWithinDays: clawback, rewards: rewards,
+                                prices: prices, redemptionMinimumKRW: try won(n, "redemptionMinimumKRW"))
+    }
+
+    /// A whole amount of won: 0 to 100,000,000.
+    private static func won(_ n: Entry, _ key: String) throws -> Int64 {
+        let value = try n.int(key)
+        guard (0...Int(ConsentLimits.incentiveKRWMax)).contains(value) else {
+            throw n.error(at: key, "`\(key)` is whole won, 0 to \(ConsentLimits.incentiveKRWMax), got \(value)")
+        }
+        return Int64(value)
+    }
+
     private static func crossCheck(_ set: PolicySet, files: [(String, String)]) throws {
         var categoryIDs = Set<String>()
         for c in set.categories where !categoryIDs.insert(c.id).inserted {
@@ -138,6 +178,21 @@ public enum PolicyLoader {
         for c in set.categories { for i in c.items where !itemIDs.insert(i.id).inserted {
             throw PolicyError(file: "categories/\(c.id).yaml", line: nil, message: "item '\(i.id)' is defined twice")
         } }
+        if let accounting = set.accounting {
+            let text = files.first { $0.0 == "accounting.yaml" }?.1 ?? ""
+            for (kind, categories) in [("reward", accounting.rewards.map(\.category)), ("price", accounting.prices.map(\.category))] {
+                var seen = Set<String>()
+                for category in categories {
+                    let line = lineOf("category: \(category)", in: text)
+                    guard categoryIDs.contains(category) else {
+                        throw PolicyError(file: "accounting.yaml", line: line, message: "a \(kind) rule names category '\(category)', which no file in categories/ defines")
+                    }
+                    guard seen.insert(category).inserted else {
+                        throw PolicyError(file: "accounting.yaml", line: line, message: "category '\(category)' has two \(kind) rules")
+                    }
+                }
+            }
+        }
         let purposesText = files.first { $0.0 == "purposes.yaml" }?.1 ?? ""
         var purposeIDs = Set<String>()
         for p in set.purposes {

@@ -259,8 +259,18 @@ public struct TransferService: Sendable {
             let event = DomainEvent.dataDelivered(DataDelivered(deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
                                                                 recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
                                                                 records: records.count, digest: digest))
+            let condition = StreamCondition(streamID: stream, expectedVersion: version)
             do {
-                let recorded = try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+                let recorded: RecordedEvent
+                if let money = try await store.activePolicy()?.policy.accounting {
+                    // The charge (and the reward the first delivery pays) in the same commit as the access event.
+                    let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
+                    recorded = try await broker.appendBrokerEvent(event, conditions: [condition]) { book, now in
+                        try MoneyRules.delivery(deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, policy: money, book: book)
+                    }
+                } else {
+                    recorded = try await broker.appendBrokerEvent(event, conditions: [condition])
+                }
                 delivery.ledgerSequence = recorded.sequence
                 Counter(label: "mydata_deliveries_total").increment()
                 Counter(label: "mydata_records_delivered_total").increment(by: records.count)

@@ -30,7 +30,8 @@ public struct ProblemDetails: Codable, Sendable, Equatable {
 public enum ErrorTable {
     public static func status(for code: ConsentError.Code) -> HTTPResponse.Status {
         switch code {
-        case .requestNotFound, .consentNotFound, .deviceNotFound: .notFound
+        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound: .notFound
+        case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .badSignature, .unknownSubject, .unknownParty: .unauthorized
         case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,
              .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:

@@ -58,6 +58,12 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let invalidRecord = Code("invalidRecord")
         public static let subjectErased = Code("subjectErased")
         public static let idempotencyKeyReused = Code("idempotencyKeyReused")
+        // Accounting.
+        /// A delivery's price cannot be covered by the recipient's vouchers and cash.
+        public static let paymentRequired = Code("paymentRequired")
+        /// The double-entry book refused a transfer; the message names its rejection code.
+        public static let transferRejected = Code("transferRejected")
+        public static let accountNotFound = Code("accountNotFound")
 
         public var description: String { value }
     }

@@ -1,3 +1,4 @@
+import Accounting
 import Ledger
 
 /// Every fact the broker records, decoded from (or encoded to) a ledger event.
@@ -19,6 +20,8 @@ public enum DomainEvent: Sendable, Equatable {
     case telemetryPushed(TelemetryPushed)
     case subjectErased(SubjectErased)
     case partyCallbackSet(PartyCallbackSet)
+    case accountsOpened(AccountsOpened)
+    case transfersPosted(TransfersPosted)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -39,6 +42,8 @@ public enum DomainEvent: Sendable, Equatable {
         public static let telemetryPushed = "telemetry.pushed"
         public static let subjectErased = "subject.erased"
         public static let partyCallbackSet = "party.callback-set"
+        public static let accountsOpened = "accounts.opened"
+        public static let transfersPosted = "transfers.posted"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -49,7 +54,7 @@ public enum DomainEvent: Sendable, Equatable {
         TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
         TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
         TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
-        TypeName.partyCallbackSet: 1,
+        TypeName.partyCallbackSet: 1, TypeName.accountsOpened: 1, TypeName.transfersPosted: 1,
     ], upcasters: [])
 
     /// The stored type name.
@@ -72,6 +77,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .telemetryPushed: TypeName.telemetryPushed
         case .subjectErased: TypeName.subjectErased
         case .partyCallbackSet: TypeName.partyCallbackSet
+        case .accountsOpened: TypeName.accountsOpened
+        case .transfersPosted: TypeName.transfersPosted
         }
     }
 
@@ -96,6 +103,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .telemetryPushed(let e): StreamName.batch(manufacturer: e.manufacturer, key: e.idempotencyKey ?? e.batchID)
         case .subjectErased(let e): StreamName.subject(e.subjectID)
         case .partyCallbackSet(let e): StreamName.party(e.partyID)
+        // One stream for all money: each commit is decided on the whole book as it was.
+        case .accountsOpened, .transfersPosted: StreamName.accounting
         }
     }
 
@@ -119,6 +128,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .telemetryPushed(let e): try CanonicalJSON.encode(e)
         case .subjectErased(let e): try CanonicalJSON.encode(e)
         case .partyCallbackSet(let e): try CanonicalJSON.encode(e)
+        case .accountsOpened(let e): try CanonicalJSON.encode(e)
+        case .transfersPosted(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -153,6 +164,8 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.telemetryPushed: return .telemetryPushed(try CanonicalJSON.decode(TelemetryPushed.self, from: bytes))
             case TypeName.subjectErased: return .subjectErased(try CanonicalJSON.decode(SubjectErased.self, from: bytes))
             case TypeName.partyCallbackSet: return .partyCallbackSet(try CanonicalJSON.decode(PartyCallbackSet.self, from: bytes))
+            case TypeName.accountsOpened: return .accountsOpened(try CanonicalJSON.decode(AccountsOpened.self, from: bytes))
+            case TypeName.transfersPosted: return .transfersPosted(try CanonicalJSON.decode(TransfersPosted.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {
@@ -174,4 +187,6 @@ public enum StreamName {
     public static func device(manufacturer: String, deviceID: String) -> String { "device:\(manufacturer)/\(deviceID)" }
     /// A telemetry batch, by the manufacturer's idempotency key (or the batch id without one).
     public static func batch(manufacturer: String, key: String) -> String { "batch:\(manufacturer)/\(key)" }
+    /// Every account opening and transfer.
+    public static let accounting = "accounting"
 }

@@ -1,3 +1,4 @@
+import Accounting
 import Ledger
 
 /// The ledger was created; names the broker's public keys (base64).
@@ -201,4 +202,19 @@ public struct PartyCallbackSet: Codable, Sendable, Equatable {
     public var partyID: String
     public var url: String?
     public init(partyID: String, url: String?) { self.partyID = partyID; self.url = url }
+}
+
+/// Accounts were opened in the double-entry book (counters zero).
+public struct AccountsOpened: Codable, Sendable, Equatable {
+    public var accounts: [Account]
+    public init(accounts: [Account]) { self.accounts = accounts }
+}
+
+/// Transfers were applied to the book, in order, all at `transfers[0].timestamp`; `balances` are
+/// the accounts they touched, as they stand afterwards. A verifier replays the transfers and
+/// checks it reaches the same balances.
+public struct TransfersPosted: Codable, Sendable, Equatable {
+    public var transfers: [Transfer]
+    public var balances: [Account]
+    public init(transfers: [Transfer], balances: [Account]) { self.transfers = transfers; self.balances = balances }
 }

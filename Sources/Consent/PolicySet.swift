@@ -5,11 +5,15 @@ public struct PolicySet: Codable, Sendable, Equatable {
     public var version: String
     public var categories: [DataCategory]
     public var purposes: [Purpose]
+    /// The money rules; absent from policies activated before accounting existed (nothing is
+    /// then charged or rewarded).
+    public var accounting: AccountingPolicy?
 
-    public init(version: String, categories: [DataCategory], purposes: [Purpose]) {
+    public init(version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil) {
         self.version = version
         self.categories = categories
         self.purposes = purposes
+        self.accounting = accounting
     }
 
     /// The category with `id`.
@@ -114,4 +118,69 @@ public enum ConsentLimits {
     public static let incentiveKRWMax: Int64 = 100_000_000
     /// Entries in one listing page.
     public static let pageItemsMax = 1_000
+}
+
+/// The money rules, from `Policies/accounting.yaml`: what a person earns for a consent, what a
+/// recipient pays per delivery and how that divides, and how rewards are redeemed. Whole won.
+public struct AccountingPolicy: Codable, Sendable, Equatable {
+    /// The programme fund that pays rewards and issues vouchers (an account `fund:<id>`).
+    public var fund: String
+    /// When a reserved reward is paid: at the grant, or at the consent's first delivery.
+    public var rewardPostedOn: RewardPosting
+    /// A paid reward is taken back when the consent is revoked within this many days of the
+    /// grant (0: never).
+    public var clawbackWithinDays: Int
+    public var rewards: [RewardRule]
+    public var prices: [PriceRule]
+    /// The smallest redemption, in won.
+    public var redemptionMinimumKRW: Int64
+
+    public enum RewardPosting: String, Codable, Sendable, CaseIterable { case grant, firstDelivery = "first-delivery" }
+
+    public init(fund: String, rewardPostedOn: RewardPosting, clawbackWithinDays: Int, rewards: [RewardRule], prices: [PriceRule],
+                redemptionMinimumKRW: Int64) {
+        self.fund = fund; self.rewardPostedOn = rewardPostedOn; self.clawbackWithinDays = clawbackWithinDays
+        self.rewards = rewards; self.prices = prices; self.redemptionMinimumKRW = redemptionMinimumKRW
+    }
+
+    /// The reward for a consent of `category` lasting `durationDays` (once-off or periodic).
+    public func reward(category: String, durationDays: Int, onceOff: Bool) -> Int64 {
+        guard let rule = rewards.first(where: { $0.category == category }) else { return 0 }
+        if onceOff { return rule.onceOffKRW }
+        return rule.perMonthKRW * Int64((max(durationDays, 1) + 29) / 30)
+    }
+
+    /// The price rule of `category`, if deliveries of it are charged.
+    public func price(category: String) -> PriceRule? { prices.first { $0.category == category } }
+}
+
+/// What a person earns for consenting to a category.
+public struct RewardRule: Codable, Sendable, Equatable {
+    public var category: String
+    /// For a once-off consent.
+    public var onceOffKRW: Int64
+    /// For a periodic consent, per started 30 days of its duration.
+    public var perMonthKRW: Int64
+    public init(category: String, onceOffKRW: Int64, perMonthKRW: Int64) {
+        self.category = category; self.onceOffKRW = onceOffKRW; self.perMonthKRW = perMonthKRW
+    }
+}
+
+/// What a recipient pays for a delivery of a category, and how the price divides.
+public struct PriceRule: Codable, Sendable, Equatable {
+    public var category: String
+    public var perRecordKRW: Int64
+    public var perPullKRW: Int64
+    /// Percent of each price to the manufacturer, the person and the broker; they add up to 100.
+    /// Rounding leftovers go to the broker's fee.
+    public var manufacturerPercent: Int64
+    public var personPercent: Int64
+    public var brokerPercent: Int64
+    public init(category: String, perRecordKRW: Int64, perPullKRW: Int64, manufacturerPercent: Int64, personPercent: Int64, brokerPercent: Int64) {
+        self.category = category; self.perRecordKRW = perRecordKRW; self.perPullKRW = perPullKRW
+        self.manufacturerPercent = manufacturerPercent; self.personPercent = personPercent; self.brokerPercent = brokerPercent
+    }
+
+    /// The price of a pull of `records` records.
+    public func price(records: Int) -> Int64 { perPullKRW + perRecordKRW * Int64(records) }
 }

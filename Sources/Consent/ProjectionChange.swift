@@ -1,3 +1,4 @@
+import Accounting
 import Ledger
 import Sodium
 
@@ -20,6 +21,10 @@ public enum ProjectionChange: Sendable, Equatable {
     case setPartyCallback(id: String, url: String?)
     /// The person's data key is destroyed in the same transaction as their erasure.
     case destroyDataKey(subject: String, at: Timestamp)
+    case openAccounts([Account])
+    /// Stores the transfers (the store adds the event's sequence) and sets each touched
+    /// account's counters to `balances`.
+    case postTransfers([Transfer], balances: [Account])
 }
 
 /// A stored telemetry batch: its records become visible to pulls once this is projected.
@@ -98,6 +103,10 @@ public enum Projection {
             return [.setPartyCallback(id: e.partyID, url: e.url)]
         case .subjectErased(let e):
             return [.destroyDataKey(subject: e.subjectID, at: time)]
+        case .accountsOpened(let e):
+            return [.openAccounts(e.accounts)]
+        case .transfersPosted(let e):
+            return [.postTransfers(e.transfers, balances: e.balances)]
         case .telemetryPushed(let e):
             return [.insertBatch(TelemetryBatch(batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
                                                 rejected: e.rejected, digest: e.digest, time: time, sequence: 0))]

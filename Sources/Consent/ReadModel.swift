@@ -1,3 +1,4 @@
+import Accounting
 import Ledger
 
 /// A registered party as the projection holds it.
@@ -158,4 +159,27 @@ public protocol ConsentReadModel: Sendable {
     /// Every projection row as text in a fixed order: equal dumps mean equal projections
     /// (for `mydata admin rebuild` and tests).
     func dumpProjections() async throws -> String
+}
+
+/// The double-entry book as the projections hold it.
+public struct AccountingSnapshot: Sendable, Equatable {
+    public var accounts: [Account]
+    /// Every applied transfer, in the order applied.
+    public var transfers: [Transfer]
+    /// How many events the `accounting` stream held when this was read.
+    public var version: Int
+    public init(accounts: [Account], transfers: [Transfer], version: Int) {
+        self.accounts = accounts; self.transfers = transfers; self.version = version
+    }
+}
+
+/// Reads of the accounting projections (accounts with their counters, transfers).
+public protocol AccountingReadModel: Sendable {
+    /// Every account and transfer, and the `accounting` stream's version, read in one snapshot.
+    func accountingSnapshot() async throws -> AccountingSnapshot
+    /// Accounts, by id; of one owner when `owner` is given.
+    func accounts(owner: Owner?) async throws -> [Account]
+    func account(_ id: String) async throws -> Account?
+    /// Transfers that debit or credit `account`, oldest first, after `after` of them.
+    func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer]
 }

@@ -180,12 +180,46 @@ enum Migrations {
                 CREATE INDEX callbacks_recipient ON callbacks(recipient, id);
                 """)
         }
+        migrator.registerMigration("v5-accounting") { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    owner_kind TEXT NOT NULL,
+                    owner_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    flags INTEGER NOT NULL,
+                    expires_ms INTEGER,
+                    debits_pending INTEGER NOT NULL,
+                    debits_posted INTEGER NOT NULL,
+                    credits_pending INTEGER NOT NULL,
+                    credits_posted INTEGER NOT NULL
+                );
+                CREATE INDEX accounts_owner ON accounts(owner_kind, owner_id);
+                CREATE TABLE transfers (
+                    id TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    debit_account TEXT NOT NULL,
+                    credit_account TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    pending_id TEXT,
+                    flags INTEGER NOT NULL,
+                    code TEXT NOT NULL,
+                    reference TEXT NOT NULL,
+                    timeout_ms INTEGER,
+                    time_ms INTEGER NOT NULL,
+                    UNIQUE (seq, position)
+                );
+                CREATE INDEX transfers_debit ON transfers(debit_account, seq, position);
+                CREATE INDEX transfers_credit ON transfers(credit_account, seq, position);
+                """)
+        }
         return migrator
     }
 
     /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
     static let projectionTables = [
         "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log", "telemetry_batches",
-        "party_callbacks",
+        "party_callbacks", "accounts", "transfers",
     ]
 }

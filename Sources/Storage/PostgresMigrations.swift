@@ -175,6 +175,38 @@ enum PostgresMigrations {
             CREATE INDEX callbacks_due ON callbacks(status, next_attempt_ms);
             CREATE INDEX callbacks_recipient ON callbacks(recipient, id);
             """),
+        ("v5-accounting", """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                owner_kind TEXT NOT NULL,
+                owner_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                flags BIGINT NOT NULL,
+                expires_ms BIGINT,
+                debits_pending BIGINT NOT NULL,
+                debits_posted BIGINT NOT NULL,
+                credits_pending BIGINT NOT NULL,
+                credits_posted BIGINT NOT NULL
+            );
+            CREATE INDEX accounts_owner ON accounts(owner_kind, owner_id);
+            CREATE TABLE transfers (
+                id TEXT PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                position BIGINT NOT NULL,
+                debit_account TEXT NOT NULL,
+                credit_account TEXT NOT NULL,
+                amount BIGINT NOT NULL,
+                pending_id TEXT,
+                flags BIGINT NOT NULL,
+                code TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                timeout_ms BIGINT,
+                time_ms BIGINT NOT NULL,
+                UNIQUE (seq, position)
+            );
+            CREATE INDEX transfers_debit ON transfers(debit_account, seq, position);
+            CREATE INDEX transfers_credit ON transfers(credit_account, seq, position);
+            """),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

@@ -1,3 +1,4 @@
+import Accounting
 import Consent
 import Foundation
 import Ledger
@@ -9,6 +10,9 @@ import PostgresNIO
 /// log order; runs of the same kind of insert go in one bulk statement (UNNEST), so a group of
 /// a thousand deliveries costs one round trip, not a thousand.
 enum PostgresProjection {
+    /// Stands for NULL in bulk arrays (postgres-nio binds no optional elements); no time or
+    /// expiry is this small, and no id is empty.
+    static let absent = Int64.min
     static func bumpStreams(_ increments: [String: Int], on conn: PostgresConnection, logger: Logger) async throws {
         guard !increments.isEmpty else { return }
         let ids = Array(increments.keys), counts = ids.map { Int64(increments[$0]!) }
@@ -142,6 +146,29 @@ enum PostgresProjection {
                 """, logger: logger)
             // The batch's records become visible to pulls, in the ledger's order.
             try await conn.query("UPDATE records SET batch_seq = \(Int64(b.sequence)) WHERE batch_id = \(b.batchID)", logger: logger)
+        case .openAccounts(let accounts):
+            try await conn.query("""
+                INSERT INTO accounts (id, owner_kind, owner_id, kind, flags, expires_ms, debits_pending, debits_posted, credits_pending, credits_posted)
+                SELECT id, ok, oi, k, f, NULLIF(e, \(Self.absent)), 0, 0, 0, 0 FROM UNNEST(\(accounts.map(\.id))::text[],
+                    \(accounts.map(\.owner.kind.rawValue))::text[], \(accounts.map(\.owner.id))::text[], \(accounts.map(\.kind.rawValue))::text[],
+                    \(accounts.map { Int64($0.flags.rawValue) })::bigint[], \(accounts.map { $0.expiresAt ?? Self.absent })::bigint[]) AS t(id, ok, oi, k, f, e)
+                """, logger: logger)
+        case .postTransfers(let transfers, let balances):
+            try await conn.query("""
+                INSERT INTO transfers (id, seq, position, debit_account, credit_account, amount, pending_id, flags, code, reference, timeout_ms, time_ms)
+                SELECT i, s, n, d, c, a, NULLIF(p, ''), f, k, r, NULLIF(t, \(Self.absent)), m FROM UNNEST(\(transfers.map(\.id))::text[],
+                    \(transfers.map { _ in Int64(sequence) })::bigint[], \(transfers.indices.map { Int64($0) })::bigint[],
+                    \(transfers.map(\.debitAccountID))::text[], \(transfers.map(\.creditAccountID))::text[], \(transfers.map(\.amount))::bigint[],
+                    \(transfers.map { $0.pendingID ?? "" })::text[], \(transfers.map { Int64($0.flags.rawValue) })::bigint[],
+                    \(transfers.map(\.code.rawValue))::text[], \(transfers.map(\.reference))::text[], \(transfers.map { $0.timeoutAt ?? Self.absent })::bigint[],
+                    \(transfers.map(\.timestamp))::bigint[]) AS x(i, s, n, d, c, a, p, f, k, r, t, m)
+                """, logger: logger)
+            try await conn.query("""
+                UPDATE accounts a SET debits_pending = b.dp, debits_posted = b.dd, credits_pending = b.cp, credits_posted = b.cc
+                FROM UNNEST(\(balances.map(\.id))::text[], \(balances.map(\.debitsPending))::bigint[], \(balances.map(\.debitsPosted))::bigint[],
+                    \(balances.map(\.creditsPending))::bigint[], \(balances.map(\.creditsPosted))::bigint[]) AS b(id, dp, dd, cp, cc)
+                WHERE a.id = b.id
+                """, logger: logger)
         case .appendAccess(let a):
             try await conn.query("""
                 INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)

@@ -1,3 +1,4 @@
+import Accounting
 import Consent
 import Foundation
 import GRDB
@@ -100,6 +101,29 @@ enum ProjectionSQL {
                 """).execute(arguments: [b.batchID, b.idempotencyKey, b.manufacturer, b.accepted, b.rejected, b.digest, b.time.milliseconds, Int64(b.sequence)])
             // The batch's records become visible to pulls, in the ledger's order.
             try db.cachedStatement(sql: "UPDATE records SET batch_seq = ? WHERE batch_id = ?").execute(arguments: [Int64(b.sequence), b.batchID])
+        case .openAccounts(let accounts):
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO accounts (id, owner_kind, owner_id, kind, flags, expires_ms, debits_pending, debits_posted, credits_pending, credits_posted)
+                VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0)
+                """)
+            for a in accounts {
+                try insert.execute(arguments: [a.id, a.owner.kind.rawValue, a.owner.id, a.kind.rawValue, Int64(a.flags.rawValue), a.expiresAt])
+            }
+        case .postTransfers(let transfers, let balances):
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO transfers (id, seq, position, debit_account, credit_account, amount, pending_id, flags, code, reference, timeout_ms, time_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (position, t) in transfers.enumerated() {
+                try insert.execute(arguments: [t.id, Int64(sequence), position, t.debitAccountID, t.creditAccountID, t.amount, t.pendingID,
+                                               Int64(t.flags.rawValue), t.code.rawValue, t.reference, t.timeoutAt, t.timestamp])
+            }
+            let update = try db.cachedStatement(sql: """
+                UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE id = ?
+                """)
+            for a in balances {
+                try update.execute(arguments: [a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted, a.id])
+            }
         case .appendAccess(let a):
             // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
             try DirectBinding.execute(db.cachedStatement(sql: """

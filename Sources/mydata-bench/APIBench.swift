@@ -43,6 +43,8 @@ struct APIBench: AsyncParsableCommand {
         try await service.submit(maker.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
         try await service.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
         let consent = try await grant(service: service, person: person, recipient: recipient, now: now)
+        // Pulls are charged by Policies/accounting.yaml: the recipient pays from cash.
+        try await service.deposit(1_000_000_000_000, to: AccountNames.cashAccount(recipient.id), id: "bench")
 
         let transfer = TransferService(broker: service, vault: Vault(kek: try SymmetricKey(), store: store))
         let port = PortBox()

@@ -30,6 +30,10 @@ public final class BrokerFixture: @unchecked Sendable {
         try await broker.registerParty(id: manufacturer.id, role: .manufacturer, name: "Hanbit Motors", keys: manufacturer.publicKeys)
         try await broker.registerParty(id: recipient.id, role: .recipient, name: "SafeDrive", keys: recipient.publicKeys)
         try await broker.registerParty(id: otherRecipient.id, role: .recipient, name: "Other", keys: otherRecipient.publicKeys)
+        // Enough cash that no test about data is refused for want of money (accounting tests spend their own).
+        for r in [recipient, otherRecipient] {
+            try await broker.deposit(1_000_000_000, to: AccountNames.cashAccount(r.id), id: "fixture-\(r.id)")
+        }
     }
 
     /// The SQLite file, for tests that tamper with it directly.

@@ -1,0 +1,116 @@
+import Accounting
+import Consent
+import Ledger
+
+/// What money a consent's life moves, by the active policy's accounting rules
+/// (`Policies/accounting.yaml`). Pure: the caller commits the result with the event it belongs to.
+public enum MoneyRules {
+    /// The accounts to open and the transfers to apply.
+    public struct Movement: Sendable, Equatable {
+        public var accounts: [Account] = []
+        public var transfers: [Transfer] = []
+        public var isEmpty: Bool { transfers.isEmpty }
+
+        static func + (a: Movement, b: Movement) -> Movement {
+            Movement(accounts: a.accounts + b.accounts, transfers: a.transfers + b.transfers)
+        }
+    }
+
+    /// The id of the transfer that reserves (or pays) a consent's reward.
+    public static func rewardID(_ consentID: String) -> String { "reward:\(consentID)" }
+
+    /// A grant reserves the person's reward from the programme fund until the consent expires
+    /// (or pays it at once when the policy says `rewardPostedOn: grant`).
+    public static func grant(_ e: ConsentGranted, policy: AccountingPolicy?) -> Movement {
+        guard let policy else { return Movement() }
+        let amount = policy.reward(category: e.terms.category, durationDays: e.terms.durationDays, onceOff: e.terms.onceOff)
+        guard amount > 0 else { return Movement() }
+        let pending = policy.rewardPostedOn == .firstDelivery
+        return Movement(
+            accounts: [AccountNames.fundAccount(policy.fund), AccountNames.rewardsAccount(e.subject)],
+            transfers: [Transfer(id: rewardID(e.consentID), debitAccountID: AccountNames.fund(policy.fund),
+                                 creditAccountID: AccountNames.rewards(e.subject), amount: amount,
+                                 flags: pending ? .pending : [], code: .reward, reference: "consent:\(e.consentID)",
+                                 timeoutAt: pending ? e.expiresAt.milliseconds : nil)])
+    }
+
+    /// A revocation voids a reward still reserved, and takes back a paid one when the consent is
+    /// revoked within the clawback window (as much as the person still holds).
+    public static func revocation(of consent: Consent, at now: Timestamp, policy: AccountingPolicy?, book: Book) -> Movement {
+        let id = rewardID(consent.id)
+        guard let reward = book.transfer(id: id) else { return Movement() }
+        switch book.pendingStatus(of: id, at: now.milliseconds) {
+        case .pending?, .expired?:
+            return Movement(transfers: [Transfer(id: "\(id):void", debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+                                                 amount: 0, pendingID: id, flags: .voidPending, code: .reward, reference: "consent:\(consent.id)")])
+        case .voided?:
+            return Movement()
+        case .posted?, nil:
+            guard let policy, policy.clawbackWithinDays > 0, now < consent.grantedAt.adding(days: Int64(policy.clawbackWithinDays)) else {
+                return Movement()
+            }
+            let paid = book.transfers(settling: id).reduce(reward.flags.contains(.pending) ? 0 : reward.amount) { $0 + $1.amount }
+            let held = book.accounts[reward.creditAccountID]?.available ?? 0
+            let amount = min(paid, held)
+            guard amount > 0 else { return Movement() }
+            return Movement(transfers: [Transfer(id: "\(id):clawback", debitAccountID: reward.creditAccountID, creditAccountID: reward.debitAccountID,
+                                                 amount: amount, code: .rewardClawback, reference: "consent:\(consent.id)")])
+        }
+    }
+
+    /// A delivery pays the reserved reward (at the consent's first delivery) and charges the
+    /// recipient the category's price: vouchers first, then cash, split between the
+    /// manufacturers of the records (by their share of the records), the person and the broker.
+    ///
+    /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
+    public static func delivery(deliveryID: String, consent: Consent, records byManufacturer: [String: Int], at now: Timestamp,
+                                policy: AccountingPolicy?, book: Book) throws -> Movement {
+        guard let policy else { return Movement() }
+        var movement = Movement()
+        let rewardID = rewardID(consent.id)
+        if book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) {
+            movement.transfers.append(Transfer(id: "\(rewardID):post", debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+                                               amount: 0, pendingID: rewardID, flags: .postPending, code: .reward,
+                                               reference: "delivery:\(deliveryID)"))
+        }
+        let records = byManufacturer.values.reduce(0, +)
+        guard let rule = policy.price(category: consent.terms.category), records > 0 else { return movement }
+        let price = rule.price(records: records)
+        guard price > 0 else { return movement }
+        let manufacturers = price * rule.manufacturerPercent / 100, person = price * rule.personPercent / 100
+        let recipient = consent.recipient
+        let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
+        let vouchers = book.accounts.values.filter { $0.kind == .voucher && $0.owner == Owner(.recipient, recipient) }
+        // The manufacturers' share, by their records, the rounding left to the largest supplier.
+        let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+        var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }
+        if !makers.isEmpty { makers[0] += manufacturers - makers.reduce(0, +) }
+        var shares = zip(suppliers, makers).map { supplier, amount in
+            ChargePlan.Share(suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount, code: .chargeSplitManufacturer)
+        }
+        shares.append(ChargePlan.Share(suffix: "person", accountID: AccountNames.rewards(consent.subject), amount: person, code: .chargeSplitPerson))
+        shares.append(ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - manufacturers - person, code: .brokerFee))
+        let plan: ChargePlan
+        do {
+            plan = try ChargePlan.make(chargeID: "charge:\(deliveryID)", reference: "delivery:\(deliveryID)", price: price, shares: shares,
+                                       vouchers: vouchers, cash: cash, clearingAccountID: AccountNames.clearing, at: now.milliseconds)
+        } catch let refusal {
+            if refusal.code == .insufficientFunds {
+                throw ConsentError(.paymentRequired, "this delivery costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher")
+            }
+            throw ConsentError(.transferRejected, "the charge could not be planned: \(refusal.code.rawValue)")
+        }
+        movement.accounts += suppliers.map { AccountNames.revenueAccount($0.key) }
+        let legs = plan.transfers
+        movement.accounts += [AccountNames.cashAccount(recipient), AccountNames.rewardsAccount(consent.subject)]
+        movement.transfers += legs
+        return movement
+    }
+}
+
+extension Book {
+    /// The applied transfers that post or void pending transfer `id`.
+    public func transfers(settling id: String) -> [Transfer] {
+        log.filter { $0.pendingID == id && $0.flags.contains(.postPending) }
+    }
+}
