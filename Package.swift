@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Yams", package: "Yams")]),

@@ -121,3 +121,71 @@ extension BrokerService {
         return result
     }
 }
+
+/// An account as its owner reads it.
+public struct AccountView: Codable, Sendable, Equatable {
+    public var id: String
+    public var owner: Owner
+    public var kind: AccountKind
+    /// Posted credits minus posted debits, in won.
+    public var balance: Int64
+    /// What may still be spent: the balance less pending debits.
+    public var available: Int64
+    /// Won reserved for this account, not yet paid (a reward waiting for the first delivery).
+    public var pendingIn: Int64
+    /// Won reserved from this account, not yet paid.
+    public var pendingOut: Int64
+    public var expiresAt: Int64?
+
+    public init(_ a: Account) {
+        id = a.id; owner = a.owner; kind = a.kind; balance = a.balance; available = a.available
+        pendingIn = a.creditsPending; pendingOut = a.debitsPending; expiresAt = a.expiresAt
+    }
+}
+
+/// One line of an account's statement.
+public struct StatementLine: Codable, Sendable, Equatable {
+    public var time: Int64
+    public var transfer: String
+    public var code: TransferCode
+    /// `in` (credits the account) or `out` (debits it).
+    public var direction: String
+    /// The other account.
+    public var counterparty: String
+    public var amount: Int64
+    /// `posted`, `pending` (a reservation), `post` or `void` (settling one).
+    public var phase: String
+    public var reference: String
+
+    public init(_ t: Transfer, account: String) {
+        time = t.timestamp; transfer = t.id; code = t.code; amount = t.amount; reference = t.reference
+        direction = t.creditAccountID == account ? "in" : "out"
+        counterparty = t.creditAccountID == account ? t.debitAccountID : t.creditAccountID
+        phase = t.flags.contains(.pending) ? "pending" : t.flags.contains(.postPending) ? "post" : t.flags.contains(.voidPending) ? "void" : "posted"
+    }
+
+    /// The CSV header and row, RFC 4180 (fields quoted when they hold a comma or quote).
+    public static let csvHeader = "time_ms,transfer,code,direction,counterparty,amount_krw,phase,reference"
+    public var csvRow: String {
+        [String(time), transfer, code.rawValue, direction, counterparty, String(amount), phase, reference].map { field in
+            field.contains(",") || field.contains("\"") ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        }.joined(separator: ",")
+    }
+}
+
+extension BrokerService {
+    /// The accounts of `owner`.
+    public func accounts(of owner: Owner) async throws -> [AccountView] {
+        try await store.accounts(owner: owner).map(AccountView.init)
+    }
+
+    /// An account's statement, oldest first; only for its owner unless `owner` is nil (the operator).
+    ///
+    /// - Throws: `ConsentError.accountNotFound` when the account does not exist or is not the owner's.
+    public func statement(account id: String, owner: Owner?, after: Int, limit: Int) async throws -> [StatementLine] {
+        guard let account = try await store.account(id), owner == nil || account.owner == owner else {
+            throw ConsentError(.accountNotFound, "no account \(id) of yours; list yours with GET /v1/accounts")
+        }
+        return try await store.transfers(account: id, after: after, limit: min(limit, Self.statementPageMax)).map { StatementLine($0, account: account.id) }
+    }
+}

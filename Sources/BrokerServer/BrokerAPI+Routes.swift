@@ -14,6 +14,7 @@ extension BrokerAPI {
     /// Adds every route of the API to `router`.
     public func addRoutes(to router: Router<BrokerRequestContext>) {
         addTransferRoutes(to: router)
+        addAccountRoutes(to: router)
         router.get("/healthz") { _, _ in try Self.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             let head = try await store.head()

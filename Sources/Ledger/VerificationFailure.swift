@@ -24,6 +24,8 @@ public struct VerificationFailure: Error, Sendable, CustomStringConvertible, Equ
         case wrongBrokerKey = "wrong broker key"
         /// The ledger does not reach, or does not match, a checkpoint held outside the database.
         case trustedCheckpointMismatch = "trusted checkpoint mismatch"
+        /// The accounting events do not replay to their recorded balances, or money is not conserved.
+        case accountsDoNotAddUp = "accounts do not add up"
     }
 
     /// The first bad sequence number.

@@ -5,7 +5,7 @@ import Storage
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Operator commands, run on the broker's host.",
-        subcommands: [AdminInit.self, AdminPolicy.self, AdminParty.self, AdminRequest.self, AdminDevice.self,
+        subcommands: [AdminInit.self, AdminPolicy.self, AdminParty.self, AdminRequest.self, AdminDevice.self, AdminAccounts.self, AdminStatement.self, AdminDeposit.self, AdminVoucher.self,
                       AdminVerify.self, AdminCheckpoint.self, AdminRebuild.self, AdminMigrate.self])
 }
 

@@ -34,16 +34,22 @@ struct AdminVerify: AsyncParsableCommand {
                 Terminal.progress("verified \(done)/\(total) events")
             }
             Terminal.progress("", final: true)
-            switch result {
-            case .success(let report):
+            // The money is checked only on a ledger whose chain is intact.
+            let money = try await result.flatMap { _ in try await AccountingAudit.verify(store: broker.store) }
+            switch (result, money) {
+            case (.success(let report), .success(let accounts)):
                 if global.json {
                     try Terminal.printJSON(VerifyView(ok: true, events: report.events, signatures: report.signatures,
-                                                      checkpoints: report.checkpoints, headHash: Hex.encode(report.head.hash)))
+                                                      checkpoints: report.checkpoints, headHash: Hex.encode(report.head.hash),
+                                                      accounts: accounts.accounts, transfers: accounts.transfers, postedKRW: accounts.posted,
+                                                      pendingKRW: accounts.pending))
                 } else {
                     print("Ledger intact: \(report.events) events, \(report.signatures) author signatures, \(report.checkpoints) broker checkpoints.")
                     print("Head: event \(report.head.sequence), hash \(Hex.encode(report.head.hash))")
+                    print("Accounts add up: \(accounts.accounts) accounts, \(accounts.transfers) transfers replayed to their recorded balances; "
+                          + "debits = credits = \(accounts.posted) won posted, \(accounts.pending) won pending.")
                 }
-            case .failure(let failure):
+            case (.failure(let failure), _), (_, .failure(let failure)):
                 if global.json {
                     try Terminal.printJSON(VerifyView(ok: false, firstBadEvent: failure.sequence, problem: failure.kind.rawValue, detail: failure.detail))
                 } else {
@@ -61,6 +67,10 @@ struct VerifyView: Encodable {
     var signatures: Int?
     var checkpoints: Int?
     var headHash: String?
+    var accounts: Int?
+    var transfers: Int?
+    var postedKRW: Int64?
+    var pendingKRW: Int64?
     var firstBadEvent: UInt64?
     var problem: String?
     var detail: String?

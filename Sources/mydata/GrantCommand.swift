@@ -60,6 +60,15 @@ struct GrantCommand: AsyncParsableCommand {
         }
     }
 
+    /// The programme's reward for these terms, by the policy's money rules, as one line (or none).
+    static func rewardLine(_ terms: ConsentTerms, policy: PolicySet) -> String {
+        guard let money = policy.accounting else { return "" }
+        let amount = money.reward(category: terms.category, durationDays: terms.durationDays, onceOff: terms.onceOff)
+        guard amount > 0 else { return "" }
+        let when = money.rewardPostedOn == .grant ? "paid when you grant" : "reserved when you grant, paid at the first delivery"
+        return "Reward:     \(amount) won from the programme (\(when); `mydata rewards`)\n"
+    }
+
     static func describe(_ r: ConsentRequest, recipientName: String?, policy: ActivePolicy, now: Timestamp) -> String {
         let who = recipientName.map { "\($0) (\(r.recipient))" } ?? r.recipient
         let items = r.terms.items.map { id in "  - \(policy.policy.item(id)?.title ?? id) (\(id))" }.joined(separator: "\n")
@@ -73,8 +82,8 @@ struct GrantCommand: AsyncParsableCommand {
             Data from:  \(r.terms.dataFrom) to \(r.terms.dataTo)
             Access:     \(duration), until \(until)
             Retention:  they may keep the data \(r.terms.retentionDays) days
-            Incentive:  \(r.terms.incentiveKRW) KRW
-            Policy:     \(policy.version)
+            Incentive:  \(r.terms.incentiveKRW) KRW offered by \(r.recipient)
+            \(rewardLine(r.terms, policy: policy.policy))Policy:     \(policy.version)
 
             """
         if policy.policy.category(r.terms.category)?.sensitive == true {

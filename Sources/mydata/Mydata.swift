@@ -11,6 +11,6 @@ struct Mydata: AsyncParsableCommand {
             Exit codes are listed in docs/cli.md.
             """,
         subcommands: [KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
-                      ReceiptCommand.self, AccessLogCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self, AdminCommand.self]
+                      ReceiptCommand.self, AccessLogCommand.self, RewardsCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self, AdminCommand.self]
     )
 }

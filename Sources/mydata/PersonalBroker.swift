@@ -1,3 +1,4 @@
+import Accounting
 import Broker
 import BrokerServer
 import Consent
@@ -29,6 +30,10 @@ protocol PersonalBroker: Sendable {
     func deviceBindings(subject: String) async throws -> [DeviceBinding]
     func receipt(consentID: String, subject: String) async throws -> SignedReceipt
     func isRegistered(_ subject: String) async throws -> Bool
+    func accounts(subject: String) async throws -> [AccountView]
+    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine]
+    /// Redeems rewards; returns `ok` or `exists` (a retry of the same id).
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String
     /// Submits signed events; returns their ledger sequence numbers.
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64]
     /// Signs a checkpoint (local) and closes connections.
@@ -95,6 +100,13 @@ struct LocalPersonalBroker: PersonalBroker {
         try await local.service.receipt(consentID: consentID, subject: subject)
     }
     func isRegistered(_ subject: String) async throws -> Bool { try await store.subject(subject) != nil }
+    func accounts(subject: String) async throws -> [AccountView] { try await local.service.accounts(of: Owner(.person, subject)) }
+    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine] {
+        try await local.service.statement(account: account, owner: Owner(.person, subject), after: 0, limit: limit)
+    }
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {
+        try await local.service.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: id).code
+    }
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
         if case .erasure = submission, let subject = events.last?.authorID {
             return try await local.transfer().erase(events, subject: subject).map(\.sequence)

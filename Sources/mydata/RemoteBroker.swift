@@ -61,6 +61,25 @@ struct RemoteBroker: PersonalBroker {
 
     func partyName(_ id: String) async throws -> String? { nil }
 
+    func accounts(subject: String) async throws -> [AccountView] {
+        struct List: Decodable { var accounts: [AccountView] }
+        return try await get("/v1/accounts", as: List.self).accounts
+    }
+
+    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine] {
+        struct List: Decodable { var transfers: [StatementLine] }
+        return try await get("/v1/accounts/\(account)/transfers?limit=\(limit)", as: List.self).transfers
+    }
+
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {
+        struct Body: Encodable { var id: String; var amountKRW: Int64; var manufacturer: String; var kind: String }
+        struct Result: Decodable { var result: String }
+        let reply = try await send("POST", "/v1/rewards/redemptions",
+                                   body: try JSONEncoder().encode(Body(id: id, amountKRW: amount, manufacturer: manufacturer, kind: kind)))
+        try Self.check(reply)
+        return try reply.decode(Result.self).result
+    }
+
     func consents(subject: String, limit: Int) async throws -> [Consent] {
         struct List: Decodable { struct Item: Decodable { var consent: Consent }; var consents: [Item] }
         return try await get("/v1/consents?limit=\(limit)", as: List.self).consents.map(\.consent)

@@ -58,10 +58,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
             // A quiet broker still signs its head within `Limits.checkpointEverySeconds`.
             let service = broker.service
+            // …and returns what is left on expired vouchers to their fund about once a minute.
             let ticker = Task {
+                var ticks = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: UInt64(Limits.checkpointEverySeconds) * 1_000_000_000)
                     try? await service.signCheckpoint()
+                    ticks += 1
+                    if ticks % 6 == 0 { _ = try? await service.expireVouchers() }
                 }
             }
             defer { ticker.cancel() }

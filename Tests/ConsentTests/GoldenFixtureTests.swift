@@ -13,7 +13,8 @@ struct GoldenFixtureTests {
         DomainEvent.TypeName.subjectRegistered, DomainEvent.TypeName.consentRequested, DomainEvent.TypeName.requestWithdrawn,
         DomainEvent.TypeName.consentGranted, DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.deviceAttested,
         DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.telemetryPushed,
-        DomainEvent.TypeName.subjectErased, DomainEvent.TypeName.partyCallbackSet,
+        DomainEvent.TypeName.subjectErased, DomainEvent.TypeName.partyCallbackSet, DomainEvent.TypeName.accountsOpened,
+        DomainEvent.TypeName.transfersPosted,
     ]
 
     static func fixture(_ type: String, _ version: UInt16) throws -> [UInt8] {

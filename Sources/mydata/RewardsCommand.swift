@@ -1,0 +1,68 @@
+import Accounting
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+import Ledger
+
+struct RewardsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewards", abstract: "See what you earned for sharing, and redeem it with a manufacturer.",
+        subcommands: [RewardsShow.self, RewardsRedeem.self], defaultSubcommand: RewardsShow.self)
+}
+
+struct RewardsShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Your rewards balance and statement (reserved rewards are paid at a consent's first delivery).")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "At most this many statement lines.") var limit = 100
+
+    func run() async throws {
+        try await reportingErrors {
+            let (subject, broker) = try await Personal.open(global)
+            let (accounts, lines) = try await broker.session {
+                let accounts = try await broker.accounts(subject: subject)
+                var lines: [StatementLine] = []
+                for account in accounts where account.kind == .rewards {
+                    lines += try await broker.statement(account: account.id, subject: subject, limit: limit)
+                }
+                return (accounts, lines)
+            }
+            if global.json { try Terminal.printJSON(RewardsView(accounts: accounts, statement: lines)); return }
+            guard let rewards = accounts.first(where: { $0.kind == .rewards }) else {
+                print("No rewards yet: you earn them when you grant a consent (see `mydata requests`).")
+                return
+            }
+            print("Rewards: \(rewards.available) won to redeem, \(rewards.pendingIn) won reserved (paid at each consent's first delivery).")
+            guard !lines.isEmpty else { return }
+            print(Terminal.table(["TIME", "AMOUNT", "WHAT", "PHASE", "REFERENCE"], lines.map {
+                [Timestamp(milliseconds: $0.time).description, ($0.direction == "in" ? "+" : "-") + "\($0.amount)", $0.code.rawValue, $0.phase, $0.reference]
+            }))
+        }
+    }
+}
+
+struct RewardsView: Encodable { var accounts: [AccountView]; var statement: [StatementLine] }
+
+struct RewardsRedeem: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redeem", abstract: "Redeem rewards with a manufacturer, as a purchase subsidy or consumables.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "The manufacturer's party id.") var manufacturer: String
+    @Option(name: .long, help: "Won to redeem.") var amount: Int64
+    @Option(name: .long, help: "purchase-subsidy or consumables.") var kind = "purchase-subsidy"
+    @Option(name: .long, help: "Your id for this redemption; repeating it never redeems twice (default: a fresh one).") var id: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            let (subject, broker) = try await Personal.open(global)
+            let redemption = id ?? Identifiers.random(prefix: "rdm")
+            let result = try await broker.session {
+                try await broker.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: redemption)
+            }
+            if global.json { try Terminal.printJSON(["result": result, "id": redemption]); return }
+            print(result == "ok" ? "Redeemed \(amount) won with \(manufacturer) as \(kind) (redemption \(redemption))."
+                                 : "Redemption \(redemption) was already made; nothing changed.")
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Accounting
+import Broker
+import Consent
+import Foundation
+import Ledger
+import Sodium
+import TestSupport
+import Testing
+import Vault
+
+/// Money tied to consent and delivery, on a real store: rewards reserved at the grant and paid
+/// at the first delivery, deliveries charged (vouchers first) in the same commit as their access
+/// event, revocations voiding or clawing back, vouchers never becoming cash.
+struct AccountingFlowTests {
+    /// A world with one confirmed car of `person` holding `records` records of vehicle.driving.
+    struct World {
+        let f: BrokerFixture
+        let transfer: TransferService
+        let person: Identity
+        let payer: Identity
+
+        init(_ backend: Backend, records: Int = 10, cash: Int64 = 0) async throws {
+            f = try await BrokerFixture(backend)
+            transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+            person = try await f.person()
+            // A recipient with no money of its own: each test gives it what it needs.
+            payer = try Identity.generate(id: "paying-startup")
+            try await f.broker.registerParty(id: payer.id, role: .recipient, name: "Paying", keys: payer.publicKeys)
+            if cash > 0 { try await f.broker.deposit(cash, to: AccountNames.cashAccount(payer.id), id: "cash-1") }
+            try await f.broker.deposit(1_000_000, to: AccountNames.fundAccount("programme"), id: "budget")
+            try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            let now = f.clock.now()
+            let batch = (0..<records).map { i in
+                TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-i - 1)),
+                                values: ["distance": .integer(Int64(i)), "duration": .integer(60), "average_speed": .integer(30)])
+            }
+            _ = try await transfer.push(batch, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
+        }
+
+        func consent(days: Int = 90) async throws -> Consent {
+            try await f.grant(try await f.request(terms: f.vehicleTerms(days: days), subject: person.id, by: payer), by: person)
+        }
+
+        func account(_ id: String) async throws -> Account { try #require(try await f.store.account(id)) }
+
+        /// The invariants after every step: money conserved, no limit broken, the ledger replays
+        /// to the projections.
+        func checkBooks() async throws {
+            let accounts = try await f.store.accounts(owner: nil)
+            #expect(accounts.reduce(Int64(0)) { $0 + $1.creditsPosted - $1.debitsPosted } == 0, "the balances sum to zero")
+            #expect(accounts.reduce(Int64(0)) { $0 + $1.creditsPending - $1.debitsPending } == 0, "pending amounts sum to zero")
+            #expect(accounts.filter(\.isViolatingLimits).isEmpty, "no limited account is overdrawn")
+            guard case .success = try await AccountingAudit.verify(store: f.store) else {
+                Issue.record("the accounting events do not replay to the projections"); return
+            }
+        }
+    }
+
+    @Test("a grant reserves the reward, the first delivery pays it and is charged vouchers first, split to maker, person and broker",
+          arguments: Backend.available)
+    func grantDeliverCharge(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 10, cash: 1_000)
+        _ = try await w.f.broker.issueVoucher(id: "v1", recipient: w.payer.id, amount: 25, expiresAt: w.f.clock.now().adding(days: 30))
+        let consent = try await w.consent(days: 90)
+        let rewards = try await w.account(AccountNames.rewards(w.person.id))
+        #expect(rewards.creditsPending == 3_000, "90 days of vehicle data: 3 started months × 1,000 won, reserved")
+        #expect(rewards.balance == 0)
+
+        let delivery = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        #expect(delivery.records.count == 10)
+        // 10 won per pull + 2 won per record = 30 won: 25 from the voucher, 5 from cash.
+        #expect(try await w.account(AccountNames.voucher(w.payer.id, "v1")).balance == 0)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == 995)
+        #expect(try await w.account(AccountNames.revenue(w.f.manufacturer.id)).balance == 15, "50% to the maker")
+        #expect(try await w.account(AccountNames.fees).balance == 6, "20% to the broker")
+        #expect(try await w.account(AccountNames.clearing).balance == 0, "clearing is empty after a charge")
+        let paid = try await w.account(AccountNames.rewards(w.person.id))
+        #expect(paid.creditsPending == 0)
+        #expect(paid.balance == 3_000 + 9, "the reward is paid at the first delivery, plus the person's 30% share")
+
+        // The charge is in the same commit as the access event: right after it in the ledger.
+        let events = try await w.f.store.events(from: try #require(delivery.ledgerSequence), limit: 3).map(\.event.type)
+        #expect(events == [DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.accountsOpened, DomainEvent.TypeName.transfersPosted],
+                "the maker's revenue account is opened by its first charge")
+
+        // A second delivery pays nothing more to the person's reward, only the share.
+        _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        #expect(try await w.account(AccountNames.rewards(w.person.id)).balance == 3_009 + 9)
+        try await w.checkBooks()
+    }
+
+    @Test("a pull the recipient cannot pay for is refused with paymentRequired, delivers nothing and logs nothing", arguments: Backend.available)
+    func unpaidPull(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 10, cash: 29)
+        let consent = try await w.consent()
+        let head = try await w.f.store.head()
+        await #expect(throws: ConsentError.self) {
+            do { _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } catch let e as ConsentError {
+                #expect(e.code == .paymentRequired)
+                #expect(e.message.contains("1 won short"), "\(e.message)")
+                throw e
+            }
+        }
+        #expect(try await w.f.store.head() == head, "nothing was appended")
+        #expect(try await w.f.store.accessLog(subject: w.person.id, limit: 10).isEmpty)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == 29)
+        try await w.checkBooks()
+    }
+
+    @Test("a revocation voids a reward still reserved, and claws back a paid one within the window", arguments: Backend.available)
+    func revocations(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 2, cash: 10_000)
+        let unpaid = try await w.consent(days: 30)
+        try await w.f.revoke(unpaid, by: w.person)
+        var rewards = try await w.account(AccountNames.rewards(w.person.id))
+        #expect(rewards.creditsPending == 0 && rewards.balance == 0, "the reservation is voided")
+
+        let paid = try await w.consent(days: 30)
+        _ = try await w.transfer.pull(consentID: paid.id, recipient: w.payer.id, limit: 100)
+        rewards = try await w.account(AccountNames.rewards(w.person.id))
+        #expect(rewards.balance == 1_000 + 4, "reward plus the share of a 14-won charge")
+        w.f.clock.advance(days: 1)
+        try await w.f.revoke(paid, by: w.person)
+        rewards = try await w.account(AccountNames.rewards(w.person.id))
+        #expect(rewards.balance == 4, "revoked within 7 days: the reward is taken back, the delivery share stays")
+
+        let late = try await w.consent(days: 30)
+        _ = try await w.transfer.pull(consentID: late.id, recipient: w.payer.id, limit: 100)
+        w.f.clock.advance(days: 8)
+        try await w.f.revoke(late, by: w.person)
+        #expect(try await w.account(AccountNames.rewards(w.person.id)).balance == 4 + 1_000 + 4, "after the window the reward stays")
+        try await w.checkBooks()
+    }
+
+    @Test("vouchers pay for data only: they cannot be redeemed or moved to cash, and expire back to their fund", arguments: Backend.available)
+    func voucherRules(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 1)
+        _ = try await w.f.broker.issueVoucher(id: "v1", recipient: w.payer.id, amount: 100, expiresAt: w.f.clock.now().adding(days: 1))
+        let voucher = AccountNames.voucher(w.payer.id, "v1")
+        let sneaky = Transfer(id: "to-cash", debitAccountID: voucher, creditAccountID: AccountNames.cash(w.payer.id), amount: 50,
+                              code: .correction, reference: "manual")
+        let outcome = try await w.f.broker.accounting.commit(opening: [AccountNames.cashAccount(w.payer.id)], transfers: [sneaky], allOrNothing: false)
+        #expect(outcome.results == [.rejected(.voucherDebitNotAllowed)])
+        let fund = try await w.account(AccountNames.fund("programme")).balance
+        w.f.clock.advance(days: 2)
+        #expect(try await w.f.broker.expireVouchers() == 1)
+        #expect(try await w.account(voucher).balance == 0)
+        #expect(try await w.account(AccountNames.fund("programme")).balance == fund + 100, "what was left returns to the fund")
+        #expect(try await w.f.broker.expireVouchers() == 0, "expiring twice moves nothing")
+        try await w.checkBooks()
+    }
+
+    @Test("random grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
+          arguments: Backend.available, [UInt64(7), 8])
+    func randomOperations(_ backend: Backend, seed: UInt64) async throws {
+        var rng = SplitMix64(state: seed)
+        let w = try await World(backend, records: 5, cash: 300)
+        var consents: [Consent] = []
+        var deposits: [String] = []
+        for step in 0..<40 {
+            switch Int.random(in: 0..<7, using: &rng) {
+            case 0, 1:
+                consents.append(try await w.consent(days: Int.random(in: 1...120, using: &rng)))
+            case 2:
+                if let consent = consents.randomElement(using: &rng) {
+                    do { _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } catch let e as ConsentError {
+                        #expect([.consentRevoked, .consentExpired, .paymentRequired].contains(e.code), "\(e)")
+                    }
+                }
+            case 3:
+                if let consent = consents.randomElement(using: &rng), try await w.f.store.consent(consent.id)?.revokedAt == nil {
+                    try await w.f.revoke(consent, by: w.person)
+                }
+            case 4:
+                _ = try await w.f.broker.issueVoucher(id: "v\(step)", recipient: w.payer.id, amount: Int64.random(in: 1...60, using: &rng),
+                                                      expiresAt: w.f.clock.now().adding(days: Int64.random(in: 1...3, using: &rng)))
+            case 5:
+                w.f.clock.advance(days: Int64.random(in: 0...2, using: &rng))
+                try await w.f.broker.expireVouchers()
+            default:
+                // A deposit, or the retry of an earlier one: a retried id changes nothing.
+                let before = try await w.f.store.accounts(owner: nil)
+                if let old = deposits.randomElement(using: &rng), Bool.random(using: &rng) {
+                    #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: old) == .exists)
+                    #expect(try await w.f.store.accounts(owner: nil) == before, "a retried deposit changes nothing")
+                } else {
+                    let id = "d\(step)"
+                    deposits.append(id)
+                    #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: id) == .ok)
+                }
+            }
+            try await w.checkBooks()
+        }
+        let live = try await w.f.store.dumpProjections()
+        try await w.f.store.rebuildProjections()
+        #expect(try await w.f.store.dumpProjections() == live, "a rebuild from the events gives identical balances")
+    }
+}
