@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "MydataCLITests", dependencies: ["TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger", "Vault",
+        .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger", "Vault",
             .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
