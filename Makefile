@@ -3,7 +3,7 @@
 #               next, and serve the broker's HTTP API on 127.0.0.1:$(PORT)
 #   make test   install what is missing, build, run every test
 # and the benchmark:
-#   make bench  release build, then the ledger, API and PostgreSQL benchmarks (tables and JSON)
+#   make bench  release build, then the ledger, API, accounting and PostgreSQL benchmarks (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
@@ -41,6 +41,7 @@ bench: deps
 	$(SWIFT) build -c release --product mydata-bench
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench ledger
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench api
+	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench accounting
 	.ci/with-postgres $$($(SWIFT) build -c release --show-bin-path)/mydata-bench postgres
 
 clean-demo:

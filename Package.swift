@@ -65,6 +65,7 @@ let package = Package(
         ]),
         // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
         .executableTarget(name: "mydata-bench", dependencies: [
+            "Accounting",
             "Broker", "BrokerServer", "Storage", "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -17,6 +17,8 @@ public struct Book: Sendable, Equatable {
     private var positions: [String: Int] = [:]
     /// Pending transfers that were posted or voided, by id (read by `decide`).
     private(set) var settled: [String: PendingStatus] = [:]
+    /// The callers' open savepoints, innermost last: what undoes everything since each.
+    private var savepoints: [Undo] = []
 
     /// An empty book.
     public init() {}
@@ -32,6 +34,7 @@ public struct Book: Sendable, Equatable {
                 results.append(Self.compare(account, existing))
             } else {
                 accounts[account.id] = account
+                for i in savepoints.indices { savepoints[i].createdAccounts.append(account.id) }
                 results.append(.ok)
             }
         }
@@ -102,10 +105,30 @@ public struct Book: Sendable, Equatable {
 
     /// What a chain changed, so that it can be undone: the log's length before it, and the first
     /// value of every account and settlement it touched.
-    struct Undo {
+    struct Undo: Sendable, Equatable {
         let logCount: Int
         var accounts: [String: Account] = [:]
         var settledIDs: [String] = []
+        var createdAccounts: [String] = []
+    }
+
+    /// Opens a savepoint (they nest): until `releaseSavepoint()`, `rollBackToSavepoint()` undoes
+    /// every account opened and transfer applied since, without copying the book (a broker
+    /// decides on its live book and rolls back what cannot be made durable).
+    public mutating func savepoint() {
+        savepoints.append(Undo(logCount: log.count))
+    }
+
+    /// Undoes everything since the innermost `savepoint()` and closes it.
+    public mutating func rollBackToSavepoint() {
+        guard let undo = savepoints.popLast() else { return }
+        rollBack(undo)
+        for id in undo.createdAccounts { accounts[id] = nil }
+    }
+
+    /// Keeps everything since the innermost `savepoint()` and closes it.
+    public mutating func releaseSavepoint() {
+        _ = savepoints.popLast()
     }
 
     mutating func execute(_ transfer: Transfer, at now: Int64, undo: inout Undo) -> TransferResult {
@@ -123,11 +146,13 @@ public struct Book: Sendable, Equatable {
     private mutating func commit(_ effect: Effect, undo: inout Undo) {
         for account in [effect.debit, effect.credit] {
             if undo.accounts[account.id] == nil { undo.accounts[account.id] = accounts[account.id] }
+            for i in savepoints.indices where savepoints[i].accounts[account.id] == nil { savepoints[i].accounts[account.id] = accounts[account.id] }
             accounts[account.id] = account
         }
         if let (id, status) = effect.settles {
             settled[id] = status
             undo.settledIDs.append(id)
+            for i in savepoints.indices { savepoints[i].settledIDs.append(id) }
         }
         positions[effect.transfer.id] = log.count
         log.append(effect.transfer)

@@ -47,11 +47,135 @@ public actor AccountingService {
     /// - Throws: `ConsentError.transferRejected` (all-or-nothing, or an account refused);
     ///   `LedgerError` from the store, including `streamVersionConflict` when one of the
     ///   caller's `conditions` failed.
-    public func commit(opening accounts: [Account] = [], transfers: [Transfer], with events: [(DomainEvent, NewEvent)] = [],
+    public func commit(opening accounts: [Account] = [], transfers: [Transfer], with events: [(DomainEvent, NewEvent)],
                        conditions: [StreamCondition] = [], allOrNothing: Bool) async throws -> Outcome {
         try await commit(with: events, conditions: conditions, allOrNothing: allOrNothing) { _, _ in
             MoneyRules.Movement(accounts: accounts, transfers: transfers)
         }
+    }
+
+    /// Opens `accounts` and applies `transfers` that belong to no other event (deposits,
+    /// vouchers, redemptions, a client's transfers). Requests that arrive while a commit is in
+    /// flight are decided one after another and appended together, each as its own
+    /// `transfers.posted` event (group commit): one fsync for many requests.
+    ///
+    /// - Parameter allOrNothing: refuse the whole request when one of its transfers is refused.
+    public func commit(opening accounts: [Account] = [], transfers: [Transfer], allOrNothing: Bool) async throws -> Outcome {
+        guard transfers.count <= Self.transfersPerCommitMax else {
+            throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.append(Queued(accounts: accounts, transfers: transfers, allOrNothing: allOrNothing, continuation: continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private struct Queued {
+        let accounts: [Account]
+        let transfers: [Transfer]
+        let allOrNothing: Bool
+        let continuation: CheckedContinuation<Outcome, any Error>
+    }
+
+    /// Requests waiting for the next group commit.
+    private var queue: [Queued] = []
+    private var draining = false
+    /// Transfers decided into one group commit.
+    static let groupTransfersMax = 6_000
+
+    private func drain() async {
+        while !queue.isEmpty {
+            var group: [Queued] = []
+            var count = 0
+            while let next = queue.first, group.isEmpty || count + next.transfers.count <= Self.groupTransfersMax {
+                group.append(queue.removeFirst())
+                count += next.transfers.count
+            }
+            await acquire()
+            let outcomes: [Result<Outcome, any Error>]
+            do { outcomes = try await commitGroup(group) } catch { outcomes = group.map { _ in .failure(error) } }
+            release()
+            for (request, outcome) in zip(group, outcomes) { request.continuation.resume(with: outcome) }
+        }
+        draining = false
+    }
+
+    /// Decides each request on the live book (each under its own savepoint, so a refused
+    /// all-or-nothing request leaves no trace) and appends all their events at once.
+    private func commitGroup(_ group: [Queued]) async throws -> [Result<Outcome, any Error>] {
+        for _ in 1...Self.conflictRetriesMax {
+            _ = try await loaded()
+            let now = clock.now()
+            book!.savepoint()
+            var kept = false
+            defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
+            var decided: [Result<(results: [TransferResult], events: [DomainEvent]), any Error>] = []
+            var applied = 0
+            for (index, request) in group.enumerated() {
+                book!.savepoint()
+                let wanted = (index == 0 ? AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } : []) + request.accounts
+                var opened: [Account] = []
+                var refusal: ConsentError?
+                for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
+                    switch result {
+                    case .ok: opened.append(account)
+                    case .exists: break
+                    case .rejected(let rejection):
+                        refusal = refusal ?? ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
+                    }
+                }
+                let before = book!.log.count
+                let results = refusal == nil ? book!.apply(request.transfers, at: now.milliseconds) : []
+                if refusal == nil, request.allOrNothing, let (i, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
+                    refusal = ConsentError(.transferRejected, "transfer \(request.transfers[i].id) was refused: \(refused.code)")
+                }
+                if let refusal {
+                    book!.rollBackToSavepoint()
+                    decided.append(.failure(refusal))
+                    continue
+                }
+                book!.releaseSavepoint()
+                let transfers = Array(book!.log[before...])
+                applied += transfers.count
+                var events: [DomainEvent] = []
+                if !opened.isEmpty { events.append(.accountsOpened(AccountsOpened(accounts: opened))) }
+                if !transfers.isEmpty {
+                    let touched = Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
+                    events.append(.transfersPosted(TransfersPosted(transfers: transfers, balances: touched.compactMap { book!.accounts[$0] })))
+                }
+                decided.append(.success((results, events)))
+            }
+            let money = decided.flatMap { (try? $0.get().events) ?? [] }
+            guard !money.isEmpty else {
+                kept = true
+                return decided.map { $0.map { Outcome(results: $0.results, recorded: []) } }
+            }
+            let typed = try money.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
+            let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
+            do {
+                let recorded = try await store.append(AppendBatch(typed: typed, conditions: [fence]))
+                kept = true
+                version += money.count
+                Counter(label: "mydata_transfers_posted_total").increment(by: applied)
+                var offset = 0
+                return decided.map { result in
+                    result.map { decision in
+                        defer { offset += decision.events.count }
+                        return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.events.count]))
+                    }
+                }
+            } catch let error as LedgerError where error.code == .streamVersionConflict {
+                guard try await store.streamVersion(StreamName.accounting) != version else { throw error }
+                book = nil
+            } catch {
+                book = nil
+                throw error
+            }
+        }
+        throw LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")
     }
 
     /// `commit`, with the money decided by `plan` on the book as it stands at the moment of the
@@ -62,17 +186,21 @@ public actor AccountingService {
         await acquire()
         defer { release() }
         for _ in 1...Self.conflictRetriesMax {
-            let current = try await loaded()
-            var next = current
+            _ = try await loaded()
             let now = clock.now()
-            let movement = try plan(current, now)
+            // Decided on the live book under a savepoint (copying a book with a long log costs more
+            // than the commit); rolled back unless the append succeeds.
+            let movement = try plan(book!, now)
             let (accounts, transfers) = (movement.accounts, movement.transfers)
             guard transfers.count <= Self.transfersPerCommitMax else {
                 throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
             }
-            let wanted = AccountNames.brokerAccounts.filter { current.accounts[$0.id] == nil } + accounts
+            book!.savepoint()
+            var kept = false
+            defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
+            let wanted = AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } + accounts
             var opened: [Account] = []
-            for (account, result) in zip(wanted, next.createAccounts(wanted)) {
+            for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
                 switch result {
                 case .ok: opened.append(account)
                 case .exists: break
@@ -80,24 +208,24 @@ public actor AccountingService {
                     throw ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
                 }
             }
-            let before = next.log.count
-            let results = next.apply(transfers, at: now.milliseconds)
+            let before = book!.log.count
+            let results = book!.apply(transfers, at: now.milliseconds)
             if allOrNothing, let (index, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
                 throw ConsentError(.transferRejected, "transfer \(transfers[index].id) was refused: \(refused.code)")
             }
-            let applied = Array(next.log[before...])
+            let applied = Array(book!.log[before...])
             var money: [DomainEvent] = []
             if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
             if !applied.isEmpty {
                 let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
-                money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { next.accounts[$0] })))
+                money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book!.accounts[$0] })))
             }
-            guard !money.isEmpty || !events.isEmpty else { return Outcome(results: results, recorded: []) }
+            guard !money.isEmpty || !events.isEmpty else { kept = true; return Outcome(results: results, recorded: []) }
             let typed = try events + money.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
             let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
             do {
                 let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions + [fence]))
-                book = next
+                kept = true
                 version += money.count
                 Counter(label: "mydata_transfers_posted_total").increment(by: applied.count)
                 return Outcome(results: results, recorded: recorded)
