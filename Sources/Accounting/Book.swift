@@ -34,7 +34,7 @@ public struct Book: Sendable, Equatable {
                 results.append(Self.compare(account, existing))
             } else {
                 accounts[account.id] = account
-                for i in savepoints.indices { savepoints[i].createdAccounts.append(account.id) }
+                if !savepoints.isEmpty { savepoints[savepoints.count - 1].createdAccounts.append(account.id) }
                 results.append(.ok)
             }
         }
@@ -126,9 +126,14 @@ public struct Book: Sendable, Equatable {
         for id in undo.createdAccounts { accounts[id] = nil }
     }
 
-    /// Keeps everything since the innermost `savepoint()` and closes it.
+    /// Keeps everything since the innermost `savepoint()` and closes it; an enclosing savepoint
+    /// still undoes it.
     public mutating func releaseSavepoint() {
-        _ = savepoints.popLast()
+        guard let inner = savepoints.popLast(), !savepoints.isEmpty else { return }
+        let outer = savepoints.count - 1
+        for (id, account) in inner.accounts where savepoints[outer].accounts[id] == nil { savepoints[outer].accounts[id] = account }
+        savepoints[outer].settledIDs += inner.settledIDs
+        savepoints[outer].createdAccounts += inner.createdAccounts
     }
 
     mutating func execute(_ transfer: Transfer, at now: Int64, undo: inout Undo) -> TransferResult {
@@ -146,13 +151,13 @@ public struct Book: Sendable, Equatable {
     private mutating func commit(_ effect: Effect, undo: inout Undo) {
         for account in [effect.debit, effect.credit] {
             if undo.accounts[account.id] == nil { undo.accounts[account.id] = accounts[account.id] }
-            for i in savepoints.indices where savepoints[i].accounts[account.id] == nil { savepoints[i].accounts[account.id] = accounts[account.id] }
+            if let last = savepoints.indices.last, savepoints[last].accounts[account.id] == nil { savepoints[last].accounts[account.id] = accounts[account.id] }
             accounts[account.id] = account
         }
         if let (id, status) = effect.settles {
             settled[id] = status
             undo.settledIDs.append(id)
-            for i in savepoints.indices { savepoints[i].settledIDs.append(id) }
+            if let last = savepoints.indices.last { savepoints[last].settledIDs.append(id) }
         }
         positions[effect.transfer.id] = log.count
         log.append(effect.transfer)

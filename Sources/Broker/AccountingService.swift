@@ -7,22 +7,35 @@ import Metrics
 /// The double-entry book of this broker process: the pure `Book`, kept in memory, decided on
 /// and then made durable as ledger events on the one `accounting` stream.
 ///
-/// Each commit is decided on the book as the last commit left it and appended under the
-/// condition that the `accounting` stream has not moved since, together with whatever events
-/// the money belongs to (a grant, a delivery, a revocation) and their own conditions: all of it
-/// or none. Another broker process that appended money first makes the condition fail; the book
-/// is then reloaded from the projections and the commit decided again. Commits of one process
-/// go one at a time.
+/// Every commit is decided on the live book, under a savepoint, and appended under a condition
+/// that the `accounting` stream holds exactly the events this book has seen (the fence),
+/// together with whatever events the money belongs to (a grant, a delivery, a revocation) and
+/// their own conditions: all of it or none. What cannot be made durable is rolled back.
+///
+/// Commits are queued and decided one after another, so a commit decides on the effects of the
+/// ones before it while they are still being written:
+/// - money that belongs to no other event (deposits, vouchers, redemptions) is appended as one
+///   batch per group (group commit);
+/// - money with other events (a delivery's charge, a grant's reward) goes as one batch per
+///   request, all queued together in order, each fenced at the version the ones before it
+///   leave. When one fails, those after it fail their fence too; they are rolled back and
+///   decided again. When another broker process moved the accounts, the book is reloaded from
+///   the projections first.
 public actor AccountingService {
     let store: any BrokerStore
     let clock: any Clock
     private var book: Book?
+    /// How many events the `accounting` stream holds in what `book` reflects.
     private var version = 0
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var queue: [Queued] = []
+    private var draining = false
 
     /// Transfers in one commit: one `transfers.posted` event stays well under the payload limit.
     public static let transfersPerCommitMax = 300
+    /// Transfers decided into one group of money-only requests.
+    static let groupTransfersMax = 6_000
+    /// Requests with other events decided into one group.
+    static let groupRequestsMax = 64
     static let conflictRetriesMax = 8
 
     init(store: any BrokerStore, clock: any Clock) {
@@ -38,34 +51,50 @@ public actor AccountingService {
         public var recorded: [RecordedEvent]
     }
 
-    /// Opens `accounts` that do not exist yet, applies `transfers`, and appends the resulting
-    /// `accounts.opened` and `transfers.posted` events after `events`, all at once.
+    /// Opens `accounts` that do not exist yet and applies `transfers` that belong to no other
+    /// event (deposits, vouchers, redemptions, a client's transfers).
     ///
-    /// - Parameter allOrNothing: when true, any refused transfer refuses the whole commit (a
-    ///   delivery is never recorded without its charge); when false, refused transfers are
-    ///   reported in `results` and the others are committed.
-    /// - Throws: `ConsentError.transferRejected` (all-or-nothing, or an account refused);
-    ///   `LedgerError` from the store, including `streamVersionConflict` when one of the
-    ///   caller's `conditions` failed.
-    public func commit(opening accounts: [Account] = [], transfers: [Transfer], with events: [(DomainEvent, NewEvent)],
-                       conditions: [StreamCondition] = [], allOrNothing: Bool) async throws -> Outcome {
-        try await commit(with: events, conditions: conditions, allOrNothing: allOrNothing) { _, _ in
-            MoneyRules.Movement(accounts: accounts, transfers: transfers)
-        }
-    }
-
-    /// Opens `accounts` and applies `transfers` that belong to no other event (deposits,
-    /// vouchers, redemptions, a client's transfers). Requests that arrive while a commit is in
-    /// flight are decided one after another and appended together, each as its own
-    /// `transfers.posted` event (group commit): one fsync for many requests.
-    ///
-    /// - Parameter allOrNothing: refuse the whole request when one of its transfers is refused.
+    /// - Parameter allOrNothing: refuse the whole request when one of its transfers is
+    ///   refused; otherwise refused transfers are reported in `results` and the rest committed.
+    /// - Throws: `ConsentError.transferRejected` (all-or-nothing, or an account refused), or a
+    ///   store error.
     public func commit(opening accounts: [Account] = [], transfers: [Transfer], allOrNothing: Bool) async throws -> Outcome {
         guard transfers.count <= Self.transfersPerCommitMax else {
             throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.append(Queued(accounts: accounts, transfers: transfers, allOrNothing: allOrNothing, continuation: continuation))
+        return try await enqueue(events: [], conditions: [], allOrNothing: allOrNothing) { _, _ in
+            MoneyRules.Movement(accounts: accounts, transfers: transfers)
+        }
+    }
+
+    /// Appends `events` with the money `plan` decides on the book as it stands at the moment of
+    /// the commit (so a revocation voids exactly what is still reserved, even if a delivery just
+    /// paid it), all or nothing.
+    ///
+    /// - Throws: what `plan` throws; `ConsentError.transferRejected`; `LedgerError`, including
+    ///   `streamVersionConflict` when one of the caller's `conditions` failed.
+    public func commit(with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
+                       plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
+        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan)
+    }
+
+    // MARK: The queue
+
+    private struct Queued {
+        let events: [(DomainEvent, NewEvent)]
+        let conditions: [StreamCondition]
+        let allOrNothing: Bool
+        let plan: @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
+        let continuation: CheckedContinuation<Outcome, any Error>
+        var attempts = 0
+        /// Money only: several go in one append batch.
+        var moneyOnly: Bool { events.isEmpty && conditions.isEmpty }
+    }
+
+    private func enqueue(events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
+                         plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append(Queued(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan, continuation: continuation))
             if !draining {
                 draining = true
                 Task { await self.drain() }
@@ -73,183 +102,199 @@ public actor AccountingService {
         }
     }
 
-    private struct Queued {
-        let accounts: [Account]
-        let transfers: [Transfer]
-        let allOrNothing: Bool
-        let continuation: CheckedContinuation<Outcome, any Error>
-    }
-
-    /// Requests waiting for the next group commit.
-    private var queue: [Queued] = []
-    private var draining = false
-    /// Transfers decided into one group commit.
-    static let groupTransfersMax = 6_000
-
     private func drain() async {
         while !queue.isEmpty {
+            // A run of requests of one kind, up to the group limits.
+            let kind = queue[0].moneyOnly
             var group: [Queued] = []
-            var count = 0
-            while let next = queue.first, group.isEmpty || count + next.transfers.count <= Self.groupTransfersMax {
+            var transfers = 0
+            while let next = queue.first, next.moneyOnly == kind,
+                  group.isEmpty || (kind ? transfers < Self.groupTransfersMax : group.count < Self.groupRequestsMax) {
                 group.append(queue.removeFirst())
-                count += next.transfers.count
+                transfers += 300
             }
-            await acquire()
-            let outcomes: [Result<Outcome, any Error>]
-            do { outcomes = try await commitGroup(group) } catch { outcomes = group.map { _ in .failure(error) } }
-            release()
-            for (request, outcome) in zip(group, outcomes) { request.continuation.resume(with: outcome) }
+            let outcomes: [Result<Outcome, any Error>?]
+            do { outcomes = kind ? try await commitMoneyOnly(group) : try await commitWithEvents(group) } catch {
+                outcomes = group.map { _ in .failure(error) }
+            }
+            var again: [Queued] = []
+            for (var request, outcome) in zip(group, outcomes) {
+                if let outcome {
+                    request.continuation.resume(with: outcome)
+                } else if request.attempts + 1 >= Self.conflictRetriesMax {
+                    request.continuation.resume(throwing: LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again"))
+                } else {
+                    request.attempts += 1
+                    again.append(request)
+                }
+            }
+            queue.insert(contentsOf: again, at: 0)
         }
         draining = false
     }
 
-    /// Decides each request on the live book (each under its own savepoint, so a refused
-    /// all-or-nothing request leaves no trace) and appends all their events at once.
-    private func commitGroup(_ group: [Queued]) async throws -> [Result<Outcome, any Error>] {
-        for _ in 1...Self.conflictRetriesMax {
-            _ = try await loaded()
-            let now = clock.now()
+    // MARK: Deciding
+
+    /// What deciding one request on the live book gave: its results and the events of its money.
+    private struct Decision {
+        var results: [TransferResult]
+        var money: [DomainEvent]
+    }
+
+    /// Decides `request` on the live book: opens its accounts, applies its transfers, and returns
+    /// the `accounts.opened` / `transfers.posted` events. Leaves the book changed; the caller
+    /// holds a savepoint.
+    private func decide(_ request: Queued, now: Timestamp, openingBrokerAccounts: Bool) throws -> Decision {
+        let movement = try request.plan(book!, now)
+        guard movement.transfers.count <= Self.transfersPerCommitMax else {
+            throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
+        }
+        let wanted = (openingBrokerAccounts ? AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } : []) + movement.accounts
+        var opened: [Account] = []
+        for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
+            switch result {
+            case .ok: opened.append(account)
+            case .exists: break
+            case .rejected(let rejection): throw ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
+            }
+        }
+        let before = book!.log.count
+        let results = book!.apply(movement.transfers, at: now.milliseconds)
+        if request.allOrNothing, let (index, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
+            throw ConsentError(.transferRejected, "transfer \(movement.transfers[index].id) was refused: \(refused.code)")
+        }
+        let applied = Array(book!.log[before...])
+        var money: [DomainEvent] = []
+        if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
+        if !applied.isEmpty {
+            let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
+            money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book!.accounts[$0] })))
+        }
+        return Decision(results: results, money: money)
+    }
+
+    private func typed(_ money: [DomainEvent], at now: Timestamp) throws -> [(DomainEvent, NewEvent)] {
+        try money.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
+    }
+
+    /// Money-only requests: decided one after another (each under its own savepoint, so a
+    /// refused all-or-nothing request leaves no trace) and appended as one batch.
+    private func commitMoneyOnly(_ group: [Queued]) async throws -> [Result<Outcome, any Error>?] {
+        _ = try await loaded()
+        let now = clock.now()
+        book!.savepoint()
+        var kept = false
+        defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
+        var decided: [Result<Decision, any Error>] = []
+        for (index, request) in group.enumerated() {
             book!.savepoint()
-            var kept = false
-            defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
-            var decided: [Result<(results: [TransferResult], events: [DomainEvent]), any Error>] = []
-            var applied = 0
-            for (index, request) in group.enumerated() {
-                book!.savepoint()
-                let wanted = (index == 0 ? AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } : []) + request.accounts
-                var opened: [Account] = []
-                var refusal: ConsentError?
-                for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
-                    switch result {
-                    case .ok: opened.append(account)
-                    case .exists: break
-                    case .rejected(let rejection):
-                        refusal = refusal ?? ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
-                    }
+            do {
+                decided.append(.success(try decide(request, now: now, openingBrokerAccounts: index == 0)))
+                book!.releaseSavepoint()
+            } catch {
+                book!.rollBackToSavepoint()
+                decided.append(.failure(error))
+            }
+        }
+        let money = decided.flatMap { (try? $0.get().money) ?? [] }
+        guard !money.isEmpty else {
+            kept = true
+            return decided.map { $0.map { Outcome(results: $0.results, recorded: []) } }
+        }
+        let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
+        do {
+            let recorded = try await store.append(AppendBatch(typed: try typed(money, at: now), conditions: [fence]))
+            kept = true
+            version += money.count
+            Counter(label: "mydata_transfers_posted_total").increment(by: money.reduce(0) { if case .transfersPosted(let e) = $1 { $0 + e.transfers.count } else { $0 } })
+            var offset = 0
+            return decided.map { result in
+                result.map { decision in
+                    defer { offset += decision.money.count }
+                    return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.money.count]))
                 }
-                let before = book!.log.count
-                let results = refusal == nil ? book!.apply(request.transfers, at: now.milliseconds) : []
-                if refusal == nil, request.allOrNothing, let (i, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
-                    refusal = ConsentError(.transferRejected, "transfer \(request.transfers[i].id) was refused: \(refused.code)")
-                }
-                if let refusal {
-                    book!.rollBackToSavepoint()
-                    decided.append(.failure(refusal))
+            }
+        } catch let error as LedgerError where error.code == .streamVersionConflict {
+            book = nil  // another process moved the accounts: reload and decide again
+            return group.map { _ in nil }
+        } catch {
+            book = nil  // a failed COMMIT may or may not have stored it: read back what is there
+            throw error
+        }
+    }
+
+    /// Requests with other events: each its own batch, queued together in order, each fenced
+    /// at the version the batches before it leave.
+    private func commitWithEvents(_ group: [Queued]) async throws -> [Result<Outcome, any Error>?] {
+        _ = try await loaded()
+        let now = clock.now()
+        book!.savepoint()
+        defer { book?.releaseSavepoint() }
+        var outcomes: [Result<Outcome, any Error>?] = Array(repeating: nil, count: group.count)
+        var batches: [AppendBatch] = []
+        var pending: [(request: Int, results: [TransferResult], money: Int)] = []  // holds a savepoint each, in stack order
+        var expected = version
+        for (index, request) in group.enumerated() {
+            book!.savepoint()
+            do {
+                let decision = try decide(request, now: now, openingBrokerAccounts: index == 0)
+                let events = request.events + (try typed(decision.money, at: now))
+                guard !events.isEmpty else {
+                    book!.releaseSavepoint()
+                    outcomes[index] = .success(Outcome(results: decision.results, recorded: []))
                     continue
                 }
-                book!.releaseSavepoint()
-                let transfers = Array(book!.log[before...])
-                applied += transfers.count
-                var events: [DomainEvent] = []
-                if !opened.isEmpty { events.append(.accountsOpened(AccountsOpened(accounts: opened))) }
-                if !transfers.isEmpty {
-                    let touched = Set(transfers.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
-                    events.append(.transfersPosted(TransfersPosted(transfers: transfers, balances: touched.compactMap { book!.accounts[$0] })))
-                }
-                decided.append(.success((results, events)))
-            }
-            let money = decided.flatMap { (try? $0.get().events) ?? [] }
-            guard !money.isEmpty else {
-                kept = true
-                return decided.map { $0.map { Outcome(results: $0.results, recorded: []) } }
-            }
-            let typed = try money.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
-            let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
-            do {
-                let recorded = try await store.append(AppendBatch(typed: typed, conditions: [fence]))
-                kept = true
-                version += money.count
-                Counter(label: "mydata_transfers_posted_total").increment(by: applied)
-                var offset = 0
-                return decided.map { result in
-                    result.map { decision in
-                        defer { offset += decision.events.count }
-                        return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.events.count]))
-                    }
-                }
-            } catch let error as LedgerError where error.code == .streamVersionConflict {
-                guard try await store.streamVersion(StreamName.accounting) != version else { throw error }
-                book = nil
+                batches.append(AppendBatch(typed: events, conditions: request.conditions
+                                           + [StreamCondition(streamID: StreamName.accounting, expectedVersion: expected)]))
+                expected += decision.money.count
+                pending.append((index, decision.results, decision.money.count))
             } catch {
-                book = nil
-                throw error
+                book!.rollBackToSavepoint()
+                outcomes[index] = .failure(error)
             }
         }
-        throw LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")
-    }
-
-    /// `commit`, with the money decided by `plan` on the book as it stands at the moment of the
-    /// commit (so a revocation voids exactly what is still reserved, even if a delivery just
-    /// paid it).
-    public func commit(with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
-                       plan: @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
-        await acquire()
-        defer { release() }
-        for _ in 1...Self.conflictRetriesMax {
-            _ = try await loaded()
-            let now = clock.now()
-            // Decided on the live book under a savepoint (copying a book with a long log costs more
-            // than the commit); rolled back unless the append succeeds.
-            let movement = try plan(book!, now)
-            let (accounts, transfers) = (movement.accounts, movement.transfers)
-            guard transfers.count <= Self.transfersPerCommitMax else {
-                throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
+        let results = await store.append(batches: batches)
+        guard let failed = results.firstIndex(where: { if case .failure = $0 { true } else { false } }) else {
+            for _ in pending { book!.releaseSavepoint() }
+            for (position, entry) in pending.enumerated() {
+                version += entry.money
+                outcomes[entry.request] = .success(Outcome(results: entry.results, recorded: try results[position].get()))
             }
-            book!.savepoint()
-            var kept = false
-            defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
-            let wanted = AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } + accounts
-            var opened: [Account] = []
-            for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
-                switch result {
-                case .ok: opened.append(account)
-                case .exists: break
-                case .rejected(let rejection):
-                    throw ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
-                }
-            }
-            let before = book!.log.count
-            let results = book!.apply(transfers, at: now.milliseconds)
-            if allOrNothing, let (index, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
-                throw ConsentError(.transferRejected, "transfer \(transfers[index].id) was refused: \(refused.code)")
-            }
-            let applied = Array(book!.log[before...])
-            var money: [DomainEvent] = []
-            if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
-            if !applied.isEmpty {
-                let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
-                money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book!.accounts[$0] })))
-            }
-            guard !money.isEmpty || !events.isEmpty else { kept = true; return Outcome(results: results, recorded: []) }
-            let typed = try events + money.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
-            let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
-            do {
-                let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions + [fence]))
-                kept = true
-                version += money.count
-                Counter(label: "mydata_transfers_posted_total").increment(by: applied.count)
-                return Outcome(results: results, recorded: recorded)
-            } catch let error as LedgerError where error.code == .streamVersionConflict {
-                // Our book is stale if the accounting stream moved; otherwise a caller's condition failed.
-                guard try await store.streamVersion(StreamName.accounting) != version else { throw error }
-                book = nil
-            } catch {
-                book = nil  // a failed COMMIT may or may not have stored it: read back what is there
-                throw error
-            }
+            return outcomes
         }
-        throw LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")
+        let unwindable = !results[failed...].contains { if case .success = $0 { true } else { false } }
+        if unwindable {
+            // Undo the failed batch and every one after it (innermost first), keep the rest.
+            for _ in pending[failed...] { book!.rollBackToSavepoint() }
+            for _ in pending[..<failed] { book!.releaseSavepoint() }
+        } else {
+            // A batch with no money of its own does not move the fence, so one after a failure can
+            // have succeeded: the stack of savepoints cannot express that, so read the book back.
+            book = nil
+        }
+        for (position, entry) in pending.enumerated() {
+            guard case .success(let recorded) = results[position] else { continue }
+            version += entry.money
+            outcomes[entry.request] = .success(Outcome(results: entry.results, recorded: recorded))
+        }
+        guard case .failure(let error) = results[failed] else { return outcomes }
+        // The first failure is the caller's own when its conditions failed and the accounts did
+        // not move; the failures after it are decided again (most only failed their fence).
+        if let ledger = error as? LedgerError, ledger.code == .streamVersionConflict {
+            if try await store.streamVersion(StreamName.accounting) == version, book != nil {
+                outcomes[pending[failed].request] = .failure(error)
+            } else {
+                book = nil  // another process moved the accounts: reload, then decide again
+            }
+        } else {
+            book = nil  // a failed COMMIT may or may not have stored it: read back what is there
+            outcomes[pending[failed].request] = .failure(error)
+        }
+        return outcomes
     }
 
-    /// The book as this process last committed or loaded it.
-    public func snapshot() async throws -> Book {
-        await acquire()
-        defer { release() }
-        return try await loaded()
-    }
-
-    /// Reads the book from the projections and checks that replaying its transfers gives the
-    /// stored balances.
+    /// Reads the book from the projections (when this process has none) and checks that
+    /// replaying its transfers gives the stored balances.
     private func loaded() async throws -> Book {
         if let book { return book }
         let snapshot = try await store.accountingSnapshot()
@@ -263,14 +308,5 @@ public actor AccountingService {
         book = replayed
         version = snapshot.version
         return replayed
-    }
-
-    private func acquire() async {
-        guard busy else { busy = true; return }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    private func release() {
-        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }

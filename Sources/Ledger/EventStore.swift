@@ -11,6 +11,11 @@ public protocol EventStore: Sendable {
     ///   appended), or a store error.
     func append(_ batch: AppendBatch) async throws -> [RecordedEvent]
 
+    /// Appends batches in this order, each on its own (one failing does not stop the others);
+    /// a store queues them together, so that a later batch may count on an earlier one's events
+    /// (its conditions can expect the versions they leave).
+    func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>]
+
     /// Up to `limit` events with sequence ≥ `sequence`, in order.
     func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent]
 
@@ -25,4 +30,15 @@ public protocol EventStore: Sendable {
 
     /// All checkpoints, oldest first.
     func checkpoints() async throws -> [Checkpoint]
+}
+
+extension EventStore {
+    /// One batch after another, for stores without a queue of their own.
+    public func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
+        var results: [Result<[RecordedEvent], any Error>] = []
+        for batch in batches {
+            do { results.append(.success(try await append(batch))) } catch { results.append(.failure(error)) }
+        }
+        return results
+    }
 }

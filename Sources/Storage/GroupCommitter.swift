@@ -1,4 +1,5 @@
 import Consent
+import Foundation
 import Ledger
 
 /// A batch waiting for a commit, with the projection changes of each event computed by the
@@ -14,7 +15,7 @@ struct PendingAppend: Sendable {
 actor GroupCommitter<Item: Sendable, Output: Sendable> {
     typealias Writer = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
-    private var pending: [(Item, CheckedContinuation<Output, any Error>)] = []
+    private var pending: [(Item, @Sendable (Result<Output, any Error>) -> Void)] = []
     private var flushing = false
     private let write: Writer
     private let weight: @Sendable (Item) -> Int
@@ -34,11 +35,29 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
 
     func submit(_ work: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            pending.append((work, continuation))
-            if !flushing {
-                flushing = true
-                Task { await self.flushLoop() }
-            }
+            let done: @Sendable (Result<Output, any Error>) -> Void = { continuation.resume(with: $0) }
+            enqueue([(work, done)])
+        }
+    }
+
+    /// Queues `items` together, in order (no other submission comes between them), and waits for
+    /// all of them; each succeeds or fails on its own.
+    func submitAll(_ items: [Item]) async -> [Result<Output, any Error>] {
+        guard !items.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let collector = ResultCollector<Output>(count: items.count) { continuation.resume(returning: $0) }
+            enqueue(items.enumerated().map { index, item in
+                let done: @Sendable (Result<Output, any Error>) -> Void = { collector.set(index, $0) }
+                return (item, done)
+            })
+        }
+    }
+
+    private func enqueue(_ items: [(Item, @Sendable (Result<Output, any Error>) -> Void)]) {
+        pending += items
+        if !flushing {
+            flushing = true
+            Task { await self.flushLoop() }
         }
     }
 
@@ -56,8 +75,32 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
             commits += 1
             batches += group.count
             precondition(results.count == group.count, "one result per item")
-            for ((_, continuation), result) in zip(group, results) { continuation.resume(with: result) }
+            for ((_, done), result) in zip(group, results) { done(result) }
         }
         flushing = false
+    }
+}
+
+/// Gathers results that arrive one by one (possibly from several commits) and hands them over
+/// once all are in.
+final class ResultCollector<Output: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<Output, any Error>?]
+    private var missing: Int
+    private let done: @Sendable ([Result<Output, any Error>]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([Result<Output, any Error>]) -> Void) {
+        results = Array(repeating: nil, count: count)
+        missing = count
+        self.done = done
+    }
+
+    func set(_ index: Int, _ result: Result<Output, any Error>) {
+        let complete: [Result<Output, any Error>]? = lock.withLock {
+            results[index] = result
+            missing -= 1
+            return missing == 0 ? results.map { $0! } : nil
+        }
+        if let complete { done(complete) }
     }
 }

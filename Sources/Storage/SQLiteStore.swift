@@ -75,6 +75,19 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         return try await committer.submit(PendingAppend(batch: batch, changes: changes))
     }
 
+    public func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
+        // Checked and decoded first; a batch refused here takes no place in the queue.
+        var prepared: [Result<PendingAppend, any Error>] = []
+        for batch in batches {
+            do {
+                try batch.validate()
+                prepared.append(.success(PendingAppend(batch: batch, changes: try batch.projectionChanges())))
+            } catch { prepared.append(.failure(error)) }
+        }
+        var queued = await committer.submitAll(prepared.compactMap { try? $0.get() }).makeIterator()
+        return prepared.map { p in p.flatMap { _ in queued.next()! } }
+    }
+
     public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {
         let limit = min(max(limit, 1), Limits.readPageEventsMax)
         return try await pool.read { db in

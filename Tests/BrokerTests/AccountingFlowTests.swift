@@ -151,6 +151,31 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
+    @Test("two broker processes on one store keep one book: a stale book loses its fence, reloads and decides again",
+          arguments: Backend.available)
+    func twoBrokers(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 3)
+        let other = BrokerService(store: try await w.f.handle.open(), identity: w.f.brokerIdentity, clock: w.f.clock)
+        let cash = AccountNames.cashAccount(w.payer.id)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<30 {
+                group.addTask { try await w.f.broker.deposit(10, to: cash, id: "a\(i)") }
+                group.addTask { try await other.deposit(10, to: cash, id: "b\(i)") }
+                // The same deposit id through both brokers is counted once.
+                group.addTask { _ = try await w.f.broker.deposit(1, to: cash, id: "same\(i)") }
+                group.addTask { _ = try await other.deposit(1, to: cash, id: "same\(i)") }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await w.account(cash.id).balance == 30 * 10 * 2 + 30)
+        // A delivery charged by one broker right after the other moved the book.
+        let consent = try await w.consent()
+        _ = try await other.deposit(5, to: cash, id: "late")
+        _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        #expect(try await w.account(cash.id).balance == 630 + 5 - 16, "10 won per pull + 3 records × 2 won")
+        try await w.checkBooks()
+    }
+
     @Test("random grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
           arguments: Backend.available, [UInt64(7), 8])
     func randomOperations(_ backend: Backend, seed: UInt64) async throws {

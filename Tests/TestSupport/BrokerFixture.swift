@@ -18,8 +18,12 @@ public final class BrokerFixture: @unchecked Sendable {
     public let recipient: Identity
     public let otherRecipient: Identity
 
+    /// Where the store is, to open it again as another broker process would.
+    public let handle: StoreHandle
+
     public init(_ backend: Backend = .sqlite) async throws {
-        store = try await backend.fresh(directory).open()
+        handle = try await backend.fresh(directory)
+        store = try await handle.open()
         brokerIdentity = try Identity.generate(id: "broker")
         broker = BrokerService(store: store, identity: brokerIdentity, clock: clock)
         manufacturer = try Identity.generate(id: "hanbit-motors")
