@@ -17,6 +17,8 @@ public struct Book: Sendable, Equatable {
     private var positions: [String: Int] = [:]
     /// Pending transfers that were posted or voided, by id (read by `decide`).
     private(set) var settled: [String: PendingStatus] = [:]
+    /// Account ids by owner, for `accounts(of:)`.
+    private var byOwner: [Owner: Set<String>] = [:]
     /// The callers' open savepoints, innermost last: what undoes everything since each.
     private var savepoints: [Undo] = []
 
@@ -34,6 +36,7 @@ public struct Book: Sendable, Equatable {
                 results.append(Self.compare(account, existing))
             } else {
                 accounts[account.id] = account
+                byOwner[account.owner, default: []].insert(account.id)
                 if !savepoints.isEmpty { savepoints[savepoints.count - 1].createdAccounts.append(account.id) }
                 results.append(.ok)
             }
@@ -88,6 +91,11 @@ public struct Book: Sendable, Equatable {
         return results
     }
 
+    /// The accounts of `owner`, by id.
+    public func accounts(of owner: Owner) -> [Account] {
+        (byOwner[owner] ?? []).sorted().compactMap { accounts[$0] }
+    }
+
     /// The applied transfer with this id.
     public func transfer(id: String) -> Transfer? {
         positions[id].map { log[$0] }
@@ -123,7 +131,13 @@ public struct Book: Sendable, Equatable {
     public mutating func rollBackToSavepoint() {
         guard let undo = savepoints.popLast() else { return }
         rollBack(undo)
-        for id in undo.createdAccounts { accounts[id] = nil }
+        for id in undo.createdAccounts.reversed() {
+            if let owner = accounts[id]?.owner {
+                byOwner[owner]?.remove(id)
+                if byOwner[owner]?.isEmpty == true { byOwner[owner] = nil }
+            }
+            accounts[id] = nil
+        }
     }
 
     /// Keeps everything since the innermost `savepoint()` and closes it; an enclosing savepoint

@@ -297,6 +297,7 @@ public actor AccountingService {
     /// replaying its transfers gives the stored balances.
     private func loaded() async throws -> Book {
         if let book { return book }
+        Counter(label: "mydata_accounting_reloads_total").increment()
         let snapshot = try await store.accountingSnapshot()
         let replayed: Book
         do { replayed = try Book.replay(accounts: snapshot.accounts, transfers: snapshot.transfers) } catch {

@@ -26,7 +26,7 @@ extension BrokerService {
     ///
     /// - Throws: `ConsentError.noActivePolicy` when no policy with `accounting.yaml` is active.
     public func moneyRules() async throws -> AccountingPolicy {
-        guard let rules = try await store.activePolicy()?.policy.accounting else {
+        guard let rules = try await activePolicy()?.policy.accounting else {
             throw ConsentError(.noActivePolicy, "the active policy has no accounting rules; add Policies/accounting.yaml and run `mydata admin policy activate`")
         }
         return rules

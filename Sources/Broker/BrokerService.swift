@@ -21,6 +21,7 @@ public final class BrokerService: Sendable {
     private let logger: Logger
     /// The double-entry book: rewards, charges, vouchers.
     public let accounting: AccountingService
+    private let policyCache = PolicyCache()
     /// How often a decision is retried when a concurrent append changed what it read.
     static let conflictRetriesMax = 5
 
@@ -32,6 +33,15 @@ public final class BrokerService: Sendable {
         self.logger = logger
         checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
         accounting = AccountingService(store: store, clock: clock)
+    }
+
+    /// The active policy, decoded once per activation (it is read by every grant and pull).
+    public func activePolicy() async throws -> ActivePolicy? {
+        let version = try await store.streamVersion("policy")
+        if let hit = policyCache.get(version) { return hit }
+        let policy = try await store.activePolicy()
+        if try await store.streamVersion("policy") == version { policyCache.set(version, policy) }
+        return policy
     }
 
     /// Signs a checkpoint over everything appended so far, if anything is not yet covered.
@@ -230,7 +240,7 @@ public final class BrokerService: Sendable {
     /// clawback) in the same commit when the policy has accounting rules.
     private func append(_ typed: [(DomainEvent, NewEvent)], conditions: [StreamCondition]) async throws -> [RecordedEvent] {
         let moving = typed.contains { if case .consentGranted = $0.0 { true } else if case .consentRevoked = $0.0 { true } else { false } }
-        guard moving, let policy = try await store.activePolicy()?.policy.accounting else {
+        guard moving, let policy = try await activePolicy()?.policy.accounting else {
             return try await store.append(AppendBatch(typed: typed, conditions: conditions))
         }
         var revoked: [String: Consent] = [:]
@@ -289,7 +299,7 @@ public final class BrokerService: Sendable {
             let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), "policy"])
             try ConsentRules.checkRequest(e, author: author, recipient: try await store.party(e.recipient),
                                           requestExists: conditions[0].expectedVersion > 0,
-                                          policy: try await store.activePolicy(), now: now)
+                                          policy: try await activePolicy(), now: now)
             return conditions
 
         case .requestWithdrawn(let e):
@@ -304,7 +314,7 @@ public final class BrokerService: Sendable {
             try ConsentRules.checkGrant(e, author: author, request: request,
                                         recipient: try await store.party(request?.recipient ?? e.recipient),
                                         existing: try await store.consent(e.consentID),
-                                        policy: try await store.activePolicy(), now: now)
+                                        policy: try await activePolicy(), now: now)
             return conditions
 
         case .consentRevoked(let e):
@@ -404,5 +414,19 @@ public final class BrokerService: Sendable {
         guard let signature = try? Signature(bytes: event.signature), key.isValidSignature(signature, for: event.signingInput) else {
             throw ConsentError(.badSignature, "the signature does not verify with \(event.authorID)'s registered key")
         }
+    }
+}
+
+/// The last active policy read, by the version of the `policy` stream it was read at.
+final class PolicyCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entry: (version: Int, policy: ActivePolicy?)?
+
+    func get(_ version: Int) -> ActivePolicy?? {
+        lock.withLock { entry.flatMap { $0.version == version ? .some($0.policy) : nil } }
+    }
+
+    func set(_ version: Int, _ policy: ActivePolicy?) {
+        lock.withLock { entry = (version, policy) }
     }
 }

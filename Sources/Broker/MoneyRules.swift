@@ -80,7 +80,7 @@ public enum MoneyRules {
         let manufacturers = price * rule.manufacturerPercent / 100, person = price * rule.personPercent / 100
         let recipient = consent.recipient
         let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
-        let vouchers = book.accounts.values.filter { $0.kind == .voucher && $0.owner == Owner(.recipient, recipient) }
+        let vouchers = book.accounts(of: Owner(.recipient, recipient)).filter { $0.kind == .voucher }
         // The manufacturers' share, by their records, the rounding left to the largest supplier.
         let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
         var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }

@@ -63,7 +63,7 @@ public struct TransferService: Sendable {
             guard Identifiers.isValidReference(key) else { throw ConsentError(.invalidIdentifier, "Idempotency-Key must be 1 to 128 letters, digits or -_.:") }
             if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) { return try Self.replay(done, digest: digest) }
         }
-        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        guard let policy = try await broker.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
         let batchID = Identifiers.random(prefix: "bat")
         var results: [RecordResult] = []
         var sealed: [SealedRecord] = []
@@ -262,7 +262,7 @@ public struct TransferService: Sendable {
             let condition = StreamCondition(streamID: stream, expectedVersion: version)
             do {
                 let recorded: RecordedEvent
-                if let money = try await store.activePolicy()?.policy.accounting {
+                if let money = try await broker.activePolicy()?.policy.accounting {
                     // The charge (and the reward the first delivery pays) in the same commit as the access event.
                     let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
                     recorded = try await broker.appendBrokerEvent(event, conditions: [condition]) { book, now in
