@@ -51,7 +51,7 @@ let package = Package(
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
         // authenticates; never decides whether data may leave.
         .target(name: "BrokerServer", dependencies: [
-            "Broker", "Consent", "Ledger", "Sodium", "Vault",
+            "Accounting", "Broker", "Consent", "Ledger", "Sodium", "Vault",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             .product(name: "Logging", package: "swift-log"),
@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("Resources/openapi.yaml")]),
         .executableTarget(name: "mydata", dependencies: [
-            "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",
+            "Accounting", "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

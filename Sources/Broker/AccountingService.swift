@@ -62,7 +62,7 @@ public actor AccountingService {
         guard transfers.count <= Self.transfersPerCommitMax else {
             throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
         }
-        return try await enqueue(events: [], conditions: [], allOrNothing: allOrNothing) { _, _ in
+        return try await enqueue(events: [], conditions: [], allOrNothing: allOrNothing, size: transfers.count) { _, _ in
             MoneyRules.Movement(accounts: accounts, transfers: transfers)
         }
     }
@@ -75,7 +75,7 @@ public actor AccountingService {
     ///   `streamVersionConflict` when one of the caller's `conditions` failed.
     public func commit(with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
                        plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
-        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan)
+        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: Self.transfersPerCommitMax, plan: plan)
     }
 
     // MARK: The queue
@@ -86,15 +86,17 @@ public actor AccountingService {
         let allOrNothing: Bool
         let plan: @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
         let continuation: CheckedContinuation<Outcome, any Error>
+        /// Transfers it carries, when known before deciding (money-only requests).
+        let size: Int
         var attempts = 0
         /// Money only: several go in one append batch.
         var moneyOnly: Bool { events.isEmpty && conditions.isEmpty }
     }
 
-    private func enqueue(events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
+    private func enqueue(events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool, size: Int,
                          plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
-            queue.append(Queued(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan, continuation: continuation))
+            queue.append(Queued(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan, continuation: continuation, size: size))
             if !draining {
                 draining = true
                 Task { await self.drain() }
@@ -111,7 +113,7 @@ public actor AccountingService {
             while let next = queue.first, next.moneyOnly == kind,
                   group.isEmpty || (kind ? transfers < Self.groupTransfersMax : group.count < Self.groupRequestsMax) {
                 group.append(queue.removeFirst())
-                transfers += 300
+                transfers += next.size
             }
             let outcomes: [Result<Outcome, any Error>?]
             do { outcomes = kind ? try await commitMoneyOnly(group) : try await commitWithEvents(group) } catch {

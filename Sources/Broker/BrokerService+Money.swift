@@ -2,6 +2,7 @@ import Accounting
 import Consent
 import Foundation
 import Ledger
+import Sodium
 
 /// The operator's and the people's money actions: deposits, vouchers, redemptions. Each is one
 /// commit of the accounting book (a `transfers.posted` event), refused whole with the book's
@@ -47,8 +48,13 @@ extension BrokerService {
     /// before `expiresAt`; what is left then returns to the fund (`expireVouchers`).
     public func issueVoucher(id: String, recipient: String, amount: Int64, expiresAt: Timestamp) async throws -> Voucher {
         try ConsentRules.checkParty(try await store.party(recipient), id: recipient, role: .recipient)
-        guard Identifiers.isValidReference(id), id.utf8.count <= 48 else {
-            throw ConsentError(.invalidIdentifier, "a voucher id is 1 to 48 letters, digits or -_.:")
+        // The account id `recipient:<recipient>:voucher:<id>` must fit the book's 128 characters.
+        let longest = min(48, AccountingLimits.idCharactersMax - AccountNames.voucher(recipient, "").count)
+        guard Identifiers.isValidReference(id), id.utf8.count <= longest else {
+            throw ConsentError(.invalidIdentifier, "a voucher id for \(recipient) is 1 to \(longest) letters, digits or -_.:")
+        }
+        guard try await store.account(AccountNames.voucher(recipient, id)) == nil else {
+            throw ConsentError(.transferRejected, "voucher \(id) of \(recipient) was already issued; choose another id")
         }
         guard amount > 0 else { throw ConsentError(.transferRejected, "a voucher holds at least 1 won") }
         guard expiresAt > clock.now() else { throw ConsentError(.transferRejected, "a voucher must expire in the future") }
@@ -84,11 +90,32 @@ extension BrokerService {
             let due = book.accounts.values.filter { $0.kind == .voucher && $0.isExpired(at: now.milliseconds) && $0.available > 0 }
                 .sorted { $0.id < $1.id }.prefix(AccountingService.transfersPerCommitMax)
             return MoneyRules.Movement(accounts: [AccountNames.fundAccount(rules.fund)], transfers: due.map { voucher in
-                Transfer(id: "\(voucher.id):expiry:\(voucher.debitsPosted)", debitAccountID: voucher.id, creditAccountID: AccountNames.fund(rules.fund),
+                Transfer(id: Self.expiryID(voucher), debitAccountID: voucher.id, creditAccountID: AccountNames.fund(rules.fund),
                          amount: voucher.available, code: .voucherExpiry, reference: "voucher-expiry:\(voucher.id)")
             })
         }
         return outcome.results.filter { $0 == .ok }.count
+    }
+
+    /// Voids reservations past their timeout (a reward whose consent expired before any
+    /// delivery), so nobody's pending amounts hold money that can no longer be paid. Returns how
+    /// many were voided.
+    @discardableResult
+    public func voidExpiredReservations() async throws -> Int {
+        let outcome = try await accounting.commit(with: [], conditions: [], allOrNothing: false) { book, now in
+            let expired = book.log.filter { $0.flags.contains(.pending) && book.pendingStatus(of: $0.id, at: now.milliseconds) == .expired }
+            return MoneyRules.Movement(transfers: expired.prefix(AccountingService.transfersPerCommitMax).map { pending in
+                Transfer(id: "\(pending.id):void", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID, amount: 0,
+                         pendingID: pending.id, flags: .voidPending, code: pending.code, reference: "expired:\(pending.id)")
+            })
+        }
+        return outcome.results.filter { $0 == .ok }.count
+    }
+
+    /// The id of the transfer that empties an expired voucher: short whatever the voucher's id,
+    /// and the same for a retry (it names the voucher and what it had paid out).
+    static func expiryID(_ voucher: Account) -> String {
+        "expiry:" + Hex.encode(BLAKE2b.hash(Array("\(voucher.id)\u{0}\(voucher.debitsPosted)".utf8), outputBytes: 16))
     }
 
     /// A person redeems rewards with a manufacturer, as a purchase subsidy or consumables: the
@@ -101,7 +128,10 @@ extension BrokerService {
         guard amount >= max(rules.redemptionMinimumKRW, 1) else {
             throw ConsentError(.transferRejected, "redeem at least \(max(rules.redemptionMinimumKRW, 1)) won")
         }
-        try ConsentRules.checkParty(try await store.party(manufacturer), id: manufacturer, role: .manufacturer)
+        guard let maker = try await store.party(manufacturer), maker.role == .manufacturer else {
+            throw ConsentError(.invalidIdentifier, "no manufacturer '\(manufacturer)' is registered; redeem with one of the makers of your devices")
+        }
+        guard maker.status == .active else { throw ConsentError(.partySuspended, "\(manufacturer) is suspended and takes no redemptions") }
         guard Identifiers.isValidReference(id), id.utf8.count <= 48 else {
             throw ConsentError(.invalidIdentifier, "a redemption id is 1 to 48 letters, digits or -_.:")
         }
@@ -184,7 +214,8 @@ extension BrokerService {
     /// - Throws: `ConsentError.accountNotFound` when the account does not exist or is not the owner's.
     public func statement(account id: String, owner: Owner?, after: Int, limit: Int) async throws -> [StatementLine] {
         guard let account = try await store.account(id), owner == nil || account.owner == owner else {
-            throw ConsentError(.accountNotFound, "no account \(id) of yours; list yours with GET /v1/accounts")
+            throw ConsentError(.accountNotFound, owner == nil ? "no account \(id); list them with `mydata admin accounts`"
+                                                               : "no account \(id) of yours; list yours with GET /v1/accounts")
         }
         return try await store.transfers(account: id, after: after, limit: min(limit, Self.statementPageMax)).map { StatementLine($0, account: account.id) }
     }

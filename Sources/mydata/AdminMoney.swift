@@ -45,7 +45,7 @@ struct AdminStatement: AsyncParsableCommand {
                 try Terminal.printJSON(lines)
             } else {
                 print(Terminal.table(["TIME", "TRANSFER", "CODE", "AMOUNT", "COUNTERPARTY", "PHASE", "REFERENCE"], lines.map {
-                    [Timestamp(milliseconds: $0.time).description, $0.transfer, $0.code.rawValue, ($0.direction == "in" ? "+" : "-") + "\($0.amount)",
+                    [Timestamp(milliseconds: $0.time).description, $0.transfer, $0.code.rawValue, RewardsShow.amount($0),
                      $0.counterparty, $0.phase, $0.reference]
                 }))
             }

@@ -36,8 +36,19 @@ struct RewardsShow: AsyncParsableCommand {
             print("Rewards: \(rewards.available) won to redeem, \(rewards.pendingIn) won reserved (paid at each consent's first delivery).")
             guard !lines.isEmpty else { return }
             print(Terminal.table(["TIME", "AMOUNT", "WHAT", "PHASE", "REFERENCE"], lines.map {
-                [Timestamp(milliseconds: $0.time).description, ($0.direction == "in" ? "+" : "-") + "\($0.amount)", $0.code.rawValue, $0.phase, $0.reference]
+                [Timestamp(milliseconds: $0.time).description, Self.amount($0), $0.code.rawValue, $0.phase, $0.reference]
             }))
+        }
+    }
+}
+
+extension RewardsShow {
+    /// A line's amount as a person reads it: money in or out, or a reservation released.
+    static func amount(_ line: StatementLine) -> String {
+        switch line.phase {
+        case "void": "(\(line.amount) released)"
+        case "pending": "(\(line.amount) reserved)"
+        default: (line.direction == "in" ? "+" : "-") + "\(line.amount)"
         }
     }
 }

@@ -58,14 +58,18 @@ struct ServeCommand: AsyncParsableCommand {
             }
             // A quiet broker still signs its head within `Limits.checkpointEverySeconds`.
             let service = broker.service
-            // …and returns what is left on expired vouchers to their fund about once a minute.
+            // …and about once a minute returns what is left on expired vouchers to their fund and voids
+            // reservations past their timeout (rewards of consents that expired undelivered).
             let ticker = Task {
                 var ticks = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: UInt64(Limits.checkpointEverySeconds) * 1_000_000_000)
                     try? await service.signCheckpoint()
                     ticks += 1
-                    if ticks % 6 == 0 { _ = try? await service.expireVouchers() }
+                    if ticks % 6 == 0 {
+                        _ = try? await service.expireVouchers()
+                        _ = try? await service.voidExpiredReservations()
+                    }
                 }
             }
             defer { ticker.cancel() }

@@ -133,6 +133,20 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
+    @Test("a reward reserved for a consent that expired undelivered is voided by the sweep, and a revocation after it moves nothing",
+          arguments: Backend.available)
+    func expiredReservation(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 1)
+        _ = try await w.consent(days: 1)
+        #expect(try await w.account(AccountNames.rewards(w.person.id)).creditsPending == 1_000)
+        #expect(try await w.f.broker.voidExpiredReservations() == 0, "not expired yet")
+        w.f.clock.advance(days: 2)
+        #expect(try await w.f.broker.voidExpiredReservations() == 1)
+        #expect(try await w.account(AccountNames.rewards(w.person.id)).creditsPending == 0)
+        #expect(try await w.f.broker.voidExpiredReservations() == 0, "voided once")
+        try await w.checkBooks()
+    }
+
     @Test("vouchers pay for data only: they cannot be redeemed or moved to cash, and expire back to their fund", arguments: Backend.available)
     func voucherRules(_ backend: Backend) async throws {
         let w = try await World(backend, records: 1)
@@ -176,45 +190,74 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
-    @Test("random grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
+    /// One random operation, with its parameters drawn before the concurrent run.
+    enum Operation: Sendable {
+        case grant(days: Int)
+        case pull(Consent)
+        case revoke(Consent)
+        case voucher(id: String, amount: Int64, days: Int64)
+        case expire(days: Int64)
+        case deposit(id: String)
+    }
+
+    static func run(_ op: Operation, in w: World) async throws -> Consent? {
+        switch op {
+        case .grant(let days):
+            return try await w.consent(days: days)
+        case .pull(let consent):
+            do { _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } catch let e as ConsentError {
+                #expect([.consentRevoked, .consentExpired, .paymentRequired].contains(e.code), "\(e)")
+            }
+        case .revoke(let consent):
+            do { try await w.f.revoke(consent, by: w.person) } catch let e as ConsentError {
+                #expect(e.code == .consentAlreadyRevoked || e.code == .consentExpired, "\(e)")
+            }
+        case .voucher(let id, let amount, let days):
+            _ = try await w.f.broker.issueVoucher(id: id, recipient: w.payer.id, amount: amount, expiresAt: w.f.clock.now().adding(days: days))
+        case .expire(let days):
+            w.f.clock.advance(days: days)
+            try await w.f.broker.expireVouchers()
+            try await w.f.broker.voidExpiredReservations()
+        case .deposit(let id):
+            #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: id) == .ok)
+        }
+        return nil
+    }
+
+    @Test("random concurrent grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
           arguments: Backend.available, [UInt64(7), 8])
     func randomOperations(_ backend: Backend, seed: UInt64) async throws {
         var rng = SplitMix64(state: seed)
         let w = try await World(backend, records: 5, cash: 300)
         var consents: [Consent] = []
         var deposits: [String] = []
-        for step in 0..<40 {
-            switch Int.random(in: 0..<7, using: &rng) {
-            case 0, 1:
-                consents.append(try await w.consent(days: Int.random(in: 1...120, using: &rng)))
-            case 2:
-                if let consent = consents.randomElement(using: &rng) {
-                    do { _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } catch let e as ConsentError {
-                        #expect([.consentRevoked, .consentExpired, .paymentRequired].contains(e.code), "\(e)")
-                    }
-                }
-            case 3:
-                if let consent = consents.randomElement(using: &rng), try await w.f.store.consent(consent.id)?.revokedAt == nil {
-                    try await w.f.revoke(consent, by: w.person)
-                }
-            case 4:
-                _ = try await w.f.broker.issueVoucher(id: "v\(step)", recipient: w.payer.id, amount: Int64.random(in: 1...60, using: &rng),
-                                                      expiresAt: w.f.clock.now().adding(days: Int64.random(in: 1...3, using: &rng)))
-            case 5:
-                w.f.clock.advance(days: Int64.random(in: 0...2, using: &rng))
-                try await w.f.broker.expireVouchers()
-            default:
-                // A deposit, or the retry of an earlier one: a retried id changes nothing.
+        for step in 0..<30 {
+            // A retried deposit id, alone: it must change nothing at all.
+            if let old = deposits.randomElement(using: &rng), Int.random(in: 0..<4, using: &rng) == 0 {
                 let before = try await w.f.store.accounts(owner: nil)
-                if let old = deposits.randomElement(using: &rng), Bool.random(using: &rng) {
-                    #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: old) == .exists)
-                    #expect(try await w.f.store.accounts(owner: nil) == before, "a retried deposit changes nothing")
-                } else {
-                    let id = "d\(step)"
-                    deposits.append(id)
-                    #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: id) == .ok)
+                #expect(try await w.f.broker.deposit(40, to: AccountNames.cashAccount(w.payer.id), id: old) == .exists)
+                #expect(try await w.f.store.accounts(owner: nil) == before, "a retried deposit changes nothing")
+            }
+            // One to four operations at once.
+            var ops: [Operation] = []
+            for n in 0..<Int.random(in: 1...4, using: &rng) {
+                switch Int.random(in: 0..<7, using: &rng) {
+                case 0, 1: ops.append(.grant(days: Int.random(in: 1...120, using: &rng)))
+                case 2: if let c = consents.randomElement(using: &rng) { ops.append(.pull(c)) }
+                case 3: if let c = consents.randomElement(using: &rng) { ops.append(.revoke(c)) }
+                case 4: ops.append(.voucher(id: "v\(step)-\(n)", amount: Int64.random(in: 1...60, using: &rng), days: Int64.random(in: 3...5, using: &rng)))
+                case 5: ops.append(.expire(days: Int64.random(in: 0...2, using: &rng)))
+                default:
+                    deposits.append("d\(step)-\(n)")
+                    ops.append(.deposit(id: deposits.last!))
                 }
             }
+            let operations = ops
+            let granted = try await withThrowingTaskGroup(of: Consent?.self) { group in
+                for op in operations { group.addTask { try await Self.run(op, in: w) } }
+                return try await group.reduce(into: [Consent]()) { if let c = $1 { $0.append(c) } }
+            }
+            consents += granted
             try await w.checkBooks()
         }
         let live = try await w.f.store.dumpProjections()
