@@ -8,6 +8,8 @@ public enum APILimits {
     public static let nonceBytesMax = 128
     /// Events submitted in one request.
     public static let submittedEventsMax = 100
+    /// Seconds `/readyz` waits for the store before answering 503.
+    public static let readinessSecondsMax: Double = 2
     /// Entries in one listing.
     public static let pageItemsMax = 500
     /// Records in one pull page sent as a sealed NDJSON stream (`Accept: application/x-ndjson`).

@@ -17,8 +17,15 @@ extension BrokerAPI {
         addAccountRoutes(to: router)
         router.get("/healthz") { _, _ in try Self.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
-            let head = try await store.head()
-            return try Self.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
+            // Bounded: a load balancer must hear "not ready" at once, not after the pool gives up.
+            let store = self.store
+            do {
+                let head = try await Self.within(seconds: APILimits.readinessSecondsMax) { try await store.head() }
+                return try Self.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
+            } catch {
+                return try Self.json(["status": "unavailable", "detail": "the store did not answer within \(Int(APILimits.readinessSecondsMax)) s"],
+                                     status: .serviceUnavailable)
+            }
         }
         router.get("/v1/policy") { _, _ in
             guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }

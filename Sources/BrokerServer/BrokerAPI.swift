@@ -20,6 +20,19 @@ public struct BrokerAPI: Sendable {
     /// Paths anyone may read without a signature.
     public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy", "/v1/openapi.yaml"]
 
+    /// Runs `body`, failing when it takes longer than `seconds`.
+    static func within<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                throw LedgerError(.storeUnavailable, "no answer within \(seconds) s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
     // MARK: Responses
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -59,6 +59,9 @@ public enum ErrorTable {
         case is NIOTooManyBytesError:
             return ProblemDetails(code: "bodyTooLarge", status: .contentTooLarge,
                                   detail: "a request body holds at most \(APILimits.requestBodyBytesMax) bytes; split it")
+        case let e as any StoreUnavailability where e.isStoreUnavailable:
+            return ProblemDetails(code: LedgerError.Code.storeUnavailable.description, status: .serviceUnavailable,
+                                  detail: "the database cannot be reached; nothing was changed, try again later")
         case let e as DecodingError:
             return ProblemDetails(code: "invalidJSON", status: .badRequest, detail: describe(e))
         case let e as HTTPError:

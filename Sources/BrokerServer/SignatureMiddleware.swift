@@ -26,12 +26,24 @@ public struct SignatureMiddleware: RouterMiddleware {
     let clock: any Clock
     /// Paths that need no signature.
     let publicPaths: Set<String>
+    /// The broker's address as clients reach it (`https://broker.example`) when it runs behind a
+    /// TLS-terminating proxy: clients sign that scheme and authority, not the proxy's hop. Taken
+    /// from the operator, never from forwarded headers, which a client could set.
+    let publicOrigin: (scheme: String, authority: String)?
 
-    public init(store: any BrokerStore, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>) {
+    public init(store: any BrokerStore, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>, publicURL: URL? = nil) {
         self.store = store
         self.nonces = nonces
         self.clock = clock
         self.publicPaths = publicPaths
+        publicOrigin = publicURL.flatMap(Self.origin(of:))
+    }
+
+    /// The scheme and authority (host, and the port unless it is the scheme's default) of a URL.
+    public static func origin(of url: URL) -> (scheme: String, authority: String)? {
+        guard let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host?.lowercased() else { return nil }
+        let port = url.port.flatMap { (scheme == "https" && $0 == 443) || (scheme == "http" && $0 == 80) ? nil : $0 }
+        return (scheme, port.map { "\(host):\($0)" } ?? host)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -75,7 +87,7 @@ public struct SignatureMiddleware: RouterMiddleware {
         }
         guard let keyID = signature.keyID else { throw HTTPSignatureError(.malformed, "the signature needs a keyid") }
         let (principal, key) = try await resolve(keyID, request: request)
-        try HTTPMessageSignatures.verify(signature, of: Self.signedRequest(request), key: key)
+        try HTTPMessageSignatures.verify(signature, of: Self.signedRequest(request, origin: publicOrigin), key: key)
         // Only a request that passed every other check uses up its nonce.
         // Kept until the signature can no longer pass the staleness check above (whole seconds), plus a second.
         let expiry = Timestamp(milliseconds: (created + APILimits.signatureSkewSecondsMax + 2) * 1000)
@@ -109,15 +121,15 @@ public struct SignatureMiddleware: RouterMiddleware {
         return (.party(id: party.id, role: party.role.rawValue), key)
     }
 
-    /// The request as the signer saw it.
-    static func signedRequest(_ request: Request) -> SignedRequest {
+    /// The request as the signer saw it: at the public origin when one is configured.
+    static func signedRequest(_ request: Request, origin: (scheme: String, authority: String)? = nil) -> SignedRequest {
         var fields: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
             fields[name] = fields[name].map { "\($0), \(field.value)" } ?? field.value
         }
-        let authority = request.head.authority ?? ""
-        return SignedRequest(method: request.method.rawValue, scheme: request.head.scheme ?? "http", authority: authority,
+        let authority = origin?.authority ?? request.head.authority ?? ""
+        return SignedRequest(method: request.method.rawValue, scheme: origin?.scheme ?? request.head.scheme ?? "http", authority: authority,
                              path: request.uri.path, query: request.uri.query, fields: fields)
     }
 }

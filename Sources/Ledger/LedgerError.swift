@@ -47,3 +47,9 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         return message
     }
 }
+
+/// An error of a store's driver that means the database cannot be reached (a lost connection, a
+/// closed pool), as opposed to a refused or malformed query. The API answers it `503`.
+public protocol StoreUnavailability: Error {
+    var isStoreUnavailable: Bool { get }
+}

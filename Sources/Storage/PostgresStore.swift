@@ -335,3 +335,10 @@ struct ReasonError: Error, Sendable, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension PSQLError: StoreUnavailability {
+    /// A lost or refused connection, not a refused query.
+    public var isStoreUnavailable: Bool {
+        [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(code)
+    }
+}

@@ -21,8 +21,18 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "dir"))
     var trustStore: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The broker's address as clients reach it, behind a TLS proxy (https://broker.example): signatures cover this scheme and host.",
+        valueName: "url"))
+    var publicURL: String?
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        if let publicURL {
+            guard let url = URL(string: publicURL), SignatureMiddleware.origin(of: url) != nil, url.path.isEmpty || url.path == "/" else {
+                throw ValidationError("--public-url must be an http(s) URL with a host and no path, like https://broker.example")
+            }
+        }
     }
 
     /// `--trust-store`, or `Keys` in the working directory when it exists.
@@ -53,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             let transfer = try broker.transfer()
             let metrics = BrokerMetrics.bootstrap()
             let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, metrics: metrics, host: host, port: port,
+                                             publicURL: publicURL.flatMap(URL.init(string:)),
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }

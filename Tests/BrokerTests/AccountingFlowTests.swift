@@ -252,7 +252,9 @@ struct AccountingFlowTests {
                     ops.append(.deposit(id: deposits.last!))
                 }
             }
-            let operations = ops
+            // Moving the clock runs alone: events signed at the old time would be refused as skewed.
+            for op in ops { if case .expire = op { _ = try await Self.run(op, in: w) } }
+            let operations = ops.filter { if case .expire = $0 { false } else { true } }
             let granted = try await withThrowingTaskGroup(of: Consent?.self) { group in
                 for op in operations { group.addTask { try await Self.run(op, in: w) } }
                 return try await group.reduce(into: [Consent]()) { if let c = $1 { $0.append(c) } }

@@ -202,4 +202,18 @@ struct OpenAPIServedTests {
         #expect((response as! HTTPURLResponse).statusCode == 200)
         #expect(data == (try Data(contentsOf: Repository.root.appendingPathComponent("docs/openapi.yaml"))))
     }
+
+    @Test("behind a TLS proxy the broker checks signatures over its public URL, not the proxy's hop")
+    func publicURL() async throws {
+        let broker = try RunningBroker(serveArguments: ["--public-url", "https://broker.example"])
+        let person = try Identity.generateSubject()
+        // Signed for https://broker.example/v1/consents, delivered by the proxy to the loopback port.
+        var request = try BrokerHTTPClient(baseURL: URL(string: "https://broker.example")!, identity: person).signedRequest("GET", "/v1/consents")
+        request.url = broker.baseURL.appendingPathComponent("v1/consents")
+        let (_, proxied) = try await URLSession.shared.data(for: request)
+        #expect((proxied as! HTTPURLResponse).statusCode == 200)
+        // Signed for the hop the proxy uses: not what clients sign, refused.
+        let direct = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: person).send("GET", "/v1/consents")
+        #expect(direct.status == 401)
+    }
 }

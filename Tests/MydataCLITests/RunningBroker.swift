@@ -20,12 +20,12 @@ final class RunningBroker: @unchecked Sendable {
 
     /// - Parameter trustStore: a `Keys/`-like folder to load at start; none by default, so the
     ///   repository's own `Keys/` never leaks into a test.
-    init(trustStore: URL? = nil) throws {
+    init(trustStore: URL? = nil, serveArguments: [String] = []) throws {
         cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
         let initRun = try cli.run(["admin", "init"])
         guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
         process.executableURL = MydataCLI.executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
+        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"] + serveArguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
