@@ -10,6 +10,13 @@ struct RequestItem: Codable { var request: ConsentRequest; var status: String }
 struct ConsentItem: Codable { var consent: Consent; var status: String }
 struct SubmitResult: Codable { var events: [UInt64]; var ledgerHead: UInt64 }
 
+/// A listing page; `nextCursor` (also in `MyData-Next-Cursor`) is present when the page is full:
+/// pass it as `before` for the next, older page.
+protocol ListingPage: Encodable { var nextCursor: String? { get } }
+struct RequestPage: ListingPage { var requests: [RequestItem]; var nextCursor: String? }
+struct ConsentPage: ListingPage { var consents: [ConsentItem]; var nextCursor: String? }
+struct AccessPage: ListingPage { var entries: [AccessLogEntry]; var nextCursor: String? }
+
 extension BrokerAPI {
     /// Adds every route of the API to `router`.
     public func addRoutes(to router: Router<BrokerRequestContext>) {
@@ -48,11 +55,14 @@ extension BrokerAPI {
             let principal = try context.requirePrincipal()
             let now = service.clock.now()
             let list: [ConsentRequest]
+            let limit = Self.limit(request)
+            let before = try Self.cursor(request) { RequestCursor($0) }
             switch principal {
-            case .subject(let id): list = try await store.requests(for: id, limit: Self.limit(request))
-            case .party(let id, _): list = try await store.requests(for: nil, limit: APILimits.pageItemsMax).filter { $0.recipient == id }
+            case .subject(let id): list = try await store.requests(for: id, limit: limit, before: before)
+            case .party(let id, _): list = try await store.requests(recipient: id, limit: limit, before: before)
             }
-            return try Self.json(["requests": list.map { RequestItem(request: $0, status: $0.status(at: now)) }])
+            let next = list.count == limit ? list.last.map { RequestCursor(after: $0).description } : nil
+            return try Self.page(RequestPage(requests: list.map { RequestItem(request: $0, status: $0.status(at: now)) }, nextCursor: next))
         }
         router.get("/v1/consent-requests/:id") { _, context in
             let principal = try context.requirePrincipal()
@@ -84,11 +94,14 @@ extension BrokerAPI {
             let principal = try context.requirePrincipal()
             let now = service.clock.now()
             let list: [Consent]
+            let limit = Self.limit(request)
+            let before = try Self.cursor(request) { UInt64($0) }
             switch principal {
-            case .subject(let id): list = try await store.consents(subject: id, limit: Self.limit(request))
-            case .party(let id, _): list = try await store.consents(recipient: id, limit: Self.limit(request))
+            case .subject(let id): list = try await store.consents(subject: id, limit: limit, before: before)
+            case .party(let id, _): list = try await store.consents(recipient: id, limit: limit, before: before)
             }
-            return try Self.json(["consents": list.map { ConsentItem(consent: $0, status: $0.status(at: now).rawValue) }])
+            let next = list.count == limit ? list.last.map { "\($0.grantSequence)" } : nil
+            return try Self.page(ConsentPage(consents: list.map { ConsentItem(consent: $0, status: $0.status(at: now).rawValue) }, nextCursor: next))
         }
         router.post("/v1/consents/:id/revoke") { request, context in
             let id = try context.parameters.require("id")
@@ -110,7 +123,9 @@ extension BrokerAPI {
             guard case .subject(let subject) = try context.requirePrincipal() else {
                 throw ConsentError(.notConsentSubject, "the access log is the person's own")
             }
-            return try Self.json(["entries": try await store.accessLog(subject: subject, limit: Self.limit(request))])
+            let limit = Self.limit(request)
+            let entries = try await store.accessLog(subject: subject, limit: limit, before: try Self.cursor(request) { UInt64($0) })
+            return try Self.page(AccessPage(entries: entries, nextCursor: entries.count == limit ? entries.last.map { "\($0.sequence)" } : nil))
         }
 
         router.get("/v1/callbacks") { request, context in

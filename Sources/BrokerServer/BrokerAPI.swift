@@ -33,6 +33,24 @@ public struct BrokerAPI: Sendable {
         }
     }
 
+    /// The `before` query parameter of a listing, parsed; nil when absent.
+    ///
+    /// - Throws: `ConsentError.invalidTerms` when it is not a cursor from a previous page.
+    static func cursor<C>(_ request: Request, _ parse: (String) -> C?) throws -> C? {
+        guard let text = request.uri.queryParameters.get("before").map({ String($0) }) else { return nil }
+        guard text.utf8.count <= 200, let cursor = parse(text) else {
+            throw ConsentError(.invalidTerms, "before must be the nextCursor of a previous page")
+        }
+        return cursor
+    }
+
+    /// A listing page as JSON, with its cursor in `MyData-Next-Cursor` too.
+    static func page(_ page: some ListingPage) throws -> Response {
+        var response = try json(page)
+        if let next = page.nextCursor { response.headers[nextCursorField] = next }
+        return response
+    }
+
     // MARK: Responses
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -143,13 +143,17 @@ public protocol ConsentReadModel: Sendable {
     func request(_ id: String) async throws -> ConsentRequest?
     /// Requests addressed to `subject` or open to anyone, newest first, that `subject` has not
     /// answered yet; `nil` lists all requests.
-    func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest]
+    func requests(for subject: String?, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest]
+    /// The requests `recipient` made, newest first.
+    func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest]
     func consent(_ id: String) async throws -> Consent?
-    func consents(subject: String, limit: Int) async throws -> [Consent]
-    func consents(recipient: String, limit: Int) async throws -> [Consent]
+    /// Newest first; `before` is a grant sequence from the previous page.
+    func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent]
+    func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent]
     func deviceBindings(subject: String) async throws -> [DeviceBinding]
     func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding?
-    func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    /// Newest first; `before` is an entry's ledger sequence from the previous page.
+    func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry]
     /// The stored telemetry batch a manufacturer sent with `idempotencyKey`.
     func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch?
     /// Sequence of the last event the projections reflect.
@@ -182,4 +186,40 @@ public protocol AccountingReadModel: Sendable {
     func account(_ id: String) async throws -> Account?
     /// Transfers that debit or credit `account`, oldest first, after `after` of them.
     func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer]
+}
+
+/// The first page of each listing.
+extension ConsentReadModel {
+    public func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest] {
+        try await requests(for: subject, limit: limit, before: nil)
+    }
+    public func consents(subject: String, limit: Int) async throws -> [Consent] {
+        try await consents(subject: subject, limit: limit, before: nil)
+    }
+    public func consents(recipient: String, limit: Int) async throws -> [Consent] {
+        try await consents(recipient: recipient, limit: limit, before: nil)
+    }
+    public func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] {
+        try await accessLog(subject: subject, limit: limit, before: nil)
+    }
+}
+
+/// Where a page of requests ends: `<created ms>.<request id>` (requests list newest first, then by id).
+public struct RequestCursor: Sendable, Equatable, CustomStringConvertible {
+    public var createdAt: Int64
+    public var id: String
+
+    public init(createdAt: Int64, id: String) { self.createdAt = createdAt; self.id = id }
+
+    /// Parses `<created ms>.<request id>`; nil for anything else.
+    public init?(_ text: String) {
+        guard let dot = text.firstIndex(of: "."), let ms = Int64(text[..<dot]), ms >= 0 else { return nil }
+        let id = String(text[text.index(after: dot)...])
+        guard Identifiers.isValidReference(id) else { return nil }
+        self.init(createdAt: ms, id: id)
+    }
+
+    public init(after request: ConsentRequest) { self.init(createdAt: request.createdAt.milliseconds, id: request.id) }
+
+    public var description: String { "\(createdAt).\(id)" }
 }

@@ -64,19 +64,24 @@ extension PostgresStore {
         return nil
     }
 
-    public func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest] {
+    public func requests(for subject: String?, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
         let limit = Self.page(limit)
+        // Without a cursor: after the largest possible position, so every row qualifies.
+        let ms = before?.createdAt ?? Int64.max, id = before?.id ?? ""
         let rows: PostgresRowSequence
         if let subject {
             rows = try await client.query("""
                 SELECT \(unescaped: Self.requestColumns) FROM requests r
                 WHERE (r.subject = \(subject) OR r.subject IS NULL)
                   AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = \(subject))
+                  AND (r.created_ms < \(ms) OR (r.created_ms = \(ms) AND r.id > \(id)))
                 ORDER BY r.created_ms DESC, r.id LIMIT \(limit)
                 """, logger: logger)
         } else {
-            rows = try await client.query("SELECT \(unescaped: Self.requestColumns) FROM requests r ORDER BY r.created_ms DESC, r.id LIMIT \(limit)",
-                                          logger: logger)
+            rows = try await client.query("""
+                SELECT \(unescaped: Self.requestColumns) FROM requests r WHERE (r.created_ms < \(ms) OR (r.created_ms = \(ms) AND r.id > \(id)))
+                ORDER BY r.created_ms DESC, r.id LIMIT \(limit)
+                """, logger: logger)
         }
         var out: [ConsentRequest] = []
         for try await r in rows.decode(RequestRow.self) { out.append(try Self.request(r)) }
@@ -106,12 +111,32 @@ extension PostgresStore {
         try await consents("SELECT \(unescaped: Self.consentColumns) FROM consents WHERE id = \(id)").first
     }
 
-    public func consents(subject: String, limit: Int) async throws -> [Consent] {
-        try await consents("SELECT \(unescaped: Self.consentColumns) FROM consents WHERE subject = \(subject) ORDER BY grant_seq DESC LIMIT \(Self.page(limit))")
+    public func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
+        let ms = before?.createdAt ?? Int64.max, id = before?.id ?? ""
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.requestColumns) FROM requests r
+            WHERE r.recipient = \(recipient) AND (r.created_ms < \(ms) OR (r.created_ms = \(ms) AND r.id > \(id)))
+            ORDER BY r.created_ms DESC, r.id LIMIT \(Self.page(limit))
+            """, logger: logger)
+        var out: [ConsentRequest] = []
+        for try await r in rows.decode(RequestRow.self) { out.append(try Self.request(r)) }
+        return out
     }
 
-    public func consents(recipient: String, limit: Int) async throws -> [Consent] {
-        try await consents("SELECT \(unescaped: Self.consentColumns) FROM consents WHERE recipient = \(recipient) ORDER BY grant_seq DESC LIMIT \(Self.page(limit))")
+    public func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        let before = Int64(clamping: before ?? UInt64(Int64.max))
+        return try await consents("""
+            SELECT \(unescaped: Self.consentColumns) FROM consents WHERE subject = \(subject) AND grant_seq < \(before)
+            ORDER BY grant_seq DESC LIMIT \(Self.page(limit))
+            """)
+    }
+
+    public func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        let before = Int64(clamping: before ?? UInt64(Int64.max))
+        return try await consents("""
+            SELECT \(unescaped: Self.consentColumns) FROM consents WHERE recipient = \(recipient) AND grant_seq < \(before)
+            ORDER BY grant_seq DESC LIMIT \(Self.page(limit))
+            """)
     }
 
     private typealias BindingRow = (String, String, String, Int64, Int64?)
@@ -139,10 +164,11 @@ extension PostgresStore {
             """).first
     }
 
-    public func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] {
+    public func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
+        let before = Int64(clamping: before ?? UInt64(Int64.max))
         let rows = try await client.query("""
             SELECT seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest FROM access_log
-            WHERE subject = \(subject) ORDER BY seq DESC LIMIT \(Self.page(limit))
+            WHERE subject = \(subject) AND seq < \(before) ORDER BY seq DESC LIMIT \(Self.page(limit))
             """, logger: logger)
         var out: [AccessLogEntry] = []
         for try await r in rows.decode((Int64, Int64, String, String, String, String, String, Int64, String).self) {

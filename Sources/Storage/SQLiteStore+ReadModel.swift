@@ -33,7 +33,14 @@ extension SQLiteStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]).map(Self.request(from:)) }
     }
 
-    public func requests(for subject: String?, limit: Int) async throws -> [ConsentRequest] {
+    /// `before` as SQL over `requests r`: strictly after the cursor in the listing's order.
+    private static let requestsBefore = "(? IS NULL OR r.created_ms < ? OR (r.created_ms = ? AND r.id > ?))"
+
+    private static func cursorArguments(_ c: RequestCursor?) -> [(any DatabaseValueConvertible)?] {
+        [c?.createdAt, c?.createdAt, c?.createdAt, c?.id]
+    }
+
+    public func requests(for subject: String?, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
         let limit = Self.page(limit)
         return try await read { db in
             if let subject {
@@ -41,11 +48,20 @@ extension SQLiteStore {
                     SELECT * FROM requests r
                     WHERE (r.subject = ? OR r.subject IS NULL)
                       AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = ?)
+                      AND \(Self.requestsBefore)
                     ORDER BY r.created_ms DESC, r.id LIMIT ?
-                    """, arguments: [subject, subject, limit]).map(Self.request(from:))
+                    """, arguments: StatementArguments([subject, subject] + Self.cursorArguments(before) + [limit])).map(Self.request(from:))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM requests ORDER BY created_ms DESC, id LIMIT ?", arguments: [limit])
-                .map(Self.request(from:))
+            return try Row.fetchAll(db, sql: "SELECT * FROM requests r WHERE \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
+                                    arguments: StatementArguments(Self.cursorArguments(before) + [limit])).map(Self.request(from:))
+        }
+    }
+
+    public func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
+        let limit = Self.page(limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM requests r WHERE r.recipient = ? AND \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
+                             arguments: StatementArguments([recipient] + Self.cursorArguments(before) + [limit])).map(Self.request(from:))
         }
     }
 
@@ -53,19 +69,19 @@ extension SQLiteStore {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM consents WHERE id = ?", arguments: [id]).map(Self.consent(from:)) }
     }
 
-    public func consents(subject: String, limit: Int) async throws -> [Consent] {
-        let limit = Self.page(limit)
+    public func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE subject = ? ORDER BY grant_seq DESC LIMIT ?",
-                             arguments: [subject, limit]).map(Self.consent(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE subject = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
+                             arguments: [subject, before, limit]).map(Self.consent(from:))
         }
     }
 
-    public func consents(recipient: String, limit: Int) async throws -> [Consent] {
-        let limit = Self.page(limit)
+    public func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE recipient = ? ORDER BY grant_seq DESC LIMIT ?",
-                             arguments: [recipient, limit]).map(Self.consent(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE recipient = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
+                             arguments: [recipient, before, limit]).map(Self.consent(from:))
         }
     }
 
@@ -83,11 +99,11 @@ extension SQLiteStore {
         }
     }
 
-    public func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] {
-        let limit = Self.page(limit)
+    public func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
+        let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM access_log WHERE subject = ? ORDER BY seq DESC LIMIT ?",
-                             arguments: [subject, limit]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM access_log WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                             arguments: [subject, before, limit]).map { row in
                 AccessLogEntry(sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
                                deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
                                recipient: row["recipient"],

@@ -216,4 +216,43 @@ struct OpenAPIServedTests {
         let direct = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: person).send("GET", "/v1/consents")
         #expect(direct.status == 401)
     }
+
+    @Test("listings page newest first with the cursor of the previous page; a made-up cursor is refused")
+    func listingCursors() async throws {
+        let broker = try RunningBroker()
+        let safedrive = try broker.party("safedrive-insurance")
+        for _ in 0..<2 { #expect(try await KeyRotationTests.offer(broker, by: safedrive) == 201) }
+        let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: safedrive)
+        struct Page: Decodable { var requests: [RequestItemView]; var nextCursor: String? }
+        struct RequestItemView: Decodable { struct R: Decodable { var id: String; var recipient: String }; var request: R }
+        let first = try await recipient.send("GET", "/v1/consent-requests?limit=2").decode(Page.self)
+        #expect(first.requests.count == 2)
+        #expect(first.requests.allSatisfy { $0.request.recipient == "safedrive-insurance" }, "a recipient lists only its own requests")
+        let cursor = try #require(first.nextCursor)
+        let second = try await recipient.send("GET", "/v1/consent-requests?limit=2&before=\(cursor)").decode(Page.self)
+        #expect(second.requests.count == 1, "the demo offer and two more: three in all")
+        #expect(second.nextCursor == nil)
+        #expect(Set((first.requests + second.requests).map(\.request.id)).count == 3, "no request twice")
+
+        let person = try Identity.generateSubject()
+        let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+        let (grant, _) = try await HTTPAPITests.grantBody(broker, person: person)
+        #expect(try await me.send("POST", "/v1/consents", body: grant).status == 201)
+        let offers = try await me.send("GET", "/v1/consent-requests").decode(RequestList.self).requests.map(\.request)
+        let policy = try await broker.policy()
+        for offer in offers.filter({ $0.recipient == "safedrive-insurance" }) {
+            let g = ConsentDrafts.grant(of: offer, by: person.id, policy: policy, now: .now(), sensitiveConfirmed: false)
+            #expect(try await me.send("POST", "/v1/consents", body: try HTTPAPITests.submit([try person.sign(g, at: .now())])).status == 201)
+        }
+        struct Consents: Decodable { struct Item: Decodable { struct C: Decodable { var id: String }; var consent: C }; var consents: [Item]; var nextCursor: String? }
+        var seen: [String] = []
+        var before: String? = nil
+        repeat {
+            let page = try await me.send("GET", "/v1/consents?limit=1" + (before.map { "&before=\($0)" } ?? "")).decode(Consents.self)
+            seen += page.consents.map(\.consent.id)
+            before = page.nextCursor
+        } while before != nil
+        #expect(seen.count == 3 && Set(seen).count == 3, "every consent once, page by page: \(seen)")
+        #expect(try await me.send("GET", "/v1/consents?before=yesterday").status == 422)
+    }
 }
