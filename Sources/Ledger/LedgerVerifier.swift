@@ -42,8 +42,16 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             }
             checkpoints.append(trusted)
         }
+        // A checkpoint row the broker did not sign is itself the finding: it must not make the
+        // events it claims to cover look rewritten. Only signed checkpoints are compared.
+        let forged = checkpoints.filter { !$0.isSigned(by: brokerKey) }.min { $0.sequence < $1.sequence }
         var checkpointsBySequence: [UInt64: [Checkpoint]] = [:]
-        for cp in checkpoints { checkpointsBySequence[cp.sequence, default: []].append(cp) }
+        for cp in checkpoints where cp.isSigned(by: brokerKey) { checkpointsBySequence[cp.sequence, default: []].append(cp) }
+        func firstInOrder(_ failure: VerificationFailure) -> VerificationFailure {
+            guard let forged, forged.sequence <= failure.sequence else { return failure }
+            return VerificationFailure(sequence: forged.sequence, kind: .badCheckpoint,
+                                       detail: "the checkpoint row at this sequence is not signed by the broker's key: it was forged or changed")
+        }
 
         var expected: UInt64 = 1
         var previous = ChainHead.genesis.hash
@@ -94,22 +102,20 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             signatures += jobs.count
             if let bad = zip(jobs, valid).first(where: { !$0.1 }) {
                 _ = try? await nextPage
-                return .failure(VerificationFailure(sequence: page[bad.0.index].sequence, kind: .badSignature,
-                                                    detail: "the author's signature does not verify against their registered key"))
+                return .failure(firstInOrder(VerificationFailure(sequence: page[bad.0.index].sequence, kind: .badSignature,
+                                                                 detail: "the author's signature does not verify against their registered key")))
             }
             if let failure {
                 _ = try? await nextPage
-                return .failure(failure)
+                return .failure(firstInOrder(failure))
             }
             progress(expected - 1, max(total, expected - 1))
             page = try await nextPage
         }
 
         let last = expected - 1
+        if let forged { return .failure(firstInOrder(VerificationFailure(sequence: forged.sequence, kind: .badCheckpoint, detail: ""))) }
         for cp in checkpoints {
-            guard cp.isSigned(by: brokerKey) else {
-                return .failure(VerificationFailure(sequence: cp.sequence, kind: .badCheckpoint, detail: "the checkpoint at this sequence is not signed by the broker's key"))
-            }
             if cp.sequence > last {
                 let kind: VerificationFailure.Kind = cp == trusted ? .trustedCheckpointMismatch : .tailTruncated
                 return .failure(VerificationFailure(sequence: last + 1, kind: kind,

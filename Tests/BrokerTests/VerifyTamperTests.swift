@@ -81,6 +81,17 @@ struct VerifyTamperTests {
         #expect(failure.kind == .orderChanged)
     }
 
+    @Test("a checkpoint row whose head hash was changed is named itself, not the events it claims to cover")
+    func forgedCheckpointRow() async throws {
+        let f = try await Self.populated()
+        let checkpoint = try #require(try await f.store.checkpoints().last)
+        try Self.tamper(f, "UPDATE checkpoints SET head_hash = zeroblob(32) WHERE seq = \(checkpoint.sequence)")
+        let failure = try #require(Self.failure(try await Self.verify(f)))
+        #expect(failure.kind == .badCheckpoint)
+        #expect(failure.sequence == checkpoint.sequence)
+        #expect(failure.detail.contains("not signed"), "\(failure.detail)")
+    }
+
     @Test("a tail cut behind the last checkpoint is named: tail truncated")
     func truncatedTail() async throws {
         let f = try await Self.populated()
