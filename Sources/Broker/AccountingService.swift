@@ -110,29 +110,40 @@ public actor AccountingService {
             let kind = queue[0].moneyOnly
             var group: [Queued] = []
             var transfers = 0
+            // Money-only requests share one append batch: at most two events each, within its limit.
             while let next = queue.first, next.moneyOnly == kind,
-                  group.isEmpty || (kind ? transfers < Self.groupTransfersMax : group.count < Self.groupRequestsMax) {
+                  group.isEmpty || (kind ? transfers < Self.groupTransfersMax && group.count < Limits.appendBatchEventsMax / 2
+                                         : group.count < Self.groupRequestsMax) {
                 group.append(queue.removeFirst())
                 transfers += next.size
             }
-            let outcomes: [Result<Outcome, any Error>?]
+            let outcomes: [Disposition]
+            // Neither commit throws once anything of the group may be stored.
             do { outcomes = kind ? try await commitMoneyOnly(group) : try await commitWithEvents(group) } catch {
-                outcomes = group.map { _ in .failure(error) }
+                outcomes = group.map { _ in .done(.failure(error)) }
             }
             var again: [Queued] = []
             for (var request, outcome) in zip(group, outcomes) {
-                if let outcome {
-                    request.continuation.resume(with: outcome)
-                } else if request.attempts + 1 >= Self.conflictRetriesMax {
+                switch outcome {
+                case .done(let result):
+                    request.continuation.resume(with: result)
+                case .retry(let counted) where counted && request.attempts + 1 >= Self.conflictRetriesMax:
                     request.continuation.resume(throwing: LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again"))
-                } else {
-                    request.attempts += 1
+                case .retry(let counted):
+                    if counted { request.attempts += 1 }
                     again.append(request)
                 }
             }
             queue.insert(contentsOf: again, at: 0)
         }
         draining = false
+    }
+
+    /// What becomes of a request after a commit: answered, or decided again (`counted` when it
+    /// is its own retry, not one forced by an earlier request's failure).
+    private enum Disposition {
+        case done(Result<Outcome, any Error>)
+        case retry(counted: Bool)
     }
 
     // MARK: Deciding
@@ -146,12 +157,12 @@ public actor AccountingService {
     /// Decides `request` on the live book: opens its accounts, applies its transfers, and returns
     /// the `accounts.opened` / `transfers.posted` events. Leaves the book changed; the caller
     /// holds a savepoint.
-    private func decide(_ request: Queued, now: Timestamp, openingBrokerAccounts: Bool) throws -> Decision {
+    private func decide(_ request: Queued, now: Timestamp) throws -> Decision {
         let movement = try request.plan(book!, now)
         guard movement.transfers.count <= Self.transfersPerCommitMax else {
             throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
         }
-        let wanted = (openingBrokerAccounts ? AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } : []) + movement.accounts
+        let wanted = AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } + movement.accounts
         var opened: [Account] = []
         for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
             switch result {
@@ -181,7 +192,7 @@ public actor AccountingService {
 
     /// Money-only requests: decided one after another (each under its own savepoint, so a
     /// refused all-or-nothing request leaves no trace) and appended as one batch.
-    private func commitMoneyOnly(_ group: [Queued]) async throws -> [Result<Outcome, any Error>?] {
+    private func commitMoneyOnly(_ group: [Queued]) async throws -> [Disposition] {
         _ = try await loaded()
         let now = clock.now()
         book!.savepoint()
@@ -191,7 +202,7 @@ public actor AccountingService {
         for (index, request) in group.enumerated() {
             book!.savepoint()
             do {
-                decided.append(.success(try decide(request, now: now, openingBrokerAccounts: index == 0)))
+                decided.append(.success(try decide(request, now: now)))
                 book!.releaseSavepoint()
             } catch {
                 book!.rollBackToSavepoint()
@@ -201,7 +212,7 @@ public actor AccountingService {
         let money = decided.flatMap { (try? $0.get().money) ?? [] }
         guard !money.isEmpty else {
             kept = true
-            return decided.map { $0.map { Outcome(results: $0.results, recorded: []) } }
+            return decided.map { .done($0.map { Outcome(results: $0.results, recorded: []) }) }
         }
         let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
         do {
@@ -211,39 +222,39 @@ public actor AccountingService {
             Counter(label: "mydata_transfers_posted_total").increment(by: money.reduce(0) { if case .transfersPosted(let e) = $1 { $0 + e.transfers.count } else { $0 } })
             var offset = 0
             return decided.map { result in
-                result.map { decision in
+                .done(result.map { decision in
                     defer { offset += decision.money.count }
                     return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.money.count]))
-                }
+                })
             }
         } catch let error as LedgerError where error.code == .streamVersionConflict {
             book = nil  // another process moved the accounts: reload and decide again
-            return group.map { _ in nil }
+            return decided.map { if case .failure(let own) = $0 { .done(.failure(own)) } else { .retry(counted: true) } }
         } catch {
             book = nil  // a failed COMMIT may or may not have stored it: read back what is there
-            throw error
+            return decided.map { if case .failure(let own) = $0 { .done(.failure(own)) } else { .done(.failure(error)) } }
         }
     }
 
     /// Requests with other events: each its own batch, queued together in order, each fenced
     /// at the version the batches before it leave.
-    private func commitWithEvents(_ group: [Queued]) async throws -> [Result<Outcome, any Error>?] {
+    private func commitWithEvents(_ group: [Queued]) async throws -> [Disposition] {
         _ = try await loaded()
         let now = clock.now()
         book!.savepoint()
         defer { book?.releaseSavepoint() }
-        var outcomes: [Result<Outcome, any Error>?] = Array(repeating: nil, count: group.count)
+        var outcomes: [Disposition] = Array(repeating: .retry(counted: false), count: group.count)
         var batches: [AppendBatch] = []
         var pending: [(request: Int, results: [TransferResult], money: Int)] = []  // holds a savepoint each, in stack order
         var expected = version
         for (index, request) in group.enumerated() {
             book!.savepoint()
             do {
-                let decision = try decide(request, now: now, openingBrokerAccounts: index == 0)
+                let decision = try decide(request, now: now)
                 let events = request.events + (try typed(decision.money, at: now))
                 guard !events.isEmpty else {
                     book!.releaseSavepoint()
-                    outcomes[index] = .success(Outcome(results: decision.results, recorded: []))
+                    outcomes[index] = .done(.success(Outcome(results: decision.results, recorded: [])))
                     continue
                 }
                 batches.append(AppendBatch(typed: events, conditions: request.conditions
@@ -252,7 +263,7 @@ public actor AccountingService {
                 pending.append((index, decision.results, decision.money.count))
             } catch {
                 book!.rollBackToSavepoint()
-                outcomes[index] = .failure(error)
+                outcomes[index] = .done(.failure(error))
             }
         }
         let results = await store.append(batches: batches)
@@ -260,7 +271,7 @@ public actor AccountingService {
             for _ in pending { book!.releaseSavepoint() }
             for (position, entry) in pending.enumerated() {
                 version += entry.money
-                outcomes[entry.request] = .success(Outcome(results: entry.results, recorded: try results[position].get()))
+                outcomes[entry.request] = .done(.success(Outcome(results: entry.results, recorded: try results[position].get())))
             }
             return outcomes
         }
@@ -277,20 +288,33 @@ public actor AccountingService {
         for (position, entry) in pending.enumerated() {
             guard case .success(let recorded) = results[position] else { continue }
             version += entry.money
-            outcomes[entry.request] = .success(Outcome(results: entry.results, recorded: recorded))
+            outcomes[entry.request] = .done(.success(Outcome(results: entry.results, recorded: recorded)))
         }
         guard case .failure(let error) = results[failed] else { return outcomes }
-        // The first failure is the caller's own when its conditions failed and the accounts did
-        // not move; the failures after it are decided again (most only failed their fence).
-        if let ledger = error as? LedgerError, ledger.code == .streamVersionConflict {
-            if try await store.streamVersion(StreamName.accounting) == version, book != nil {
-                outcomes[pending[failed].request] = .failure(error)
-            } else {
-                book = nil  // another process moved the accounts: reload, then decide again
-            }
+        let later = pending[(failed + 1)...].filter { entry in
+            if case .failure = results[pending.firstIndex { $0.request == entry.request }!] { true } else { false }
+        }
+        guard let ledger = error as? LedgerError, ledger.code == .streamVersionConflict else {
+            // A failed COMMIT may or may not have stored this batch and those after it: each of
+            // them is told so (a retry could charge twice), and the book is read back.
+            book = nil
+            outcomes[pending[failed].request] = .done(.failure(error))
+            for entry in later { outcomes[entry.request] = .done(.failure(error)) }
+            return outcomes
+        }
+        // A conflict is the caller's own when the accounts did not move; the batches after it
+        // only failed their fence and are decided again without counting it against them.
+        let moved: Bool
+        do { moved = try await store.streamVersion(StreamName.accounting) != version || book == nil } catch {
+            book = nil
+            outcomes[pending[failed].request] = .done(.failure(error))
+            return outcomes
+        }
+        if moved {
+            book = nil  // another process moved the accounts: reload, then decide again
+            outcomes[pending[failed].request] = .retry(counted: true)
         } else {
-            book = nil  // a failed COMMIT may or may not have stored it: read back what is there
-            outcomes[pending[failed].request] = .failure(error)
+            outcomes[pending[failed].request] = .done(.failure(error))
         }
         return outcomes
     }

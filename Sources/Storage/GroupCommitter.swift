@@ -15,7 +15,9 @@ struct PendingAppend: Sendable {
 actor GroupCommitter<Item: Sendable, Output: Sendable> {
     typealias Writer = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
-    private var pending: [(Item, @Sendable (Result<Output, any Error>) -> Void)] = []
+    /// Waiting items; `joinsNext` keeps an item in the same commit as the one after it (the
+    /// items of one `submitAll`, whose conditions may count on each other).
+    private var pending: [(item: Item, done: @Sendable (Result<Output, any Error>) -> Void, joinsNext: Bool)] = []
     private var flushing = false
     private let write: Writer
     private let weight: @Sendable (Item) -> Int
@@ -36,7 +38,7 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
     func submit(_ work: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let done: @Sendable (Result<Output, any Error>) -> Void = { continuation.resume(with: $0) }
-            enqueue([(work, done)])
+            enqueue([(work, done, false)])
         }
     }
 
@@ -48,12 +50,12 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
             let collector = ResultCollector<Output>(count: items.count) { continuation.resume(returning: $0) }
             enqueue(items.enumerated().map { index, item in
                 let done: @Sendable (Result<Output, any Error>) -> Void = { collector.set(index, $0) }
-                return (item, done)
+                return (item, done, index < items.count - 1)
             })
         }
     }
 
-    private func enqueue(_ items: [(Item, @Sendable (Result<Output, any Error>) -> Void)]) {
+    private func enqueue(_ items: [(item: Item, done: @Sendable (Result<Output, any Error>) -> Void, joinsNext: Bool)]) {
         pending += items
         if !flushing {
             flushing = true
@@ -65,17 +67,18 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
         while !pending.isEmpty {
             var take = 0
             var total = 0
-            while take < pending.count, take == 0 || total + weight(pending[take].0) <= groupWeightMax {
-                total += weight(pending[take].0)
+            // Up to the weight limit, but never between items that must commit together.
+            while take < pending.count, take == 0 || pending[take - 1].joinsNext || total + weight(pending[take].item) <= groupWeightMax {
+                total += weight(pending[take].item)
                 take += 1
             }
             let group = Array(pending.prefix(take))
             pending.removeFirst(take)
-            let results = await write(group.map(\.0))
+            let results = await write(group.map(\.item))
             commits += 1
             batches += group.count
             precondition(results.count == group.count, "one result per item")
-            for ((_, done), result) in zip(group, results) { done(result) }
+            for (entry, result) in zip(group, results) { entry.done(result) }
         }
         flushing = false
     }

@@ -1,0 +1,98 @@
+import Accounting
+import Broker
+import Consent
+import Foundation
+import Ledger
+import Sodium
+import TestSupport
+import Testing
+import Vault
+
+/// The real store, except that its multi-batch appends report the failure a COMMIT that broke
+/// after writing gives ("may or may not be stored") while the writes did land, once armed.
+final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
+    let inner: any BrokerStore
+    private let lock = NSLock()
+    private var armed = false
+    init(_ inner: any BrokerStore) { self.inner = inner }
+    func arm() { lock.withLock { armed = true } }
+
+    func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
+        let results = await inner.append(batches: batches)
+        guard lock.withLock({ defer { armed = false }; return armed }) else { return results }
+        return results.map { _ in .failure(LedgerError(.storeUnavailable, "the connection failed while committing; the append may or may not be stored")) }
+    }
+
+    func append(_ batch: AppendBatch) async throws -> [RecordedEvent] { try await inner.append(batch) }
+    func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] { try await inner.events(from: sequence, limit: limit) }
+    func head() async throws -> ChainHead { try await inner.head() }
+    func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
+    func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
+    func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }
+    func activePolicy() async throws -> ActivePolicy? { try await inner.activePolicy() }
+    func party(_ id: String) async throws -> Party? { try await inner.party(id) }
+    func parties() async throws -> [Party] { try await inner.parties() }
+    func subject(_ id: String) async throws -> Subject? { try await inner.subject(id) }
+    func request(_ id: String) async throws -> ConsentRequest? { try await inner.request(id) }
+    func requests(for subject: String?, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
+        try await inner.requests(for: subject, limit: limit, before: before)
+    }
+    func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
+        try await inner.requests(recipient: recipient, limit: limit, before: before)
+    }
+    func consent(_ id: String) async throws -> Consent? { try await inner.consent(id) }
+    func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] { try await inner.consents(subject: subject, limit: limit, before: before) }
+    func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        try await inner.consents(recipient: recipient, limit: limit, before: before)
+    }
+    func deviceBindings(subject: String) async throws -> [DeviceBinding] { try await inner.deviceBindings(subject: subject) }
+    func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding? {
+        try await inner.deviceBinding(manufacturer: manufacturer, deviceID: deviceID)
+    }
+    func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] { try await inner.accessLog(subject: subject, limit: limit, before: before) }
+    func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
+        try await inner.telemetryBatch(manufacturer: manufacturer, idempotencyKey: idempotencyKey)
+    }
+    func projectedSequence() async throws -> UInt64 { try await inner.projectedSequence() }
+    func rebuildProjections() async throws { try await inner.rebuildProjections() }
+    func dumpProjections() async throws -> String { try await inner.dumpProjections() }
+    func accountingSnapshot() async throws -> AccountingSnapshot { try await inner.accountingSnapshot() }
+    func accounts(owner: Owner?) async throws -> [Account] { try await inner.accounts(owner: owner) }
+    func account(_ id: String) async throws -> Account? { try await inner.account(id) }
+    func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer] { try await inner.transfers(account: account, after: after, limit: limit) }
+}
+
+struct CommitFailureTests {
+    @Test("a delivery whose COMMIT may or may not have landed is reported so, never charged again, and the book is read back",
+          arguments: Backend.available)
+    func uncertainCommit(_ backend: Backend) async throws {
+        let w = try await AccountingFlowTests.World(backend, records: 2, cash: 1_000)
+        let consent = try await w.consent()
+        _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)  // pays the reward
+        let flaky = CommitThenFailStore(w.f.store)
+        let broker = BrokerService(store: flaky, identity: w.f.brokerIdentity, clock: w.f.clock)
+        let transfer = TransferService(broker: broker, vault: w.transfer.vault)
+        let before = try await w.account(AccountNames.cash(w.payer.id)).balance
+        flaky.arm()
+        await #expect(throws: LedgerError.self) {
+            _ = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        }
+        // It did land: charged once. The next pull through the same broker decides on the book read back.
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == before - 14)
+        _ = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == before - 28, "one more charge, for the one more delivery")
+
+        // Several pulls in flight when a COMMIT breaks: whatever each was told, every recorded
+        // delivery was charged exactly once and nothing was charged without a delivery.
+        let deliveries = try await w.f.store.accessLog(subject: w.person.id, limit: 1_000).count
+        let cash = try await w.account(AccountNames.cash(w.payer.id)).balance
+        flaky.arm()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 { group.addTask { _ = try? await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } }
+        }
+        let recorded = try await w.f.store.accessLog(subject: w.person.id, limit: 1_000).count - deliveries
+        #expect(recorded >= 1)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == cash - 14 * Int64(recorded))
+        try await w.checkBooks()
+    }
+}
