@@ -51,9 +51,11 @@ struct AdminInit: AsyncParsableCommand {
                   mydata requests                 # who asks for what
                   mydata grant <request-id>       # agree, signed with your key
                   mydata consents                 # what you agreed to
+                  mydata rewards                  # what you earn for it (paid at the first delivery)
                   mydata receipt <consent-id> -o receipt.json && mydata receipt verify receipt.json
                   mydata revoke <consent-id>      # change your mind, effective at once
-                  mydata admin verify             # prove the ledger was not tampered with
+                  mydata admin verify             # prove the ledger was not tampered with, and the money adds up
+                  mydata admin accounts           # every account; debits equal credits
                 """)
         }
     }
