@@ -214,6 +214,10 @@ enum Migrations {
                 CREATE INDEX transfers_credit ON transfers(credit_account, seq, position);
                 """)
         }
+        migrator.registerMigration("v6-records-device") { db in
+            // A device's confirmation moves its stored records in the pull order.
+            try db.execute(sql: "CREATE INDEX records_device ON records(manufacturer, device_id)")
+        }
         return migrator
     }
 

@@ -207,6 +207,9 @@ enum PostgresMigrations {
             CREATE INDEX transfers_debit ON transfers(debit_account, seq, position);
             CREATE INDEX transfers_credit ON transfers(credit_account, seq, position);
             """),
+        ("v6-records-device", """
+            CREATE INDEX records_device ON records(manufacturer, device_id);
+            """),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

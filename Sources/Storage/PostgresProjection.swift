@@ -139,6 +139,11 @@ enum PostgresProjection {
             try await conn.query("""
                 UPDATE device_bindings SET confirmed_ms = \(at.milliseconds) WHERE manufacturer = \(manufacturer) AND device_id = \(deviceID)
                 """, logger: logger)
+            // The device's stored records become visible now: they take the confirmation's place in
+            // the pull order, after every cursor handed out before it.
+            try await conn.query("""
+                UPDATE records SET batch_seq = \(Int64(sequence)) WHERE manufacturer = \(manufacturer) AND device_id = \(deviceID) AND batch_seq IS NOT NULL
+                """, logger: logger)
         case .insertBatch(let b):
             try await conn.query("""
                 INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq)

@@ -95,6 +95,10 @@ enum ProjectionSQL {
         case .confirmDevice(let manufacturer, let deviceID, let at):
             try db.cachedStatement(sql: "UPDATE device_bindings SET confirmed_ms = ? WHERE manufacturer = ? AND device_id = ?")
                 .execute(arguments: [at.milliseconds, manufacturer, deviceID])
+            // The device's stored records become visible now: they take the confirmation's place in
+            // the pull order, after every cursor handed out before it.
+            try db.cachedStatement(sql: "UPDATE records SET batch_seq = ? WHERE manufacturer = ? AND device_id = ? AND batch_seq IS NOT NULL")
+                .execute(arguments: [Int64(sequence), manufacturer, deviceID])
         case .insertBatch(let b):
             try db.cachedStatement(sql: """
                 INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -267,3 +267,36 @@ struct AccountingFlowTests {
         #expect(try await w.f.store.dumpProjections() == live, "a rebuild from the events gives identical balances")
     }
 }
+
+/// Records a device produced before its person confirmed it become visible with the
+/// confirmation: a recipient that continues from its cursor gets them, once.
+struct LateConfirmationTests {
+    @Test("records of a device confirmed after the recipient's cursor come after that cursor", arguments: Backend.available)
+    func lateConfirmation(_ backend: Backend) async throws {
+        let w = try await AccountingFlowTests.World(backend, records: 3, cash: 1_000_000)
+        let f = w.f
+        try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
+        let now = f.clock.now()
+        let late = (0..<2).map { i in
+            TelemetryRecord(device: "car-late", item: "vehicle.driving", time: now.adding(seconds: Int64(-10 - i)),
+                            values: ["distance": .integer(Int64(100 + i)), "duration": .integer(60), "average_speed": .integer(30)])
+        }
+        _ = try await w.transfer.push(late, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "01")
+        // A later batch of the confirmed car: the recipient's cursor ends past the late device's batch.
+        let more = (0..<2).map { i in
+            TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-20 - i)),
+                            values: ["distance": .integer(Int64(200 + i)), "duration": .integer(60), "average_speed": .integer(30)])
+        }
+        _ = try await w.transfer.push(more, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "02")
+        let consent = try await w.consent()
+        let first = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 5)
+        #expect(first.records.count == 5, "only the confirmed car's records")
+        #expect(first.records.allSatisfy { $0.device == "car" })
+        let cursor = try #require(first.nextCursor.flatMap(RecordCursor.init), "a full page hands out its cursor")
+        try await f.broker.submit(w.person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
+        let next = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
+        #expect(next.records.map(\.device) == ["car-late", "car-late"], "the late device's records come after the cursor, once")
+        let again = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
+        #expect(again.records.count == 2, "the same cursor gives the same page")
+    }
+}
