@@ -199,7 +199,7 @@ public actor AccountingService {
         var kept = false
         defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
         var decided: [Result<Decision, any Error>] = []
-        for (index, request) in group.enumerated() {
+        for request in group {
             book!.savepoint()
             do {
                 decided.append(.success(try decide(request, now: now)))
