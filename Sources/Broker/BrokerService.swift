@@ -122,6 +122,24 @@ public final class BrokerService: Sendable {
                                     conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
     }
 
+    /// What a party signs with its *new* signing key to rotate its own keys over the API: proof
+    /// that it holds the key it asks the broker to trust.
+    public static func rotationProof(party id: String, keys: PublicKeys) -> [UInt8] {
+        Array("mydata/key-rotation/v1\u{0}\(id)\u{0}\(keys.signingKey)\u{0}\(keys.boxKey)".utf8)
+    }
+
+    /// A party replaces its own keys (the request itself is signed with its current key), proving
+    /// with `proof` that it holds the new signing key.
+    ///
+    /// - Throws: `ConsentError.badSignature` when the proof is not the new key's signature.
+    public func rotateOwnKeys(party id: String, keys: PublicKeys, proof: [UInt8]) async throws {
+        guard let key = try? keys.verifyingKey(), let signature = try? Signature(bytes: proof),
+              key.isValidSignature(signature, for: Self.rotationProof(party: id, keys: keys)) else {
+            throw ConsentError(.badSignature, "proof must be the new signing key's Ed25519 signature over the rotation statement (see api.md)")
+        }
+        try await rotateKeys(party: id, keys: keys)
+    }
+
     static func checkKeys(_ keys: PublicKeys, of id: String) throws {
         guard (try? keys.verifyingKey()) != nil else {
             throw ConsentError(.invalidIdentifier, "the signing key of '\(id)' is not a base64 Ed25519 public key")

@@ -144,6 +144,18 @@ extension BrokerAPI {
             }
             return try Self.json(MeView(id: principal.id, registered: registered))
         }
+        router.post("/v1/parties/me/keys") { request, context in
+            guard case .party(let id, _) = try context.requirePrincipal() else {
+                throw ConsentError(.wrongRole, "only a registered party rotates its keys here")
+            }
+            struct Rotation: Decodable { var signingKey: String; var boxKey: String; var proof: String }
+            let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
+            let body = try JSONDecoder().decode(Rotation.self, from: Data(bytes.readableBytesView))
+            guard let proof = Base64.decode(body.proof) else { throw ConsentError(.badSignature, "proof is not base64") }
+            try await service.rotateOwnKeys(party: id, keys: PublicKeys(id: id, signingKey: body.signingKey, boxKey: body.boxKey), proof: proof)
+            let head = try await store.head().sequence
+            return try Self.json(["party": id, "ledgerHead": "\(head)"])
+        }
         router.post("/v1/subjects") { request, context in
             guard case .subject = try context.requirePrincipal() else {
                 throw ConsentError(.wrongRole, "only a person registers their own key here")

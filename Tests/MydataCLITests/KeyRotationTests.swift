@@ -50,6 +50,32 @@ struct KeyRotationTests {
         #expect(verify.status == 0, "the verifier learns the rotated key from the ledger: \(verify.stdout)\(verify.stderr)")
     }
 
+    @Test("a party rotates its own keys over signed HTTP, proving it holds the new key; a wrong proof changes nothing")
+    func rotateOverAPI() async throws {
+        let broker = try RunningBroker()
+        let old = try broker.party("ecowatt")
+        let new = try Identity.generate(id: "ecowatt")
+        struct Body: Encodable { var signingKey: String; var boxKey: String; var proof: String }
+        let keys = new.publicKeys
+        let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: old)
+
+        // Signed by someone else's key: the proof does not verify, nothing is appended.
+        let head = try await broker.ledgerHead()
+        let forged = Body(signingKey: keys.signingKey, boxKey: keys.boxKey,
+                          proof: Base64.encode(try SigningKey().sign(BrokerService.rotationProof(party: "ecowatt", keys: keys)).bytes))
+        #expect(try await client.send("POST", "/v1/parties/me/keys", body: try JSONEncoder().encode(forged)).status == 401)
+        #expect(try await broker.ledgerHead() == head)
+
+        let proof = new.signingKey.sign(BrokerService.rotationProof(party: "ecowatt", keys: keys))
+        let rotated = try await client.send("POST", "/v1/parties/me/keys",
+                                            body: try JSONEncoder().encode(Body(signingKey: keys.signingKey, boxKey: keys.boxKey, proof: Base64.encode(proof.bytes))))
+        #expect(rotated.status == 200, "\(String(decoding: rotated.body, as: UTF8.self))")
+        #expect(try await client.send("GET", "/v1/consents").status == 401, "the old key is refused at once")
+        #expect(try await BrokerHTTPClient(baseURL: broker.baseURL, identity: new).send("GET", "/v1/consents").status == 200)
+        broker.stop()
+        #expect(try broker.cli.run(["admin", "verify"]).status == 0)
+    }
+
     @Test("the trust store registers new parties and rotates changed keys at start; a bad file stops the start and changes nothing")
     func trustStoreAtStart() async throws {
         let keys = TemporaryDirectory("mydata-keys")
