@@ -31,7 +31,8 @@ protocol PersonalBroker: Sendable {
     func receipt(consentID: String, subject: String) async throws -> SignedReceipt
     func isRegistered(_ subject: String) async throws -> Bool
     func accounts(subject: String) async throws -> [AccountView]
-    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine]
+    /// A page of an account's statement, oldest first, after `after` lines.
+    func statement(account: String, subject: String, after: Int, limit: Int) async throws -> [StatementLine]
     /// Redeems rewards; returns `ok` or `exists` (a retry of the same id).
     func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String
     /// Submits signed events; returns their ledger sequence numbers.
@@ -101,8 +102,8 @@ struct LocalPersonalBroker: PersonalBroker {
     }
     func isRegistered(_ subject: String) async throws -> Bool { try await store.subject(subject) != nil }
     func accounts(subject: String) async throws -> [AccountView] { try await local.service.accounts(of: Owner(.person, subject)) }
-    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine] {
-        try await local.service.statement(account: account, owner: Owner(.person, subject), after: 0, limit: limit)
+    func statement(account: String, subject: String, after: Int, limit: Int) async throws -> [StatementLine] {
+        try await local.service.statement(account: account, owner: Owner(.person, subject), after: after, limit: limit)
     }
     func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {
         try await local.service.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: id).code

@@ -66,9 +66,9 @@ struct RemoteBroker: PersonalBroker {
         return try await get("/v1/accounts", as: List.self).accounts
     }
 
-    func statement(account: String, subject: String, limit: Int) async throws -> [StatementLine] {
+    func statement(account: String, subject: String, after: Int, limit: Int) async throws -> [StatementLine] {
         struct List: Decodable { var transfers: [StatementLine] }
-        return try await get("/v1/accounts/\(account)/transfers?limit=\(limit)", as: List.self).transfers
+        return try await get("/v1/accounts/\(account)/transfers?after=\(after)&limit=\(limit)", as: List.self).transfers
     }
 
     func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {

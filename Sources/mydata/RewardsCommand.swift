@@ -15,7 +15,12 @@ struct RewardsShow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Your rewards balance and statement (reserved rewards are paid at a consent's first delivery).")
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "At most this many statement lines.") var limit = 100
+    @Option(name: .long, help: "Show this many of the newest statement lines.") var limit = 100
+    static let pageLines = 500
+
+    func validate() throws {
+        guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1 to 10000") }
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -23,8 +28,15 @@ struct RewardsShow: AsyncParsableCommand {
             let (accounts, lines) = try await broker.session {
                 let accounts = try await broker.accounts(subject: subject)
                 var lines: [StatementLine] = []
+                // The newest lines: read the statement page by page (at most 20 pages), keep the last.
                 for account in accounts where account.kind == .rewards {
-                    lines += try await broker.statement(account: account.id, subject: subject, limit: limit)
+                    var after = 0
+                    for _ in 0..<20 {
+                        let page = try await broker.statement(account: account.id, subject: subject, after: after, limit: Self.pageLines)
+                        lines = Array((lines + page).suffix(limit))
+                        after += page.count
+                        if page.count < Self.pageLines { break }
+                    }
                 }
                 return (accounts, lines)
             }
