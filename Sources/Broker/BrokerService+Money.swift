@@ -90,8 +90,11 @@ extension BrokerService {
             let due = book.accounts.values.filter { $0.kind == .voucher && $0.isExpired(at: now.milliseconds) && $0.available > 0 }
                 .sorted { $0.id < $1.id }.prefix(AccountingService.transfersPerCommitMax)
             return MoneyRules.Movement(accounts: [AccountNames.fundAccount(rules.fund)], transfers: due.map { voucher in
-                Transfer(id: Self.expiryID(voucher), debitAccountID: voucher.id, creditAccountID: AccountNames.fund(rules.fund),
-                         amount: voucher.available, code: .voucherExpiry, reference: "voucher-expiry:\(voucher.id)")
+                // Back to the fund that issued it, whatever the policy names now.
+                let voucherID = String(voucher.id.dropFirst(AccountNames.voucher(voucher.owner.id, "").count))
+                let fund = book.transfer(id: "voucher:\(voucher.owner.id):\(voucherID)")?.debitAccountID ?? AccountNames.fund(rules.fund)
+                return Transfer(id: Self.expiryID(voucher), debitAccountID: voucher.id, creditAccountID: fund,
+                                amount: voucher.available, code: .voucherExpiry, reference: "voucher-expiry:\(voucher.id)")
             })
         }
         return outcome.results.filter { $0 == .ok }.count
