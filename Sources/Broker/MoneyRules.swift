@@ -18,6 +18,8 @@ public enum MoneyRules {
 
     /// The id of the transfer that reserves (or pays) a consent's reward.
     public static func rewardID(_ consentID: String) -> String { "reward:\(consentID)" }
+    /// The id of the transfer with which a consent's first delivery pays its reserved reward.
+    static func rewardPostID(_ consentID: String) -> String { "\(rewardID(consentID)):post" }
 
     /// A grant reserves the person's reward from the programme fund until the consent expires
     /// (or pays it at once when the policy says `rewardPostedOn: grant`).
@@ -49,7 +51,8 @@ public enum MoneyRules {
             guard let policy, policy.clawbackWithinDays > 0, now < consent.grantedAt.adding(days: Int64(policy.clawbackWithinDays)) else {
                 return Movement()
             }
-            let paid = book.transfers(settling: id).reduce(reward.flags.contains(.pending) ? 0 : reward.amount) { $0 + $1.amount }
+            // Paid at the grant (a posted reward), or by the first delivery's post of the reservation.
+            let paid = reward.flags.contains(.pending) ? book.transfer(id: rewardPostID(consent.id))?.amount ?? 0 : reward.amount
             let held = book.accounts[reward.creditAccountID]?.available ?? 0
             let amount = min(paid, held)
             guard amount > 0 else { return Movement() }
@@ -69,7 +72,7 @@ public enum MoneyRules {
         var movement = Movement()
         let rewardID = rewardID(consent.id)
         if book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) {
-            movement.transfers.append(Transfer(id: "\(rewardID):post", debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+            movement.transfers.append(Transfer(id: rewardPostID(consent.id), debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
                                                amount: 0, pendingID: rewardID, flags: .postPending, code: .reward,
                                                reference: "delivery:\(deliveryID)"))
         }
@@ -105,12 +108,5 @@ public enum MoneyRules {
         movement.accounts += [AccountNames.cashAccount(recipient), AccountNames.rewardsAccount(consent.subject)]
         movement.transfers += legs
         return movement
-    }
-}
-
-extension Book {
-    /// The applied transfers that post or void pending transfer `id`.
-    public func transfers(settling id: String) -> [Transfer] {
-        log.filter { $0.pendingID == id && $0.flags.contains(.postPending) }
     }
 }

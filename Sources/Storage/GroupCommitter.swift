@@ -7,6 +7,32 @@ import Ledger
 struct PendingAppend: Sendable {
     let batch: AppendBatch
     let changes: [[ProjectionChange]]
+
+    /// Checks `batch` and computes its projection changes. Decoding is the costly part of a
+    /// projection; done here, it runs on the appender's thread, and an event that does not
+    /// decode never reaches the commit queue.
+    init(checking batch: AppendBatch) throws {
+        try batch.validate()
+        self.batch = batch
+        changes = try batch.projectionChanges()
+    }
+}
+
+/// The store side of `EventStore.append`: both stores queue appends the same way.
+extension GroupCommitter where Item == PendingAppend, Output == [RecordedEvent] {
+    func append(_ batch: AppendBatch) async throws -> [RecordedEvent] {
+        let pending = try PendingAppend(checking: batch)
+        guard !batch.events.isEmpty else { return [] }
+        return try await submit(pending)
+    }
+
+    /// Batches in order and never split between commits; a batch refused before the queue takes
+    /// no place in it.
+    func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
+        let prepared = batches.map { batch in Result { try PendingAppend(checking: batch) } }
+        var queued = await submitAll(prepared.compactMap { try? $0.get() }).makeIterator()
+        return prepared.map { p in p.flatMap { _ in queued.next()! } }
+    }
 }
 
 /// Gathers the work that arrives while a commit is running and writes it all in the next

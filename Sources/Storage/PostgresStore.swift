@@ -134,23 +134,11 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
     // MARK: EventStore
 
     public func append(_ batch: AppendBatch) async throws -> [RecordedEvent] {
-        try batch.validate()
-        guard !batch.events.isEmpty else { return [] }
-        let changes = try batch.projectionChanges()
-        return try await committer.submit(PendingAppend(batch: batch, changes: changes))
+        try await committer.append(batch)
     }
 
     public func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
-        // Checked and decoded first; a batch refused here takes no place in the queue.
-        var prepared: [Result<PendingAppend, any Error>] = []
-        for batch in batches {
-            do {
-                try batch.validate()
-                prepared.append(.success(PendingAppend(batch: batch, changes: try batch.projectionChanges())))
-            } catch { prepared.append(.failure(error)) }
-        }
-        var queued = await committer.submitAll(prepared.compactMap { try? $0.get() }).makeIterator()
-        return prepared.map { p in p.flatMap { _ in queued.next()! } }
+        await committer.append(batches: batches)
     }
 
     public func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] {

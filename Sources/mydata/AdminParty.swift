@@ -28,23 +28,11 @@ struct AdminPartyAdd: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let broker = try await LocalBroker.open(global)
-            var keys: PublicKeys
-            var generated: Identity?
-            if let publicKeyFile {
-                keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
-                keys.id = id
-            } else {
-                generated = try Identity.generate(id: id)
-                keys = generated!.publicKeys
-            }
+            var (keys, generated) = try PartyKeys.read(id: id, publicKeyFile: publicKeyFile)
             keys.role = role.rawValue
             try await broker.session { try await $0.service.registerParty(id: id, role: role, name: name, keys: keys) }
             // Only once registered, so a refused registration leaves no key files behind.
-            if let generated {
-                var none: [UInt8]? = nil
-                try KeyFile.write(generated, to: broker.directory.partyKeyURL(id), passphrase: &none)
-            }
-            try DataDirectory.writePublicKeys(keys, to: broker.directory.keysURL.appendingPathComponent("\(id).pub"))
+            try PartyKeys.save(keys, generated: generated, in: broker.directory)
             print("Registered \(role.rawValue) \(id).")
         }
     }
@@ -101,24 +89,12 @@ struct AdminPartyRotate: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let broker = try await LocalBroker.open(global)
-            var keys: PublicKeys
-            var generated: Identity?
-            if let publicKeyFile {
-                keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
-                keys.id = id
-            } else {
-                generated = try Identity.generate(id: id)
-                keys = generated!.publicKeys
-            }
+            var (keys, generated) = try PartyKeys.read(id: id, publicKeyFile: publicKeyFile)
             guard let party = try await broker.store.party(id) else { throw ConsentError(.unknownParty, "party '\(id)' is not registered; add it first") }
             keys.role = party.role.rawValue
             keys.name = party.name
             try await broker.session { try await $0.service.rotateKeys(party: id, keys: keys) }
-            if let generated {
-                var none: [UInt8]? = nil
-                try KeyFile.write(generated, to: broker.directory.partyKeyURL(id), passphrase: &none)
-            }
-            try DataDirectory.writePublicKeys(keys, to: broker.directory.keysURL.appendingPathComponent("\(id).pub"))
+            try PartyKeys.save(keys, generated: generated, in: broker.directory)
             print("Rotated the keys of \(id); requests signed with its old key are refused from now on.")
         }
     }
@@ -141,5 +117,28 @@ struct AdminPartyCallback: AsyncParsableCommand {
             try await LocalBroker.open(global).session { try await $0.service.setCallback(clear ? nil : url, party: id) }
             print(clear ? "\(id) is no longer told about revocations." : "\(id) is told about revocations at \(url!).")
         }
+    }
+}
+
+/// A party's public keys for `party add` and `party rotate`: read from the file the party gave,
+/// or generated here (demos and tests), and written into the data directory once the ledger
+/// took them.
+enum PartyKeys {
+    static func read(id: String, publicKeyFile: String?) throws -> (keys: PublicKeys, generated: Identity?) {
+        if let publicKeyFile {
+            var keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
+            keys.id = id
+            return (keys, nil)
+        }
+        let generated = try Identity.generate(id: id)
+        return (generated.publicKeys, generated)
+    }
+
+    static func save(_ keys: PublicKeys, generated: Identity?, in directory: DataDirectory) throws {
+        if let generated {
+            var none: [UInt8]? = nil
+            try KeyFile.write(generated, to: directory.partyKeyURL(keys.id), passphrase: &none)
+        }
+        try DataDirectory.writePublicKeys(keys, to: directory.keysURL.appendingPathComponent("\(keys.id).pub"))
     }
 }
