@@ -44,7 +44,11 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
     ///
     /// - Throws: `LedgerError.storeUnavailable` with the reason when the database cannot be
     ///   reached or migrated: the broker must not start without its store.
-    public static func connect(url: String, logger: Logger = Logger(label: "mydata.storage.postgres")) async throws -> PostgresStore {
+    /// - Parameter allowAsyncCommit: accept a server whose `fsync` or `full_page_writes` is off,
+    ///   with a warning; otherwise such a server is refused, because a crash of it would lose
+    ///   appends that were acknowledged.
+    public static func connect(url: String, allowAsyncCommit: Bool = false,
+                               logger: Logger = Logger(label: "mydata.storage.postgres")) async throws -> PostgresStore {
         let location = try PostgresLocation(url: url)
         // One plain connection first: a wrong address or password fails at once with its reason,
         // where the pool would keep retrying in the background.
@@ -69,6 +73,9 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         config.options.additionalStartupParameters = [
             ("idle_in_transaction_session_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
             ("lock_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
+            // Acknowledged means durable: every COMMIT waits for its WAL flush, whatever the
+            // server's or the role's default says.
+            ("synchronous_commit", "on"),
         ]
         config.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
@@ -76,12 +83,53 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         let store = PostgresStore(client: client, runTask: runTask, location: location, logger: logger)
         do {
             _ = try await withTimeout(seconds: 10) { try await client.query("SELECT 1", logger: logger) }
+            let durability = try await store.durability()
+            if let problem = durability.problem {
+                guard allowAsyncCommit else {
+                    throw LedgerError(.storeUnavailable, "PostgreSQL at \(location) would lose acknowledged appends in a crash: \(problem). "
+                        + "Turn it on in postgresql.conf, or pass --allow-async-commit to accept that loss")
+                }
+                logger.warning("PostgreSQL would lose acknowledged appends in a crash; accepted with --allow-async-commit",
+                               metadata: ["store.problem": "\(problem)"])
+            }
             store.appliedMigrations = try await store.migrate()
         } catch {
             runTask.cancel()
             throw LedgerError(.storeUnavailable, "cannot use PostgreSQL at \(location): \(Self.reason(error))")
         }
         return store
+    }
+
+    /// The durability settings in force on this store's sessions, as the server reports them.
+    public struct Durability: Sendable, Equatable {
+        public var fsync: String
+        public var synchronousCommit: String
+        public var fullPageWrites: String
+
+        public init(fsync: String, synchronousCommit: String, fullPageWrites: String) {
+            self.fsync = fsync
+            self.synchronousCommit = synchronousCommit
+            self.fullPageWrites = fullPageWrites
+        }
+
+        /// What would make a crash lose acknowledged commits, or nil.
+        public var problem: String? {
+            var off: [String] = []
+            if fsync != "on" { off.append("fsync is \(fsync)") }
+            if !["on", "remote_write", "remote_apply", "local"].contains(synchronousCommit) { off.append("synchronous_commit is \(synchronousCommit)") }
+            if fullPageWrites != "on" { off.append("full_page_writes is \(fullPageWrites)") }
+            return off.isEmpty ? nil : off.joined(separator: ", ")
+        }
+    }
+
+    /// Reads `fsync`, `synchronous_commit` and `full_page_writes` on a session of the pool that
+    /// appends: what is in force, not what was asked for.
+    public func durability() async throws -> Durability {
+        var settings: [String: String] = [:]
+        let rows = try await client.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')", logger: logger)
+        for try await (name, setting) in rows.decode((String, String).self) { settings[name] = setting }
+        return Durability(fsync: settings["fsync"] ?? "unknown", synchronousCommit: settings["synchronous_commit"] ?? "unknown",
+                          fullPageWrites: settings["full_page_writes"] ?? "unknown")
     }
 
     /// Closes the connections.

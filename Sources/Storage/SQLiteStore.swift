@@ -7,7 +7,8 @@ import Logging
 /// The embedded store: one SQLite file in WAL mode holding the ledger, its checkpoints and the
 /// projections, which are updated in the same transaction as the events they come from.
 ///
-/// Commits are durable (`synchronous = FULL`); concurrent appends share commits through a
+/// Commits are durable (`synchronous = FULL` on the writing connection, set after GRDB's switch to
+/// WAL and checked: see `DurableSQLite`); concurrent appends share commits through a
 /// `GroupCommitter`. Several processes may open the same file: each transaction reads the chain
 /// head under SQLite's write lock.
 public final class SQLiteStore: EventStore, ConsentReadModel {
@@ -39,12 +40,11 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // Freed space is overwritten with zeros, so a destroyed data key does not linger in free pages.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try DurableSQLite.pool(path: path, configuration: config)
             try Migrations.migrator().migrate(pool)
         } catch {
             throw LedgerError(.storeUnavailable, "cannot open the ledger database at \(path)", underlying: error)
@@ -110,6 +110,12 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
                            time: Timestamp(milliseconds: row["time_ms"]), signature: [UInt8](row["signature"] as Data))
             }
         }
+    }
+
+    /// The `synchronous` level of the connection that writes (2 is FULL): what durability this
+    /// store actually has, not what it asked for.
+    public func writerSynchronous() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Durable commits made by this process and the append batches they carried.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import GRDBSQLite
+import Storage
 import Sodium
 
 /// Raw limits of this machine, measured in the run: what the ledger is compared with.
@@ -47,9 +48,7 @@ enum Baselines {
     /// Rows per second inserted into an events-shaped SQLite table, 1,000 rows per durable commit,
     /// with the ledger's own settings (WAL, synchronous FULL) on the same disk.
     static func sqliteInsertRate(directory: URL, rows: Int = 200_000) throws -> Double {
-        var config = Configuration()
-        config.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("raw.sqlite").path, configuration: config)
+        let pool = try DurableSQLite.pool(path: directory.appendingPathComponent("raw.sqlite").path, configuration: Configuration())
         try pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,

@@ -28,10 +28,14 @@ struct AdminInit: AsyncParsableCommand {
                 keys.role = "broker"
                 try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
             }
-            let broker = try await LocalBroker.open(directory, store: global.resolvedStore)
+            let broker = try await LocalBroker.open(directory, store: global.resolvedStore, purpose: .initialising,
+                                                allowAsyncCommit: global.allowAsyncCommit)
             let head = try await broker.session { broker in
                 _ = try directory.vaultKey(create: true)
                 try await broker.service.initialise()
+                if try LedgerIdentity.read(directory) == nil, let first = try await broker.store.events(from: 1, limit: 1).first {
+                    try LedgerIdentity(brokerSigningKey: broker.service.identity.publicKeys.signingKey, firstEventHash: first.hash).write(to: directory)
+                }
                 try await broker.service.activatePolicy(loaded)
                 if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }
                 return try await broker.store.head()

@@ -18,6 +18,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(name: .long, help: "Use a PostgreSQL server whose fsync or full_page_writes is off, which a crash of it can make lose acknowledged writes (refused without this flag).")
+    var allowAsyncCommit = false
+
     var resolvedBroker: String? {
         (broker ?? ProcessInfo.processInfo.environment["MYDATA_BROKER"]).flatMap { $0.isEmpty ? nil : $0 }
     }
