@@ -6,6 +6,7 @@ import Sodium
 ///
 /// ```
 /// ledger.sqlite        events, checkpoints, projections (SQLite, WAL)
+/// ledger.id            the ledger's identity: the broker key and event 1's hash (`LedgerIdentity`)
 /// keys/broker.key      the broker's secret keys (mode 0600, never leave the host)
 /// keys/broker.pub      the broker's public keys, to hand to anyone who verifies receipts
 /// keys/<party>.key     demo parties' secret keys (demo only: real parties keep their own)
@@ -18,6 +19,8 @@ public struct DataDirectory: Sendable {
     }
 
     public var ledgerPath: String { url.appendingPathComponent("ledger.sqlite").path }
+    /// Which ledger this directory belongs to (`LedgerIdentity`), written by `admin init`.
+    public var ledgerIdentityURL: URL { url.appendingPathComponent("ledger.id") }
     public var keysURL: URL { url.appendingPathComponent("keys", isDirectory: true) }
     public var brokerKeyURL: URL { keysURL.appendingPathComponent("broker.key") }
     public var brokerPublicKeyURL: URL { keysURL.appendingPathComponent("broker.pub") }
@@ -30,7 +33,11 @@ public struct DataDirectory: Sendable {
     /// The key-encryption key. Only `admin init` creates it (`create: true`); every other
     /// command needs the deployment's own file, so a host never silently makes another one.
     public func vaultKey(create: Bool = false) throws -> SymmetricKey {
-        if let data = FileManager.default.contents(atPath: vaultKeyURL.path) {
+        let file: Data?
+        do { file = try InputFile.read(vaultKeyURL.path, bytesMax: InputLimits.vaultKeyFileBytesMax) } catch {
+            throw KeyFileError("\(vaultKeyURL.path) is damaged: larger than \(InputLimits.vaultKeyFileBytesMax) bytes")
+        }
+        if let data = file {
             guard var bytes = Base64.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw KeyFileError("\(vaultKeyURL.path) is damaged: not base64")
             }
@@ -76,7 +83,11 @@ public struct DataDirectory: Sendable {
 
     /// Reads public keys written by `writePublicKeys`.
     public static func readPublicKeys(_ url: URL) throws -> PublicKeys {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        let file: Data?
+        do { file = try InputFile.read(url.path, bytesMax: InputLimits.keyFileBytesMax) } catch {
+            throw KeyFileError("\(url.path) is larger than \(InputLimits.keyFileBytesMax) bytes: not a public key file")
+        }
+        guard let data = file else {
             throw KeyFileError("no public key file at \(url.path)")
         }
         do { return try JSONDecoder().decode(PublicKeys.self, from: data) } catch {

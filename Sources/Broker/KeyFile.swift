@@ -90,6 +90,7 @@ public enum KeyFile {
             secret = blob
         case "argon2id-xchacha20poly1305":
             guard let kdf = c.kdf, let salt = Base64.decode(kdf.salt) else { throw KeyFileError("\(url.path) is damaged: no KDF parameters") }
+            try checkCost(kdf, of: url)
             var pass = try passphrase()
             defer { Sodium.zero(&pass) }
             let key = try Argon2id.deriveKey(passphrase: pass, salt: salt, cost: .init(opsLimit: kdf.opsLimit, memLimit: kdf.memLimit))
@@ -112,8 +113,23 @@ public enum KeyFile {
         return identity
     }
 
+    /// Refuses KDF parameters beyond `InputLimits`, before any passphrase is asked for: a changed
+    /// file must not make the CLI spin or allocate without end.
+    private static func checkCost(_ kdf: Contents.KDF, of url: URL) throws {
+        let passesMax = InputLimits.kdfOpsLimitMax, memoryMax = InputLimits.kdfMemoryBytesMax
+        guard (1...passesMax).contains(kdf.opsLimit), (Argon2id.memoryBytesMin...memoryMax).contains(kdf.memLimit) else {
+            throw KeyFileError("\(url.path) asks Argon2id for \(kdf.opsLimit) passes and \(kdf.memLimit) bytes of memory; "
+                + "a key file may ask for 1 to \(passesMax) passes and at most \(memoryMax / 1_048_576) MiB "
+                + "(`mydata key init` writes 2 passes and 64 MiB): the file was changed or was not written by mydata")
+        }
+    }
+
     private static func readContents(_ url: URL) throws -> Contents {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        let bytes: Data?
+        do { bytes = try InputFile.read(url.path, bytesMax: InputLimits.keyFileBytesMax) } catch {
+            throw KeyFileError("\(url.path) is larger than \(InputLimits.keyFileBytesMax) bytes: not a key file")
+        }
+        guard let data = bytes else {
             throw KeyFileError("no key file at \(url.path); create one with `mydata key init`")
         }
         guard let c = try? JSONDecoder().decode(Contents.self, from: data), c.format == format else {

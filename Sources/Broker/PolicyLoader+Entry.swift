@@ -1,4 +1,5 @@
 import Consent
+import Foundation
 import Yams
 
 extension PolicyLoader {
@@ -7,20 +8,64 @@ extension PolicyLoader {
         let root: Entry
 
         init(file: String, text: String) throws {
+            // Yams composes recursively: nesting is bounded before it sees the text.
+            let nesting = YAMLNesting.deepest(in: text)
+            guard nesting.depth <= InputLimits.yamlDepthMax else {
+                throw PolicyError(file: file, line: nesting.line, message: "nested more than \(InputLimits.yamlDepthMax) levels deep; a policy file needs a few")
+            }
             let node: Node?
             do {
                 node = try Yams.compose(yaml: text)
             } catch let error as YamlError {
-                throw PolicyError(file: file, line: Self.line(of: error), message: "not valid YAML: \(error)")
+                let (line, message) = Self.oneLine(error, text: text)
+                throw PolicyError(file: file, line: line, message: "not valid YAML: \(message)")
             }
             guard let node else { throw PolicyError(file: file, line: 1, message: "the file is empty") }
+            try Self.checkSize(node, file: file)
             root = Entry(file: file, node: node)
         }
 
-        private static func line(of error: YamlError) -> Int? {
+        /// Walks the tree as the loader will, counting every node an alias repeats, and stops at
+        /// the limits: a few aliases of aliases can stand for billions of nodes.
+        private static func checkSize(_ root: Node, file: String) throws {
+            var stack: [(node: Node, depth: Int)] = [(root, 1)]
+            var count = 0
+            while let (node, depth) = stack.popLast() {
+                count += 1
+                guard count <= InputLimits.yamlNodesMax else {
+                    throw PolicyError(file: file, line: node.mark?.line, message: "more than \(InputLimits.yamlNodesMax) values (counting what aliases repeat); a policy file needs far fewer")
+                }
+                // Depth counts mappings and lists inside each other, as `YAMLNesting` does.
+                guard depth <= InputLimits.yamlDepthMax || node.scalar != nil else {
+                    throw PolicyError(file: file, line: node.mark?.line, message: "nested more than \(InputLimits.yamlDepthMax) levels deep (counting what aliases repeat)")
+                }
+                switch node {
+                case .mapping(let mapping):
+                    for (key, value) in mapping { stack.append((key, depth + 1)); stack.append((value, depth + 1)) }
+                case .sequence(let sequence):
+                    for value in sequence { stack.append((value, depth + 1)) }
+                default:
+                    break
+                }
+            }
+        }
+
+        /// Yams' errors span several lines (a snippet and a caret); the CLI prints one.
+        private static func oneLine(_ error: YamlError, text: String) -> (Int?, String) {
+            func context(_ c: YamlError.Context?) -> String {
+                c.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) + ", " } ?? ""
+            }
             switch error {
-            case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
-            default: nil
+            case .scanner(let c, let problem, let mark, _), .parser(let c, let problem, let mark, _), .composer(let c, let problem, let mark, _):
+                return (mark.line, "\(context(c))\(problem) (column \(mark.column))")
+            case .duplicatedKeysInMapping(let duplicates, let c):
+                let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+                return (c.mark.line, "the mapping that starts here has the key \(keys) more than once")
+            case .reader(let problem, let offset, _, _):
+                let line = offset.map { o in text.utf8.prefix(o).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } }
+                return (line, problem)
+            default:
+                return (nil, "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable")
             }
         }
     }
@@ -35,8 +80,11 @@ extension PolicyLoader {
         func error(_ message: String) -> PolicyError { PolicyError(file: file, line: line, message: message) }
 
         func error(at key: String, _ message: String) -> PolicyError {
-            PolicyError(file: file, line: node.mapping?[key]?.mark?.line ?? line, message: message)
+            PolicyError(file: file, line: line(of: key), message: message)
         }
+
+        /// The line of `key`'s value, or of this node when it has no such key.
+        func line(of key: String) -> Int? { node.mapping?[key]?.mark?.line ?? line }
 
         private func value(_ key: String) throws -> Entry {
             guard let mapping = node.mapping else { throw error("expected a mapping with `\(key):`") }

@@ -14,7 +14,29 @@ public struct LoadedPolicy: Sendable, Equatable {
 /// every rule and reports the first problem with its file and line.
 public enum PolicyLoader {
     /// Bytes of one policy file.
-    public static let fileBytesMax = 1_048_576
+    public static let fileBytesMax = InputLimits.policyFileBytesMax
+
+    /// Where each category and item was first defined, so that a second definition names both
+    /// places.
+    private struct Origins {
+        var categories: [String: String] = [:]
+        var items: [String: String] = [:]
+
+        mutating func add(_ category: DataCategory, from root: Entry, file: String) throws {
+            let line = root.line(of: "category")
+            if let first = categories[category.id] {
+                throw PolicyError(file: file, line: line, message: "category '\(category.id)' is already defined at \(first); keep one of them")
+            }
+            categories[category.id] = "\(file):\(line ?? 1)"
+            for (item, entry) in zip(category.items, try root.list("items")) {
+                let line = entry.line(of: "id")
+                if let first = items[item.id] {
+                    throw PolicyError(file: file, line: line, message: "item '\(item.id)' is already defined at \(first); keep one of them")
+                }
+                items[item.id] = "\(file):\(line ?? 1)"
+            }
+        }
+    }
 
     /// Loads and validates the policy set in `directory`.
     ///
@@ -25,6 +47,7 @@ public enum PolicyLoader {
         var purposes: [Purpose] = []
         var categories: [DataCategory] = []
         var accounting: AccountingPolicy?
+        var origins = Origins()
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
             switch name {
@@ -35,7 +58,9 @@ public enum PolicyLoader {
             case "accounting.yaml":
                 accounting = try accountingPolicy(doc.root)
             default:
-                categories.append(try category(doc.root))
+                let category = try category(doc.root)
+                try origins.add(category, from: doc.root, file: name)
+                categories.append(category)
             }
         }
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
@@ -75,14 +100,18 @@ public enum PolicyLoader {
         guard !categoryFiles.isEmpty else {
             throw PolicyError(file: "categories/", line: nil, message: "no category files; add one YAML file per data category")
         }
+        guard categoryFiles.count <= InputLimits.policyCategoryFilesMax else {
+            throw PolicyError(file: "categories/", line: nil, message: "\(categoryFiles.count) category files; at most \(InputLimits.policyCategoryFilesMax) are read")
+        }
         names += categoryFiles.map { "categories/\($0)" }
         return try names.map { name in
             let url = directory.appendingPathComponent(name)
-            guard let data = fm.contents(atPath: url.path) else {
-                throw PolicyError(file: name, line: nil, message: "missing or unreadable")
-            }
-            guard data.count <= fileBytesMax else {
+            let read: Data?
+            do { read = try InputFile.read(url.path, bytesMax: fileBytesMax) } catch {
                 throw PolicyError(file: name, line: nil, message: "larger than \(fileBytesMax) bytes")
+            }
+            guard let data = read else {
+                throw PolicyError(file: name, line: nil, message: "missing or unreadable")
             }
             guard let text = String(data: data, encoding: .utf8) else {
                 throw PolicyError(file: name, line: nil, message: "not UTF-8 text")
@@ -170,14 +199,7 @@ public enum PolicyLoader {
     }
 
     private static func crossCheck(_ set: PolicySet, files: [(String, String)]) throws {
-        var categoryIDs = Set<String>()
-        for c in set.categories where !categoryIDs.insert(c.id).inserted {
-            throw PolicyError(file: "categories/", line: nil, message: "category '\(c.id)' is defined twice")
-        }
-        var itemIDs = Set<String>()
-        for c in set.categories { for i in c.items where !itemIDs.insert(i.id).inserted {
-            throw PolicyError(file: "categories/\(c.id).yaml", line: nil, message: "item '\(i.id)' is defined twice")
-        } }
+        let categoryIDs = Set(set.categories.map(\.id))
         if let accounting = set.accounting {
             let text = files.first { $0.0 == "accounting.yaml" }?.1 ?? ""
             for (kind, categories) in [("reward", accounting.rewards.map(\.category)), ("price", accounting.prices.map(\.category))] {

@@ -2,6 +2,9 @@ import CSodium
 
 /// Argon2id key derivation from a passphrase, for protecting key files.
 public enum Argon2id {
+    /// The least memory Argon2id accepts, in bytes.
+    public static var memoryBytesMin: UInt64 { UInt64(crypto_pwhash_memlimit_min()) }
+
     /// The salt length in bytes.
     public static var saltBytes: Int { Int(crypto_pwhash_saltbytes()) }
 
@@ -34,6 +37,10 @@ public enum Argon2id {
     ///   Argon2id cannot run (usually out of memory).
     public static func deriveKey(passphrase: [UInt8], salt: [UInt8], cost: Cost) throws -> SymmetricKey {
         try Sodium.ready()
+        guard cost.opsLimit >= UInt64(crypto_pwhash_opslimit_min()), cost.opsLimit <= UInt64(crypto_pwhash_opslimit_max()),
+              cost.memLimit >= memoryBytesMin, cost.memLimit <= UInt64(crypto_pwhash_memlimit_max()), cost.memLimit <= UInt64(Int.max) else {
+            throw SodiumError(.invalidInput, "Argon2id cannot run \(cost.opsLimit) passes over \(cost.memLimit) bytes")
+        }
         guard salt.count == saltBytes else {
             throw SodiumError(.invalidInput, "an Argon2id salt has \(saltBytes) bytes, got \(salt.count)")
         }

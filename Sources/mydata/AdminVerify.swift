@@ -17,11 +17,8 @@ struct AdminVerify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let broker = try await LocalBroker.open(global, checkOwnership: false)
-            let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
-            let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
             let trusted = try trustedCheckpoint.map { path -> Checkpoint in
-                guard let data = FileManager.default.contents(atPath: path) else {
+                guard let data = try InputFile.read(path, bytesMax: InputLimits.checkpointFileBytesMax) else {
                     throw CLIError(message: "cannot read \(path)", exitCode: ExitCodes.failure)
                 }
                 do {
@@ -30,6 +27,17 @@ struct AdminVerify: AsyncParsableCommand {
                     throw CLIError(message: "\(path) is not a checkpoint file from `mydata admin checkpoint` (\(error))", exitCode: ExitCodes.failure)
                 }
             }
+            let broker: LocalBroker
+            do {
+                broker = try await LocalBroker.open(global, checkOwnership: false)
+            } catch let error as LedgerIdentityError {
+                // What the ledger must reach, when somebody kept a checkpoint of it.
+                guard let trusted else { throw error }
+                throw LedgerIdentityError(error.message + ". The trusted checkpoint says it held at least \(trusted.sequence) events, "
+                    + "with head hash \(Hex.encode(trusted.headHash))")
+            }
+            let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
+            let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
             let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key, trusted: trusted) { done, total in
                 Terminal.progress("verified \(done)/\(total) events")
             }

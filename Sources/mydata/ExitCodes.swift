@@ -13,6 +13,8 @@ enum ExitCodes {
     static let keyProblem: Int32 = 5
     static let storeProblem: Int32 = 6
     static let aborted: Int32 = 7
+    /// The ledger is missing, empty, or not the one this data directory was initialised with.
+    static let ledgerIdentity: Int32 = 8
 }
 
 /// An error the CLI reports with its own exit code.
@@ -43,6 +45,8 @@ private func describe(_ error: any Error) -> (String, Int32) {
     case let e as ConsentError: ("refused (\(e.code)): \(e.message)", ExitCodes.refused)
     case let e as KeyFileError: (e.message, ExitCodes.keyProblem)
     case let e as SodiumError: ("key problem: \(e.message)", ExitCodes.keyProblem)
+    case let e as LedgerIdentityError: (e.message, ExitCodes.ledgerIdentity)
+    case let e as InputFileTooLarge: (e.description, ExitCodes.failure)
     case let e as PolicyError: ("policy error: \(e.description)", ExitCodes.failure)
     case let e as ReceiptError: ("receipt does not verify: \(e.message)", ExitCodes.verificationFailed)
     case let e as LedgerError where e.code == .storeUnavailable: (e.description, ExitCodes.storeProblem)

@@ -13,36 +13,70 @@ struct LocalBroker {
     let store: any BrokerStore
     let service: BrokerService
 
-    /// Opens an initialised data directory.
+    /// Opens an initialised data directory and checks that its ledger is the one `admin init`
+    /// started there.
     ///
-    /// - Throws: `CLIError` with exit code 6 when the directory was never initialised.
+    /// - Throws: `CLIError` with exit code 6 when the directory was never initialised;
+    ///   `LedgerIdentityError` (exit code 8) when its ledger is missing, empty or another one.
+    /// - Parameter checkOwnership: false only for `admin verify`, which reports a changed first
+    ///   event itself.
     static func open(_ options: GlobalOptions, checkOwnership: Bool = true) async throws -> LocalBroker {
         let directory = DataDirectory(options.resolvedDataDir)
         guard directory.isInitialised else {
             throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
                            exitCode: ExitCodes.storeProblem)
         }
-        return try await open(directory, store: options.resolvedStore, checkOwnership: checkOwnership)
+        return try await open(directory, store: options.resolvedStore, purpose: .existingLedger, checkOwnership: checkOwnership,
+                              allowAsyncCommit: options.allowAsyncCommit)
+    }
+
+    /// Why a ledger is opened: only `admin init` may start one.
+    enum Purpose {
+        /// Every command but `admin init`: the ledger must exist, hold events, and be this directory's.
+        case existingLedger
+        /// `admin init`: an empty ledger may be started, unless the directory remembers one.
+        case initialising
     }
 
     /// Opens the broker whose keys are in `directory`, on the PostgreSQL store at `storeURL`, or
     /// on the directory's own SQLite file when there is none.
-    /// - Parameter checkOwnership: false only for `admin verify`, which reports a foreign or
-    ///   changed first event itself.
-    static func open(_ directory: DataDirectory, store storeURL: String?, checkOwnership: Bool = true) async throws -> LocalBroker {
+    static func open(_ directory: DataDirectory, store storeURL: String?, purpose: Purpose, checkOwnership: Bool = true,
+                     allowAsyncCommit: Bool = false) async throws -> LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
+        let remembered = try LedgerIdentity.read(directory)
         let store: any BrokerStore
+        let location: String
         if let storeURL {
-            store = try await PostgresStore.connect(url: storeURL, logger: logger("mydata.storage"))
+            let postgres = try await PostgresStore.connect(url: storeURL, allowAsyncCommit: allowAsyncCommit, logger: logger("mydata.storage"))
+            store = postgres
+            location = postgres.location.description
         } else if let marker = directory.postgresMarker {
             throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
                            exitCode: ExitCodes.storeProblem)
         } else {
+            location = directory.ledgerPath
+            // Opening creates the file and its tables: a lost ledger must be seen before that.
+            if purpose == .existingLedger || remembered != nil { try checkLedgerFile(directory.ledgerPath) }
             store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
         }
         let service = BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker"))
         do {
+            let first = try await store.events(from: 1, limit: 1).first
+            if let remembered {
+                guard remembered.brokerSigningKey == brokerIdentity.publicKeys.signingKey else {
+                    throw LedgerIdentityError("\(directory.ledgerIdentityURL.path) names another broker key than keys/broker.key; "
+                        + "restore the broker key that started this ledger")
+                }
+                try remembered.check(first: first, location: location)
+            } else if purpose == .existingLedger && first == nil {
+                throw LedgerIdentityError("the ledger at \(location) holds no events and this data directory remembers none "
+                    + "(no \(directory.ledgerIdentityURL.lastPathComponent)); only `mydata admin init` starts a ledger")
+            }
             if checkOwnership { try await service.checkOwnership() }
+            // A directory made before ledger.id existed learns it from a ledger that is its own.
+            if remembered == nil, checkOwnership, let first {
+                try LedgerIdentity(brokerSigningKey: brokerIdentity.publicKeys.signingKey, firstEventHash: first.hash).write(to: directory)
+            }
         } catch {
             (store as? PostgresStore)?.close()
             throw error
@@ -52,6 +86,18 @@ struct LocalBroker {
             try postgres.location.description.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
         }
         return LocalBroker(directory: directory, store: store, service: service)
+    }
+
+    /// Refuses a ledger file that is missing or empty, before SQLite would create a new one there.
+    private static func checkLedgerFile(_ path: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        guard let size else {
+            throw LedgerIdentityError("\(path) is missing: this data directory's ledger was lost. Restore it from a backup "
+                + "(with ledger.sqlite-wal if there is one); nothing was changed")
+        }
+        guard size > 0 else {
+            throw LedgerIdentityError("\(path) is empty (0 bytes): this data directory's ledger was truncated. Restore it from a backup; nothing was changed")
+        }
     }
 
     /// Logs go to stderr, at $MYDATA_LOG_LEVEL (default: warning), so stdout stays the command's output.

@@ -48,7 +48,7 @@ struct ReceiptVerify: AsyncParsableCommand {
         try await reportingErrors {
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? DataDirectory(global.resolvedDataDir).brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
-            guard let data = FileManager.default.contents(atPath: file) else {
+            guard let data = try InputFile.read(file, bytesMax: InputLimits.receiptFileBytesMax) else {
                 throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
             }
             let signed = try ReceiptVerifier.verify(data, brokerKey: key)

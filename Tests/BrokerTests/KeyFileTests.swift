@@ -56,3 +56,71 @@ struct CheckpointerTests {
         #expect(try await f.store.checkpoints().last?.sequence == (try await f.store.head().sequence), "due by time")
     }
 }
+
+/// What a key file may ask of the machine is bounded: Argon2id's cost and the file's size.
+struct KeyFileLimitTests {
+    /// A protected key file whose KDF parameters were changed to `ops` passes and `memory` bytes.
+    private func keyFile(ops: UInt64, memory: UInt64, in dir: TemporaryDirectory) throws -> URL {
+        let url = dir.file("identity.key")
+        var pass: [UInt8]? = Array("pass".utf8)
+        try KeyFile.write(try Identity.generateSubject(), to: url, passphrase: &pass)
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var kdf = json["kdf"] as! [String: Any]
+        kdf["opsLimit"] = ops
+        kdf["memLimit"] = memory
+        json["kdf"] = kdf
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        return url
+    }
+
+    @Test("a key file asking for more Argon2id passes or memory than the limit is refused before the passphrase is asked",
+          arguments: [(InputLimits.kdfOpsLimitMax + 1, UInt64(65_536 * 1024)), (UInt64(UInt32.max), UInt64(65_536 * 1024)),
+                      (UInt64(2), InputLimits.kdfMemoryBytesMax + 1), (UInt64(2), UInt64.max), (UInt64(0), UInt64(65_536 * 1024))])
+    func costPastTheLimit(ops: UInt64, memory: UInt64) throws {
+        let dir = TemporaryDirectory()
+        let url = try keyFile(ops: ops, memory: memory, in: dir)
+        var asked = false
+        do {
+            _ = try KeyFile.read(url) { asked = true; return Array("pass".utf8) }
+            Issue.record("the key file was accepted")
+        } catch let error as KeyFileError {
+            #expect(error.message.contains("asks Argon2id for"), "\(error)")
+        }
+        #expect(!asked, "refused before the passphrase is asked")
+    }
+
+    @Test("a key file at the largest Argon2id passes the limit allows still opens (its cost is checked, not its result)")
+    func costAtTheLimit() throws {
+        let dir = TemporaryDirectory()
+        let url = try keyFile(ops: InputLimits.kdfOpsLimitMax, memory: 65_536 * 1024, in: dir)
+        // The parameters are bound into the ciphertext only through the derived key: a changed cost
+        // derives another key, so the passphrase no longer opens it, but Argon2id ran at that cost.
+        #expect(throws: KeyFileError.self) { try KeyFile.read(url) { Array("pass".utf8) } }
+        let memoryURL = try keyFile(ops: 1, memory: InputLimits.kdfMemoryBytesMax, in: dir)
+        do {
+            _ = try KeyFile.read(memoryURL) { Array("pass".utf8) }
+        } catch let error as KeyFileError {
+            #expect(error.message.contains("wrong passphrase"), "ran Argon2id at the limit, then failed to open: \(error)")
+        }
+    }
+
+    @Test("a key file is read up to its byte limit and refused one byte past it")
+    func fileSize() throws {
+        let dir = TemporaryDirectory()
+        let url = dir.file("big.key")
+        try Data(repeating: 0x20, count: InputLimits.keyFileBytesMax + 1).write(to: url)
+        do {
+            _ = try KeyFile.publicKeys(url)
+            Issue.record("accepted")
+        } catch let error as KeyFileError {
+            #expect(error.message.contains("larger than"), "\(error)")
+        }
+        try Data(repeating: 0x20, count: InputLimits.keyFileBytesMax).write(to: url)
+        do {
+            _ = try KeyFile.publicKeys(url)
+            Issue.record("accepted")
+        } catch let error as KeyFileError {
+            #expect(error.message.contains("is not a"), "read whole, then refused as not a key file: \(error)")
+        }
+    }
+}

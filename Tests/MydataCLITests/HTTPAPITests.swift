@@ -157,7 +157,8 @@ struct IndependentClientTests {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
-        try process.run()
+        try ChildProcesses.start(process)
+        defer { ChildProcesses.stop(process) }
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")

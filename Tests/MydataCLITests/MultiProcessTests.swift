@@ -37,7 +37,7 @@ struct MultiProcessTests {
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildProcesses.start(process)
             processes.append((process, out))
         }
         try await Task.sleep(nanoseconds: 1_500_000_000)
@@ -47,6 +47,7 @@ struct MultiProcessTests {
         for (w, (process, out)) in processes.enumerated() {
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
+            ChildProcesses.forget(process)
             if w == victim {
                 #expect(process.terminationReason == .uncaughtSignal, "the victim was killed")
             } else {

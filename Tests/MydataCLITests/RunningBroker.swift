@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 /// `mydata serve` on a fresh demo data directory, on a free loopback port; stopped with SIGTERM
-/// when released.
+/// (SIGKILL if it does not stop) when released.
 final class RunningBroker: @unchecked Sendable {
     let dir = TemporaryDirectory("mydata-http")
     let cli: MydataCLI
@@ -29,7 +29,7 @@ final class RunningBroker: @unchecked Sendable {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcesses.start(process)
         var text = ""
         while !text.contains("listening on") || !text.hasSuffix("\n") {
             let chunk = out.fileHandleForReading.availableData
@@ -47,9 +47,7 @@ final class RunningBroker: @unchecked Sendable {
 
     /// Stops the server gracefully and waits for it.
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        ChildProcesses.stop(process)
     }
 
     deinit { stop() }

@@ -224,8 +224,8 @@ struct CallbackTests {
                               log.path, portFile.path]
         receiver.standardOutput = FileHandle.nullDevice
         receiver.standardError = FileHandle.nullDevice
-        try receiver.run()
-        defer { receiver.terminate() }
+        try ChildProcesses.start(receiver)
+        defer { ChildProcesses.stop(receiver) }
         var port: Int?
         for _ in 0..<100 where port == nil {
             try await Task.sleep(nanoseconds: 50_000_000)

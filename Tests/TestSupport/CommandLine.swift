@@ -48,7 +48,8 @@ public struct MydataCLI: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
-        try process.run()
+        try ChildProcesses.start(process)
+        defer { ChildProcesses.stop(process) }
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()

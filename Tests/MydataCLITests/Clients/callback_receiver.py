@@ -4,7 +4,11 @@ rest, and writes every request (method, path, headers, body) as a JSON line to L
 
     callback_receiver.py LOG_FILE PORT_FILE      (writes its port to PORT_FILE once listening on 127.0.0.1)
 """
-import json, sys
+import json, signal, sys
+
+# A child of the test process inherits its blocked signals: unblock them, so that the test's
+# SIGTERM ends this server.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 log_path = sys.argv[1]

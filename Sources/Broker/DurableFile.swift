@@ -1,0 +1,40 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small files that must survive a power cut once written: written to a temporary file, synced,
+/// renamed over the old one, and the directory synced, so that either the old or the new file is
+/// there afterwards, whole.
+public enum DurableFile {
+    /// Writes `data` to `url` with mode 0600.
+    ///
+    /// - Throws: `CocoaError` or `POSIXError` with the reason.
+    public static func write(_ data: Data, to url: URL) throws {
+        let temp = url.path + ".tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var failed: Int32 = 0
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failed = errno; return }
+                offset += n
+            }
+        }
+        if failed == 0, fsync(fd) != 0 { failed = errno }
+        close(fd)
+        guard failed == 0 else {
+            unlink(temp)
+            throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
+        }
+        guard rename(temp, url.path) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 { fsync(directory); close(directory) }
+    }
+}
