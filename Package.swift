@@ -38,6 +38,8 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // Only for ConnectionPoolError, which PostgresNIO's pool throws when it gives up a wait.
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -74,6 +76,10 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Fuzz targets: every parser that takes outside input, as one function each over bytes.
+        // Run by `mydata-fuzz` under libFuzzer (.ci/fuzz) and by the corpus replay test.
+        .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "Sodium"]),
+        .executableTarget(name: "mydata-fuzz", dependencies: ["FuzzTargets"]),
         .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
@@ -82,11 +88,13 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport",
+        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger", "Vault",
-            .product(name: "GRDB", package: "GRDB.swift")]),
+            .product(name: "GRDB", package: "GRDB.swift")],
+            // The independent Python clients, run by the tests as separate processes.
+            exclude: ["Clients"]),
     ],
     swiftLanguageModes: [.v6]
 )

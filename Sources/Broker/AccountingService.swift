@@ -1,6 +1,7 @@
 import Accounting
 import Consent
 import Foundation
+import Synchronization
 import Ledger
 import Metrics
 
@@ -37,6 +38,8 @@ public actor AccountingService {
     /// Requests with other events decided into one group.
     static let groupRequestsMax = 64
     static let conflictRetriesMax = 8
+    /// Seconds to wait for the accounts' stream version after a failed commit.
+    static let storeReadSecondsMax: Double = 5
 
     init(store: any BrokerStore, clock: any Clock) {
         self.store = store
@@ -85,7 +88,7 @@ public actor AccountingService {
         let conditions: [StreamCondition]
         let allOrNothing: Bool
         let plan: @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
-        let continuation: CheckedContinuation<Outcome, any Error>
+        let continuation: OnceContinuation<Outcome>
         /// Transfers it carries, when known before deciding (money-only requests).
         let size: Int
         var attempts = 0
@@ -95,12 +98,21 @@ public actor AccountingService {
 
     private func enqueue(events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool, size: Int,
                          plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.append(Queued(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan, continuation: continuation, size: size))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
+        let reply = OnceContinuation<Outcome>()
+        // A caller that gives up (its request's deadline passed while the store did not answer) is
+        // answered at once; what it queued may still be committed, so it is told to check.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                reply.set(continuation)
+                queue.append(Queued(events: events, conditions: conditions, allOrNothing: allOrNothing, plan: plan, continuation: reply, size: size))
+                if !draining {
+                    draining = true
+                    Task { await self.drain() }
+                }
             }
+        } onCancel: {
+            reply.resume(with: .failure(LedgerError(.storeUnavailable,
+                "the accounts could not be committed in time; the change may or may not have taken effect — check before retrying")))
         }
     }
 
@@ -128,7 +140,7 @@ public actor AccountingService {
                 case .done(let result):
                     request.continuation.resume(with: result)
                 case .retry(let counted) where counted && request.attempts + 1 >= Self.conflictRetriesMax:
-                    request.continuation.resume(throwing: LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again"))
+                    request.continuation.resume(with: .failure(LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")))
                 case .retry(let counted):
                     if counted { request.attempts += 1 }
                     again.append(request)
@@ -305,7 +317,10 @@ public actor AccountingService {
         // A conflict is the caller's own when the accounts did not move; the batches after it
         // only failed their fence and are decided again without counting it against them.
         let moved: Bool
-        do { moved = try await store.streamVersion(StreamName.accounting) != version || book == nil } catch {
+        do {
+            let store = self.store
+            moved = try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) } != version || book == nil
+        } catch {
             book = nil
             outcomes[pending[failed].request] = .done(.failure(error))
             return outcomes

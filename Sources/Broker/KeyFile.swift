@@ -81,44 +81,60 @@ public enum KeyFile {
     ///
     /// - Throws: `KeyFileError` when the file is missing or malformed or the passphrase is wrong.
     public static func read(_ url: URL, passphrase: () throws -> [UInt8]) throws -> Identity {
-        let c = try readContents(url)
-        guard var blob = Base64.decode(c.secret) else { throw KeyFileError("\(url.path) is damaged: the secret is not base64") }
+        try identity(from: try readContents(url), path: url.path, passphrase: passphrase)
+    }
+
+    /// Reads an identity from a key file's bytes, already read; `path` names the file in errors.
+    ///
+    /// - Throws: `KeyFileError` when the bytes are not a key file or the passphrase is wrong.
+    public static func read(contents data: Data, path: String, passphrase: () throws -> [UInt8]) throws -> Identity {
+        try identity(from: try contents(data, path: path), path: path, passphrase: passphrase)
+    }
+
+    /// The public keys in a key file's bytes, already read; `path` names the file in errors.
+    public static func publicKeys(contents data: Data, path: String) throws -> PublicKeys {
+        let c = try contents(data, path: path)
+        return PublicKeys(id: c.id, signingKey: c.signingKey, boxKey: c.boxKey)
+    }
+
+    private static func identity(from c: Contents, path: String, passphrase: () throws -> [UInt8]) throws -> Identity {
+        guard var blob = Base64.decode(c.secret) else { throw KeyFileError("\(path) is damaged: the secret is not base64") }
         defer { Sodium.zero(&blob) }
         var secret: [UInt8]
         switch c.protection {
         case "none":
             secret = blob
         case "argon2id-xchacha20poly1305":
-            guard let kdf = c.kdf, let salt = Base64.decode(kdf.salt) else { throw KeyFileError("\(url.path) is damaged: no KDF parameters") }
-            try checkCost(kdf, of: url)
+            guard let kdf = c.kdf, let salt = Base64.decode(kdf.salt) else { throw KeyFileError("\(path) is damaged: no KDF parameters") }
+            try checkCost(kdf, path: path)
             var pass = try passphrase()
             defer { Sodium.zero(&pass) }
             let key = try Argon2id.deriveKey(passphrase: pass, salt: salt, cost: .init(opsLimit: kdf.opsLimit, memLimit: kdf.memLimit))
             do {
                 secret = try XChaCha20Poly1305.open(blob, key: key, associatedData: associatedData(c))
             } catch {
-                throw KeyFileError("wrong passphrase for \(url.path) (or the file was changed)")
+                throw KeyFileError("wrong passphrase for \(path) (or the file was changed)")
             }
         default:
-            throw KeyFileError("\(url.path) uses protection '\(c.protection)', which this version does not know")
+            throw KeyFileError("\(path) uses protection '\(c.protection)', which this version does not know")
         }
         defer { Sodium.zero(&secret) }
-        guard secret.count == 64 else { throw KeyFileError("\(url.path) is damaged: the secret has \(secret.count) bytes, not 64") }
+        guard secret.count == 64 else { throw KeyFileError("\(path) is damaged: the secret has \(secret.count) bytes, not 64") }
         var seed = Array(secret[0..<32])
         var box = Array(secret[32..<64])
         let identity = Identity(id: c.id, signingKey: try SigningKey(seed: &seed), boxKey: try BoxSecretKey(consuming: &box))
         guard identity.publicKeys.signingKey == c.signingKey, identity.publicKeys.boxKey == c.boxKey else {
-            throw KeyFileError("\(url.path) is damaged: its secret does not match its public keys")
+            throw KeyFileError("\(path) is damaged: its secret does not match its public keys")
         }
         return identity
     }
 
     /// Refuses KDF parameters beyond `InputLimits`, before any passphrase is asked for: a changed
     /// file must not make the CLI spin or allocate without end.
-    private static func checkCost(_ kdf: Contents.KDF, of url: URL) throws {
+    private static func checkCost(_ kdf: Contents.KDF, path: String) throws {
         let passesMax = InputLimits.kdfOpsLimitMax, memoryMax = InputLimits.kdfMemoryBytesMax
         guard (1...passesMax).contains(kdf.opsLimit), (Argon2id.memoryBytesMin...memoryMax).contains(kdf.memLimit) else {
-            throw KeyFileError("\(url.path) asks Argon2id for \(kdf.opsLimit) passes and \(kdf.memLimit) bytes of memory; "
+            throw KeyFileError("\(path) asks Argon2id for \(kdf.opsLimit) passes and \(kdf.memLimit) bytes of memory; "
                 + "a key file may ask for 1 to \(passesMax) passes and at most \(memoryMax / 1_048_576) MiB "
                 + "(`mydata key init` writes 2 passes and 64 MiB): the file was changed or was not written by mydata")
         }
@@ -132,8 +148,12 @@ public enum KeyFile {
         guard let data = bytes else {
             throw KeyFileError("no key file at \(url.path); create one with `mydata key init`")
         }
+        return try contents(data, path: url.path)
+    }
+
+    private static func contents(_ data: Data, path: String) throws -> Contents {
         guard let c = try? JSONDecoder().decode(Contents.self, from: data), c.format == format else {
-            throw KeyFileError("\(url.path) is not a \(format) key file")
+            throw KeyFileError("\(path) is not a \(format) key file")
         }
         return c
     }

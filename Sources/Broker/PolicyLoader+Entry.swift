@@ -131,6 +131,19 @@ extension PolicyLoader {
             return try bool(key)
         }
 
+        /// The mapping under `key`, or nil when there is no such key.
+        func optional(_ key: String) throws -> Entry? {
+            guard node.mapping?[key] != nil else { return nil }
+            return try mapping(key)
+        }
+
+        /// The mapping under `key`.
+        func mapping(_ key: String) throws -> Entry {
+            let v = try value(key)
+            guard v.node.mapping != nil else { throw v.error("`\(key)` must be a mapping of names to values") }
+            return v
+        }
+
         func list(_ key: String) throws -> [Entry] {
             let v = try value(key)
             guard let seq = v.node.sequence else { throw v.error("`\(key)` must be a list") }

@@ -42,17 +42,27 @@ public enum PolicyLoader {
     ///
     /// - Throws: `PolicyError` naming the file and line of the first problem.
     public static func load(directory: URL) throws -> LoadedPolicy {
-        let files = try readFiles(directory)
+        try load(files: try readFiles(directory))
+    }
+
+    /// Validates a policy set given as its files' texts, as `load(directory:)` reads them:
+    /// `policy.yaml`, `purposes.yaml`, `accounting.yaml` when present, then `categories/…` in
+    /// name order. It reads no file, so a fuzzer or a test can hand it any text.
+    ///
+    /// - Throws: `PolicyError` naming the file and line of the first problem.
+    public static func load(files: [(String, String)]) throws -> LoadedPolicy {
         var version: String?
         var purposes: [Purpose] = []
         var categories: [DataCategory] = []
         var accounting: AccountingPolicy?
+        var traffic: TrafficThresholds?
         var origins = Origins()
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
             switch name {
             case "policy.yaml":
                 version = try doc.root.string("version")
+                traffic = try doc.root.optional("traffic").map(trafficThresholds)
             case "purposes.yaml":
                 purposes = try doc.root.list("purposes").map(purpose)
             case "accounting.yaml":
@@ -64,7 +74,7 @@ public enum PolicyLoader {
             }
         }
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
-        let set = PolicySet(version: version, categories: categories, purposes: purposes, accounting: accounting)
+        let set = PolicySet(version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic)
         try crossCheck(set, files: files)
         return LoadedPolicy(policy: set, hash: hash(files: files))
     }
@@ -187,6 +197,24 @@ public enum PolicyLoader {
         }
         return AccountingPolicy(fund: try n.identifier("fund"), rewardPostedOn: posting, clawbackWithinDays: clawback, rewards: rewards,
                                 prices: prices, redemptionMinimumKRW: try won(n, "redemptionMinimumKRW"))
+    }
+
+    private static func trafficThresholds(_ n: Entry) throws -> TrafficThresholds {
+        func share(_ role: String) throws -> TrafficThresholds.Share {
+            let s = try n.mapping(role)
+            let rate = try s.int("requestsPerSecond"), burst = try s.int("burst"), records = try s.int("recordsPerDay")
+            guard (1...TrafficThresholds.requestsPerSecondMax).contains(rate) else {
+                throw s.error(at: "requestsPerSecond", "`requestsPerSecond` must be 1 to \(TrafficThresholds.requestsPerSecondMax), got \(rate)")
+            }
+            guard (rate...(rate * 100)).contains(burst) else {
+                throw s.error(at: "burst", "`burst` must be at least `requestsPerSecond` (\(rate)) and at most 100 times it, got \(burst)")
+            }
+            guard (1...TrafficThresholds.recordsPerDayMax).contains(records) else {
+                throw s.error(at: "recordsPerDay", "`recordsPerDay` must be 1 to \(TrafficThresholds.recordsPerDayMax), got \(records)")
+            }
+            return TrafficThresholds.Share(requestsPerSecond: rate, burst: burst, recordsPerDay: records)
+        }
+        return TrafficThresholds(manufacturer: try share("manufacturer"), recipient: try share("recipient"))
     }
 
     /// A whole amount of won: 0 to 100,000,000.

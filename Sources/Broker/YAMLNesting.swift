@@ -40,7 +40,8 @@ enum YAMLNesting {
                     else if c == q { quote = nil }
                 } else {
                     switch c {
-                    case UInt8(ascii: "\""), UInt8(ascii: "'") where Self.scalarStarts(after: lastSignificant): quote = c
+                    case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                        if Self.scalarStarts(after: lastSignificant) { quote = c }
                     case UInt8(ascii: "#") where previous == UInt8(ascii: " "): break scan
                     case UInt8(ascii: "["), UInt8(ascii: "{"):
                         flow += 1

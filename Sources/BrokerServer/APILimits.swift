@@ -12,6 +12,11 @@ public enum APILimits {
     public static let readinessSecondsMax: Double = 2
     /// Entries in one listing.
     public static let pageItemsMax = 500
+    /// Seconds a request's handler may take on PostgreSQL before it is answered `503
+    /// storeUnavailable` (the store did not answer); a streamed body is not counted.
+    public static let requestSecondsMax: Double = 5
+    /// Requests the broker works on at once, per core, by default (`serve --requests-in-flight-max`).
+    public static let requestsInFlightPerCore = 16
     /// Records in one pull page sent as a sealed NDJSON stream (`Accept: application/x-ndjson`).
     public static let streamedRecordsMax = 10_000
 }

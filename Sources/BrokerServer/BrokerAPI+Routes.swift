@@ -27,7 +27,7 @@ extension BrokerAPI {
             // Bounded: a load balancer must hear "not ready" at once, not after the pool gives up.
             let store = self.store
             do {
-                let head = try await Self.within(seconds: APILimits.readinessSecondsMax) { try await store.head() }
+                let head = try await withDeadline(seconds: APILimits.readinessSecondsMax) { try await store.head() }
                 return try Self.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
             } catch {
                 return try Self.json(["status": "unavailable", "detail": "the store did not answer within \(Int(APILimits.readinessSecondsMax)) s"],

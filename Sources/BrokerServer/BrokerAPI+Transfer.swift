@@ -25,6 +25,24 @@ extension BrokerAPI {
 
     struct TelemetryBody: Decodable { var records: [Entry] }
 
+    /// The entries of a pushed body: NDJSON (`application/x-ndjson`, one record per line) or
+    /// `{"records": […]}`. An entry that is not a record rejects only itself.
+    ///
+    /// - Throws: `DecodingError` when a JSON body is not `{"records": […]}` at all.
+    public static func pushItems(body: Data, contentType: String?) throws -> [TransferService.PushItem] {
+        guard contentType?.hasPrefix("application/x-ndjson") == true else {
+            return try JSONDecoder().decode(TelemetryBody.self, from: body).records.map(\.item)
+        }
+        let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        return lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 13 } }.map { number, line in
+            do { return .record(try JSONDecoder().decode(TelemetryRecord.self, from: Data(line))) } catch let e as DecodingError {
+                return .malformed("line \(number + 1) is not a record: " + ErrorTable.describe(e))
+            } catch {
+                return .malformed("line \(number + 1) is not a record")
+            }
+        }
+    }
+
     /// POST /v1/telemetry and GET /v1/consents/{id}/data.
     func addTransferRoutes(to router: Router<BrokerRequestContext>) {
         router.post("/v1/telemetry") { request, context in
@@ -33,21 +51,10 @@ extension BrokerAPI {
             }
             let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
             let body = Data(bytes.readableBytesView)
-            let items: [TransferService.PushItem]
-            if request.headers[.contentType]?.hasPrefix("application/x-ndjson") == true {
-                let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                items = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 13 } }.map { number, line in
-                    do { return .record(try JSONDecoder().decode(TelemetryRecord.self, from: Data(line))) } catch let e as DecodingError {
-                        return .malformed("line \(number + 1) is not a record: " + ErrorTable.describe(e))
-                    } catch {
-                        return .malformed("line \(number + 1) is not a record")
-                    }
-                }
-            } else {
-                items = try JSONDecoder().decode(TelemetryBody.self, from: body).records.map(\.item)
-            }
+            let items = try Self.pushItems(body: body, contentType: request.headers[.contentType])
             let result = try await transfer.push(items: items, manufacturer: manufacturer, idempotencyKey: request.headers[Self.idempotencyKeyField],
                                                  digest: Hex.encode(BLAKE2b.hash256([UInt8](body))))
+            traffic?.count(records: result.replayed ? 0 : result.accepted, party: manufacturer)
             return try Self.json(result, status: result.replayed ? .ok : .created)
         }
 
@@ -85,9 +92,11 @@ extension BrokerAPI {
             if streamed {
                 let delivery = try await transfer.pullCanonical(consentID: consentID, recipient: recipient, after: after,
                                                                 limit: Self.limit(request, max: APILimits.streamedRecordsMax))
+                traffic?.count(records: delivery.records.count, party: recipient)
                 return try Self.stream(delivery, to: recipientKey, broker: service.identity.signingKey)
             }
             let delivery = try await transfer.pullCanonical(consentID: consentID, recipient: recipient, after: after, limit: Self.limit(request))
+            traffic?.count(records: delivery.records.count, party: recipient)
             let sealed = try SealedBox.seal(TransferService.deliveryJSON(delivery), to: recipientKey)
             let signature = service.identity.signingKey.sign(sealed)
             var headers: HTTPFields = [.contentType: "application/octet-stream"]

@@ -10,28 +10,19 @@ import Ledger
 public struct BrokerAPI: Sendable {
     public let service: BrokerService
     public let transfer: TransferService
+    /// Counts the records each party moves, for its daily share.
+    let traffic: TrafficLimiter?
     var store: any BrokerStore { service.store }
 
-    public init(service: BrokerService, transfer: TransferService) {
+    public init(service: BrokerService, transfer: TransferService, traffic: TrafficLimiter? = nil) {
         self.service = service
         self.transfer = transfer
+        self.traffic = traffic
     }
 
     /// Paths anyone may read without a signature.
     public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy", "/v1/openapi.yaml"]
 
-    /// Runs `body`, failing when it takes longer than `seconds`.
-    static func within<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                throw LedgerError(.storeUnavailable, "no answer within \(seconds) s")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
 
     /// The `before` query parameter of a listing, parsed; nil when absent.
     ///

@@ -48,6 +48,8 @@ public enum ErrorTable {
         switch error {
         case let e as ConsentError:
             return ProblemDetails(code: e.code.description, status: status(for: e.code), detail: e.message)
+        case let e as Refusal:
+            return ProblemDetails(code: e.code, status: e.status, detail: e.detail)
         case let e as HTTPSignatureError:
             return ProblemDetails(code: e.code.description, status: .unauthorized, detail: e.message)
         case let e as LedgerError where e.code == .streamVersionConflict:
@@ -61,7 +63,7 @@ public enum ErrorTable {
                                   detail: "a request body holds at most \(APILimits.requestBodyBytesMax) bytes; split it")
         case let e as any StoreUnavailability where e.isStoreUnavailable:
             return ProblemDetails(code: LedgerError.Code.storeUnavailable.description, status: .serviceUnavailable,
-                                  detail: "the database cannot be reached; nothing was changed, try again later")
+                                  detail: "the database cannot be reached; try again later (a write under way when it went may or may not have been stored: check before repeating it)")
         case let e as DecodingError:
             return ProblemDetails(code: "invalidJSON", status: .badRequest, detail: describe(e))
         case let e as HTTPError:
@@ -100,13 +102,14 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let problem = ErrorTable.problem(for: error)
             if problem.status >= 500 {
-                context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+                context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "problem.code": "\(problem.code)"])
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let body = (try? encoder.encode(problem)) ?? Data()
-            return Response(status: HTTPResponse.Status(code: problem.status),
-                            headers: [.contentType: "application/problem+json"],
+            var headers: HTTPFields = [.contentType: "application/problem+json"]
+            if let refusal = error as? Refusal { headers[.retryAfter] = "\(refusal.retryAfterSeconds)" }
+            return Response(status: HTTPResponse.Status(code: problem.status), headers: headers,
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }

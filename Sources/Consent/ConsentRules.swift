@@ -140,7 +140,10 @@ public enum ConsentRules {
 
     /// Checks that an author's claimed time is within `clockSkewSecondsMax` of the broker's.
     public static func checkClock(_ claimed: Timestamp, now: Timestamp) throws(ConsentError) {
-        guard abs(claimed.milliseconds - now.milliseconds) <= clockSkewSecondsMax * 1000 else {
+        // The claimed time is whatever the author signed, Int64.min included: a difference that
+        // overflows is a skew like any other, not a trap.
+        let (difference, overflow) = claimed.milliseconds.subtractingReportingOverflow(now.milliseconds)
+        guard !overflow, difference.magnitude <= UInt64(clockSkewSecondsMax * 1000) else {
             throw ConsentError(.clockSkew, "your clock differs from the broker's by more than \(clockSkewSecondsMax) s; set it right and retry")
         }
     }

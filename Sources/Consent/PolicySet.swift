@@ -8,12 +8,17 @@ public struct PolicySet: Codable, Sendable, Equatable {
     /// The money rules; absent from policies activated before accounting existed (nothing is
     /// then charged or rewarded).
     public var accounting: AccountingPolicy?
+    /// What one party may ask of the broker; absent from policies activated before it existed
+    /// (no party is then limited but by the broker's bound on work in flight).
+    public var traffic: TrafficThresholds?
 
-    public init(version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil) {
+    public init(version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
+                traffic: TrafficThresholds? = nil) {
         self.version = version
         self.categories = categories
         self.purposes = purposes
         self.accounting = accounting
+        self.traffic = traffic
     }
 
     /// The category with `id`.

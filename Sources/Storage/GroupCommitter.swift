@@ -61,10 +61,19 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
         self.write = write
     }
 
+    /// Queues `work` and waits for its commit. A caller that is cancelled (its request's deadline
+    /// passed while the store did not answer) is answered at once; its work stays queued and may
+    /// still be committed, so it is told to check.
     func submit(_ work: Item) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            let done: @Sendable (Result<Output, any Error>) -> Void = { continuation.resume(with: $0) }
-            enqueue([(work, done, false)])
+        let reply = OnceContinuation<Output>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                reply.set(continuation)
+                enqueue([(work, { reply.resume(with: $0) }, false)])
+            }
+        } onCancel: {
+            reply.resume(with: .failure(LedgerError(.storeUnavailable,
+                "the store did not commit in time; the append may or may not be stored — check before retrying")))
         }
     }
 

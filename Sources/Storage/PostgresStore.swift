@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import _ConnectionPoolModule
+import Synchronization
 
 /// The store at scale: several broker processes share one PostgreSQL database.
 ///
@@ -29,6 +31,10 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
     public static let connectionsMax = 8
     /// Seconds a transaction may sit idle holding locks, and an append may wait for the chain position.
     public static let stalledTransactionSecondsMax = 10
+    /// Seconds an append waits for a connection before it counts the server as unreachable.
+    static let leaseSecondsMax = 1.0
+    /// Seconds an append keeps trying to reach an unreachable server before it gives up.
+    static let commitUnreachableSecondsMax: Int64 = 3
 
     private init(client: PostgresClient, runTask: Task<Void, Never>, location: PostgresLocation, logger: Logger) {
         self.client = client
@@ -82,7 +88,7 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         let runTask = Task { await client.run() }
         let store = PostgresStore(client: client, runTask: runTask, location: location, logger: logger)
         do {
-            _ = try await withTimeout(seconds: 10) { try await client.query("SELECT 1", logger: logger) }
+            _ = try await withDeadline(seconds: 10, "PostgreSQL") { try await client.query("SELECT 1", logger: logger) }
             let durability = try await store.durability()
             if let problem = durability.problem {
                 guard allowAsyncCommit else {
@@ -93,6 +99,9 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
                                metadata: ["store.problem": "\(problem)"])
             }
             store.appliedMigrations = try await store.migrate()
+        } catch let error as LedgerError {
+            runTask.cancel()
+            throw error
         } catch {
             runTask.cancel()
             throw LedgerError(.storeUnavailable, "cannot use PostgreSQL at \(location): \(Self.reason(error))")
@@ -256,11 +265,20 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
 
     private static func commit(_ batches: [PendingAppend], client: PostgresClient, logger: Logger) async -> [Result<[RecordedEvent], any Error>] {
         var delay: UInt64 = 50_000_000
+        let started = ContinuousClock.now
         for attempt in 1...commitRetriesMax {
             do {
-                return try await client.withTransaction(logger: logger) { conn in
-                    try await appendGroup(batches, on: conn, logger: logger)
+                return try await withLease(client, seconds: leaseSecondsMax) { conn in
+                    try await conn.withTransaction(logger: logger) { conn in
+                        try await appendGroup(batches, on: conn, logger: logger)
+                    }
                 }
+            } catch let error as LedgerError where error.code == .storeUnavailable {
+                // No connection could be had: nothing was sent. Try again while the time allows.
+                guard attempt < commitRetriesMax, ContinuousClock.now - started < .seconds(commitUnreachableSecondsMax) else { break }
+                logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
+                try? await Task.sleep(nanoseconds: delay)
+                delay *= 2
             } catch let error as PostgresTransactionError where error.commitError != nil {
                 let failure = LedgerError(.storeUnavailable,
                     "the connection failed while committing; the append may or may not be stored — check before retrying", underlying: ReasonError(reason(error)))
@@ -283,6 +301,38 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         }
         let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable through \(commitRetriesMax) attempts; nothing was appended")
         return batches.map { _ in .failure(failure) }
+    }
+
+    /// Runs `body` on a leased connection, or fails with `storeUnavailable` when no connection is
+    /// to be had within `seconds`: PostgresNIO's pool waits for a connection without end while the
+    /// server is down, and an append must not.
+    ///
+    /// Exactly one of the two happens: the lease that arrives after the deadline does nothing, and
+    /// a deadline that passes once the lease has begun changes nothing, so a transaction is never
+    /// cut off by it.
+    static func withLease<T: Sendable>(_ client: PostgresClient, seconds: Double,
+                                       _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let claim = LeaseClaim()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { conn in
+                    guard claim.take(.leased) else { throw CancellationError() }
+                    return try await body(conn)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                guard claim.take(.expired) else { return nil }
+                throw LedgerError(.storeUnavailable, "no connection to PostgreSQL within \(seconds) s; nothing was sent")
+            }
+            while let answer = try await group.next() {
+                if let value = answer {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            preconditionFailure("the lease or the deadline answers")
+        }
     }
 
     private static func isConnectionFailure(_ error: PostgresTransactionError) -> Bool {
@@ -353,18 +403,6 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
 }
 
 /// Runs `body`, failing after `seconds`.
-func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            throw LedgerError(.storeUnavailable, "no answer within \(Int(seconds)) s")
-        }
-        let first = try await group.next()!
-        group.cancelAll()
-        return first
-    }
-}
 
 /// An underlying cause as text (PostgreSQL errors carry non-Sendable details).
 struct ReasonError: Error, Sendable, CustomStringConvertible {
@@ -373,8 +411,43 @@ struct ReasonError: Error, Sendable, CustomStringConvertible {
 }
 
 extension PSQLError: StoreUnavailability {
-    /// A lost or refused connection, not a refused query.
+    /// A lost or refused connection, not a refused query: also the server's own word that it is
+    /// going away or not ready (SQLSTATE class 08, connection exception, and 57P01–57P03:
+    /// administrator shutdown, crash shutdown, cannot connect now).
     public var isStoreUnavailable: Bool {
-        [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(code)
+        if [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(code) { return true }
+        guard let state = serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+    }
+}
+
+extension PostgresTransactionError: StoreUnavailability {
+    /// A transaction that failed because the database went away (at BEGIN, in its body or at
+    /// COMMIT) rather than because a statement was refused.
+    public var isStoreUnavailable: Bool {
+        [beginError, closureError, commitError, rollbackError].contains { error in
+            (error as? any StoreUnavailability)?.isStoreUnavailable == true || error is ConnectionPoolError
+        }
+    }
+}
+
+extension ConnectionPoolError: StoreUnavailability {
+    /// The pool gave up a wait for a connection (cancelled, shut down, or its circuit breaker
+    /// tripped after the server stayed unreachable): the database cannot be reached.
+    public var isStoreUnavailable: Bool { true }
+}
+
+/// Who came first: the lease or the deadline (`PostgresStore.withLease`).
+final class LeaseClaim: Sendable {
+    enum Winner { case leased, expired }
+    private let winner = Mutex<Winner?>(nil)
+
+    /// True when `who` is first; false when the other already came.
+    func take(_ who: Winner) -> Bool {
+        winner.withLock { current in
+            guard current == nil else { return false }
+            current = who
+            return true
+        }
     }
 }

@@ -26,8 +26,16 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "url"))
     var publicURL: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Requests worked on at once; more are answered 503 with Retry-After at once (default: \(APILimits.requestsInFlightPerCore) per core). Grants, revocations and erasure have a reserve of a quarter more.",
+        valueName: "n"))
+    var requestsInFlightMax: Int?
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        if let requestsInFlightMax, !(1...100_000).contains(requestsInFlightMax) {
+            throw ValidationError("--requests-in-flight-max must be 1 to 100000")
+        }
         if let publicURL {
             guard let url = URL(string: publicURL), SignatureMiddleware.origin(of: url) != nil, url.path.isEmpty || url.path == "/" else {
                 throw ValidationError("--public-url must be an http(s) URL with a host and no path, like https://broker.example")
@@ -64,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = BrokerMetrics.bootstrap()
             let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, metrics: metrics, host: host, port: port,
                                              publicURL: publicURL.flatMap(URL.init(string:)),
+                                             admission: requestsInFlightMax.map { AdmissionGate(requestsInFlightMax: $0, priorityReserveMax: max(4, $0 / 4)) }
+                                                ?? .standard,
+                                             // PostgreSQL's pool waits for a connection without end while the server
+                                             // is gone; SQLite answers or fails by itself (its busy wait is bounded).
+                                             requestDeadlineSeconds: broker.store is PostgresStore ? APILimits.requestSecondsMax : nil,
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }

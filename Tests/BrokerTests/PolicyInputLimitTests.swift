@@ -125,6 +125,14 @@ struct PolicyInputLimitTests {
         #expect(dashes.message.contains("nested more than"), "\(dashes)")
     }
 
+    @Test("a quote inside a plain value does not hide the brackets after it", arguments: ["don't", "say\"hi"])
+    func quoteInsidePlainValue(word: String) throws {
+        let error = try loadError { dir in
+            try write("deep: [\(word), " + String(repeating: "[", count: 40) + String(repeating: "]", count: 41), "categories/zz.yaml", in: dir)
+        }
+        #expect(error.message.contains("nested more than"), "\(error)")
+    }
+
     @Test("aliases that repeat aliases are counted and refused past the node limit")
     func aliasBomb() throws {
         var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]

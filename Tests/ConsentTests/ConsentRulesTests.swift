@@ -189,6 +189,23 @@ struct ConsentRulesTests {
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_a", consent: Self.active, now: Self.t0.adding(days: 30)) } == .consentExpired)
     }
 
+    @Test("an author's time at either end of Int64 is refused as clock skew, not an overflow (found by fuzzing)",
+          arguments: [Int64.min, Int64.min + 1, Int64.max, -1, 0])
+    func clockAtTheEdges(_ claimed: Int64) {
+        let late = #expect(throws: ConsentError.self) { try ConsentRules.checkClock(Timestamp(milliseconds: claimed), now: Self.t0) }
+        #expect(late?.code == .clockSkew)
+        let early = #expect(throws: ConsentError.self) { try ConsentRules.checkClock(Self.t0, now: Timestamp(milliseconds: claimed)) }
+        #expect(early?.code == .clockSkew)
+    }
+
+    @Test("the clock check accepts exactly 300 s either way")
+    func clockSkewBoundary() throws {
+        try ConsentRules.checkClock(Self.t0.adding(seconds: 300), now: Self.t0)
+        try ConsentRules.checkClock(Self.t0.adding(seconds: -300), now: Self.t0)
+        #expect(throws: ConsentError.self) { try ConsentRules.checkClock(Timestamp(milliseconds: Self.t0.milliseconds + 300_001), now: Self.t0) }
+        #expect(throws: ConsentError.self) { try ConsentRules.checkClock(Timestamp(milliseconds: Self.t0.milliseconds - 300_001), now: Self.t0) }
+    }
+
     @Test("withdrawals: missing, by another recipient, twice")
     func withdrawRules() {
         func code(_ body: () throws -> Void) -> ConsentError.Code? {

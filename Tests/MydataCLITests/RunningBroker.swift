@@ -20,15 +20,29 @@ final class RunningBroker: @unchecked Sendable {
 
     /// - Parameter trustStore: a `Keys/`-like folder to load at start; none by default, so the
     ///   repository's own `Keys/` never leaks into a test.
-    init(trustStore: URL? = nil, serveArguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - policies: the policy folder to activate (default: the repository's `Policies/`).
+    ///   - store: a PostgreSQL URL for the ledger (default: the data directory's SQLite file).
+    ///   - sharing: another broker of the same deployment whose data directory (keys, vault key,
+    ///     ledger identity) this one copies instead of running `admin init`.
+    init(trustStore: URL? = nil, serveArguments: [String] = [], policies: URL? = nil, store: String? = nil,
+         sharing: RunningBroker? = nil) throws {
         cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
-        let initRun = try cli.run(["admin", "init"])
-        guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
+        let storeArguments = store.map { ["--store", $0] } ?? []
+        if let sharing {
+            try FileManager.default.copyItem(atPath: sharing.cli.dataDir, toPath: cli.dataDir)
+        } else {
+            let initRun = try cli.run(["admin", "init"] + storeArguments + (policies.map { ["--policies", $0.path] } ?? []))
+            guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
+        }
         process.executableURL = MydataCLI.executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"] + serveArguments
+        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
+            + storeArguments + serveArguments
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // The server's log (warnings and errors), for a test that needs to say why something failed.
+        FileManager.default.createFile(atPath: dir.file("serve.log").path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: dir.file("serve.log"))
         try ChildProcesses.start(process)
         var text = ""
         while !text.contains("listening on") || !text.hasSuffix("\n") {
@@ -51,6 +65,9 @@ final class RunningBroker: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// What the server logged (warnings and errors, one per line).
+    var log: String { (try? String(contentsOf: dir.file("serve.log"), encoding: .utf8)) ?? "" }
 
     /// A demo party's identity from the data directory.
     func party(_ id: String) throws -> Identity {

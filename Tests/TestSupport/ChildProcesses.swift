@@ -35,9 +35,17 @@ public enum ChildProcesses {
         process.waitUntilExit()
     }
 
+    /// Remembers a process the test started indirectly (a daemon), to kill at exit if it is still there.
+    public static func adopt(_ pid: Int32) {
+        _ = exitHook
+        running.withLock { _ = $0.insert(pid) }
+    }
+
     /// Marks `process` as ended by the test itself (it waited for it to exit).
-    public static func forget(_ process: Process) {
-        let pid = process.processIdentifier
+    public static func forget(_ process: Process) { forget(process.processIdentifier) }
+
+    /// Marks the process `pid` as ended.
+    public static func forget(_ pid: Int32) {
         running.withLock { _ = $0.remove(pid) }
     }
 

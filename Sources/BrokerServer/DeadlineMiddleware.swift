@@ -1,0 +1,41 @@
+import Hummingbird
+import Ledger
+
+/// Answers `503 storeUnavailable` when a request's handler has not answered within
+/// `APILimits.requestSecondsMax`, instead of letting the client wait for as long as the store is
+/// unreachable (PostgreSQL's pool waits for a connection without end). The handler is cancelled,
+/// which gives up its wait for a connection; a write it had already handed to the store may still
+/// land, so the answer says to check before retrying. Streamed bodies are written after the
+/// handler returned and are not cut.
+public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
+    let seconds: Double
+
+    public init(seconds: Double = APILimits.requestSecondsMax) { self.seconds = seconds }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
+        let seconds = self.seconds
+        // The handler runs in a child task of a group that this call awaits to its end, so `next`
+        // does not outlive the call.
+        return try await withoutActuallyEscaping(next) { next in
+            let handler = UncheckedSendable(next)
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                group.addTask { try await handler.value(request, context) }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                    throw LedgerError(.storeUnavailable,
+                        "the broker's store did not answer within \(Int(seconds)) s; a write may or may not have taken effect — check before retrying")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        }
+    }
+}
+
+/// A value the compiler cannot prove `Sendable`, handed to a child task that ends before the
+/// caller returns.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,59 @@
+import Broker
+import Consent
+import Foundation
+
+/// The real policy set in `Policies/`, read once, as `PolicyLoader.load(directory:)` orders it.
+enum FuzzPolicy {
+    /// The repository's `Policies/`, found from this source file: a fuzz binary runs where it was built.
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Policies")
+
+    static let files: [(String, String)] = {
+        let fm = FileManager.default
+        var names = ["policy.yaml", "purposes.yaml"]
+        if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
+        let categories = ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("categories").path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        names += categories.map { "categories/\($0)" }
+        return names.map { name in
+            guard let text = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) else {
+                fatalError("cannot read \(directory.path)/\(name): the fuzz targets need the repository's Policies/")
+            }
+            return (name, text)
+        }
+    }()
+
+    /// What the policy target loads around the file it fuzzes, one per file of `files` (nil:
+    /// left out): a version, no purposes, no money rules, and each real category with one item.
+    /// Every cross-reference of a real file still resolves, and a run parses a few short files
+    /// besides the fuzzed one; with the real set around it, a run took five times as long.
+    static let standIns: [String?] = files.map { name, text in
+        switch name {
+        case "policy.yaml": return "version: \"fuzz\"\n"
+        case "purposes.yaml": return "purposes: []\n"
+        case "accounting.yaml": return nil
+        default:
+            let line = text.split(separator: "\n").first { $0.hasPrefix("category:") }
+            guard let id = line?.dropFirst("category:".count).trimmingCharacters(in: .whitespaces) else { return text }
+            return """
+                category: \(id)
+                title: Stand-in
+                sensitive: false
+                maxConsentDays: 365
+                items:
+                  - id: \(id).stand-in
+                    title: Stand-in
+                    updateFrequency: daily
+                    fields: [{ name: value, type: number }]
+
+                """
+        }
+    }
+
+    /// The policy set the telemetry targets check records against.
+    static let active: PolicySet = {
+        do { return try PolicyLoader.load(files: files).policy } catch {
+            fatalError("the repository's Policies/ does not load, so records cannot be checked: \(error)")
+        }
+    }()
+}
