@@ -1,22 +1,31 @@
 # The two set-up commands of the README:
 #   make run    install what is missing, build, create a demo broker data directory, print what to type
 #               next, and serve the broker's HTTP API on 127.0.0.1:$(PORT)
-#   make test   install what is missing, build, run every test
+#   make test   install what is missing, build, run every test, then every fuzz target for FUZZ_SECONDS
 # and the benchmark:
 #   make bench  release build, then the ledger, API, accounting and PostgreSQL benchmarks (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
 PORT     ?= 8080
+# Seconds each fuzz target runs in `make test` (docs/fuzzing.md has the longer runs).
+FUZZ_SECONDS ?= 10
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres bench deps build clean-demo
+.PHONY: run test test-postgres bench deps test-deps build clean-demo
 
 deps:
 	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
 		echo "Installing libsodium-dev, libsqlite3-dev and pkg-config (Debian packages)…"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev libsqlite3-dev pkg-config; \
 	fi
+
+# What the tests use besides Swift: a C compiler for the power-cut harness (Tests/PowerLoss), and
+# Python packages for the independent client and the property run of the OpenAPI document.
+test-deps: deps
+	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc; }
+	@python3 -c "import http_message_signatures, nacl, requests, schemathesis" 2>/dev/null \
+		|| python3 -m pip install -q http-message-signatures pynacl requests schemathesis
 
 build: deps
 	$(SWIFT) build --product mydata
@@ -30,8 +39,9 @@ run: build
 	@echo "Starting the broker on http://127.0.0.1:$(PORT) (Ctrl-C stops it gracefully)…"
 	@$$($(SWIFT) build --show-bin-path)/mydata serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port $(PORT)
 
-test: deps
+test: test-deps
 	$(SWIFT) test
+	.ci/fuzz $(FUZZ_SECONDS)
 
 # The same tests with a throwaway PostgreSQL cluster, as CI runs them.
 test-postgres:

@@ -39,7 +39,7 @@ extension BrokerAPI {
         router.get("/v1/accounts/:id/transfers") { request, context in
             let owner = Self.owner(try context.requirePrincipal())
             let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0
-            let lines = try await service.statement(account: try context.parameters.require("id"), owner: owner, after: after,
+            let lines = try await service.statement(account: try Self.pathID(context), owner: owner, after: after,
                                                     limit: Self.limit(request))
             return try Self.json(["transfers": lines])
         }

@@ -66,7 +66,7 @@ extension BrokerAPI {
         }
         router.get("/v1/consent-requests/:id") { _, context in
             let principal = try context.requirePrincipal()
-            let id = try context.parameters.require("id")
+            let id = try Self.pathID(context)
             guard let found = try await store.request(id) else { throw ConsentError(.requestNotFound, "request \(id) does not exist") }
             let visible: Bool
             switch principal {
@@ -77,7 +77,7 @@ extension BrokerAPI {
             return try Self.json(RequestItem(request: found, status: found.status(at: service.clock.now())))
         }
         router.post("/v1/consent-requests/:id/withdraw") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try Self.pathID(context)
             let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.requestWithdrawn]) { _, domain in
                 guard case .requestWithdrawn(let e) = domain, e.requestID == id else {
                     throw ConsentError(.malformedEvent, "the withdrawal names another request than \(id)")
@@ -104,7 +104,7 @@ extension BrokerAPI {
             return try Self.page(ConsentPage(consents: list.map { ConsentItem(consent: $0, status: $0.status(at: now).rawValue) }, nextCursor: next))
         }
         router.post("/v1/consents/:id/revoke") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try Self.pathID(context)
             let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentRevoked]) { _, domain in
                 guard case .consentRevoked(let e) = domain, e.consentID == id else {
                     throw ConsentError(.malformedEvent, "the revocation names another consent than \(id)")
@@ -116,7 +116,7 @@ extension BrokerAPI {
             guard case .subject(let subject) = try context.requirePrincipal() else {
                 throw ConsentError(.notConsentSubject, "receipts are for the person who gave the consent")
             }
-            let receipt = try await service.receipt(consentID: try context.parameters.require("id"), subject: subject)
+            let receipt = try await service.receipt(consentID: try Self.pathID(context), subject: subject)
             return try Self.json(receipt)
         }
         router.get("/v1/access-log") { request, context in

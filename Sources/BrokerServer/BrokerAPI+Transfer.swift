@@ -84,7 +84,7 @@ extension BrokerAPI {
                 throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
             }
             let streamed = request.headers[.accept]?.contains(SealedStream.mediaType) == true
-            let consentID = try context.parameters.require("id")
+            let consentID = try Self.pathID(context)
             guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {
                 throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
             }

@@ -24,6 +24,14 @@ public struct BrokerAPI: Sendable {
     public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy", "/v1/openapi.yaml"]
 
 
+    /// The `{id}` of the route's path, percent-decoded: clients encode what a path segment may
+    /// not hold (an account id's `:` becomes `%3A`), and ids are compared decoded. A segment that
+    /// is not valid percent-encoding is taken as it is (and names nothing).
+    static func pathID(_ context: BrokerRequestContext) throws -> String {
+        let raw = try context.parameters.require("id")
+        return raw.removingPercentEncoding ?? raw
+    }
+
     /// The `before` query parameter of a listing, parsed; nil when absent.
     ///
     /// - Throws: `ConsentError.invalidTerms` when it is not a cursor from a previous page.
