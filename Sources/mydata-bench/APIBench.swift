@@ -31,6 +31,7 @@ struct APIBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let store = try SQLiteStore(path: work.appendingPathComponent("ledger.sqlite").path)
+        let durability = synchronousName(try await store.writerSynchronous())
         let service = BrokerService(store: store, identity: try Identity.generate(id: "broker"))
         try await service.initialise()
         try await service.activatePolicy(try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true)))
@@ -81,7 +82,7 @@ struct APIBench: AsyncParsableCommand {
         }
         let pushed = batches * 1_000
         figures.append(Figure(name: "push over HTTP, signed 1,000-record batches", value: Double(pushed) / pushSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000))
+                              goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000, durability: durability))
 
         // Pull everything, page by page.
         log("pull: every record under one consent, 500 per page…")
@@ -100,7 +101,7 @@ struct APIBench: AsyncParsableCommand {
         }
         guard pulled == pushed else { throw ValidationError("pulled \(pulled) of \(pushed) records") }
         figures.append(Figure(name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000))
+                              goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000, durability: durability))
 
         // Pull everything again as sealed NDJSON streams of large pages.
         log("pull: every record under one consent, sealed NDJSON streams of 10,000…")
@@ -120,7 +121,7 @@ struct APIBench: AsyncParsableCommand {
         }
         guard streamed == pushed else { throw ValidationError("streamed \(streamed) of \(pushed) records") }
         figures.append(Figure(name: "pull over HTTP, sealed NDJSON streams of 10,000", value: Double(streamed) / streamSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(streamed) / streamSeconds >= 100_000))
+                              goal: "≥ 100,000/s", met: Double(streamed) / streamSeconds >= 100_000, durability: durability))
 
         // Latency at a fixed rate.
         log("pull latency at \(rate) requests/s…")
@@ -128,9 +129,9 @@ struct APIBench: AsyncParsableCommand {
             let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=0")
             guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
         }
-        figures.append(Figure(name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms"))
+        figures.append(Figure(name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms", durability: durability))
         figures.append(Figure(name: "pull latency p99 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.99) * 1000, unit: "ms",
-                              goal: "≤ 10 ms", met: percentile(latencies, 0.99) <= 0.010))
+                              goal: "≤ 10 ms", met: percentile(latencies, 0.99) <= 0.010, durability: durability))
 
         // Revocation latency.
         log("revocations…")
@@ -145,9 +146,9 @@ struct APIBench: AsyncParsableCommand {
             }
             revokeLatencies.append(seconds)
         }
-        figures.append(Figure(name: "revoke latency p50", value: percentile(revokeLatencies, 0.50) * 1000, unit: "ms"))
+        figures.append(Figure(name: "revoke latency p50", value: percentile(revokeLatencies, 0.50) * 1000, unit: "ms", durability: durability))
         figures.append(Figure(name: "revoke latency p99", value: percentile(revokeLatencies, 0.99) * 1000, unit: "ms",
-                              goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020))
+                              goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020, durability: durability))
         printFigures(figures)
     }
 

@@ -47,8 +47,9 @@ enum Baselines {
 
     /// Rows per second inserted into an events-shaped SQLite table, 1,000 rows per durable commit,
     /// with the ledger's own settings (WAL, synchronous FULL) on the same disk.
-    static func sqliteInsertRate(directory: URL, rows: Int = 200_000) throws -> Double {
+    static func sqliteInsertRate(directory: URL, rows: Int = 200_000) throws -> (rate: Double, synchronous: Int) {
         let pool = try DurableSQLite.pool(path: directory.appendingPathComponent("raw.sqlite").path, configuration: Configuration())
+        let synchronous = try DurableSQLite.writerSynchronous(pool)
         try pool.write { db in
             try db.execute(sql: """
                 CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,
@@ -86,6 +87,6 @@ enum Baselines {
                 sqlite3_reset(handle)
             }
         }
-        return Double(rows) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+        return (Double(rows) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9), synchronous)
     }
 }

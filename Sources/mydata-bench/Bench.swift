@@ -20,6 +20,20 @@ struct Figure: Codable {
     var ratio: Double?
     var baseline: String?
     var met: Bool?
+    /// The durability the figure was measured at, read from the connection that wrote
+    /// (`synchronous=FULL` for SQLite, `synchronous_commit=on` for PostgreSQL).
+    var durability: String?
+}
+
+/// How SQLite reports `PRAGMA synchronous`, as a column of the benchmark's table.
+func synchronousName(_ level: Int) -> String {
+    switch level {
+    case 0: "synchronous=OFF"
+    case 1: "synchronous=NORMAL"
+    case 2: "synchronous=FULL"
+    case 3: "synchronous=EXTRA"
+    default: "synchronous=\(level)"
+    }
 }
 
 /// Times a block with the monotonic clock.

@@ -32,12 +32,16 @@ struct PostgresBench: AsyncParsableCommand {
         let keyFile = work.appendingPathComponent("broker.key")
         try KeyFile.write(broker, to: keyFile, passphrase: &none)
 
+        let probe = try await PostgresStore.connect(url: admin)
+        let settings = try await probe.durability()
+        probe.close()
+        let durability = "fsync=\(settings.fsync), synchronous_commit=\(settings.synchronousCommit)"
         log("raw batched inserts…")
         let raw1 = try await rawInsertRate(admin: admin, clients: 1)
         let raw4 = try await rawInsertRate(admin: admin, clients: 4)
         var figures = [
-            Figure(name: "raw PostgreSQL insert, 1,000 rows per commit, 1 client", value: raw1, unit: "rows/s"),
-            Figure(name: "raw PostgreSQL insert, 1,000 rows per commit, 4 clients", value: raw4, unit: "rows/s"),
+            Figure(name: "raw PostgreSQL insert, 1,000 rows per commit, 1 client", value: raw1, unit: "rows/s", durability: durability),
+            Figure(name: "raw PostgreSQL insert, 1,000 rows per commit, 4 clients", value: raw4, unit: "rows/s", durability: durability),
         ]
         for processes in [1, 4] {
             log("ledger appends from \(processes) broker process(es)…")
@@ -46,7 +50,7 @@ struct PostgresBench: AsyncParsableCommand {
             figures.append(Figure(name: "durable ledger appends, \(processes) broker process\(processes == 1 ? "" : "es") (\(batch)-event appends)",
                                   value: rate, unit: "events/s", goal: processes == 4 ? "≥ 20,000/s" : nil, ratio: rate / baseline,
                                   baseline: "raw PostgreSQL insert, \(processes) client\(processes == 1 ? "" : "s")",
-                                  met: processes == 4 ? rate >= 20_000 : nil))
+                                  met: processes == 4 ? rate >= 20_000 : nil, durability: durability))
         }
         printFigures(figures)
         if let json {
@@ -151,10 +155,10 @@ enum BenchDatabases {
 
 /// Prints figures as a table and as one line of JSON.
 func printFigures(_ figures: [Figure]) {
-    var rows = [["measure", "value", "unit", "ratio", "goal", "met"]]
+    var rows = [["measure", "value", "unit", "ratio", "goal", "met", "durability (read back)"]]
     for f in figures {
         rows.append([f.name, format(f.value), f.unit, f.ratio.map { String(format: "%.2f×", $0) } ?? "", f.goal ?? "",
-                     f.met.map { $0 ? "yes" : "NO" } ?? ""])
+                     f.met.map { $0 ? "yes" : "NO" } ?? "", f.durability ?? ""])
     }
     var widths = rows[0].map(\.count)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
