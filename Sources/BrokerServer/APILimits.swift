@@ -4,6 +4,8 @@ public enum APILimits {
     public static let requestBodyBytesMax = 1_048_576
     /// How far a signature's `created` may be from the broker's clock.
     public static let signatureSkewSecondsMax: Int64 = 300
+    /// Bytes of a `Signature-Input`, `Signature` or `Content-Digest` field.
+    public static let signatureFieldBytesMax = 4_096
     /// Bytes of a nonce.
     public static let nonceBytesMax = 128
     /// Events submitted in one request.

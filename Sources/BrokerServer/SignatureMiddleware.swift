@@ -59,6 +59,11 @@ public struct SignatureMiddleware: RouterMiddleware {
         guard let input = request.headers[Self.signatureInputField], let sig = request.headers[Self.signatureField] else {
             throw HTTPSignatureError(.missingSignature, "sign the request with RFC 9421 (Signature-Input and Signature fields)")
         }
+        // Parsing is linear, but what it is handed is bounded all the same: one signature needs far less.
+        for (name, value) in [("Signature-Input", input), ("Signature", sig), ("Content-Digest", request.headers[Self.contentDigestField] ?? "")]
+        where value.utf8.count > APILimits.signatureFieldBytesMax {
+            throw HTTPSignatureError(.malformed, "the \(name) field has \(value.utf8.count) bytes; at most \(APILimits.signatureFieldBytesMax) are read")
+        }
         let signature = try HTTPMessageSignatures.parse(signatureInput: input, signature: sig)
         let covered = Set(signature.covered)
         guard covered.contains("@method"),
