@@ -10,15 +10,7 @@ import Testing
 /// manufacturer, a recipient and a new person. No 5xx, every answer as documented, every error
 /// problem+json, and the ledger verifies afterwards.
 struct APIPropertyTests {
-    static let schemathesisReady: Bool = {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import schemathesis, http_message_signatures, nacl, requests"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }()
+    static let schemathesisReady = PythonModules.available(["schemathesis", "http_message_signatures", "nacl", "requests"])
 
     @Test("every operation of the OpenAPI document answers as documented to generated requests, valid and invalid; the ledger verifies after",
           .enabled(if: schemathesisReady, "needs Python with schemathesis, http-message-signatures, pynacl and requests (.ci/run installs them)"))

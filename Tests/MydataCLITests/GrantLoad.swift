@@ -55,6 +55,20 @@ final class GrantLoad: @unchecked Sendable {
         }
     }
 
+    /// Each consent id granted in the ledger, with how often.
+    static func grantedConsents(in store: any EventStore) async throws -> [String: Int] {
+        var granted: [String: Int] = [:]
+        var next: UInt64 = 1
+        while true {
+            let page = try await store.events(from: next, limit: Limits.readPageEventsMax)
+            guard let last = page.last else { return granted }
+            for record in page where record.event.type == DomainEvent.TypeName.consentGranted {
+                if case .consentGranted(let g)? = try? DomainEvent.decode(record.event) { granted[g.consentID, default: 0] += 1 }
+            }
+            next = last.sequence + 1
+        }
+    }
+
     func stop() async -> [GrantOutcome] {
         running.store(false, ordering: .relaxed)
         for task in tasks { await task.value }

@@ -136,15 +136,7 @@ struct HTTPAPITests {
 
 /// A client written without any of the broker's code: Python's http-message-signatures and PyNaCl.
 struct IndependentClientTests {
-    static let pythonReady: Bool = {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import http_message_signatures, nacl, requests"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }()
+    static let pythonReady = PythonModules.available(["http_message_signatures", "nacl", "requests"])
 
     @Test("the server accepts requests and events signed by an independent implementation",
           .enabled(if: pythonReady, "needs Python with http-message-signatures, pynacl and requests (pip install them; .ci/run does)"))

@@ -97,16 +97,7 @@ struct PostgresFaultTests {
         // Every acknowledged grant is in the ledger exactly once; nothing is in it twice.
         let store = try await PostgresStore.connect(url: postgres.url)
         defer { store.close() }
-        var granted: [String: Int] = [:]
-        var next: UInt64 = 1
-        while true {
-            let page = try await store.events(from: next, limit: Limits.readPageEventsMax)
-            guard let last = page.last else { break }
-            for record in page where record.event.type == DomainEvent.TypeName.consentGranted {
-                if case .consentGranted(let g)? = try? DomainEvent.decode(record.event) { granted[g.consentID, default: 0] += 1 }
-            }
-            next = last.sequence + 1
-        }
+        let granted = try await GrantLoad.grantedConsents(in: store)
         let acknowledged = outcomes.filter { $0.status == 201 }.map(\.consentID)
         #expect(acknowledged.count > 10, "the load did real work: \(acknowledged.count) grants")
         #expect(acknowledged.allSatisfy { granted[$0] == 1 }, "every acknowledged grant is stored once")

@@ -52,7 +52,7 @@ struct PowerLossTests {
         let dir = TemporaryDirectory("mydata-powerloss")
         let cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
         #expect(try cli.run(["admin", "init"]).status == 0)
-        var generator = SplitMix64(seed: seed)
+        var generator = SplitMix64(state: seed)
         var tally = Tally()
         var everAcknowledged: [String] = []
         for cycle in 0..<count {
@@ -87,7 +87,7 @@ struct PowerLossTests {
                 if !lyingDisk { Issue.record("cycle \(cycle) (cut seed \(cutSeed)): verify failed: \(verify.stdout)\(verify.stderr)") }
                 break
             }
-            let granted = try await Self.grantedConsents(dir.file("data/ledger.sqlite").path)
+            let granted = try await GrantLoad.grantedConsents(in: try SQLiteStore(path: dir.file("data/ledger.sqlite").path))
             let missing = everAcknowledged.filter { granted[$0] != 1 }
             if !missing.isEmpty {
                 tally.lossCycles += 1
@@ -99,22 +99,6 @@ struct PowerLossTests {
             #expect(rebuild.stdout.contains("identical"), "cycle \(cycle): \(rebuild.stdout)\(rebuild.stderr)")
         }
         return tally
-    }
-
-    /// Each consent id granted in the ledger, with how often.
-    static func grantedConsents(_ path: String) async throws -> [String: Int] {
-        let store = try SQLiteStore(path: path)
-        var granted: [String: Int] = [:]
-        var next: UInt64 = 1
-        while true {
-            let page = try await store.events(from: next, limit: Limits.readPageEventsMax)
-            guard let last = page.last else { break }
-            for record in page where record.event.type == DomainEvent.TypeName.consentGranted {
-                if case .consentGranted(let g)? = try? DomainEvent.decode(record.event) { granted[g.consentID, default: 0] += 1 }
-            }
-            next = last.sequence + 1
-        }
-        return granted
     }
 
     static var cycleCount: Int { ProcessInfo.processInfo.environment["MYDATA_POWERLOSS_CYCLES"].flatMap(Int.init) ?? 12 }
@@ -153,15 +137,7 @@ final class ServerUnderTest: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try ChildProcesses.start(process)
-        var text = ""
-        while !text.contains("listening on") || !text.hasSuffix("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening: \(text)") }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let url = line.split(separator: " ").last.flatMap({ URL(string: String($0)) }) else { throw TestFailure("no listening line: \(text)") }
-        baseURL = url
+        (baseURL, _) = try ServeOutput.listening(out)
     }
 
     /// SIGKILL: the page cache survives it; the power-cut restore then throws away what was not synced.
@@ -181,19 +157,6 @@ enum RunningBrokerPolicy {
         let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("v1/policy"))
         let v = try JSONDecoder().decode(View.self, from: data)
         return ActivePolicy(version: v.version, hash: v.hash, policy: v.policy, activatedAt: Timestamp(milliseconds: 0))
-    }
-}
-
-/// A small seeded generator (SplitMix64), so that a failing cycle can be replayed from its seed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -41,22 +41,12 @@ final class RunningBroker: @unchecked Sendable {
         let out = Pipe()
         process.standardOutput = out
         // The server's log (warnings and errors), for a test that needs to say why something failed.
-        FileManager.default.createFile(atPath: dir.file("serve.log").path, contents: nil)
+        guard FileManager.default.createFile(atPath: dir.file("serve.log").path, contents: nil) else {
+            throw TestFailure("cannot create \(dir.file("serve.log").path)")
+        }
         process.standardError = try FileHandle(forWritingTo: dir.file("serve.log"))
         try ChildProcesses.start(process)
-        var text = ""
-        while !text.contains("listening on") || !text.hasSuffix("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening: \(text)") }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let lines = text.split(separator: "\n").map(String.init)
-        guard let listening = lines.first(where: { $0.contains("listening on") }),
-              let url = listening.split(separator: " ").last.flatMap({ URL(string: String($0)) }) else {
-            throw TestFailure("no listening line: \(text)")
-        }
-        startLines = lines.filter { !$0.contains("listening on") }
-        baseURL = url
+        (baseURL, startLines) = try ServeOutput.listening(out)
     }
 
     /// Stops the server gracefully and waits for it.
@@ -85,11 +75,25 @@ final class RunningBroker: @unchecked Sendable {
     }
 
     /// The active policy, as clients learn it.
-    func policy() async throws -> ActivePolicy {
-        struct View: Decodable { var version: String; var hash: String; var policy: PolicySet }
-        let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("v1/policy"))
-        let v = try JSONDecoder().decode(View.self, from: data)
-        return ActivePolicy(version: v.version, hash: v.hash, policy: v.policy, activatedAt: Timestamp(milliseconds: 0))
+    func policy() async throws -> ActivePolicy { try await RunningBrokerPolicy.fetch(baseURL) }
+}
+
+/// What `mydata serve` prints before it accepts connections.
+enum ServeOutput {
+    /// Reads `serve`'s stdout up to its "listening on" line: the URL, and the lines before it.
+    static func listening(_ out: Pipe) throws -> (url: URL, lines: [String]) {
+        var text = ""
+        while !text.contains("listening on") || !text.hasSuffix("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw TestFailure("the server exited before listening: \(text)") }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        guard let listening = lines.first(where: { $0.contains("listening on") }),
+              let url = listening.split(separator: " ").last.flatMap({ URL(string: String($0)) }) else {
+            throw TestFailure("no listening line: \(text)")
+        }
+        return (url, lines.filter { !$0.contains("listening on") })
     }
 }
 
