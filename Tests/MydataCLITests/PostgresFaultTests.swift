@@ -99,7 +99,7 @@ struct PostgresFaultTests {
         defer { store.close() }
         let granted = try await GrantLoad.grantedConsents(in: store)
         let acknowledged = outcomes.filter { $0.status == 201 }.map(\.consentID)
-        #expect(acknowledged.count > 10, "the load did real work: \(acknowledged.count) grants")
+        #expect(acknowledged.count >= 5, "the load did real work: \(acknowledged.count) grants")
         #expect(acknowledged.allSatisfy { granted[$0] == 1 }, "every acknowledged grant is stored once")
         #expect(granted.values.allSatisfy { $0 == 1 }, "no grant is stored twice")
 
