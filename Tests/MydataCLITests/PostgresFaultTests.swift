@@ -16,15 +16,14 @@ import FoundationNetworking
 /// at once and restarted, and while every connection is cut: they answer 503 while it is gone,
 /// reconnect by themselves, lose and duplicate no acknowledged write, and /readyz tells the truth.
 struct PostgresFaultTests {
-    /// Seconds until the load's first acknowledged grant after outcome `start`, or nil when none
-    /// came within 30 s.
-    static func firstAcknowledgement(_ load: GrantLoad, since start: Int) async throws -> Double? {
-        let begun = Date()
-        while Date().timeIntervalSince(begun) < 30 {
-            if load.since(start).contains(where: { $0.status == 201 }) { return Date().timeIntervalSince(begun) }
+    /// Whether the load acknowledges a grant after outcome `start`; gives up after 300 polls (a
+    /// bound on the wait, not a measure of speed).
+    static func acknowledgesAgain(_ load: GrantLoad, since start: Int) async throws -> Bool {
+        for _ in 0..<300 {
+            if load.since(start).contains(where: { $0.status == 201 }) { return true }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        return nil
+        return false
     }
 
     static func readiness(_ broker: URL) async -> Int {
@@ -71,19 +70,18 @@ struct PostgresFaultTests {
         }
         #expect(ready == [200, 200], "both brokers reconnected by themselves")
         let afterRestart = load.count
-        let recovered = try await Self.firstAcknowledgement(load, since: afterRestart)
-        #expect(recovered != nil, "grants are acknowledged again after the restart")
+        let recovered = try await Self.acknowledgesAgain(load, since: afterRestart)
+        #expect(recovered, "grants are acknowledged again after the restart")
 
         // Every connection is cut from the server's side; the brokers connect again by themselves.
         try postgres.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
         let afterCut = load.count
-        let reconnected = try await Self.firstAcknowledgement(load, since: afterCut)
-        #expect(reconnected != nil, "grants are acknowledged again after the cut")
+        let reconnected = try await Self.acknowledgesAgain(load, since: afterCut)
+        #expect(reconnected, "grants are acknowledged again after the cut")
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let outcomes = await load.stop()
         print("postgres faults: \(outcomes.count) grants tried, \(outcomes.filter { $0.status == 201 }.count) acknowledged, "
-              + "\(outcomes.filter { $0.status == 503 }.count) answered 503; acknowledged again \(recovered.map { String(format: "%.1f", $0) } ?? "never") s "
-              + "after the restart and \(reconnected.map { String(format: "%.1f", $0) } ?? "never") s after the cut")
+              + "\(outcomes.filter { $0.status == 503 }.count) answered 503")
         #expect(outcomes.allSatisfy { [201, 503, -1].contains($0.status) }, "every answer is 201 or 503: \(Set(outcomes.map(\.status)))")
         // Known: a request in flight at the instant the server dies is sometimes not answered
         // within the deadline (seen in about half the runs, for a request started just before the stop).
