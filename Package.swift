@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Declared because our modules import NIOCore, NIOPosix and HTTPTypes directly (they come
+        // with postgres-nio and Hummingbird anyway).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -32,20 +36,26 @@ let package = Package(
         .target(name: "Accounting"),
         // Per-person encryption of telemetry at rest, data keys wrapped by the broker's key.
         .target(name: "Vault", dependencies: ["Sodium", "Ledger", "Consent"]),
+        // What the application needs from a store, as protocols: the composed `BrokerStore`, request
+        // nonces and the revocation callback outbox (the event log, read models and vault have theirs
+        // in their own modules).
+        .target(name: "Ports", dependencies: ["Ledger", "Consent", "Vault"]),
         // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
         .target(name: "Storage", dependencies: [
-            "Ledger", "Consent", "Broker", "Vault", "Accounting",
+            "Ledger", "Consent", "Ports", "Vault", "Accounting",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             // Only for ConnectionPoolError, which PostgresNIO's pool throws when it gives up a wait.
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Application services: load state, decide with the pure modules, sign, append.
         .target(name: "Broker", dependencies: [
-            "Sodium", "Ledger", "Consent", "Vault", "Accounting",
+            "Sodium", "Ledger", "Consent", "Ports", "Vault", "Accounting",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
@@ -53,16 +63,19 @@ let package = Package(
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
         // authenticates; never decides whether data may leave.
         .target(name: "BrokerServer", dependencies: [
-            "Accounting", "Broker", "Consent", "Ledger", "Sodium", "Vault",
+            "Accounting", "Broker", "Consent", "Ledger", "Ports", "Sodium", "Vault",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], resources: [.copy("Resources/openapi.yaml")]),
         .executableTarget(name: "mydata", dependencies: [
-            "Accounting", "BrokerServer", "Broker", "Storage", "Sodium", "Ledger", "Consent", "Vault",
+            "Accounting", "BrokerServer", "Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
@@ -75,23 +88,26 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Fuzz targets: every parser that takes outside input, as one function each over bytes.
         // Run by `mydata-fuzz` under libFuzzer (.ci/fuzz) and by the corpus replay test.
         .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "Sodium"]),
         .executableTarget(name: "mydata-fuzz", dependencies: ["FuzzTargets"]),
-        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Sodium", "Ledger", "Consent"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent",
+            .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ports", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
+        .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Ports", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Storage", "Consent", "Ledger", "Vault",
+        .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
             .product(name: "GRDB", package: "GRDB.swift")],
             // The independent Python clients, run by the tests as separate processes.
             exclude: ["Clients"]),

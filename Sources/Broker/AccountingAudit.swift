@@ -1,6 +1,7 @@
 import Accounting
 import Consent
 import Ledger
+import Ports
 
 /// The money half of `mydata admin verify`: replays every `accounts.opened` and
 /// `transfers.posted` event into a fresh `Book` and checks that each transfer is accepted again,

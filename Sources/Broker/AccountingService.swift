@@ -1,6 +1,7 @@
 import Accounting
 import Consent
 import Foundation
+import Ports
 import Synchronization
 import Ledger
 import Metrics

@@ -4,10 +4,8 @@ import Foundation
 import Ledger
 import Logging
 import Metrics
+import Ports
 import Sodium
-
-/// What a broker needs from its store: the event log and the projections over it.
-public typealias BrokerStore = EventStore & ConsentReadModel & AccountingReadModel
 
 /// The application services: authenticate a signed event, decide with the pure rules, append
 /// with conditions on the streams the decision read, checkpoint. The one place where a use case

@@ -2,6 +2,7 @@ import Consent
 import Foundation
 import Ledger
 import Metrics
+import Ports
 import Sodium
 import Vault
 

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Ports
 
 /// What a listing returns for one request or consent: the record and its status now.
 struct RequestItem: Codable { var request: ConsentRequest; var status: String }
@@ -132,8 +133,7 @@ extension BrokerAPI {
             guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
                 throw ConsentError(.wrongRole, "revocation callbacks are listed for recipients")
             }
-            guard let outbox = store as? any CallbackStore else { throw ConsentError(.malformedEvent, "this store keeps no callbacks") }
-            return try Self.json(["callbacks": try await outbox.callbacks(recipient: recipient, limit: Self.limit(request))])
+            return try Self.json(["callbacks": try await store.callbacks(recipient: recipient, limit: Self.limit(request))])
         }
         router.get("/v1/me") { _, context in
             let principal = try context.requirePrincipal()

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Ports
 
 /// The HTTP API over a `BrokerService`. Routes translate and authenticate; every decision
 /// about consent is the service's.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Ledger
 import Logging
+import Ports
 import Prometheus
 
 /// Builds the broker's HTTP application.

@@ -6,6 +6,7 @@ import FoundationNetworking
 import Ledger
 import Logging
 import Metrics
+import Ports
 
 /// Posts queued revocation notices to recipients' callback URLs, signed by the broker (RFC 9421),
 /// and retries with back-off (1 s, 2 s, 4 s … up to an hour) until a 2xx acknowledges them.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Ports
 import Sodium
 
 /// Authenticates every request under `/v1/` except the public ones by its RFC 9421 signature:

@@ -1,5 +1,5 @@
-import Broker
 import Ledger
+import Ports
 import PostgresNIO
 
 extension PostgresStore: NonceStore {

@@ -4,6 +4,7 @@ import Ledger
 import Logging
 import NIOCore
 import NIOPosix
+import Ports
 import PostgresNIO
 import _ConnectionPoolModule
 import Synchronization
@@ -15,7 +16,7 @@ import Synchronization
 /// writes them and their projections with a few bulk statements, moves the head and commits.
 /// The lock is held for that one short transaction, never across a client's round trip, so
 /// sequence numbers stay gap-free and the chain stays single no matter how many brokers append.
-public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Sendable {
+public final class PostgresStore: BrokerStore, @unchecked Sendable {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let committer: GroupCommitter<PendingAppend, [RecordedEvent]>
@@ -140,6 +141,8 @@ public final class PostgresStore: EventStore, ConsentReadModel, @unchecked Senda
         return Durability(fsync: settings["fsync"] ?? "unknown", synchronousCommit: settings["synchronous_commit"] ?? "unknown",
                           fullPageWrites: settings["full_page_writes"] ?? "unknown")
     }
+
+    public var locationDescription: String { location.description }
 
     /// Closes the connections.
     public func close() {

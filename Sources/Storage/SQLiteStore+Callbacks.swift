@@ -1,6 +1,6 @@
-import Broker
 import GRDB
 import Ledger
+import Ports
 
 extension SQLiteStore: CallbackStore {
     private static let columns = "id, consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms, delivered_ms, last_error"

@@ -1,6 +1,6 @@
-import Broker
 import GRDB
 import Ledger
+import Ports
 
 /// One request nonce to record.
 struct NonceClaim: Sendable {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Ledger
 import Logging
+import Ports
 
 /// The embedded store: one SQLite file in WAL mode holding the ledger, its checkpoints and the
 /// projections, which are updated in the same transaction as the events they come from.
@@ -11,7 +12,7 @@ import Logging
 /// WAL and checked: see `DurableSQLite`); concurrent appends share commits through a
 /// `GroupCommitter`. Several processes may open the same file: each transaction reads the chain
 /// head under SQLite's write lock.
-public final class SQLiteStore: EventStore, ConsentReadModel {
+public final class SQLiteStore: BrokerStore, Sendable {
     private let pool: DatabasePool
 
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
@@ -32,6 +33,8 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
     private let logger: Logger
     /// The database file.
     public let path: String
+    public let appliedMigrations: [String]
+    public var locationDescription: String { path }
 
     /// Opens (creating if needed) the store at `path` and runs pending migrations.
     ///
@@ -45,7 +48,10 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
         }
         do {
             pool = try DurableSQLite.pool(path: path, configuration: config)
-            try Migrations.migrator().migrate(pool)
+            let migrator = Migrations.migrator()
+            let before = Set(try pool.read { db in try migrator.appliedMigrations(db) })
+            try migrator.migrate(pool)
+            appliedMigrations = try pool.read { db in try migrator.appliedMigrations(db) }.filter { !before.contains($0) }
         } catch {
             throw LedgerError(.storeUnavailable, "cannot open the ledger database at \(path)", underlying: error)
         }
@@ -110,6 +116,11 @@ public final class SQLiteStore: EventStore, ConsentReadModel {
                            time: Timestamp(milliseconds: row["time_ms"]), signature: [UInt8](row["signature"] as Data))
             }
         }
+    }
+
+    /// Closes the database connections (GRDB would close them when the store goes away).
+    public func close() {
+        try? pool.close()
     }
 
     /// The `synchronous` level of the connection that writes (2 is FULL): what durability this

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Broker
-import Storage
 
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,23 +16,17 @@ struct AdminMigrate: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            if let url = global.resolvedStore {
-                let store = try await PostgresStore.connect(url: url, logger: LocalBroker.logger("mydata.storage"))
-                defer { store.close() }
-                let applied = store.appliedMigrations
-                print(applied.isEmpty ? "PostgreSQL store at \(store.location) was up to date."
-                                      : "Applied \(applied.joined(separator: ", ")) to \(store.location).")
-            } else {
-                let directory = DataDirectory(global.resolvedDataDir)
-                if let marker = directory.postgresMarker {
-                    throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE", exitCode: ExitCodes.storeProblem)
-                }
-                guard directory.isInitialised else {
-                    throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init`", exitCode: ExitCodes.storeProblem)
-                }
-                _ = try SQLiteStore(path: directory.ledgerPath, logger: LocalBroker.logger("mydata.storage"))
-                print("SQLite store \(directory.ledgerPath) is up to date.")
+            let directory = DataDirectory(global.resolvedDataDir)
+            if global.resolvedStore == nil && directory.postgresMarker == nil && !directory.isInitialised {
+                throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init`", exitCode: ExitCodes.storeProblem)
             }
+            // Opening applies the pending migrations (under an advisory lock on PostgreSQL).
+            let (store, kind) = try await LocalBroker.openStore(directory, url: global.resolvedStore, purpose: .existingLedger,
+                                                                allowAsyncCommit: global.allowAsyncCommit)
+            defer { store.close() }
+            let name = kind == .postgres ? "PostgreSQL" : "SQLite"
+            print(store.appliedMigrations.isEmpty ? "\(name) store at \(store.locationDescription) was up to date."
+                                                  : "Applied \(store.appliedMigrations.joined(separator: ", ")) to \(store.locationDescription).")
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Broker
 import Foundation
-import Storage
 
 struct AdminInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Consent
 import Foundation
 import Ledger
 import Logging
+import Ports
 import Storage
 import Vault
 
@@ -11,6 +12,7 @@ import Vault
 struct LocalBroker {
     let directory: DataDirectory
     let store: any BrokerStore
+    let storeKind: StoreKind
     let service: BrokerService
 
     /// Opens an initialised data directory and checks that its ledger is the one `admin init`
@@ -31,34 +33,49 @@ struct LocalBroker {
     }
 
     /// Why a ledger is opened: only `admin init` may start one.
-    enum Purpose {
+    enum Purpose: Sendable {
         /// Every command but `admin init`: the ledger must exist, hold events, and be this directory's.
         case existingLedger
         /// `admin init`: an empty ledger may be started, unless the directory remembers one.
         case initialising
     }
 
-    /// Opens the broker whose keys are in `directory`, on the PostgreSQL store at `storeURL`, or
-    /// on the directory's own SQLite file when there is none.
+    /// The kinds of store a broker runs on.
+    enum StoreKind: Sendable {
+        /// The data directory's own `ledger.sqlite`.
+        case sqlite
+        /// A PostgreSQL database, shared by the broker processes of a deployment.
+        case postgres
+    }
+
+    /// The composition root's one choice: the PostgreSQL store at `storeURL`, or the directory's
+    /// own SQLite file when there is none. Every command, `serve` and `admin migrate` open their
+    /// store here and nowhere else.
+    ///
+    /// - Throws: `CLIError` (exit 6) when the directory's ledger is in PostgreSQL but no URL was
+    ///   given; `LedgerIdentityError` (exit 8) when the SQLite ledger file is missing or empty and
+    ///   `purpose` does not allow starting one.
+    static func openStore(_ directory: DataDirectory, url storeURL: String?, purpose: Purpose,
+                          allowAsyncCommit: Bool) async throws -> (store: any BrokerStore, kind: StoreKind) {
+        if let storeURL {
+            return (try await PostgresStore.connect(url: storeURL, allowAsyncCommit: allowAsyncCommit, logger: logger("mydata.storage")), .postgres)
+        }
+        if let marker = directory.postgresMarker {
+            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
+                           exitCode: ExitCodes.storeProblem)
+        }
+        // Opening creates the file and its tables: a lost ledger must be seen before that.
+        if try purpose == .existingLedger || LedgerIdentity.read(directory) != nil { try checkLedgerFile(directory.ledgerPath) }
+        return (try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage")), .sqlite)
+    }
+
+    /// Opens the broker whose keys are in `directory`, on the store `openStore` chooses.
     static func open(_ directory: DataDirectory, store storeURL: String?, purpose: Purpose, checkOwnership: Bool = true,
                      allowAsyncCommit: Bool = false) async throws -> LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
         let remembered = try LedgerIdentity.read(directory)
-        let store: any BrokerStore
-        let location: String
-        if let storeURL {
-            let postgres = try await PostgresStore.connect(url: storeURL, allowAsyncCommit: allowAsyncCommit, logger: logger("mydata.storage"))
-            store = postgres
-            location = postgres.location.description
-        } else if let marker = directory.postgresMarker {
-            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
-                           exitCode: ExitCodes.storeProblem)
-        } else {
-            location = directory.ledgerPath
-            // Opening creates the file and its tables: a lost ledger must be seen before that.
-            if purpose == .existingLedger || remembered != nil { try checkLedgerFile(directory.ledgerPath) }
-            store = try SQLiteStore(path: directory.ledgerPath, logger: logger("mydata.storage"))
-        }
+        let (store, kind) = try await openStore(directory, url: storeURL, purpose: purpose, allowAsyncCommit: allowAsyncCommit)
+        let location = store.locationDescription
         let service = BrokerService(store: store, identity: brokerIdentity, logger: logger("mydata.broker"))
         do {
             let first = try await store.events(from: 1, limit: 1).first
@@ -78,14 +95,14 @@ struct LocalBroker {
                 try LedgerIdentity(brokerSigningKey: brokerIdentity.publicKeys.signingKey, firstEventHash: first.hash).write(to: directory)
             }
         } catch {
-            (store as? PostgresStore)?.close()
+            store.close()
             throw error
         }
         // Only a store this broker owns is remembered as the data directory's.
-        if let postgres = store as? PostgresStore {
-            try postgres.location.description.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
+        if kind == .postgres {
+            try location.write(to: directory.storeMarkerURL, atomically: true, encoding: .utf8)
         }
-        return LocalBroker(directory: directory, store: store, service: service)
+        return LocalBroker(directory: directory, store: store, storeKind: kind, service: service)
     }
 
     /// Refuses a ledger file that is missing or empty, before SQLite would create a new one there.
@@ -109,15 +126,12 @@ struct LocalBroker {
 
     /// Push, pull and erasure over this broker's vault.
     func transfer() throws -> TransferService {
-        guard let vaultStore = store as? any VaultStore else {
-            throw CLIError(message: "this store cannot keep telemetry", exitCode: ExitCodes.storeProblem)
-        }
-        return TransferService(broker: service, vault: Vault(kek: try directory.vaultKey(), store: vaultStore))
+        TransferService(broker: service, vault: Vault(kek: try directory.vaultKey(), store: store))
     }
 
     /// Runs `body` and signs a checkpoint afterwards, also when `body` fails.
     func session<T>(_ body: (LocalBroker) async throws -> T) async throws -> T {
-        defer { (store as? PostgresStore)?.close() }
+        defer { store.close() }
         do {
             let result = try await body(self)
             try await service.close()

@@ -4,7 +4,7 @@ import BrokerServer
 import Consent
 import Foundation
 import Ledger
-import Storage
+import Ports
 
 /// Where a person's write goes on the HTTP API.
 enum Submission {
@@ -116,6 +116,6 @@ struct LocalPersonalBroker: PersonalBroker {
     }
     func close() async {
         try? await local.service.close()
-        (local.store as? PostgresStore)?.close()
+        local.store.close()
     }
 }

@@ -4,7 +4,7 @@ import BrokerServer
 import Foundation
 import Hummingbird
 import Ledger
-import Storage
+import Ports
 import Vault
 
 struct ServeCommand: AsyncParsableCommand {
@@ -64,19 +64,16 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(("trust store \(folder.path): \(trust.parties.count) parties, "
                     + "\(outcome.registered.count) registered, \(outcome.rotated.count) rotated\(rotated)\n").utf8))
             }
-            guard let nonces = broker.store as? any NonceStore else {
-                throw CLIError(message: "this store cannot keep request nonces", exitCode: ExitCodes.storeProblem)
-            }
             let host = self.host
             let transfer = try broker.transfer()
             let metrics = BrokerMetrics.bootstrap()
-            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: nonces, metrics: metrics, host: host, port: port,
+            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
                                              publicURL: publicURL.flatMap(URL.init(string:)),
                                              admission: requestsInFlightMax.map { AdmissionGate(requestsInFlightMax: $0, priorityReserveMax: max(4, $0 / 4)) }
                                                 ?? .standard,
                                              // PostgreSQL's pool waits for a connection without end while the server
                                              // is gone; SQLite answers or fails by itself (its busy wait is bounded).
-                                             requestDeadlineSeconds: broker.store is PostgresStore ? APILimits.requestSecondsMax : nil,
+                                             requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }
@@ -98,10 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             defer { ticker.cancel() }
             // Revocation notices to recipients' callback URLs, retried until acknowledged.
-            let dispatcher = (broker.store as? any CallbackStore).map {
-                CallbackDispatcher(store: $0, broker: broker.service.identity, clock: broker.service.clock, logger: LocalBroker.logger("mydata.callbacks"))
-            }
-            let callbacks = Task { await dispatcher?.run() }
+            let dispatcher = CallbackDispatcher(store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
+                                                logger: LocalBroker.logger("mydata.callbacks"))
+            let callbacks = Task { await dispatcher.run() }
             defer { callbacks.cancel() }
             try await broker.session { _ in try await app.runService() }
         }

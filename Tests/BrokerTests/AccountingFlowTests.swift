@@ -21,7 +21,7 @@ struct AccountingFlowTests {
 
         init(_ backend: Backend, records: Int = 10, cash: Int64 = 0) async throws {
             f = try await BrokerFixture(backend)
-            transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+            transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
             person = try await f.person()
             // A recipient with no money of its own: each test gives it what it needs.
             payer = try Identity.generate(id: "paying-startup")

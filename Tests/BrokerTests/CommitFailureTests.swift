@@ -3,6 +3,7 @@ import Broker
 import Consent
 import Foundation
 import Ledger
+import Ports
 import Sodium
 import TestSupport
 import Testing
@@ -60,6 +61,25 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func accounts(owner: Owner?) async throws -> [Account] { try await inner.accounts(owner: owner) }
     func account(_ id: String) async throws -> Account? { try await inner.account(id) }
     func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer] { try await inner.transfers(account: account, after: after, limit: limit) }
+    func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? { try await inner.dataKey(subject: subject, orCreate: wrapped) }
+    func destroyDataKey(subject: String) async throws { try await inner.destroyDataKey(subject: subject) }
+    func storeRecords(_ records: [SealedRecord]) async throws { try await inner.storeRecords(records) }
+    func deleteRecords(batchID: String) async throws { try await inner.deleteRecords(batchID: batchID) }
+    func records(_ query: RecordQuery) async throws -> [SealedRecord] { try await inner.records(query) }
+    func claimNonce(_ nonce: String, keyID: String, expiresAt: Timestamp, now: Timestamp) async throws -> Bool {
+        try await inner.claimNonce(nonce, keyID: keyID, expiresAt: expiresAt, now: now)
+    }
+    func claimDueCallbacks(now: Timestamp, leaseUntil: Timestamp, limit: Int) async throws -> [RevocationCallback] {
+        try await inner.claimDueCallbacks(now: now, leaseUntil: leaseUntil, limit: limit)
+    }
+    func markCallbackDelivered(id: Int64, at: Timestamp) async throws { try await inner.markCallbackDelivered(id: id, at: at) }
+    func markCallbackFailed(id: Int64, attempts: Int, nextAttempt: Timestamp, error: String) async throws {
+        try await inner.markCallbackFailed(id: id, attempts: attempts, nextAttempt: nextAttempt, error: error)
+    }
+    func callbacks(recipient: String, limit: Int) async throws -> [RevocationCallback] { try await inner.callbacks(recipient: recipient, limit: limit) }
+    var appliedMigrations: [String] { inner.appliedMigrations }
+    var locationDescription: String { inner.locationDescription }
+    func close() { inner.close() }
 }
 
 struct CommitFailureTests {

@@ -28,7 +28,7 @@ struct DeliveryInvariantTests {
     func randomWorlds(_ backend: Backend, seed: UInt64) async throws {
         var rng = SplitMix64(state: seed)
         let f = try await BrokerFixture(backend)
-        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
         let people = try await (0..<3).asyncMap { _ in try await f.person() }
         var devices: [String: Device] = [:]
         for (i, person) in people.enumerated() {
@@ -96,7 +96,7 @@ struct DeliveryInvariantTests {
     @Test("pulls racing a revocation: none that starts after the revocation is acknowledged returns a record", arguments: Backend.available)
     func pullsRaceRevocation(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)
-        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
         let person = try await f.person()
         try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))

@@ -2,6 +2,7 @@ import Broker
 import Consent
 import Foundation
 import Ledger
+import Ports
 import TestSupport
 import Testing
 
@@ -77,7 +78,7 @@ struct CallbackOutboxTests {
         let person = try await f.person()
         let consent = try await f.grant(try await f.request(), by: person)
         try await f.revoke(consent, by: person)
-        let outbox = f.store as! any CallbackStore
+        let outbox = f.store
         let now = f.clock.now().adding(seconds: 1)
         let first = try await outbox.claimDueCallbacks(now: now, leaseUntil: now.adding(seconds: 300), limit: 10)
         #expect(first.map(\.consentID) == [consent.id])

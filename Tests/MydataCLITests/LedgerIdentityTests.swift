@@ -43,6 +43,19 @@ struct LedgerIdentityTests {
         #expect(!FileManager.default.fileExists(atPath: ledger.path), "no command created a ledger")
     }
 
+    @Test("admin migrate says an initialised store is up to date, and refuses a lost ledger instead of creating one")
+    func migrate() throws {
+        let cli = try initialised()
+        let upToDate = try cli.run(["admin", "migrate"])
+        #expect(upToDate.status == 0, "\(upToDate.stderr)")
+        #expect(upToDate.stdout == "SQLite store at \(ledger.path) was up to date.\n", "\(upToDate.stdout)")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledger.path + suffix) }
+        let lost = try cli.run(["admin", "migrate"])
+        #expect(lost.status == Self.ledgerIdentityExit, "\(lost.stdout) \(lost.stderr)")
+        #expect(lost.stderr.contains("is missing"), "\(lost.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ledger.path), "migrate created no ledger")
+    }
+
     @Test("a ledger truncated to nothing is refused, and stays as it was")
     func truncatedLedger() throws {
         let cli = try initialised()

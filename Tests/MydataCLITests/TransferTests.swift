@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Ledger
+import Ports
 import Sodium
 import TestSupport
 import Testing

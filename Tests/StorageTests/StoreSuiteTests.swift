@@ -3,6 +3,7 @@ import Consent
 import Foundation
 import GRDB
 import Ledger
+import Ports
 import Sodium
 import Storage
 import TestSupport
@@ -127,7 +128,7 @@ struct StoreSuiteTests {
         do {
             let store = try await handle.open()
             acknowledged = try await store.append(AppendBatch(events: (1...50).map { try delivery($0) }))
-            (store as? PostgresStore)?.close()
+            store.close()
         }
         let reopened = try await handle.open()
         #expect(try await reopened.events(from: 1, limit: 100) == acknowledged)

@@ -13,7 +13,7 @@ struct VaultStoreTests {
     @Test("a person's data key is created once, even when two pushes race for it", arguments: Backend.available)
     func dataKeyCreatedOnce(_ backend: Backend) async throws {
         let store = try await backend.open(TemporaryDirectory())
-        let vault = Vault(kek: try SymmetricKey(), store: store as! any VaultStore)
+        let vault = Vault(kek: try SymmetricKey(), store: store)
         let keys = try await withThrowingTaskGroup(of: [UInt8].self) { group in
             for _ in 0..<8 { group.addTask { try await vault.dataKey(for: "sub_a").copyBytes() } }
             return try await group.reduce(into: [[UInt8]]()) { $0.append($1) }
@@ -24,7 +24,7 @@ struct VaultStoreTests {
     @Test("records are visible to pulls only once their batch is in the ledger and their device confirmed", arguments: Backend.available)
     func visibility(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)
-        let vaultStore = f.store as! any VaultStore
+        let vaultStore = f.store
         let vault = Vault(kek: try SymmetricKey(), store: vaultStore)
         let transfer = TransferService(broker: f.broker, vault: vault)
         let person = try await f.person()
@@ -61,7 +61,7 @@ struct VaultStoreTests {
           arguments: Backend.available)
     func pagingAndPushEdges(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)
-        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store as! any VaultStore))
+        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
         let person = try await f.person()
         try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))

@@ -2,6 +2,7 @@ import Broker
 import Consent
 import Foundation
 import Ledger
+import Ports
 import Sodium
 import Storage
 

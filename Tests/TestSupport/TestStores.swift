@@ -3,6 +3,7 @@ import Consent
 import Foundation
 import Ledger
 import Logging
+import Ports
 import Storage
 
 /// The store backends a suite runs on: SQLite always, PostgreSQL when `MYDATA_TEST_POSTGRES_URL`
