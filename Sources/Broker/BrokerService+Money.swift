@@ -123,11 +123,8 @@ extension BrokerService {
 
     /// A person redeems rewards with a manufacturer, as a purchase subsidy or consumables: the
     /// won move from their rewards to the manufacturer, who honours them.
-    public func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> TransferResult {
+    public func redeem(subject: String, amount: Int64, manufacturer: String, kind: RedemptionKind, id: String) async throws -> RedemptionOutcome {
         let rules = try await moneyRules()
-        guard ["purchase-subsidy", "consumables"].contains(kind) else {
-            throw ConsentError(.invalidTerms, "a redemption is a `purchase-subsidy` or `consumables`")
-        }
         guard amount >= max(rules.redemptionMinimumKRW, 1) else {
             throw ConsentError(.transferRejected, "redeem at least \(max(rules.redemptionMinimumKRW, 1)) won")
         }
@@ -140,8 +137,9 @@ extension BrokerService {
         }
         let transfer = Transfer(id: "redeem:\(subject):\(id)", debitAccountID: AccountNames.rewards(subject),
                                 creditAccountID: AccountNames.revenue(manufacturer), amount: amount, code: .redemption,
-                                reference: "redemption:\(kind):\(manufacturer)")
-        return try await single(transfer, opening: [AccountNames.rewardsAccount(subject), AccountNames.revenueAccount(manufacturer)])
+                                reference: "redemption:\(kind.rawValue):\(manufacturer)")
+        let result = try await single(transfer, opening: [AccountNames.rewardsAccount(subject), AccountNames.revenueAccount(manufacturer)])
+        return result == .exists ? .alreadyRedeemed : .redeemed
     }
 
     /// One transfer, committed alone; refused with its rejection code.
@@ -153,6 +151,28 @@ extension BrokerService {
         }
         return result
     }
+}
+
+/// What a person redeems rewards as, with a manufacturer.
+public enum RedemptionKind: String, Codable, Sendable, CaseIterable {
+    case purchaseSubsidy = "purchase-subsidy"
+    case consumables
+
+    /// The kind named `text`.
+    /// - Throws: `ConsentError.invalidTerms` naming the kinds there are.
+    public init(named text: String) throws {
+        guard let kind = RedemptionKind(rawValue: text) else {
+            throw ConsentError(.invalidTerms, "a redemption is a `purchase-subsidy` or `consumables`, not `\(text)`")
+        }
+        self = kind
+    }
+}
+
+/// What became of a redemption: made now, or made before under the same id (a retry, which
+/// changes nothing). On the wire `ok` and `exists`, as the book's own results.
+public enum RedemptionOutcome: String, Codable, Sendable {
+    case redeemed = "ok"
+    case alreadyRedeemed = "exists"
 }
 
 /// An account as its owner reads it.
@@ -181,26 +201,30 @@ public struct StatementLine: Codable, Sendable, Equatable {
     public var time: Int64
     public var transfer: String
     public var code: TransferCode
+    /// Whether a line credits or debits the account.
+    public enum Direction: String, Codable, Sendable { case `in`, out }
+    /// Where a line's transfer stands: `posted`, `pending` (a reservation), `post` or `void`
+    /// (settling one).
+    public enum Phase: String, Codable, Sendable { case posted, pending, post, void }
     /// `in` (credits the account) or `out` (debits it).
-    public var direction: String
+    public var direction: Direction
     /// The other account.
     public var counterparty: String
     public var amount: Int64
-    /// `posted`, `pending` (a reservation), `post` or `void` (settling one).
-    public var phase: String
+    public var phase: Phase
     public var reference: String
 
     public init(_ t: Transfer, account: String) {
         time = t.timestamp; transfer = t.id; code = t.code; amount = t.amount; reference = t.reference
-        direction = t.creditAccountID == account ? "in" : "out"
+        direction = t.creditAccountID == account ? .in : .out
         counterparty = t.creditAccountID == account ? t.debitAccountID : t.creditAccountID
-        phase = t.flags.contains(.pending) ? "pending" : t.flags.contains(.postPending) ? "post" : t.flags.contains(.voidPending) ? "void" : "posted"
+        phase = t.flags.contains(.pending) ? .pending : t.flags.contains(.postPending) ? .post : t.flags.contains(.voidPending) ? .void : .posted
     }
 
     /// The CSV header and row, RFC 4180 (fields quoted when they hold a comma or quote).
     public static let csvHeader = "time_ms,transfer,code,direction,counterparty,amount_krw,phase,reference"
     public var csvRow: String {
-        [String(time), transfer, code.rawValue, direction, counterparty, String(amount), phase, reference].map { field in
+        [String(time), transfer, code.rawValue, direction.rawValue, counterparty, String(amount), phase.rawValue, reference].map { field in
             field.contains(",") || field.contains("\"") ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }.joined(separator: ",")
     }

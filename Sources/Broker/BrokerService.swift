@@ -20,6 +20,8 @@ public final class BrokerService: Sendable {
     /// The double-entry book: rewards, charges, vouchers.
     public let accounting: AccountingService
     private let policyCache = PolicyCache()
+    /// Which key signs for an author id.
+    public let signers: Signers
     /// How often a decision is retried when a concurrent append changed what it read.
     static let conflictRetriesMax = 5
 
@@ -31,14 +33,15 @@ public final class BrokerService: Sendable {
         self.logger = logger
         checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
         accounting = AccountingService(store: store, clock: clock)
+        signers = Signers(readModel: store)
     }
 
     /// The active policy, decoded once per activation (it is read by every grant and pull).
     public func activePolicy() async throws -> ActivePolicy? {
-        let version = try await store.streamVersion("policy")
+        let version = try await store.streamVersion(StreamName.policy)
         if let hit = policyCache.get(version) { return hit }
         let policy = try await store.activePolicy()
-        if try await store.streamVersion("policy") == version { policyCache.set(version, policy) }
+        if try await store.streamVersion(StreamName.policy) == version { policyCache.set(version, policy) }
         return policy
     }
 
@@ -74,16 +77,16 @@ public final class BrokerService: Sendable {
         guard try await store.head().sequence == 0 else { return }
         let keys = identity.publicKeys
         try await appendBrokerEvent(.brokerInitialised(BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
-                                    conditions: [StreamCondition(streamID: "broker", expectedVersion: 0)])
+                                    conditions: [StreamCondition(streamID: StreamName.broker, expectedVersion: 0)])
     }
 
     /// Makes `loaded` the active policy set; returns false when it already is.
     @discardableResult
     public func activatePolicy(_ loaded: LoadedPolicy) async throws -> Bool {
-        let version = try await store.streamVersion("policy")
+        let version = try await store.streamVersion(StreamName.policy)
         if let active = try await store.activePolicy(), active.hash == loaded.hash { return false }
         try await appendBrokerEvent(.policyActivated(PolicyActivated(version: loaded.policy.version, hash: loaded.hash, policy: loaded.policy)),
-                                    conditions: [StreamCondition(streamID: "policy", expectedVersion: version)])
+                                    conditions: [StreamCondition(streamID: StreamName.policy, expectedVersion: version)])
         logger.info("policy activated", metadata: ["policy.version": "\(loaded.policy.version)", "policy.hash": "\(loaded.hash)"])
         return true
     }
@@ -221,9 +224,8 @@ public final class BrokerService: Sendable {
             if case .subjectRegistered(let e)? = try? DomainEvent.decode(event), let bytes = Base64.decode(e.signingKey),
                let key = try? VerifyingKey(bytes: bytes) { registering[e.subjectID] = key }
         }
-        var attempt = 0
-        while true {
-            attempt += 1
+        return try await retryingOnConflict { attempt in
+            if attempt > 1 { logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"]) }
             let now = clock.now()
             var conditions: [StreamCondition] = []
             var typed: [(DomainEvent, NewEvent)] = []
@@ -237,18 +239,14 @@ public final class BrokerService: Sendable {
                     throw error
                 }
             }
-            do {
-                let all = try await append(typed, conditions: conditions)
-                for r in all {
-                    logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
-                }
-                await checkpointAfterCommit(all)
-                let recorded = Array(all.prefix(typed.count))  // the submitted events; the money events follow them
-                Counter(label: "mydata_signed_events_appended_total").increment(by: recorded.count)
-                return recorded
-            } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < Self.conflictRetriesMax {
-                logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"])
+            let all = try await append(typed, conditions: conditions)
+            for r in all {
+                logger.debug("appended", metadata: ["event.type": "\(r.event.type)", "event.seq": "\(r.sequence)"])
             }
+            await checkpointAfterCommit(all)
+            let recorded = Array(all.prefix(typed.count))  // the submitted events; the money events follow them
+            Counter(label: "mydata_signed_events_appended_total").increment(by: recorded.count)
+            return recorded
         }
     }
 
@@ -312,7 +310,7 @@ public final class BrokerService: Sendable {
             return conditions
 
         case .consentRequested(let e):
-            let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), "policy"])
+            let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), StreamName.policy])
             try ConsentRules.checkRequest(e, author: author, recipient: try await store.party(e.recipient),
                                           requestExists: conditions[0].expectedVersion > 0,
                                           policy: try await activePolicy(), now: now)
@@ -325,7 +323,7 @@ public final class BrokerService: Sendable {
 
         case .consentGranted(let e):
             let conditions = try await versions([StreamName.consent(e.consentID), StreamName.request(e.requestID),
-                                                 StreamName.party(e.recipient), "policy"]) + [try await notErased(author)]
+                                                 StreamName.party(e.recipient), StreamName.policy]) + [try await notErased(author)]
             let request = try await store.request(e.requestID)
             try ConsentRules.checkGrant(e, author: author, request: request,
                                         recipient: try await store.party(request?.recipient ?? e.recipient),
@@ -408,24 +406,23 @@ public final class BrokerService: Sendable {
                 throw ConsentError(.badSignature, "a person registers with their own key, under the id derived from it")
             }
             key = k
-        } else if event.authorID.hasPrefix("sub_") {
-            if let subject = try await store.subject(event.authorID) {
-                key = try PublicKeys(id: subject.id, signingKey: subject.signingKey, boxKey: "").verifyingKey()
-            } else if let pending = registering[event.authorID] {
-                key = pending
-            } else {
-                throw ConsentError(.unknownSubject, "person \(event.authorID) is not registered; register the key first")
-            }
-            // A person's id derives from their key, so a swapped key in the projection cannot sign for them.
-            guard Identifiers.subjectID(signingKey: key) == event.authorID else {
-                throw ConsentError(.badSignature, "the key on record for \(event.authorID) does not match the id; run `mydata admin verify`")
-            }
         } else {
-            guard let party = try await store.party(event.authorID) else {
-                throw ConsentError(.unknownParty, "party '\(event.authorID)' is not registered")
+            do {
+                key = try await signers.resolve(event.authorID, offered: registering[event.authorID]).1
+            } catch let refusal as SignerRefusal {
+                switch refusal {
+                case .unknownSubject(let id):
+                    throw ConsentError(.unknownSubject, "person \(id) is not registered; register the key first")
+                case .keyDoesNotDeriveID(let id, _):
+                    throw ConsentError(.badSignature, "the key on record for \(id) does not match the id; run `mydata admin verify`")
+                case .unknownParty(let id):
+                    throw ConsentError(.unknownParty, "party '\(id)' is not registered")
+                case .suspendedParty(let id):
+                    throw ConsentError(.partySuspended, "party '\(id)' is suspended")
+                case .unusableKey(let id):
+                    throw ConsentError(.badSignature, "the signing key on record for party '\(id)' is not an Ed25519 key; run `mydata admin verify`")
+                }
             }
-            guard party.status == .active else { throw ConsentError(.partySuspended, "party '\(party.id)' is suspended") }
-            key = try PublicKeys(id: party.id, signingKey: party.signingKey, boxKey: party.boxKey).verifyingKey()
         }
         guard let signature = try? Signature(bytes: event.signature), key.isValidSignature(signature, for: event.signingInput) else {
             throw ConsentError(.badSignature, "the signature does not verify with \(event.authorID)'s registered key")

@@ -22,8 +22,10 @@ public struct TransferService: Sendable {
 
     /// What happened to one pushed record.
     public struct RecordResult: Codable, Sendable, Equatable {
+        /// What became of one pushed record.
+        public enum Status: String, Codable, Sendable { case accepted, rejected }
         public var index: Int
-        public var status: String
+        public var status: Status
         public var code: String?
         public var reason: String?
     }
@@ -73,12 +75,12 @@ public struct TransferService: Sendable {
         for (index, item) in items.enumerated() {
             guard case .record(let record) = item else {
                 if case .malformed(let why) = item {
-                    results.append(RecordResult(index: index, status: "rejected", code: ConsentError.Code.invalidRecord.description, reason: why))
+                    results.append(RecordResult(index: index, status: .rejected, code: ConsentError.Code.invalidRecord.description, reason: why))
                 }
                 continue
             }
             if let problem = RecordRules.problem(with: record, policy: policy.policy) {
-                results.append(RecordResult(index: index, status: "rejected", code: problem.code.description, reason: problem.message))
+                results.append(RecordResult(index: index, status: .rejected, code: problem.code.description, reason: problem.message))
                 continue
             }
             // One lookup per device, not per record: a batch is mostly a few devices' records.
@@ -88,7 +90,7 @@ public struct TransferService: Sendable {
                 bindings[record.device] = .some(binding)
             }
             guard let binding else {
-                results.append(RecordResult(index: index, status: "rejected", code: ConsentError.Code.deviceNotFound.description,
+                results.append(RecordResult(index: index, status: .rejected, code: ConsentError.Code.deviceNotFound.description,
                                             reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
                 continue
             }
@@ -99,9 +101,9 @@ public struct TransferService: Sendable {
                     keys[binding.subject] = key
                 }
                 sealed.append(try vault.seal(record, manufacturer: manufacturer, subject: binding.subject, batchID: batchID, key: key))
-                results.append(RecordResult(index: index, status: "accepted"))
+                results.append(RecordResult(index: index, status: .accepted))
             } catch let error as ConsentError {
-                results.append(RecordResult(index: index, status: "rejected", code: error.code.description, reason: error.message))
+                results.append(RecordResult(index: index, status: .rejected, code: error.code.description, reason: error.message))
             }
         }
         let accepted = sealed.count
@@ -226,7 +228,8 @@ public struct TransferService: Sendable {
     /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
     ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
     public func pullCanonical(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> CanonicalDelivery {
-        for attempt in 1...BrokerService.conflictRetriesMax {
+        // A conflict means the consent changed (a revocation) while this was decided: decide again.
+        try await retryingOnConflict { _ in
             let stream = StreamName.consent(consentID)
             let version = try await store.streamVersion(stream)
             let consent = try await store.consent(consentID)
@@ -261,26 +264,21 @@ public struct TransferService: Sendable {
                                                                 recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
                                                                 records: records.count, digest: digest))
             let condition = StreamCondition(streamID: stream, expectedVersion: version)
-            do {
-                let recorded: RecordedEvent
-                if let money = try await broker.activePolicy()?.policy.accounting {
-                    // The charge (and the reward the first delivery pays) in the same commit as the access event.
-                    let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
-                    recorded = try await broker.appendBrokerEvent(event, conditions: [condition]) { book, now in
-                        try MoneyRules.delivery(deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, policy: money, book: book)
-                    }
-                } else {
-                    recorded = try await broker.appendBrokerEvent(event, conditions: [condition])
+            let recorded: RecordedEvent
+            if let money = try await broker.activePolicy()?.policy.accounting {
+                // The charge (and the reward the first delivery pays) in the same commit as the access event.
+                let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
+                recorded = try await broker.appendBrokerEvent(event, conditions: [condition]) { book, now in
+                    try MoneyRules.delivery(deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, policy: money, book: book)
                 }
-                delivery.ledgerSequence = recorded.sequence
-                Counter(label: "mydata_deliveries_total").increment()
-                Counter(label: "mydata_records_delivered_total").increment(by: records.count)
-                return delivery
-            } catch let error as LedgerError where error.code == .streamVersionConflict && attempt < BrokerService.conflictRetriesMax {
-                continue  // the consent changed (a revocation): decide again
+            } else {
+                recorded = try await broker.appendBrokerEvent(event, conditions: [condition])
             }
+            delivery.ledgerSequence = recorded.sequence
+            Counter(label: "mydata_deliveries_total").increment()
+            Counter(label: "mydata_records_delivered_total").increment(by: records.count)
+            return delivery
         }
-        throw LedgerError(.streamVersionConflict, "the consent kept changing during the pull; try again")
     }
 }
 

@@ -17,7 +17,7 @@ extension BrokerAPI {
 
     struct RedemptionResult: Codable {
         /// `ok`, or `exists` for a retry of the same id.
-        var result: String
+        var result: RedemptionOutcome
         /// What the person may still redeem afterwards.
         var availableKRW: Int64
     }
@@ -26,7 +26,7 @@ extension BrokerAPI {
     static func owner(_ principal: Principal) -> Owner {
         switch principal {
         case .subject(let id): Owner(.person, id)
-        case .party(let id, let role): Owner(role == "manufacturer" ? .manufacturer : .recipient, id)
+        case .party(let party): Owner(party.role == .manufacturer ? .manufacturer : .recipient, party.id)
         }
     }
 
@@ -49,9 +49,10 @@ extension BrokerAPI {
             }
             let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
             let body = try JSONDecoder().decode(RedemptionBody.self, from: Data(bytes.readableBytesView))
-            let result = try await service.redeem(subject: subject, amount: body.amountKRW, manufacturer: body.manufacturer, kind: body.kind, id: body.id)
+            let result = try await service.redeem(subject: subject, amount: body.amountKRW, manufacturer: body.manufacturer,
+                                                  kind: try RedemptionKind(named: body.kind), id: body.id)
             let account = try await service.accounts(of: Owner(.person, subject)).first { $0.kind == .rewards }
-            return try Self.json(RedemptionResult(result: result.code, availableKRW: account?.available ?? 0), status: result == .ok ? .created : .ok)
+            return try Self.json(RedemptionResult(result: result, availableKRW: account?.available ?? 0), status: result == .redeemed ? .created : .ok)
         }
     }
 }

@@ -7,8 +7,8 @@ import Ledger
 import Ports
 
 /// What a listing returns for one request or consent: the record and its status now.
-struct RequestItem: Codable { var request: ConsentRequest; var status: String }
-struct ConsentItem: Codable { var consent: Consent; var status: String }
+struct RequestItem: Codable { var request: ConsentRequest; var status: RequestStatus }
+struct ConsentItem: Codable { var consent: Consent; var status: ConsentStatus }
 struct SubmitResult: Codable { var events: [UInt64]; var ledgerHead: UInt64 }
 
 /// A listing page; `nextCursor` (also in `MyData-Next-Cursor`) is present when the page is full:
@@ -60,7 +60,7 @@ extension BrokerAPI {
             let before = try Self.cursor(request) { RequestCursor($0) }
             switch principal {
             case .subject(let id): list = try await store.requests(for: id, limit: limit, before: before)
-            case .party(let id, _): list = try await store.requests(recipient: id, limit: limit, before: before)
+            case .party(let party): list = try await store.requests(recipient: party.id, limit: limit, before: before)
             }
             let next = list.count == limit ? list.last.map { RequestCursor(after: $0).description } : nil
             return try Self.page(RequestPage(requests: list.map { RequestItem(request: $0, status: $0.status(at: now)) }, nextCursor: next))
@@ -72,7 +72,7 @@ extension BrokerAPI {
             let visible: Bool
             switch principal {
             case .subject(let subject): visible = found.subject == nil || found.subject == subject
-            case .party(let party, _): visible = found.recipient == party
+            case .party(let party): visible = found.recipient == party.id
             }
             guard visible else { throw ConsentError(.requestNotFound, "request \(id) does not exist") }
             return try Self.json(RequestItem(request: found, status: found.status(at: service.clock.now())))
@@ -99,10 +99,10 @@ extension BrokerAPI {
             let before = try Self.cursor(request) { UInt64($0) }
             switch principal {
             case .subject(let id): list = try await store.consents(subject: id, limit: limit, before: before)
-            case .party(let id, _): list = try await store.consents(recipient: id, limit: limit, before: before)
+            case .party(let party): list = try await store.consents(recipient: party.id, limit: limit, before: before)
             }
             let next = list.count == limit ? list.last.map { "\($0.grantSequence)" } : nil
-            return try Self.page(ConsentPage(consents: list.map { ConsentItem(consent: $0, status: $0.status(at: now).rawValue) }, nextCursor: next))
+            return try Self.page(ConsentPage(consents: list.map { ConsentItem(consent: $0, status: $0.status(at: now)) }, nextCursor: next))
         }
         router.post("/v1/consents/:id/revoke") { request, context in
             let id = try Self.pathID(context)
@@ -130,7 +130,7 @@ extension BrokerAPI {
         }
 
         router.get("/v1/callbacks") { request, context in
-            guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
+            guard let recipient = try context.requirePrincipal().party(.recipient)?.id else {
                 throw ConsentError(.wrongRole, "revocation callbacks are listed for recipients")
             }
             return try Self.json(["callbacks": try await store.callbacks(recipient: recipient, limit: Self.limit(request))])
@@ -145,9 +145,10 @@ extension BrokerAPI {
             return try Self.json(MeView(id: principal.id, registered: registered))
         }
         router.post("/v1/parties/me/keys") { request, context in
-            guard case .party(let id, _) = try context.requirePrincipal() else {
+            guard case .party(let party) = try context.requirePrincipal() else {
                 throw ConsentError(.wrongRole, "only a registered party rotates its keys here")
             }
+            let id = party.id
             struct Rotation: Decodable { var signingKey: String; var boxKey: String; var proof: String }
             let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
             let body = try JSONDecoder().decode(Rotation.self, from: Data(bytes.readableBytesView))

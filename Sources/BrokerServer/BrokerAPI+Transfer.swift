@@ -46,7 +46,7 @@ extension BrokerAPI {
     /// POST /v1/telemetry and GET /v1/consents/{id}/data.
     func addTransferRoutes(to router: Router<BrokerRequestContext>) {
         router.post("/v1/telemetry") { request, context in
-            guard case .party(let manufacturer, "manufacturer") = try context.requirePrincipal() else {
+            guard let manufacturer = try context.requirePrincipal().party(.manufacturer)?.id else {
                 throw ConsentError(.wrongRole, "only manufacturers push telemetry")
             }
             let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
@@ -76,16 +76,17 @@ extension BrokerAPI {
         }
 
         router.get("/v1/consents/:id/data") { request, context in
-            guard case .party(let recipient, "recipient") = try context.requirePrincipal() else {
+            guard let party = try context.requirePrincipal().party(.recipient) else {
                 throw ConsentError(.wrongRole, "only recipients pull data")
             }
+            let recipient = party.id
             let text = request.uri.queryParameters.get("after").map { String($0) } ?? "0"
             guard let after = RecordCursor(text) else {
                 throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
             }
             let streamed = request.headers[.accept]?.contains(SealedStream.mediaType) == true
             let consentID = try Self.pathID(context)
-            guard let party = try await store.party(recipient), let boxBytes = Base64.decode(party.boxKey) else {
+            guard let boxBytes = Base64.decode(party.boxKey) else {
                 throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
             }
             let recipientKey = try BoxPublicKey(bytes: boxBytes)

@@ -102,10 +102,3 @@ public struct BrokerAPI: Sendable {
     }
 }
 
-extension Principal {
-    var isSubject: Bool { if case .subject = self { true } else { false } }
-
-    var isRecipient: Bool { if case .party(_, "recipient") = self { true } else { false } }
-
-    var isManufacturer: Bool { if case .party(_, "manufacturer") = self { true } else { false } }
-}

@@ -23,7 +23,7 @@ public enum BrokerApplication {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: AdmissionMiddleware(gate: admission))
         if let requestDeadlineSeconds { router.add(middleware: DeadlineMiddleware(seconds: requestDeadlineSeconds)) }
-        router.add(middleware: SignatureMiddleware(store: service.store, nonces: nonces, clock: service.clock,
+        router.add(middleware: SignatureMiddleware(signers: service.signers, nonces: nonces, clock: service.clock,
                                                    publicPaths: BrokerAPI.publicPaths, publicURL: publicURL))
         router.add(middleware: TrafficMiddleware(limiter: traffic))
         BrokerAPI(service: service, transfer: transfer, traffic: traffic).addRoutes(to: router)

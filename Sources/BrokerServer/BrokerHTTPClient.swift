@@ -57,7 +57,7 @@ public struct BrokerHTTPClient: Sendable {
             fields["Content-Digest"] = HTTPMessageSignatures.contentDigest([UInt8](body))
             covered.append("content-digest")
         }
-        if announceKey, identity.id.hasPrefix("sub_") { fields[SignatureMiddleware.subjectKeyField.rawName] = identity.publicKeys.signingKey }
+        if announceKey, Identifiers.isSubjectID(identity.id) { fields[SignatureMiddleware.subjectKeyField.rawName] = identity.publicKeys.signingKey }
         let authority = components.port.map { "\(host):\($0)" } ?? host
         let signed = SignedRequest(method: method, scheme: components.scheme ?? "http", authority: authority,
                                    path: components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)

@@ -72,7 +72,7 @@ public struct CallbackDispatcher: Sendable {
     private func post(_ callback: RevocationCallback) async throws {
         guard let url = URL(string: callback.url), let parts = URLComponents(url: url, resolvingAgainstBaseURL: false),
               let scheme = parts.scheme, let host = parts.host else {
-            throw HTTPSignatureError(.malformed, "callback URL \(callback.url) is not usable")
+            throw CallbackFailure.unusableURL(callback.url)
         }
         let base = URL(string: "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? ""))!
         let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?\($0)" } ?? "")
@@ -85,6 +85,22 @@ public struct CallbackDispatcher: Sendable {
         request.timeoutInterval = Self.timeoutSecondsMax
         let (_, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else { throw HTTPSignatureError(.badSignature, "the recipient answered \(status)") }
+        guard (200..<300).contains(status) else { throw CallbackFailure.notAcknowledged(status: status) }
+    }
+}
+
+/// Why a revocation notice was not delivered this time (kept as the callback's `lastError`; the
+/// notice is tried again later).
+enum CallbackFailure: Error, CustomStringConvertible {
+    /// The callback URL registered for the recipient has no scheme or host.
+    case unusableURL(String)
+    /// The recipient answered with a status outside 2xx (0: no HTTP answer).
+    case notAcknowledged(status: Int)
+
+    var description: String {
+        switch self {
+        case .unusableURL(let url): "callback URL \(url) is not usable"
+        case .notAcknowledged(let status): "the recipient answered \(status), not 2xx"
+        }
     }
 }

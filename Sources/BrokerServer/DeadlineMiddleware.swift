@@ -15,19 +15,13 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
         let seconds = self.seconds
-        // The handler runs in a child task of a group that this call awaits to its end, so `next`
-        // does not outlive the call.
+        // The handler runs in a child task of a group that `withDeadline` awaits to its end, so
+        // `next` does not outlive the call.
         return try await withoutActuallyEscaping(next) { next in
             let handler = UncheckedSendable(next)
-            return try await withThrowingTaskGroup(of: Response.self) { group in
-                group.addTask { try await handler.value(request, context) }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                    throw LedgerError(.storeUnavailable,
-                        "the broker's store did not answer within \(Int(seconds)) s; a write may or may not have taken effect — check before retrying")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+            return try await withDeadline(seconds: seconds, "the broker's store",
+                                          consequence: "; a write may or may not have taken effect — check before retrying") {
+                try await handler.value(request, context)
             }
         }
     }

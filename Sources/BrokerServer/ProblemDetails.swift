@@ -39,7 +39,10 @@ public enum ErrorTable {
         case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
              .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused:
             .conflict
-        default: .unprocessableContent
+        case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
+             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
+             .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected:
+            .unprocessableContent
         }
     }
 

@@ -22,7 +22,7 @@ public struct SignatureMiddleware: RouterMiddleware {
     static let signatureField = HTTPField.Name("Signature")!
     static let contentDigestField = HTTPField.Name("Content-Digest")!
 
-    let store: any BrokerStore
+    let signers: Signers
     let nonces: any NonceStore
     let clock: any Clock
     /// Paths that need no signature.
@@ -32,8 +32,8 @@ public struct SignatureMiddleware: RouterMiddleware {
     /// from the operator, never from forwarded headers, which a client could set.
     let publicOrigin: (scheme: String, authority: String)?
 
-    public init(store: any BrokerStore, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>, publicURL: URL? = nil) {
-        self.store = store
+    public init(signers: Signers, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>, publicURL: URL? = nil) {
+        self.signers = signers
         self.nonces = nonces
         self.clock = clock
         self.publicPaths = publicPaths
@@ -103,28 +103,27 @@ public struct SignatureMiddleware: RouterMiddleware {
         return principal
     }
 
+    /// The signer `keyID` names, with `Signers` (as `BrokerService` finds an event's author): a
+    /// person not yet registered may announce their key in `MyData-Subject-Key`.
     private func resolve(_ keyID: String, request: Request) async throws -> (Principal, VerifyingKey) {
-        if keyID.hasPrefix("sub_") {
-            let text: String
-            if let subject = try await store.subject(keyID) {
-                text = subject.signingKey
-            } else if let offered = request.headers[Self.subjectKeyField] {
-                text = offered
-            } else {
-                throw HTTPSignatureError(.unknownKey, "person \(keyID) is unknown; send your public key in MyData-Subject-Key")
-            }
-            guard let bytes = Base64.decode(text), let key = try? VerifyingKey(bytes: bytes),
-                  Identifiers.subjectID(signingKey: key) == keyID else {
+        var offered: VerifyingKey?
+        if Identifiers.isSubjectID(keyID), let text = request.headers[Self.subjectKeyField] {
+            guard let bytes = Base64.decode(text), let key = try? VerifyingKey(bytes: bytes) else {
                 throw HTTPSignatureError(.unknownKey, "the key for \(keyID) does not derive that id")
             }
-            return (.subject(keyID), key)
+            offered = key
         }
-        guard let party = try await store.party(keyID) else { throw HTTPSignatureError(.unknownKey, "no party is registered as '\(keyID)'") }
-        guard party.status == .active else { throw HTTPSignatureError(.suspendedKey, "party '\(keyID)' is suspended") }
-        guard let bytes = Base64.decode(party.signingKey), let key = try? VerifyingKey(bytes: bytes) else {
-            throw HTTPSignatureError(.unknownKey, "party '\(keyID)' has no usable key")
+        do {
+            return try await signers.resolve(keyID, offered: offered)
+        } catch let refusal as SignerRefusal {
+            switch refusal {
+            case .unknownSubject(let id): throw HTTPSignatureError(.unknownKey, "person \(id) is unknown; send your public key in MyData-Subject-Key")
+            case .keyDoesNotDeriveID(let id, _): throw HTTPSignatureError(.unknownKey, "the key for \(id) does not derive that id")
+            case .unknownParty(let id): throw HTTPSignatureError(.unknownKey, "no party is registered as '\(id)'")
+            case .suspendedParty(let id): throw HTTPSignatureError(.suspendedKey, "party '\(id)' is suspended")
+            case .unusableKey(let id): throw HTTPSignatureError(.unknownKey, "party '\(id)' has no usable key")
+            }
         }
-        return (.party(id: party.id, role: party.role.rawValue), key)
     }
 
     /// The request as the signer saw it: at the public origin when one is configured.

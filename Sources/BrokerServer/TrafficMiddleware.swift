@@ -12,10 +12,10 @@ public struct TrafficMiddleware: RouterMiddleware {
     public init(limiter: TrafficLimiter) { self.limiter = limiter }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard case .party(let party, let roleName)? = context.principal, let role = PartyRole(rawValue: roleName),
-              let share = try await limiter.current()?.share(for: role) else {
+        guard case .party(let signer)? = context.principal, let share = try await limiter.current()?.share(for: signer.role) else {
             return try await next(request, context)
         }
+        let party = signer.id
         if let refusal = limiter.admitRequest(party: party, share: share) ?? (Self.movesRecords(request) ? limiter.admitRecords(party: party, share: share) : nil) {
             Counter(label: "mydata_http_refused_total", dimensions: [("reason", "rateLimited")]).increment()
             Counter(label: "mydata_party_throttled_total", dimensions: [("party", party)]).increment()

@@ -85,8 +85,8 @@ public enum DomainEvent: Sendable, Equatable {
     /// The stream the event belongs to.
     public var streamID: String {
         switch self {
-        case .brokerInitialised: "broker"
-        case .policyActivated: "policy"
+        case .brokerInitialised: StreamName.broker
+        case .policyActivated: StreamName.policy
         case .partyRegistered(let e): StreamName.party(e.partyID)
         case .partySuspended(let e): StreamName.party(e.partyID)
         case .partyReinstated(let e): StreamName.party(e.partyID)
@@ -189,4 +189,8 @@ public enum StreamName {
     public static func batch(manufacturer: String, key: String) -> String { "batch:\(manufacturer)/\(key)" }
     /// Every account opening and transfer.
     public static let accounting = "accounting"
+    /// The broker's own start (`broker.initialised`, once).
+    public static let broker = "broker"
+    /// Every policy activation: its version is what a decision under the active policy read.
+    public static let policy = "policy"
 }

@@ -4,7 +4,16 @@ import Sodium
 public enum Identifiers {
     /// A person's pseudonymous id: `sub_` and the hex of BLAKE2b-128 of their public key.
     public static func subjectID(signingKey: VerifyingKey) -> String {
-        "sub_" + Hex.encode(BLAKE2b.hash(signingKey.bytes, outputBytes: 16))
+        subjectPrefix + Hex.encode(BLAKE2b.hash(signingKey.bytes, outputBytes: 16))
+    }
+
+    /// What every person's id starts with, and no party's may.
+    public static let subjectPrefix = "sub_"
+
+    /// Whether `id` names a person (an id of the person's form; whether it is registered is the
+    /// read model's to say). Every other author is a party or the broker.
+    public static func isSubjectID(_ id: String) -> Bool {
+        id.hasPrefix(subjectPrefix)
     }
 
     /// The id of the consent `subject` gives to `requestID`: one consent per person per request.
@@ -20,7 +29,7 @@ public enum Identifiers {
     /// Whether `id` is acceptable as an operator-chosen party id: lower-case letters, digits
     /// and hyphens, 3 to 64 characters, not reserved.
     public static func isValidPartyID(_ id: String) -> Bool {
-        guard (3...64).contains(id.count), id != "broker", !id.hasPrefix("sub_") else { return false }
+        guard (3...64).contains(id.count), id != "broker", !isSubjectID(id) else { return false }
         return id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 

@@ -59,10 +59,10 @@ public struct ConsentRequest: Sendable, Equatable, Codable {
     }
 
     /// `open`, `withdrawn` or `expired` at `now`.
-    public func status(at now: Timestamp) -> String {
-        if withdrawnAt != nil { return "withdrawn" }
-        if now >= offerExpiresAt { return "expired" }
-        return "open"
+    public func status(at now: Timestamp) -> RequestStatus {
+        if withdrawnAt != nil { return .withdrawn }
+        if now >= offerExpiresAt { return .expired }
+        return .open
     }
 }
 
@@ -99,6 +99,9 @@ public struct Consent: Sendable, Equatable, Codable {
         return .active
     }
 }
+
+/// Where a consent request stands: open to answer, withdrawn by its recipient, or past its offer.
+public enum RequestStatus: String, Sendable, Codable { case open, withdrawn, expired }
 
 /// Where a consent stands.
 public enum ConsentStatus: String, Sendable, Codable { case active, revoked, expired }

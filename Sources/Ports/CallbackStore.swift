@@ -9,14 +9,27 @@ public struct RevocationCallback: Sendable, Equatable, Codable {
     public var url: String
     /// The ledger sequence of the revocation.
     public var eventSequence: UInt64
-    /// `pending` or `delivered`.
-    public var status: String
+    /// Whether the recipient acknowledged the notice yet.
+    public enum Status: String, Codable, Sendable {
+        case pending, delivered
+
+        /// The status a store kept as text.
+        /// - Throws: `LedgerError.corruptRecord` for any other text.
+        public init(stored text: String) throws {
+            guard let status = Status(rawValue: text) else {
+                throw LedgerError(.corruptRecord, "a revocation callback's status is '\(text)', neither pending nor delivered")
+            }
+            self = status
+        }
+    }
+
+    public var status: Status
     public var attempts: Int
     public var nextAttempt: Timestamp
     public var deliveredAt: Timestamp?
     public var lastError: String?
 
-    public init(id: Int64, consentID: String, recipient: String, url: String, eventSequence: UInt64, status: String,
+    public init(id: Int64, consentID: String, recipient: String, url: String, eventSequence: UInt64, status: Status,
                 attempts: Int, nextAttempt: Timestamp, deliveredAt: Timestamp?, lastError: String?) {
         self.id = id; self.consentID = consentID; self.recipient = recipient; self.url = url; self.eventSequence = eventSequence
         self.status = status; self.attempts = attempts; self.nextAttempt = nextAttempt; self.deliveredAt = deliveredAt; self.lastError = lastError

@@ -8,7 +8,7 @@ extension PostgresStore: CallbackStore {
     private func callbacks(_ query: PostgresQuery) async throws -> [RevocationCallback] {
         var out: [RevocationCallback] = []
         for try await r in try await client.query(query, logger: logger).decode(CallbackRow.self) {
-            out.append(RevocationCallback(id: r.0, consentID: r.1, recipient: r.2, url: r.3, eventSequence: UInt64(r.4), status: r.5,
+            out.append(RevocationCallback(id: r.0, consentID: r.1, recipient: r.2, url: r.3, eventSequence: UInt64(r.4), status: try .init(stored: r.5),
                                           attempts: Int(r.6), nextAttempt: Timestamp(milliseconds: r.7),
                                           deliveredAt: r.8.map(Timestamp.init(milliseconds:)), lastError: r.9))
         }

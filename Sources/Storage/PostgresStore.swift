@@ -353,7 +353,7 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
             .decode((Int64, ByteBuffer).self) {
             head = ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
         }
-        let watched = Array(Set(batches.flatMap { $0.batch.conditions.map(\.streamID) }))
+        let watched = AppendPlan.watchedStreams(batches)
         var versions: [String: Int] = [:]
         if !watched.isEmpty {
             for try await (id, version) in try await conn.query("SELECT stream_id, version FROM streams WHERE stream_id = ANY(\(watched))", logger: logger)
@@ -361,33 +361,14 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 versions[id] = Int(version)
             }
         }
-        var results: [Result<[RecordedEvent], any Error>] = []
-        var accepted: [(RecordedEvent, [ProjectionChange])] = []
-        var increments: [String: Int] = [:]
-        for pending in batches {
-            if let failed = pending.batch.conditions.first(where: { versions[$0.streamID, default: 0] != $0.expectedVersion }) {
-                results.append(.failure(LedgerError(.streamVersionConflict,
-                    "stream \(failed.streamID) changed while this was decided (version \(versions[failed.streamID, default: 0]), expected \(failed.expectedVersion)); try again")))
-                continue
-            }
-            var recorded: [RecordedEvent] = []
-            for (event, changes) in zip(pending.batch.events, pending.changes) {
-                let record = RecordedEvent.chained(event, after: head)
-                precondition(record.sequence == head.sequence + 1, "sequence numbers have no gaps")
-                head = record.head
-                recorded.append(record)
-                accepted.append((record, changes))
-                versions[event.streamID, default: 0] += 1
-                increments[event.streamID, default: 0] += 1
-            }
-            results.append(.success(recorded))
-        }
-        guard !accepted.isEmpty else { return results }
-        try await insertEvents(accepted.map(\.0), on: conn, logger: logger)
-        try await PostgresProjection.bumpStreams(increments, on: conn, logger: logger)
-        try await PostgresProjection.apply(accepted.map { ($0.0.sequence, $0.1) }, on: conn, logger: logger)
-        try await conn.query("UPDATE ledger_head SET seq = \(Int64(head.sequence)), hash = \(ByteBuffer(bytes: head.hash)) WHERE id = 1", logger: logger)
-        try await conn.query("UPDATE projection_state SET last_seq = \(Int64(head.sequence)) WHERE id = 1", logger: logger)
+        var plan = AppendPlan(head: head, versions: versions)
+        let results = batches.map { plan.add($0) }
+        guard !plan.accepted.isEmpty else { return results }
+        try await insertEvents(plan.accepted.map(\.record), on: conn, logger: logger)
+        try await PostgresProjection.bumpStreams(plan.increments, on: conn, logger: logger)
+        try await PostgresProjection.apply(plan.accepted.map { ($0.record.sequence, $0.changes) }, on: conn, logger: logger)
+        try await conn.query("UPDATE ledger_head SET seq = \(Int64(plan.head.sequence)), hash = \(ByteBuffer(bytes: plan.head.hash)) WHERE id = 1", logger: logger)
+        try await conn.query("UPDATE projection_state SET last_seq = \(Int64(plan.head.sequence)) WHERE id = 1", logger: logger)
         return results
     }
 
@@ -404,8 +385,6 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
             """, logger: logger)
     }
 }
-
-/// Runs `body`, failing after `seconds`.
 
 /// An underlying cause as text (PostgreSQL errors carry non-Sendable details).
 struct ReasonError: Error, Sendable, CustomStringConvertible {

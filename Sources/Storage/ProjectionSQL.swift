@@ -15,11 +15,12 @@ enum ProjectionSQL {
         try db.cachedStatement(sql: "UPDATE projection_state SET last_seq = ? WHERE id = 1").execute(arguments: [Int64(sequence)])
     }
 
-    static func bumpStream(_ streamID: String, db: Database) throws {
+    /// Adds `events` to the version of `streamID` (creating it).
+    static func bumpStream(_ streamID: String, by events: Int, db: Database) throws {
         try DirectBinding.execute(db.cachedStatement(sql: """
-            INSERT INTO streams (stream_id, version) VALUES (?, 1)
-            ON CONFLICT (stream_id) DO UPDATE SET version = version + 1
-            """)) { $0.text(streamID) }
+            INSERT INTO streams (stream_id, version) VALUES (?, ?)
+            ON CONFLICT (stream_id) DO UPDATE SET version = version + excluded.version
+            """)) { $0.text(streamID); $0.int(Int64(events)) }
     }
 
     static func setStreamVersion(_ streamID: String, _ version: Int, db: Database) throws {
@@ -30,6 +31,17 @@ enum ProjectionSQL {
 
     static func streamVersion(_ streamID: String, db: Database) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [streamID]) ?? 0
+    }
+
+    /// The stored versions of `streamIDs` (a stream with no events is absent).
+    static func streamVersions(_ streamIDs: [String], db: Database) throws -> [String: Int] {
+        var versions: [String: Int] = [:]
+        for id in streamIDs {
+            if let version = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [id]) {
+                versions[id] = version
+            }
+        }
+        return versions
     }
 
     private static func json<T: Encodable>(_ value: T) throws -> Data { Data(try CanonicalJSON.encode(value)) }

@@ -5,8 +5,8 @@ import Ports
 extension SQLiteStore: CallbackStore {
     private static let columns = "id, consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms, delivered_ms, last_error"
 
-    private static func callback(_ r: Row) -> RevocationCallback {
-        RevocationCallback(id: r[0], consentID: r[1], recipient: r[2], url: r[3], eventSequence: UInt64(r[4] as Int64), status: r[5],
+    private static func callback(_ r: Row) throws -> RevocationCallback {
+        try RevocationCallback(id: r[0], consentID: r[1], recipient: r[2], url: r[3], eventSequence: UInt64(r[4] as Int64), status: .init(stored: r[5]),
                            attempts: r[6], nextAttempt: Timestamp(milliseconds: r[7]),
                            deliveredAt: (r[8] as Int64?).map(Timestamp.init(milliseconds:)), lastError: r[9])
     }

@@ -141,63 +141,69 @@ public final class SQLiteStore: BrokerStore, Sendable {
             return try await pool.writeWithoutTransaction { db in
                 var results: [Result<[RecordedEvent], any Error>] = []
                 try db.inTransaction(.immediate) {
-                    results = []
-                    var head = try Self.head(db)
-                    for batch in batches {
-                        do {
-                            var recorded: [RecordedEvent] = []
-                            try db.inSavepoint {
-                                recorded = try Self.appendBatch(batch, after: head, db: db)
-                                return .commit
-                            }
-                            if let last = recorded.last { head = last.head }
-                            results.append(.success(recorded))
-                        } catch {
-                            results.append(.failure(error))
-                        }
-                    }
-                    try ProjectionSQL.setProjectedSequence(head.sequence, db: db)
+                    results = try appendGroup(batches, db: db)
                     return .commit
                 }
                 return results
             }
+        } catch let refused as RowsRefused {
+            // A statement refused a batch's rows and nothing was committed: one bad batch must not
+            // sink the others, so each is committed on its own; a batch alone gets its refusal.
+            guard batches.count > 1 else { return [.failure(refused.underlying)] }
+            var results: [Result<[RecordedEvent], any Error>] = []
+            for batch in batches { results += await commit([batch], pool: pool) }
+            return results
         } catch {
             let failure = LedgerError(.storeUnavailable, "the ledger database could not commit; nothing was appended", underlying: error)
             return batches.map { _ in .failure(failure) }
         }
     }
 
-    private static func appendBatch(_ pending: PendingAppend, after start: ChainHead, db: Database) throws -> [RecordedEvent] {
-        let batch = pending.batch
-        for condition in batch.conditions {
-            let actual = try ProjectionSQL.streamVersion(condition.streamID, db: db)
-            guard actual == condition.expectedVersion else {
-                throw LedgerError(.streamVersionConflict,
-                    "stream \(condition.streamID) changed while this was decided (version \(actual), expected \(condition.expectedVersion)); try again")
-            }
+    /// The database itself failed (busy past the timeout, I/O, full, read-only, corrupt), as
+    /// opposed to a statement refusing one batch's rows: retrying batch by batch would not help.
+    private static func isStoreFailure(_ error: DatabaseError) -> Bool {
+        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_CORRUPT, .SQLITE_NOTADB,
+         .SQLITE_NOMEM, .SQLITE_PROTOCOL].contains(error.resultCode.primaryResultCode)
+    }
+
+    /// Appends every batch whose conditions hold (`AppendPlan`), inside the caller's transaction.
+    private static func appendGroup(_ batches: [PendingAppend], db: Database) throws -> [Result<[RecordedEvent], any Error>] {
+        var plan = AppendPlan(head: try head(db), versions: try ProjectionSQL.streamVersions(AppendPlan.watchedStreams(batches), db: db))
+        let results = batches.map { plan.add($0) }
+        guard !plan.accepted.isEmpty else { return results }
+        do {
+            try write(plan, db: db)
+        } catch let error as DatabaseError where isStoreFailure(error) {
+            throw error
+        } catch {
+            throw RowsRefused(underlying: error)
         }
-        var head = start
-        var recorded: [RecordedEvent] = []
-        recorded.reserveCapacity(batch.events.count)
+        return results
+    }
+
+    /// Writes what `plan` accepted: the events, the stream versions, the projections.
+    private static func write(_ plan: AppendPlan, db: Database) throws {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for (event, changes) in zip(batch.events, pending.changes) {
-            let record = RecordedEvent.chained(event, after: head)
-            precondition(record.sequence == head.sequence + 1, "sequence numbers have no gaps")
-            precondition(record.previousHash == head.hash, "each event links to the head")
+        for (record, _) in plan.accepted {
+            let event = record.event
             try DirectBinding.execute(insert) { b in
                 b.int(Int64(record.sequence)); b.int(event.time.milliseconds); b.text(event.streamID); b.text(event.type)
                 b.int(Int64(event.schemaVersion)); b.text(event.authorID); b.blob(event.signature); b.blob(event.payload)
                 b.blob(record.previousHash); b.blob(record.hash)
             }
-            try ProjectionSQL.bumpStream(event.streamID, db: db)
-            try ProjectionSQL.apply(changes, sequence: record.sequence, db: db)
-            head = record.head
-            recorded.append(record)
         }
-        return recorded
+        for (stream, events) in plan.increments { try ProjectionSQL.bumpStream(stream, by: events, db: db) }
+        for (record, changes) in plan.accepted { try ProjectionSQL.apply(changes, sequence: record.sequence, db: db) }
+        try ProjectionSQL.setProjectedSequence(plan.head.sequence, db: db)
+    }
+
+    /// A statement refused the rows of a group (a constraint, a malformed value), not the
+    /// database itself: the batches are tried one by one.
+    private struct RowsRefused: Error {
+        let underlying: any Error
     }
 
     private static func head(_ db: Database) throws -> ChainHead {

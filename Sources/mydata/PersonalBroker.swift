@@ -34,7 +34,7 @@ protocol PersonalBroker: Sendable {
     /// A page of an account's statement, oldest first, after `after` lines.
     func statement(account: String, subject: String, after: Int, limit: Int) async throws -> [StatementLine]
     /// Redeems rewards; returns `ok` or `exists` (a retry of the same id).
-    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: RedemptionKind, id: String) async throws -> RedemptionOutcome
     /// Submits signed events; returns their ledger sequence numbers.
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64]
     /// Signs a checkpoint (local) and closes connections.
@@ -105,8 +105,8 @@ struct LocalPersonalBroker: PersonalBroker {
     func statement(account: String, subject: String, after: Int, limit: Int) async throws -> [StatementLine] {
         try await local.service.statement(account: account, owner: Owner(.person, subject), after: after, limit: limit)
     }
-    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {
-        try await local.service.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: id).code
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: RedemptionKind, id: String) async throws -> RedemptionOutcome {
+        try await local.service.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: id)
     }
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
         if case .erasure = submission, let subject = events.last?.authorID {

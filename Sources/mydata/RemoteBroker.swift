@@ -71,9 +71,9 @@ struct RemoteBroker: PersonalBroker {
         return try await get("/v1/accounts/\(account)/transfers?after=\(after)&limit=\(limit)", as: List.self).transfers
     }
 
-    func redeem(subject: String, amount: Int64, manufacturer: String, kind: String, id: String) async throws -> String {
-        struct Body: Encodable { var id: String; var amountKRW: Int64; var manufacturer: String; var kind: String }
-        struct Result: Decodable { var result: String }
+    func redeem(subject: String, amount: Int64, manufacturer: String, kind: RedemptionKind, id: String) async throws -> RedemptionOutcome {
+        struct Body: Encodable { var id: String; var amountKRW: Int64; var manufacturer: String; var kind: RedemptionKind }
+        struct Result: Decodable { var result: RedemptionOutcome }
         let reply = try await send("POST", "/v1/rewards/redemptions",
                                    body: try JSONEncoder().encode(Body(id: id, amountKRW: amount, manufacturer: manufacturer, kind: kind)))
         try Self.check(reply)

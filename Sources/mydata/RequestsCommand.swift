@@ -19,7 +19,7 @@ struct RequestsCommand: AsyncParsableCommand {
             let (subject, broker) = try await Personal.open(global)
             let now = broker.now()
             let requests = try await broker.session { try await broker.requests(for: subject, limit: limit) }
-                .filter { all || $0.status(at: now) == "open" }
+                .filter { all || $0.status(at: now) == .open }
             if global.json {
                 try Terminal.printJSON(requests.map { RequestView($0, now: now) })
                 return
@@ -27,7 +27,7 @@ struct RequestsCommand: AsyncParsableCommand {
             guard !requests.isEmpty else { print("No open requests for you."); return }
             print(Terminal.table(["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "DAYS", "INCENTIVE", "STATUS"], requests.map {
                 [$0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose,
-                 $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now)]
+                 $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now).rawValue]
             }))
             print("\nTo agree: mydata grant <request>   (you will see the details first)")
         }
@@ -38,7 +38,7 @@ struct RequestsCommand: AsyncParsableCommand {
 struct RequestView: Encodable {
     let id: String, recipient: String, addressedTo: String?, category: String, items: [String], purpose: String
     let dataFrom: String, dataTo: String, durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64
-    let offerExpiresAt: String, policyVersion: String, status: String
+    let offerExpiresAt: String, policyVersion: String, status: RequestStatus
 
     init(_ r: ConsentRequest, now: Timestamp) {
         id = r.id; recipient = r.recipient; addressedTo = r.subject; category = r.terms.category; items = r.terms.items

@@ -48,7 +48,7 @@ struct RewardsShow: AsyncParsableCommand {
             print("Rewards: \(rewards.available) won to redeem, \(rewards.pendingIn) won reserved (paid at each consent's first delivery).")
             guard !lines.isEmpty else { return }
             print(Terminal.table(["TIME", "AMOUNT", "WHAT", "PHASE", "REFERENCE"], lines.map {
-                [Timestamp(milliseconds: $0.time).description, Self.amount($0), $0.code.rawValue, $0.phase, $0.reference]
+                [Timestamp(milliseconds: $0.time).description, Self.amount($0), $0.code.rawValue, $0.phase.rawValue, $0.reference]
             }))
         }
     }
@@ -58,12 +58,14 @@ extension RewardsShow {
     /// A line's amount as a person reads it: money in or out, or a reservation released.
     static func amount(_ line: StatementLine) -> String {
         switch line.phase {
-        case "void": "(\(line.amount) released)"
-        case "pending": "(\(line.amount) reserved)"
-        default: (line.direction == "in" ? "+" : "-") + "\(line.amount)"
+        case .void: "(\(line.amount) released)"
+        case .pending: "(\(line.amount) reserved)"
+        case .posted, .post: (line.direction == .in ? "+" : "-") + "\(line.amount)"
         }
     }
 }
+
+extension RedemptionKind: ExpressibleByArgument {}
 
 struct RewardsView: Encodable { var accounts: [AccountView]; var statement: [StatementLine] }
 
@@ -73,7 +75,7 @@ struct RewardsRedeem: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "The manufacturer's party id.") var manufacturer: String
     @Option(name: .long, help: "Won to redeem.") var amount: Int64
-    @Option(name: .long, help: "purchase-subsidy or consumables.") var kind = "purchase-subsidy"
+    @Option(name: .long, help: "purchase-subsidy or consumables.") var kind: RedemptionKind = .purchaseSubsidy
     @Option(name: .long, help: "Your id for this redemption; repeating it never redeems twice (default: a fresh one).") var id: String?
 
     func run() async throws {
@@ -83,9 +85,11 @@ struct RewardsRedeem: AsyncParsableCommand {
             let result = try await broker.session {
                 try await broker.redeem(subject: subject, amount: amount, manufacturer: manufacturer, kind: kind, id: redemption)
             }
-            if global.json { try Terminal.printJSON(["result": result, "id": redemption]); return }
-            print(result == "ok" ? "Redeemed \(amount) won with \(manufacturer) as \(kind) (redemption \(redemption))."
-                                 : "Redemption \(redemption) was already made; nothing changed.")
+            if global.json { try Terminal.printJSON(["result": result.rawValue, "id": redemption]); return }
+            switch result {
+            case .redeemed: print("Redeemed \(amount) won with \(manufacturer) as \(kind.rawValue) (redemption \(redemption)).")
+            case .alreadyRedeemed: print("Redemption \(redemption) was already made; nothing changed.")
+            }
         }
     }
 }

@@ -85,7 +85,7 @@ struct CallbackOutboxTests {
         #expect(first.first?.url == "https://safedrive.example/revocations")
         #expect(try await outbox.claimDueCallbacks(now: now, leaseUntil: now.adding(seconds: 300), limit: 10).isEmpty, "leased")
         try await outbox.markCallbackDelivered(id: first[0].id, at: now)
-        #expect(try await outbox.callbacks(recipient: f.recipient.id, limit: 10).first?.status == "delivered")
+        #expect(try await outbox.callbacks(recipient: f.recipient.id, limit: 10).first?.status == .delivered)
         try await f.store.rebuildProjections()
         #expect(try await outbox.callbacks(recipient: f.recipient.id, limit: 10).count == 1, "a rebuild queues nothing twice")
     }

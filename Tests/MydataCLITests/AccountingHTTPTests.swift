@@ -77,7 +77,7 @@ struct AccountingHTTPTests {
         // The person's statement shows every step; another party cannot read it.
         let rewardsID = AccountNames.rewards(person.id)
         let lines = try await me.send("GET", "/v1/accounts/\(rewardsID)/transfers").decode(Statement.self).transfers
-        #expect(lines.map(\.phase) == ["pending", "post", "posted", "pending", "void"], "\(lines.map { "\($0.transfer) \($0.phase)" })")
+        #expect(lines.map(\.phase) == [.pending, .post, .posted, .pending, .void], "\(lines.map { "\($0.transfer) \($0.phase)" })")
         #expect(try await recipient.send("GET", "/v1/accounts/\(rewardsID)/transfers").status == 404)
 
         // Redeeming more than the person holds is refused; a retry of a redemption changes nothing.

@@ -243,12 +243,12 @@ struct CallbackTests {
         #expect(try await me.send("POST", "/v1/consents/\(consentID)/revoke", body: try HTTPAPITests.submit([revoke])).status == 200)
 
         let recipient = BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
-        var status = ""
-        for _ in 0..<60 where status != "delivered" {
+        var status: RevocationCallback.Status?
+        for _ in 0..<60 where status != .delivered {
             try await Task.sleep(nanoseconds: 250_000_000)
-            status = try await recipient.send("GET", "/v1/callbacks").decode(Callbacks.self).callbacks.first?.status ?? ""
+            status = try await recipient.send("GET", "/v1/callbacks").decode(Callbacks.self).callbacks.first?.status
         }
-        #expect(status == "delivered", "the notice is delivered after the receiver's first refusal")
+        #expect(status == .delivered, "the notice is delivered after the receiver's first refusal")
         let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }
         #expect(entries.count >= 2, "retried after the first 503")
         let last = try #require(entries.last)

@@ -73,7 +73,7 @@ struct VaultStoreTests {
         let first = try await transfer.push(items: (0..<12).map { .record(record($0)) } + [.malformed("not a record")],
                                             manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "d1")
         #expect(first.accepted == 12)
-        #expect(first.results.last?.status == "rejected")
+        #expect(first.results.last?.status == .rejected)
         _ = try await transfer.push((12..<25).map(record), manufacturer: f.manufacturer.id, idempotencyKey: "b", digest: "d2")
         await #expect(throws: ConsentError.self) {
             _ = try await transfer.push([record(99)], manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "other")

@@ -46,7 +46,7 @@ struct AdminStatement: AsyncParsableCommand {
             } else {
                 print(Terminal.table(["TIME", "TRANSFER", "CODE", "AMOUNT", "COUNTERPARTY", "PHASE", "REFERENCE"], lines.map {
                     [Timestamp(milliseconds: $0.time).description, $0.transfer, $0.code.rawValue, RewardsShow.amount($0),
-                     $0.counterparty, $0.phase, $0.reference]
+                     $0.counterparty, $0.phase.rawValue, $0.reference]
                 }))
             }
         }
