@@ -106,6 +106,8 @@ let package = Package(
         .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Ports", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
             .product(name: "GRDB", package: "GRDB.swift")],

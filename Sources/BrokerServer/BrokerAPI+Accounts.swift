@@ -29,30 +29,4 @@ extension BrokerAPI {
         case .party(let party): Owner(party.role == .manufacturer ? .manufacturer : .recipient, party.id)
         }
     }
-
-    /// GET /v1/accounts, GET /v1/accounts/{id}/transfers, POST /v1/rewards/redemptions.
-    func addAccountRoutes(to router: Router<BrokerRequestContext>) {
-        router.get("/v1/accounts") { _, context in
-            let owner = Self.owner(try context.requirePrincipal())
-            return try Self.json(["accounts": try await service.accounts(of: owner)])
-        }
-        router.get("/v1/accounts/:id/transfers") { request, context in
-            let owner = Self.owner(try context.requirePrincipal())
-            let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0
-            let lines = try await service.statement(account: try Self.pathID(context), owner: owner, after: after,
-                                                    limit: Self.limit(request))
-            return try Self.json(["transfers": lines])
-        }
-        router.post("/v1/rewards/redemptions") { request, context in
-            guard case .subject(let subject) = try context.requirePrincipal() else {
-                throw ConsentError(.notConsentSubject, "only a person redeems their rewards")
-            }
-            let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
-            let body = try JSONDecoder().decode(RedemptionBody.self, from: Data(bytes.readableBytesView))
-            let result = try await service.redeem(subject: subject, amount: body.amountKRW, manufacturer: body.manufacturer,
-                                                  kind: try RedemptionKind(named: body.kind), id: body.id)
-            let account = try await service.accounts(of: Owner(.person, subject)).first { $0.kind == .rewards }
-            return try Self.json(RedemptionResult(result: result, availableKRW: account?.available ?? 0), status: result == .redeemed ? .created : .ok)
-        }
-    }
 }

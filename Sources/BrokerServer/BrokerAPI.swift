@@ -21,10 +21,6 @@ public struct BrokerAPI: Sendable {
         self.traffic = traffic
     }
 
-    /// Paths anyone may read without a signature.
-    public static let publicPaths: Set<String> = ["/v1/catalog", "/v1/policy", "/v1/openapi.yaml"]
-
-
     /// The `{id}` of the route's path, percent-decoded: clients encode what a path segment may
     /// not hold (an account id's `:` becomes `%3A`), and ids are compared decoded. A segment that
     /// is not valid percent-encoding is taken as it is (and names nothing).
@@ -102,3 +98,24 @@ public struct BrokerAPI: Sendable {
     }
 }
 
+
+/// A few named route handlers by area (consent, transfer, money, log, public), over the API's
+/// services. `BrokerApplication.router` mounts each on its group: the public ones under `/v1`,
+/// the rest under `/v1` behind the signature and traffic middleware.
+protocol BrokerController: Sendable {
+    var api: BrokerAPI { get }
+}
+
+extension BrokerController {
+    var service: BrokerService { api.service }
+    var transfer: TransferService { api.transfer }
+    var store: any BrokerStore { api.store }
+    var traffic: TrafficLimiter? { api.traffic }
+
+    func submit(_ request: Request, context: BrokerRequestContext, types: Set<String>,
+                check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }) async throws -> [RecordedEvent] {
+        try await api.submit(request, context: context, types: types, check: check)
+    }
+
+    func catalog() async throws -> Response { try await api.catalog() }
+}

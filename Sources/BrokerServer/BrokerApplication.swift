@@ -10,9 +10,10 @@ import Prometheus
 public enum BrokerApplication {
     /// The router with problem+json errors, signature authentication and every route.
     ///
-    /// In order, every request meets: metrics, problem+json errors, admission (a bounded number in
-    /// flight, refused at once beyond it), a deadline for its answer (for a store that can wait
-    /// without end, PostgreSQL), its signature, and its party's traffic share.
+    /// In order, every request meets: metrics, problem+json errors and admission (a bounded number
+    /// in flight, refused at once beyond it); under `/v1`, a deadline for its answer (for a store
+    /// that can wait without end, PostgreSQL); and on every `/v1` route but the public ones, its
+    /// signature and its party's traffic share. Each area's handlers are a controller.
     public static func router(service: BrokerService, transfer: TransferService, nonces: any NonceStore,
                               metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), publicURL: URL? = nil,
                               admission: AdmissionGate = AdmissionGate.standard,
@@ -22,12 +23,21 @@ public enum BrokerApplication {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: AdmissionMiddleware(gate: admission))
-        if let requestDeadlineSeconds { router.add(middleware: DeadlineMiddleware(seconds: requestDeadlineSeconds)) }
-        router.add(middleware: SignatureMiddleware(signers: service.signers, nonces: nonces, clock: service.clock,
-                                                   publicPaths: BrokerAPI.publicPaths, publicURL: publicURL))
-        router.add(middleware: TrafficMiddleware(limiter: traffic))
-        BrokerAPI(service: service, transfer: transfer, traffic: traffic).addRoutes(to: router)
+        let api = BrokerAPI(service: service, transfer: transfer, traffic: traffic)
+        HealthController(api: api).addRoutes(to: router)
         BrokerMetrics.addRoute(to: router, registry: metrics)
+
+        let v1 = router.group("v1")
+        if let requestDeadlineSeconds { v1.add(middleware: DeadlineMiddleware(seconds: requestDeadlineSeconds)) }
+        PublicController(api: api).addRoutes(to: v1)
+
+        let signed = v1.group()
+            .add(middleware: SignatureMiddleware(signers: service.signers, nonces: nonces, clock: service.clock, publicURL: publicURL))
+            .add(middleware: TrafficMiddleware(limiter: traffic))
+        ConsentController(api: api).addRoutes(to: signed)
+        TransferController(api: api).addRoutes(to: signed)
+        MoneyController(api: api).addRoutes(to: signed)
+        LogController(api: api).addRoutes(to: signed)
         return router
     }
 

@@ -13,7 +13,6 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     public init(seconds: Double = APILimits.requestSecondsMax) { self.seconds = seconds }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/") else { return try await next(request, context) }
         let seconds = self.seconds
         // The handler runs in a child task of a group that `withDeadline` awaits to its end, so
         // `next` does not outlive the call.

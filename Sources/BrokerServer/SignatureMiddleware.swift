@@ -25,18 +25,15 @@ public struct SignatureMiddleware: RouterMiddleware {
     let signers: Signers
     let nonces: any NonceStore
     let clock: any Clock
-    /// Paths that need no signature.
-    let publicPaths: Set<String>
     /// The broker's address as clients reach it (`https://broker.example`) when it runs behind a
     /// TLS-terminating proxy: clients sign that scheme and authority, not the proxy's hop. Taken
     /// from the operator, never from forwarded headers, which a client could set.
     let publicOrigin: (scheme: String, authority: String)?
 
-    public init(signers: Signers, nonces: any NonceStore, clock: any Clock, publicPaths: Set<String>, publicURL: URL? = nil) {
+    public init(signers: Signers, nonces: any NonceStore, clock: any Clock, publicURL: URL? = nil) {
         self.signers = signers
         self.nonces = nonces
         self.clock = clock
-        self.publicPaths = publicPaths
         publicOrigin = publicURL.flatMap(Self.origin(of:))
     }
 
@@ -48,7 +45,6 @@ public struct SignatureMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/"), !publicPaths.contains(request.uri.path) else { return try await next(request, context) }
         var request = request
         let body = try await request.collectBody(upTo: APILimits.requestBodyBytesMax)
         var context = context

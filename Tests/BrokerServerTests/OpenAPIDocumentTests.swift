@@ -28,9 +28,7 @@ struct OpenAPIDocumentTests {
     @Test("every route is documented in docs/openapi.yaml, and every documented route exists")
     func documentMatchesRouter() async throws {
         let f = try await BrokerFixture()
-        let store = f.store as! SQLiteStore
-        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: store))
-        let router = BrokerApplication.router(service: f.broker, transfer: transfer, nonces: store)
+        let router = try RouterTests.router(f)
         let served = Set(router.routes.map { route in
             let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
             return "\(route.method.rawValue) /" + path.joined(separator: "/")

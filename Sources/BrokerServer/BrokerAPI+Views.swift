@@ -1,0 +1,52 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Ports
+
+/// What a listing returns for one request or consent: the record and its status now.
+struct RequestItem: Codable { var request: ConsentRequest; var status: RequestStatus }
+struct ConsentItem: Codable { var consent: Consent; var status: ConsentStatus }
+/// The answer to a write: the sequences of the submitted events and the ledger's head after them.
+struct SubmitResult: Codable {
+    var events: [UInt64]
+    var ledgerHead: UInt64
+
+    /// For events just appended (at least one).
+    init(_ recorded: [RecordedEvent]) {
+        events = recorded.map(\.sequence)
+        ledgerHead = recorded.last!.sequence
+    }
+}
+
+/// A listing page; `nextCursor` (also in `MyData-Next-Cursor`) is present when the page is full:
+/// pass it as `before` for the next, older page.
+protocol ListingPage: Encodable { var nextCursor: String? { get } }
+struct RequestPage: ListingPage { var requests: [RequestItem]; var nextCursor: String? }
+struct ConsentPage: ListingPage { var consents: [ConsentItem]; var nextCursor: String? }
+struct AccessPage: ListingPage { var entries: [AccessLogEntry]; var nextCursor: String? }
+
+extension BrokerAPI {
+    func catalog() async throws -> Response {
+        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
+        return try Self.json(CatalogView(policyVersion: policy.version, policyHash: policy.hash,
+                                         categories: policy.policy.categories, purposes: policy.policy.purposes,
+                                         manufacturers: manufacturers))
+    }
+}
+
+struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
+struct MeView: Codable { var id: String; var registered: Bool }
+
+/// The metadata catalogue: what data exists, its record schemas, update cycles, purposes, and
+/// who supplies it.
+struct CatalogView: Codable {
+    var policyVersion: String
+    var policyHash: String
+    var categories: [DataCategory]
+    var purposes: [Purpose]
+    var manufacturers: [String]
+}

@@ -1,0 +1,77 @@
+import Broker
+import BrokerServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Sodium
+import TestSupport
+import Testing
+import Vault
+
+/// The router as `BrokerApplication` assembles it, driven in process (HummingbirdTesting): which
+/// routes need a signature, what an unknown path gets, and that a refusal changes nothing. The
+/// tests that start the built binary remain the end-to-end layer.
+struct RouterTests {
+    static func router(_ f: BrokerFixture) throws -> Router<BrokerRequestContext> {
+        let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
+        return BrokerApplication.router(service: f.broker, transfer: transfer, nonces: f.store)
+    }
+
+    /// `GET /v1/consents/:id`: a route as the tests name it.
+    static func name(_ route: Router<BrokerRequestContext>.RouteDescription) -> String {
+        "\(route.method.rawValue) /" + route.path.description.split(separator: "/").joined(separator: "/")
+    }
+
+    /// The routes anyone may call: health outside `/v1`, and the public documents under it.
+    static let unsigned: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml"]
+
+    @Test("health, policy, catalogue and the OpenAPI document answer without a signature")
+    func publicRoutes() async throws {
+        let f = try await BrokerFixture()
+        let app = Application(router: try Self.router(f))
+        try await app.test(.router) { client in
+            for path in ["/healthz", "/readyz", "/v1/policy", "/v1/catalog", "/v1/openapi.yaml"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path): \(response.status)")
+                }
+            }
+        }
+    }
+
+    @Test("every other route refuses an unsigned request with 401 problem+json and appends nothing")
+    func signedRoutesNeedASignature() async throws {
+        let f = try await BrokerFixture()
+        let router = try Self.router(f)
+        // (method, path with every parameter filled in), as Sendable values for the client.
+        let signed = router.routes.filter { !Self.unsigned.contains(Self.name($0)) }.map { route in
+            (route.method, "/" + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "con_x" : String($0) }.joined(separator: "/"))
+        }
+        #expect(Set(router.routes.map(Self.name)).isSuperset(of: Self.unsigned), "the unsigned routes exist")
+        #expect(signed.count >= 20, "the signed routes: \(signed.count)")
+        let head = try await f.store.head()
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            for (method, path) in signed {
+                try await client.execute(uri: path, method: method, body: ByteBuffer(string: "{}")) { response in
+                    #expect(response.status == .unauthorized, "\(method) \(path): \(response.status)")
+                    #expect(response.headers[.contentType] == "application/problem+json", "\(method) \(path)")
+                    #expect(String(buffer: response.body).contains("\"code\":\"missingSignature\""), "\(String(buffer: response.body))")
+                }
+            }
+        }
+        #expect(try await f.store.head() == head, "nothing was appended")
+    }
+
+    @Test("an unknown path under /v1 is a 404 problem, signed or not")
+    func unknownPath() async throws {
+        let f = try await BrokerFixture()
+        let app = Application(router: try Self.router(f))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/no-such-thing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+        }
+    }
+}
