@@ -21,6 +21,9 @@ let package = Package(
         // with postgres-nio and Hummingbird anyway).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Declared because BrokerServer's background services conform to its Service (it comes
+        // with Hummingbird anyway).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -67,6 +70,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -108,6 +112,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
             .product(name: "GRDB", package: "GRDB.swift")],

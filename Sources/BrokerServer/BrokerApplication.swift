@@ -5,6 +5,7 @@ import Ledger
 import Logging
 import Ports
 import Prometheus
+import ServiceLifecycle
 
 /// Builds the broker's HTTP application.
 public enum BrokerApplication {
@@ -41,14 +42,17 @@ public enum BrokerApplication {
         return router
     }
 
-    /// The application listening on `host:port`.
+    /// The application listening on `host:port`, running `services` (the broker's background
+    /// work) beside the server, all ended together at graceful shutdown (SIGTERM, SIGINT).
     public static func make(service: BrokerService, transfer: TransferService, nonces: any NonceStore,
                             metrics: PrometheusCollectorRegistry, host: String, port: Int, publicURL: URL? = nil,
-                            admission: AdmissionGate = AdmissionGate.standard, requestDeadlineSeconds: Double? = nil, logger: Logger,
+                            admission: AdmissionGate = AdmissionGate.standard, requestDeadlineSeconds: Double? = nil,
+                            services: [any Service] = [], logger: Logger,
                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(router: router(service: service, transfer: transfer, nonces: nonces, metrics: metrics, publicURL: publicURL,
                                    admission: admission, requestDeadlineSeconds: requestDeadlineSeconds),
                     configuration: .init(address: .hostname(host, port: port), serverName: "mydata-broker"),
+                    services: services,
                     onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
                     logger: logger)
     }

@@ -7,10 +7,11 @@ import Ledger
 import Logging
 import Metrics
 import Ports
+import ServiceLifecycle
 
 /// Posts queued revocation notices to recipients' callback URLs, signed by the broker (RFC 9421),
 /// and retries with back-off (1 s, 2 s, 4 s … up to an hour) until a 2xx acknowledges them.
-public struct CallbackDispatcher: Sendable {
+public struct CallbackDispatcher: Service {
     let store: any CallbackStore
     let broker: Identity
     let clock: any Clock
@@ -18,6 +19,8 @@ public struct CallbackDispatcher: Sendable {
     /// Seconds a recipient has to answer one notice.
     static let timeoutSecondsMax: Double = 5
     static let backoffSecondsMax: Int64 = 3_600
+    /// Seconds between two looks for due notices.
+    static let pollSeconds: Double = 1
 
     public init(store: any CallbackStore, broker: Identity, clock: any Clock, logger: Logger) {
         self.store = store
@@ -61,11 +64,15 @@ public struct CallbackDispatcher: Sendable {
         return delivered
     }
 
-    /// Runs until cancelled, looking for due notices every second.
-    public func run() async {
-        while !Task.isCancelled {
-            await runOnce()
-            try? await Task.sleep(nanoseconds: 1_000_000_000)
+    /// Runs as a service of the application until graceful shutdown (or cancellation), looking
+    /// for due notices every `pollSeconds`. A notice being posted at shutdown is finished or, cut
+    /// off, posted again by the next broker (its lease expires).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await runOnce()
+                try? await Task.sleep(nanoseconds: UInt64(Self.pollSeconds * 1e9))
+            }
         }
     }
 

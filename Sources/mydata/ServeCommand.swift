@@ -66,6 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let host = self.host
             let transfer = try broker.transfer()
+            // Background work, as services of the application: checkpoints and sweeps, and
+            // revocation notices to recipients' callback URLs, retried until acknowledged.
+            let maintenance = MaintenanceService(broker: broker.service)
+            let dispatcher = CallbackDispatcher(store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
+                                                logger: LocalBroker.logger("mydata.callbacks"))
             let metrics = BrokerMetrics.bootstrap()
             let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
                                              publicURL: publicURL.flatMap(URL.init(string:)),
@@ -74,31 +79,10 @@ struct ServeCommand: AsyncParsableCommand {
                                              // PostgreSQL's pool waits for a connection without end while the server
                                              // is gone; SQLite answers or fails by itself (its busy wait is bounded).
                                              requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
+                                             services: [maintenance, dispatcher],
                                              logger: LocalBroker.logger("mydata.server")) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }
-            // A quiet broker still signs its head within `Limits.checkpointEverySeconds`.
-            let service = broker.service
-            // …and about once a minute returns what is left on expired vouchers to their fund and voids
-            // reservations past their timeout (rewards of consents that expired undelivered).
-            let ticker = Task {
-                var ticks = 0
-                while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: UInt64(Limits.checkpointEverySeconds) * 1_000_000_000)
-                    try? await service.signCheckpoint()
-                    ticks += 1
-                    if ticks % 6 == 0 {
-                        _ = try? await service.expireVouchers()
-                        _ = try? await service.voidExpiredReservations()
-                    }
-                }
-            }
-            defer { ticker.cancel() }
-            // Revocation notices to recipients' callback URLs, retried until acknowledged.
-            let dispatcher = CallbackDispatcher(store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
-                                                logger: LocalBroker.logger("mydata.callbacks"))
-            let callbacks = Task { await dispatcher.run() }
-            defer { callbacks.cancel() }
             try await broker.session { _ in try await app.runService() }
         }
     }

@@ -1,0 +1,40 @@
+import Broker
+import Ledger
+import ServiceLifecycle
+
+/// The broker's periodic work, run as a service of the application (it ends at graceful
+/// shutdown, with the server): a quiet broker still signs its head within
+/// `Limits.checkpointEverySeconds`, and every `MaintenanceService.sweepEveryTicks` ticks (about
+/// once a minute) returns what is left on expired vouchers to their fund and voids reservations
+/// past their timeout (rewards of consents that expired undelivered).
+public struct MaintenanceService: Service {
+    /// Checkpoint ticks between two sweeps of expired vouchers and reservations.
+    public static let sweepEveryTicks = 6
+
+    let broker: BrokerService
+    let tickSeconds: Double
+
+    /// - Parameter tickSeconds: between two checkpoint ticks (`Limits.checkpointEverySeconds`;
+    ///   tests pass less).
+    public init(broker: BrokerService, tickSeconds: Double = Double(Limits.checkpointEverySeconds)) {
+        self.broker = broker
+        self.tickSeconds = tickSeconds
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var ticks = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(tickSeconds * 1e9))
+                guard !Task.isCancelled else { return }
+                // Failures are the store's and are retried at the next tick; requests report their own.
+                try? await broker.signCheckpoint()
+                ticks += 1
+                if ticks % Self.sweepEveryTicks == 0 {
+                    _ = try? await broker.expireVouchers()
+                    _ = try? await broker.voidExpiredReservations()
+                }
+            }
+        }
+    }
+}
