@@ -12,7 +12,7 @@ PORT     ?= 8080
 FUZZ_SECONDS ?= 10
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres bench deps test-deps build clean-demo
+.PHONY: run test test-postgres bench deps test-deps build clean-demo format format-check
 
 deps:
 	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
@@ -56,3 +56,10 @@ bench: deps
 
 clean-demo:
 	rm -rf $(DATA_DIR)
+
+# swift-format with the repository's .swift-format (width 150, 4 spaces, formatting only).
+format:
+	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Package.swift
+
+format-check:
+	$(SWIFT) format lint --strict --recursive --configuration .swift-format Sources Tests Package.swift

@@ -44,79 +44,110 @@ let package = Package(
         // in their own modules).
         .target(name: "Ports", dependencies: ["Ledger", "Consent", "Vault"]),
         // SQLite and PostgreSQL implementations of the store protocols, with frozen migrations.
-        .target(name: "Storage", dependencies: [
-            "Ledger", "Consent", "Ports", "Vault", "Accounting",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            // Only for ConnectionPoolError, which PostgresNIO's pool throws when it gives up a wait.
-            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Ledger", "Consent", "Ports", "Vault", "Accounting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only for ConnectionPoolError, which PostgresNIO's pool throws when it gives up a wait.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Application services: load state, decide with the pure modules, sign, append.
-        .target(name: "Broker", dependencies: [
-            "Sodium", "Ledger", "Consent", "Ports", "Vault", "Accounting",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Broker",
+            dependencies: [
+                "Sodium", "Ledger", "Consent", "Ports", "Vault", "Accounting",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
         // authenticates; never decides whether data may leave.
-        .target(name: "BrokerServer", dependencies: [
-            "Accounting", "Broker", "Consent", "Ledger", "Ports", "Sodium", "Vault",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ], resources: [.copy("Resources/openapi.yaml")]),
-        .executableTarget(name: "mydata", dependencies: [
-            "Accounting", "BrokerServer", "Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "BrokerServer",
+            dependencies: [
+                "Accounting", "Broker", "Consent", "Ledger", "Ports", "Sodium", "Vault",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ], resources: [.copy("Resources/openapi.yaml")]),
+        .executableTarget(
+            name: "mydata",
+            dependencies: [
+                "Accounting", "BrokerServer", "Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
-        .executableTarget(name: "mydata-bench", dependencies: [
-            "Accounting",
-            "Broker", "BrokerServer", "Storage", "Sodium", "Ledger", "Consent", "Vault",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .executableTarget(
+            name: "mydata-bench",
+            dependencies: [
+                "Accounting",
+                "Broker", "BrokerServer", "Storage", "Sodium", "Ledger", "Consent", "Vault",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // Fuzz targets: every parser that takes outside input, as one function each over bytes.
         // Run by `mydata-fuzz` under libFuzzer (.ci/fuzz) and by the corpus replay test.
         .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "Sodium"]),
         .executableTarget(name: "mydata-fuzz", dependencies: ["FuzzTargets"]),
-        .target(name: "TestSupport", dependencies: ["Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent",
-            .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent",
+                .product(name: "Logging", package: "swift-log"),
+            ], path: "Tests/TestSupport"),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ports", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
-            .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerTests", dependencies: ["Accounting", "Broker", "Ports", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "Broker", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "MydataCLITests", dependencies: ["Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
-            .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "Storage", "Ports", "Ledger", "Consent", "Broker", "Sodium", "Vault", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "BrokerTests",
+            dependencies: [
+                "Accounting", "Broker", "Ports", "Storage", "Consent", "Ledger", "Sodium", "Vault", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "BrokerServerTests",
+            dependencies: [
+                "BrokerServer", "Broker", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .testTarget(
+            name: "MydataCLITests",
+            dependencies: [
+                "Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             // The independent Python clients, run by the tests as separate processes.
             exclude: ["Clients"]),
     ],

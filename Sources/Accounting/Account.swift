@@ -30,14 +30,18 @@ public struct Account: Sendable, Codable, Equatable, Hashable {
 
     /// An account with the counters a store kept for it (a projection row or an event's
     /// balances). Only `Book.apply` decides counters; this only carries them.
-    public init(restoring id: String, owner: Owner, kind: AccountKind, flags: AccountFlags, expiresAt: Int64?,
-                debitsPending: Int64, debitsPosted: Int64, creditsPending: Int64, creditsPosted: Int64) {
+    public init(
+        restoring id: String, owner: Owner, kind: AccountKind, flags: AccountFlags, expiresAt: Int64?,
+        debitsPending: Int64, debitsPosted: Int64, creditsPending: Int64, creditsPosted: Int64
+    ) {
         self.id = id
         self.owner = owner
         self.kind = kind
         self.flags = flags
         self.expiresAt = expiresAt
-        (self.debitsPending, self.debitsPosted, self.creditsPending, self.creditsPosted) = (debitsPending, debitsPosted, creditsPending, creditsPosted)
+        (self.debitsPending, self.debitsPosted, self.creditsPending, self.creditsPosted) = (
+            debitsPending, debitsPosted, creditsPending, creditsPosted
+        )
     }
 
     /// Posted credits minus posted debits: what a credit-normal account holds.
@@ -85,11 +89,12 @@ public struct Account: Sendable, Codable, Equatable, Hashable {
         creditsPosted = try c.decodeIfPresent(Int64.self, forKey: .creditsPosted) ?? 0
         let counters = [debitsPending, debitsPosted, creditsPending, creditsPosted]
         guard counters.allSatisfy({ $0 >= 0 }),
-              !debitsPending.addingReportingOverflow(debitsPosted).overflow,
-              !creditsPending.addingReportingOverflow(creditsPosted).overflow
+            !debitsPending.addingReportingOverflow(debitsPosted).overflow,
+            !creditsPending.addingReportingOverflow(creditsPosted).overflow
         else {
-            throw DecodingError.dataCorruptedError(forKey: .debitsPending, in: c,
-                                                   debugDescription: "counters must be non-negative and their sums must fit Int64")
+            throw DecodingError.dataCorruptedError(
+                forKey: .debitsPending, in: c,
+                debugDescription: "counters must be non-negative and their sums must fit Int64")
         }
     }
 }

@@ -61,11 +61,13 @@ extension Book {
         if let rejection = Self.overflow(t.amount, pending: pending, debit: debit, credit: credit) { return .rejected(rejection) }
         // No overflow here: the checks above bound both sums.
         if debit.flags.contains(.debitsMustNotExceedCredits),
-           debit.debitsPending + debit.debitsPosted + t.amount > debit.creditsPosted {
+            debit.debitsPending + debit.debitsPosted + t.amount > debit.creditsPosted
+        {
             return .rejected(.exceedsCredits)
         }
         if credit.flags.contains(.creditsMustNotExceedDebits),
-           credit.creditsPending + credit.creditsPosted + t.amount > credit.debitsPosted {
+            credit.creditsPending + credit.creditsPosted + t.amount > credit.debitsPosted
+        {
             return .rejected(.exceedsDebits)
         }
         var (newDebit, newCredit) = (debit, credit)
@@ -115,8 +117,10 @@ extension Book {
         var applied = t
         applied.amount = amount
         applied.timestamp = now
-        return .apply(Effect(transfer: applied, debit: newDebit, credit: newCredit,
-                             settles: (pendingID, posts ? .posted : .voided)))
+        return .apply(
+            Effect(
+                transfer: applied, debit: newDebit, credit: newCredit,
+                settles: (pendingID, posts ? .posted : .voided)))
     }
 
     /// Compares a transfer with the applied one of the same id; `amount` is what the new one

@@ -52,8 +52,9 @@ extension Book: Codable {
             throw DecodingError.dataCorruptedError(forKey: .transfers, in: c, debugDescription: error.description)
         }
         guard accounts.allSatisfy({ self.accounts[$0.id] == $0 }) else {
-            throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
-                                                   debugDescription: "the balances differ from those the transfers give")
+            throw DecodingError.dataCorruptedError(
+                forKey: .accounts, in: c,
+                debugDescription: "the balances differ from those the transfers give")
         }
     }
 }

@@ -165,7 +165,9 @@ public struct Book: Sendable, Equatable {
     private mutating func commit(_ effect: Effect, undo: inout Undo) {
         for account in [effect.debit, effect.credit] {
             if undo.accounts[account.id] == nil { undo.accounts[account.id] = accounts[account.id] }
-            if let last = savepoints.indices.last, savepoints[last].accounts[account.id] == nil { savepoints[last].accounts[account.id] = accounts[account.id] }
+            if let last = savepoints.indices.last, savepoints[last].accounts[account.id] == nil {
+                savepoints[last].accounts[account.id] = accounts[account.id]
+            }
             accounts[account.id] = account
         }
         if let (id, status) = effect.settles {

@@ -60,18 +60,22 @@ public struct ChargePlan: Sendable, Codable, Equatable {
     ///   - vouchers: the recipient's voucher accounts as the book holds them now.
     ///   - cash: the recipient's cash account as the book holds it now.
     /// - Throws: `ChargeRefusal`; `insufficientFunds` carries the shortfall.
-    public static func make(chargeID: String, reference: String, price: Int64, split: Split,
-                            vouchers: [Account], cash: Account, payees: Payees, at now: Int64) throws(ChargeRefusal) -> ChargePlan {
+    public static func make(
+        chargeID: String, reference: String, price: Int64, split: Split,
+        vouchers: [Account], cash: Account, payees: Payees, at now: Int64
+    ) throws(ChargeRefusal) -> ChargePlan {
         guard chargeID.utf8.count <= AccountingLimits.chargeIDCharactersMax, AccountingLimits.isValidID(chargeID) else {
             throw ChargeRefusal(.chargeIDInvalid)
         }
         guard price > 0 else { throw ChargeRefusal(.priceMustBePositive) }
         guard isValid(split, price: price) else { throw ChargeRefusal(.splitMustSumToPrice) }
-        return try make(chargeID: chargeID, reference: reference, price: price, shares: [
-            Share(suffix: "manufacturer", accountID: payees.manufacturerAccountID, amount: split.manufacturer, code: .chargeSplitManufacturer),
-            Share(suffix: "person", accountID: payees.personAccountID, amount: split.person, code: .chargeSplitPerson),
-            Share(suffix: "fee", accountID: payees.brokerFeesAccountID, amount: split.brokerFee, code: .brokerFee),
-        ], vouchers: vouchers, cash: cash, clearingAccountID: payees.clearingAccountID, at: now)
+        return try make(
+            chargeID: chargeID, reference: reference, price: price,
+            shares: [
+                Share(suffix: "manufacturer", accountID: payees.manufacturerAccountID, amount: split.manufacturer, code: .chargeSplitManufacturer),
+                Share(suffix: "person", accountID: payees.personAccountID, amount: split.person, code: .chargeSplitPerson),
+                Share(suffix: "fee", accountID: payees.brokerFeesAccountID, amount: split.brokerFee, code: .brokerFee),
+            ], vouchers: vouchers, cash: cash, clearingAccountID: payees.clearingAccountID, at: now)
     }
 
     /// One payee's part of a charge, paid out of clearing as `<chargeID>:<suffix>`.
@@ -89,8 +93,10 @@ public struct ChargePlan: Sendable, Codable, Equatable {
     ///
     /// - Throws: `ChargeRefusal`; `splitMustSumToPrice` unless the shares are non-negative and
     ///   add up to `price`.
-    public static func make(chargeID: String, reference: String, price: Int64, shares: [Share],
-                            vouchers: [Account], cash: Account, clearingAccountID: String, at now: Int64) throws(ChargeRefusal) -> ChargePlan {
+    public static func make(
+        chargeID: String, reference: String, price: Int64, shares: [Share],
+        vouchers: [Account], cash: Account, clearingAccountID: String, at now: Int64
+    ) throws(ChargeRefusal) -> ChargePlan {
         guard chargeID.utf8.count <= AccountingLimits.chargeIDCharactersMax, AccountingLimits.isValidID(chargeID) else {
             throw ChargeRefusal(.chargeIDInvalid)
         }
@@ -134,9 +140,12 @@ public struct ChargePlan: Sendable, Codable, Equatable {
         return !overflowed && !overflowedAgain && total == price
     }
 
-    private static func leg(_ id: String, from debit: String, to credit: String, _ amount: Int64,
-                            _ code: TransferCode, _ reference: String) -> Transfer {
-        Transfer(id: id, debitAccountID: debit, creditAccountID: credit, amount: amount, flags: .linked,
-                 code: code, reference: reference)
+    private static func leg(
+        _ id: String, from debit: String, to credit: String, _ amount: Int64,
+        _ code: TransferCode, _ reference: String
+    ) -> Transfer {
+        Transfer(
+            id: id, debitAccountID: debit, creditAccountID: credit, amount: amount, flags: .linked,
+            code: code, reference: reference)
     }
 }

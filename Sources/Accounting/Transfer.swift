@@ -28,8 +28,10 @@ public struct Transfer: Sendable, Codable, Equatable, Hashable {
     /// When the transfer was applied (ms since the epoch); set by `Book.apply`, ignored on input.
     public var timestamp: Int64
 
-    public init(id: String, debitAccountID: String, creditAccountID: String, amount: Int64, pendingID: String? = nil,
-                flags: TransferFlags = [], code: TransferCode, reference: String, timeoutAt: Int64? = nil, timestamp: Int64 = 0) {
+    public init(
+        id: String, debitAccountID: String, creditAccountID: String, amount: Int64, pendingID: String? = nil,
+        flags: TransferFlags = [], code: TransferCode, reference: String, timeoutAt: Int64? = nil, timestamp: Int64 = 0
+    ) {
         self.id = id
         self.debitAccountID = debitAccountID
         self.creditAccountID = creditAccountID

@@ -39,8 +39,9 @@ public enum AccountNames {
         Account(id: cash(recipient), owner: Owner(.recipient, recipient), kind: .cash, flags: .debitsMustNotExceedCredits)
     }
     public static func voucherAccount(_ recipient: String, _ voucherID: String, expiresAt: Timestamp) -> Account {
-        Account(id: voucher(recipient, voucherID), owner: Owner(.recipient, recipient), kind: .voucher,
-                flags: .debitsMustNotExceedCredits, expiresAt: expiresAt.milliseconds)
+        Account(
+            id: voucher(recipient, voucherID), owner: Owner(.recipient, recipient), kind: .voucher,
+            flags: .debitsMustNotExceedCredits, expiresAt: expiresAt.milliseconds)
     }
     public static func revenueAccount(_ manufacturer: String) -> Account {
         Account(id: revenue(manufacturer), owner: Owner(.manufacturer, manufacturer), kind: .revenue, flags: .debitsMustNotExceedCredits)

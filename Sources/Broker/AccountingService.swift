@@ -77,8 +77,10 @@ public actor AccountingService {
     ///
     /// - Throws: what `plan` throws; `ConsentError.transferRejected`; `LedgerError`, including
     ///   `streamVersionConflict` when one of the caller's `conditions` failed.
-    public func commit(with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
-                       plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
+    public func commit(
+        with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
+        plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
+    ) async throws -> Outcome {
         try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: Self.transfersPerCommitMax, plan: plan)
     }
 
@@ -97,8 +99,10 @@ public actor AccountingService {
         var moneyOnly: Bool { events.isEmpty && conditions.isEmpty }
     }
 
-    private func enqueue(events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool, size: Int,
-                         plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> Outcome {
+    private func enqueue(
+        events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool, size: Int,
+        plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
+    ) async throws -> Outcome {
         let reply = OnceContinuation<Outcome>()
         // A caller that gives up (its request's deadline passed while the store did not answer) is
         // answered at once; what it queued may still be committed, so it is told to check.
@@ -112,8 +116,11 @@ public actor AccountingService {
                 }
             }
         } onCancel: {
-            reply.resume(with: .failure(LedgerError(.storeUnavailable,
-                "the accounts could not be committed in time; the change may or may not have taken effect — check before retrying")))
+            reply.resume(
+                with: .failure(
+                    LedgerError(
+                        .storeUnavailable,
+                        "the accounts could not be committed in time; the change may or may not have taken effect — check before retrying")))
         }
     }
 
@@ -125,8 +132,11 @@ public actor AccountingService {
             var transfers = 0
             // Money-only requests share one append batch: at most two events each, within its limit.
             while let next = queue.first, next.moneyOnly == kind,
-                  group.isEmpty || (kind ? transfers < Self.groupTransfersMax && group.count < Limits.appendBatchEventsMax / 2
-                                         : group.count < Self.groupRequestsMax) {
+                group.isEmpty
+                    || (kind
+                        ? transfers < Self.groupTransfersMax && group.count < Limits.appendBatchEventsMax / 2
+                        : group.count < Self.groupRequestsMax)
+            {
                 group.append(queue.removeFirst())
                 transfers += next.size
             }
@@ -141,7 +151,8 @@ public actor AccountingService {
                 case .done(let result):
                     request.continuation.resume(with: result)
                 case .retry(let counted) where counted && request.attempts + 1 >= Self.conflictRetriesMax:
-                    request.continuation.resume(with: .failure(LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")))
+                    request.continuation.resume(
+                        with: .failure(LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")))
                 case .retry(let counted):
                     if counted { request.attempts += 1 }
                     again.append(request)
@@ -173,7 +184,8 @@ public actor AccountingService {
     private func decide(_ request: Queued, now: Timestamp) throws -> Decision {
         let movement = try request.plan(book!, now)
         guard movement.transfers.count <= Self.transfersPerCommitMax else {
-            throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
+            throw ConsentError(
+                .transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
         }
         let wanted = AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } + movement.accounts
         var opened: [Account] = []
@@ -232,13 +244,15 @@ public actor AccountingService {
             let recorded = try await store.append(AppendBatch(typed: try typed(money, at: now), conditions: [fence]))
             kept = true
             version += money.count
-            Counter(label: "mydata_transfers_posted_total").increment(by: money.reduce(0) { if case .transfersPosted(let e) = $1 { $0 + e.transfers.count } else { $0 } })
+            Counter(label: "mydata_transfers_posted_total").increment(
+                by: money.reduce(0) { if case .transfersPosted(let e) = $1 { $0 + e.transfers.count } else { $0 } })
             var offset = 0
             return decided.map { result in
-                .done(result.map { decision in
-                    defer { offset += decision.money.count }
-                    return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.money.count]))
-                })
+                .done(
+                    result.map { decision in
+                        defer { offset += decision.money.count }
+                        return Outcome(results: decision.results, recorded: Array(recorded[offset..<offset + decision.money.count]))
+                    })
             }
         } catch let error as LedgerError where error.code == .streamVersionConflict {
             book = nil  // another process moved the accounts: reload and decide again
@@ -270,8 +284,11 @@ public actor AccountingService {
                     outcomes[index] = .done(.success(Outcome(results: decision.results, recorded: [])))
                     continue
                 }
-                batches.append(AppendBatch(typed: events, conditions: request.conditions
-                                           + [StreamCondition(streamID: StreamName.accounting, expectedVersion: expected)]))
+                batches.append(
+                    AppendBatch(
+                        typed: events,
+                        conditions: request.conditions
+                            + [StreamCondition(streamID: StreamName.accounting, expectedVersion: expected)]))
                 expected += decision.money.count
                 pending.append((index, decision.results, decision.money.count))
             } catch {
@@ -320,7 +337,9 @@ public actor AccountingService {
         let moved: Bool
         do {
             let store = self.store
-            moved = try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) } != version || book == nil
+            moved =
+                try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) } != version
+                || book == nil
         } catch {
             book = nil
             outcomes[pending[failed].request] = .done(.failure(error))

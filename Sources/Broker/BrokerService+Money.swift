@@ -28,7 +28,8 @@ extension BrokerService {
     /// - Throws: `ConsentError.noActivePolicy` when no policy with `accounting.yaml` is active.
     public func moneyRules() async throws -> AccountingPolicy {
         guard let rules = try await activePolicy()?.policy.accounting else {
-            throw ConsentError(.noActivePolicy, "the active policy has no accounting rules; add Policies/accounting.yaml and run `mydata admin policy activate`")
+            throw ConsentError(
+                .noActivePolicy, "the active policy has no accounting rules; add Policies/accounting.yaml and run `mydata admin policy activate`")
         }
         return rules
     }
@@ -39,8 +40,9 @@ extension BrokerService {
     @discardableResult
     public func deposit(_ amount: Int64, to account: Account, id: String) async throws -> TransferResult {
         guard amount > 0 else { throw ConsentError(.transferRejected, "a deposit is at least 1 won") }
-        let transfer = Transfer(id: "deposit:\(id)", debitAccountID: AccountNames.bank, creditAccountID: account.id, amount: amount,
-                                code: .cashDeposit, reference: "deposit:\(id)")
+        let transfer = Transfer(
+            id: "deposit:\(id)", debitAccountID: AccountNames.bank, creditAccountID: account.id, amount: amount,
+            code: .cashDeposit, reference: "deposit:\(id)")
         return try await single(transfer, opening: [account])
     }
 
@@ -60,8 +62,9 @@ extension BrokerService {
         guard expiresAt > clock.now() else { throw ConsentError(.transferRejected, "a voucher must expire in the future") }
         let rules = try await moneyRules()
         let account = AccountNames.voucherAccount(recipient, id, expiresAt: expiresAt)
-        let transfer = Transfer(id: "voucher:\(recipient):\(id)", debitAccountID: AccountNames.fund(rules.fund), creditAccountID: account.id,
-                                amount: amount, code: .voucherIssue, reference: "voucher:\(id)")
+        let transfer = Transfer(
+            id: "voucher:\(recipient):\(id)", debitAccountID: AccountNames.fund(rules.fund), creditAccountID: account.id,
+            amount: amount, code: .voucherIssue, reference: "voucher:\(id)")
         let result = try await single(transfer, opening: [AccountNames.fundAccount(rules.fund), account])
         guard result == .ok else {
             throw ConsentError(.transferRejected, "voucher \(id) of \(recipient) was already issued")
@@ -75,9 +78,10 @@ extension BrokerService {
         let accounts = try await store.accounts(owner: recipient.map { Owner(.recipient, $0) }).filter { $0.kind == .voucher }
         return accounts.map { a in
             let prefix = "recipient:\(a.owner.id):voucher:"
-            return Voucher(id: String(a.id.dropFirst(prefix.count)), recipient: a.owner.id, accountID: a.id, issued: a.creditsPosted,
-                           balance: a.balance, available: a.available, expiresAt: Timestamp(milliseconds: a.expiresAt ?? 0),
-                           expired: a.isExpired(at: now.milliseconds))
+            return Voucher(
+                id: String(a.id.dropFirst(prefix.count)), recipient: a.owner.id, accountID: a.id, issued: a.creditsPosted,
+                balance: a.balance, available: a.available, expiresAt: Timestamp(milliseconds: a.expiresAt ?? 0),
+                expired: a.isExpired(at: now.milliseconds))
         }
     }
 
@@ -89,13 +93,16 @@ extension BrokerService {
         let outcome = try await accounting.commit(with: [], conditions: [], allOrNothing: false) { book, now in
             let due = book.accounts.values.filter { $0.kind == .voucher && $0.isExpired(at: now.milliseconds) && $0.available > 0 }
                 .sorted { $0.id < $1.id }.prefix(AccountingService.transfersPerCommitMax)
-            return MoneyRules.Movement(accounts: [AccountNames.fundAccount(rules.fund)], transfers: due.map { voucher in
-                // Back to the fund that issued it, whatever the policy names now.
-                let voucherID = String(voucher.id.dropFirst(AccountNames.voucher(voucher.owner.id, "").count))
-                let fund = book.transfer(id: "voucher:\(voucher.owner.id):\(voucherID)")?.debitAccountID ?? AccountNames.fund(rules.fund)
-                return Transfer(id: Self.expiryID(voucher), debitAccountID: voucher.id, creditAccountID: fund,
-                                amount: voucher.available, code: .voucherExpiry, reference: "voucher-expiry:\(voucher.id)")
-            })
+            return MoneyRules.Movement(
+                accounts: [AccountNames.fundAccount(rules.fund)],
+                transfers: due.map { voucher in
+                    // Back to the fund that issued it, whatever the policy names now.
+                    let voucherID = String(voucher.id.dropFirst(AccountNames.voucher(voucher.owner.id, "").count))
+                    let fund = book.transfer(id: "voucher:\(voucher.owner.id):\(voucherID)")?.debitAccountID ?? AccountNames.fund(rules.fund)
+                    return Transfer(
+                        id: Self.expiryID(voucher), debitAccountID: voucher.id, creditAccountID: fund,
+                        amount: voucher.available, code: .voucherExpiry, reference: "voucher-expiry:\(voucher.id)")
+                })
         }
         return outcome.results.filter { $0 == .ok }.count
     }
@@ -107,10 +114,12 @@ extension BrokerService {
     public func voidExpiredReservations() async throws -> Int {
         let outcome = try await accounting.commit(with: [], conditions: [], allOrNothing: false) { book, now in
             let expired = book.log.filter { $0.flags.contains(.pending) && book.pendingStatus(of: $0.id, at: now.milliseconds) == .expired }
-            return MoneyRules.Movement(transfers: expired.prefix(AccountingService.transfersPerCommitMax).map { pending in
-                Transfer(id: "\(pending.id):void", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID, amount: 0,
-                         pendingID: pending.id, flags: .voidPending, code: pending.code, reference: "expired:\(pending.id)")
-            })
+            return MoneyRules.Movement(
+                transfers: expired.prefix(AccountingService.transfersPerCommitMax).map { pending in
+                    Transfer(
+                        id: "\(pending.id):void", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID, amount: 0,
+                        pendingID: pending.id, flags: .voidPending, code: pending.code, reference: "expired:\(pending.id)")
+                })
         }
         return outcome.results.filter { $0 == .ok }.count
     }
@@ -135,9 +144,10 @@ extension BrokerService {
         guard Identifiers.isValidReference(id), id.utf8.count <= 48 else {
             throw ConsentError(.invalidIdentifier, "a redemption id is 1 to 48 letters, digits or -_.:")
         }
-        let transfer = Transfer(id: "redeem:\(subject):\(id)", debitAccountID: AccountNames.rewards(subject),
-                                creditAccountID: AccountNames.revenue(manufacturer), amount: amount, code: .redemption,
-                                reference: "redemption:\(kind.rawValue):\(manufacturer)")
+        let transfer = Transfer(
+            id: "redeem:\(subject):\(id)", debitAccountID: AccountNames.rewards(subject),
+            creditAccountID: AccountNames.revenue(manufacturer), amount: amount, code: .redemption,
+            reference: "redemption:\(kind.rawValue):\(manufacturer)")
         let result = try await single(transfer, opening: [AccountNames.rewardsAccount(subject), AccountNames.revenueAccount(manufacturer)])
         return result == .exists ? .alreadyRedeemed : .redeemed
     }
@@ -241,9 +251,14 @@ extension BrokerService {
     /// - Throws: `ConsentError.accountNotFound` when the account does not exist or is not the owner's.
     public func statement(account id: String, owner: Owner?, after: Int, limit: Int) async throws -> [StatementLine] {
         guard let account = try await store.account(id), owner == nil || account.owner == owner else {
-            throw ConsentError(.accountNotFound, owner == nil ? "no account \(id); list them with `mydata admin accounts`"
-                                                               : "no account \(id) of yours; list yours with GET /v1/accounts")
+            throw ConsentError(
+                .accountNotFound,
+                owner == nil
+                    ? "no account \(id); list them with `mydata admin accounts`"
+                    : "no account \(id) of yours; list yours with GET /v1/accounts")
         }
-        return try await store.transfers(account: id, after: after, limit: min(limit, Self.statementPageMax)).map { StatementLine($0, account: account.id) }
+        return try await store.transfers(account: id, after: after, limit: min(limit, Self.statementPageMax)).map {
+            StatementLine($0, account: account.id)
+        }
     }
 }

@@ -25,8 +25,10 @@ public final class BrokerService: Sendable {
     /// How often a decision is retried when a concurrent append changed what it read.
     static let conflictRetriesMax = 5
 
-    public init(store: any BrokerStore, identity: Identity, clock: any Clock = SystemClock(),
-                logger: Logger = Logger(label: "mydata.broker")) {
+    public init(
+        store: any BrokerStore, identity: Identity, clock: any Clock = SystemClock(),
+        logger: Logger = Logger(label: "mydata.broker")
+    ) {
         self.store = store
         self.identity = identity
         self.clock = clock
@@ -67,8 +69,10 @@ public final class BrokerService: Sendable {
             throw LedgerError(.storeUnavailable, "the ledger's first event is not a broker initialisation; run `mydata admin verify`")
         }
         guard e.signingKey == identity.publicKeys.signingKey else {
-            throw LedgerError(.storeUnavailable,
-                "this ledger was started by another broker key (\(e.signingKey.prefix(12))…, this one is \(identity.publicKeys.signingKey.prefix(12))…); copy that broker's keys/broker.key into this data directory")
+            throw LedgerError(
+                .storeUnavailable,
+                "this ledger was started by another broker key (\(e.signingKey.prefix(12))…, this one is \(identity.publicKeys.signingKey.prefix(12))…); copy that broker's keys/broker.key into this data directory"
+            )
         }
     }
 
@@ -76,8 +80,9 @@ public final class BrokerService: Sendable {
     public func initialise() async throws {
         guard try await store.head().sequence == 0 else { return }
         let keys = identity.publicKeys
-        try await appendBrokerEvent(.brokerInitialised(BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
-                                    conditions: [StreamCondition(streamID: StreamName.broker, expectedVersion: 0)])
+        try await appendBrokerEvent(
+            .brokerInitialised(BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+            conditions: [StreamCondition(streamID: StreamName.broker, expectedVersion: 0)])
     }
 
     /// Makes `loaded` the active policy set; returns false when it already is.
@@ -85,8 +90,9 @@ public final class BrokerService: Sendable {
     public func activatePolicy(_ loaded: LoadedPolicy) async throws -> Bool {
         let version = try await store.streamVersion(StreamName.policy)
         if let active = try await store.activePolicy(), active.hash == loaded.hash { return false }
-        try await appendBrokerEvent(.policyActivated(PolicyActivated(version: loaded.policy.version, hash: loaded.hash, policy: loaded.policy)),
-                                    conditions: [StreamCondition(streamID: StreamName.policy, expectedVersion: version)])
+        try await appendBrokerEvent(
+            .policyActivated(PolicyActivated(version: loaded.policy.version, hash: loaded.hash, policy: loaded.policy)),
+            conditions: [StreamCondition(streamID: StreamName.policy, expectedVersion: version)])
         logger.info("policy activated", metadata: ["policy.version": "\(loaded.policy.version)", "policy.hash": "\(loaded.hash)"])
         return true
     }
@@ -102,8 +108,9 @@ public final class BrokerService: Sendable {
         try Self.checkKeys(keys, of: id)
         let stream = StreamName.party(id)
         guard try await store.streamVersion(stream) == 0 else { throw ConsentError(.partyExists, "party '\(id)' is already registered") }
-        try await appendBrokerEvent(.partyRegistered(PartyRegistered(partyID: id, role: role, name: name, signingKey: keys.signingKey, boxKey: keys.boxKey)),
-                                    conditions: [StreamCondition(streamID: stream, expectedVersion: 0)])
+        try await appendBrokerEvent(
+            .partyRegistered(PartyRegistered(partyID: id, role: role, name: name, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+            conditions: [StreamCondition(streamID: stream, expectedVersion: 0)])
     }
 
     /// Replaces a party's keys (`party.key-rotated`): from the next event on, its requests must be
@@ -119,8 +126,9 @@ public final class BrokerService: Sendable {
         guard party.signingKey != keys.signingKey || party.boxKey != keys.boxKey else {
             throw ConsentError(.partyExists, "party '\(id)' already has these keys; nothing to rotate")
         }
-        try await appendBrokerEvent(.partyKeyRotated(PartyKeyRotated(partyID: id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
-                                    conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+        try await appendBrokerEvent(
+            .partyKeyRotated(PartyKeyRotated(partyID: id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+            conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
     }
 
     /// What a party signs with its *new* signing key to rotate its own keys over the API: proof
@@ -135,7 +143,8 @@ public final class BrokerService: Sendable {
     /// - Throws: `ConsentError.badSignature` when the proof is not the new key's signature.
     public func rotateOwnKeys(party id: String, keys: PublicKeys, proof: [UInt8]) async throws {
         guard let key = try? keys.verifyingKey(), let signature = try? Signature(bytes: proof),
-              key.isValidSignature(signature, for: Self.rotationProof(party: id, keys: keys)) else {
+            key.isValidSignature(signature, for: Self.rotationProof(party: id, keys: keys))
+        else {
             throw ConsentError(.badSignature, "proof must be the new signing key's Ed25519 signature over the rotation statement (see api.md)")
         }
         try await rotateKeys(party: id, keys: keys)
@@ -162,8 +171,9 @@ public final class BrokerService: Sendable {
                 throw ConsentError(.invalidIdentifier, "a callback URL is an http(s) URL of at most 2,048 bytes")
             }
         }
-        try await appendBrokerEvent(.partyCallbackSet(PartyCallbackSet(partyID: id, url: url)),
-                                    conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
+        try await appendBrokerEvent(
+            .partyCallbackSet(PartyCallbackSet(partyID: id, url: url)),
+            conditions: [StreamCondition(streamID: stream, expectedVersion: version)])
     }
 
     /// Suspends a party (it can no longer act or receive data) or lifts the suspension.
@@ -217,12 +227,16 @@ public final class BrokerService: Sendable {
         // refused first action leaves no registration behind.
         // Registrations go first whatever order they came in, so every event after them is
         // signed by a key the ledger already holds (verify replays the log in order).
-        let events = events.filter { $0.type == DomainEvent.TypeName.subjectRegistered }
+        let events =
+            events.filter { $0.type == DomainEvent.TypeName.subjectRegistered }
             + events.filter { $0.type != DomainEvent.TypeName.subjectRegistered }
         var registering: [String: VerifyingKey] = [:]
         for event in events where event.type == DomainEvent.TypeName.subjectRegistered {
             if case .subjectRegistered(let e)? = try? DomainEvent.decode(event), let bytes = Base64.decode(e.signingKey),
-               let key = try? VerifyingKey(bytes: bytes) { registering[e.subjectID] = key }
+                let key = try? VerifyingKey(bytes: bytes)
+            {
+                registering[e.subjectID] = key
+            }
         }
         return try await retryingOnConflict { attempt in
             if attempt > 1 { logger.debug("retrying after a concurrent change", metadata: ["attempt": "\(attempt)"]) }
@@ -264,7 +278,8 @@ public final class BrokerService: Sendable {
             typed.reduce(MoneyRules.Movement()) { movement, event in
                 switch event.0 {
                 case .consentGranted(let e): movement + MoneyRules.grant(e, policy: policy)
-                case .consentRevoked(let e): consents[e.consentID].map { movement + MoneyRules.revocation(of: $0, at: now, policy: policy, book: book) } ?? movement
+                case .consentRevoked(let e):
+                    consents[e.consentID].map { movement + MoneyRules.revocation(of: $0, at: now, policy: policy, book: book) } ?? movement
                 default: movement
                 }
             }
@@ -275,8 +290,10 @@ public final class BrokerService: Sendable {
     /// Appends an event the broker writes (a delivery) with the money it moves, decided by
     /// `plan` on the book at the moment of the commit, all or nothing.
     @discardableResult
-    func appendBrokerEvent(_ event: DomainEvent, conditions: [StreamCondition],
-                           money plan: @Sendable @escaping (Book, Timestamp) throws -> MoneyRules.Movement) async throws -> RecordedEvent {
+    func appendBrokerEvent(
+        _ event: DomainEvent, conditions: [StreamCondition],
+        money plan: @Sendable @escaping (Book, Timestamp) throws -> MoneyRules.Movement
+    ) async throws -> RecordedEvent {
         let new = try event.newEvent(authorID: AuthorID.broker, time: clock.now())
         let outcome = try await accounting.commit(with: [(event, new)], conditions: conditions, allOrNothing: true, plan: plan)
         await checkpointAfterCommit(outcome.recorded)
@@ -291,8 +308,10 @@ public final class BrokerService: Sendable {
         return (domain, try await conditions(for: domain, event: event, now: now, registering: registering))
     }
 
-    private func conditions(for domain: DomainEvent, event: NewEvent, now: Timestamp,
-                            registering: [String: VerifyingKey]) async throws -> [StreamCondition] {
+    private func conditions(
+        for domain: DomainEvent, event: NewEvent, now: Timestamp,
+        registering: [String: VerifyingKey]
+    ) async throws -> [StreamCondition] {
         try await authenticate(event, domain, registering: registering)
         try ConsentRules.checkClock(event.time, now: now)
         let author = event.authorID
@@ -311,9 +330,10 @@ public final class BrokerService: Sendable {
 
         case .consentRequested(let e):
             let conditions = try await versions([StreamName.request(e.requestID), StreamName.party(e.recipient), StreamName.policy])
-            try ConsentRules.checkRequest(e, author: author, recipient: try await store.party(e.recipient),
-                                          requestExists: conditions[0].expectedVersion > 0,
-                                          policy: try await activePolicy(), now: now)
+            try ConsentRules.checkRequest(
+                e, author: author, recipient: try await store.party(e.recipient),
+                requestExists: conditions[0].expectedVersion > 0,
+                policy: try await activePolicy(), now: now)
             return conditions
 
         case .requestWithdrawn(let e):
@@ -322,13 +342,17 @@ public final class BrokerService: Sendable {
             return conditions
 
         case .consentGranted(let e):
-            let conditions = try await versions([StreamName.consent(e.consentID), StreamName.request(e.requestID),
-                                                 StreamName.party(e.recipient), StreamName.policy]) + [try await notErased(author)]
+            let conditions =
+                try await versions([
+                    StreamName.consent(e.consentID), StreamName.request(e.requestID),
+                    StreamName.party(e.recipient), StreamName.policy,
+                ]) + [try await notErased(author)]
             let request = try await store.request(e.requestID)
-            try ConsentRules.checkGrant(e, author: author, request: request,
-                                        recipient: try await store.party(request?.recipient ?? e.recipient),
-                                        existing: try await store.consent(e.consentID),
-                                        policy: try await activePolicy(), now: now)
+            try ConsentRules.checkGrant(
+                e, author: author, request: request,
+                recipient: try await store.party(request?.recipient ?? e.recipient),
+                existing: try await store.consent(e.consentID),
+                policy: try await activePolicy(), now: now)
             return conditions
 
         case .consentRevoked(let e):
@@ -340,7 +364,9 @@ public final class BrokerService: Sendable {
             let conditions = try await versions([StreamName.device(manufacturer: e.manufacturer, deviceID: e.deviceID), StreamName.party(author)])
             try ConsentRules.checkParty(try await store.party(author), id: author, role: .manufacturer)
             guard e.manufacturer == author else { throw ConsentError(.badSignature, "a manufacturer attests only its own devices") }
-            guard Identifiers.isValidReference(e.deviceID) else { throw ConsentError(.invalidIdentifier, "device id '\(e.deviceID)' is not a valid reference") }
+            guard Identifiers.isValidReference(e.deviceID) else {
+                throw ConsentError(.invalidIdentifier, "device id '\(e.deviceID)' is not a valid reference")
+            }
             guard try await store.subject(e.subject) != nil else {
                 throw ConsentError(.unknownSubject, "person \(e.subject) is not registered; they register with `mydata key register`")
             }
@@ -368,7 +394,9 @@ public final class BrokerService: Sendable {
     private func notErased(_ subject: String) async throws -> StreamCondition {
         let stream = StreamName.subject(subject)
         let version = try await store.streamVersion(stream)
-        guard version <= 1 else { throw ConsentError(.subjectErased, "this person erased their data; a new identity (mydata key init) starts afresh") }
+        guard version <= 1 else {
+            throw ConsentError(.subjectErased, "this person erased their data; a new identity (mydata key init) starts afresh")
+        }
         return StreamCondition(streamID: stream, expectedVersion: version)
     }
 
@@ -402,7 +430,8 @@ public final class BrokerService: Sendable {
         let key: VerifyingKey
         if case .subjectRegistered(let e) = domain {
             guard let bytes = Base64.decode(e.signingKey), let k = try? VerifyingKey(bytes: bytes),
-                  Identifiers.subjectID(signingKey: k) == e.subjectID, e.subjectID == event.authorID else {
+                Identifiers.subjectID(signingKey: k) == e.subjectID, e.subjectID == event.authorID
+            else {
                 throw ConsentError(.badSignature, "a person registers with their own key, under the id derived from it")
             }
             key = k

@@ -30,10 +30,13 @@ public enum MoneyRules {
         let pending = policy.rewardPostedOn == .firstDelivery
         return Movement(
             accounts: [AccountNames.fundAccount(policy.fund), AccountNames.rewardsAccount(e.subject)],
-            transfers: [Transfer(id: rewardID(e.consentID), debitAccountID: AccountNames.fund(policy.fund),
-                                 creditAccountID: AccountNames.rewards(e.subject), amount: amount,
-                                 flags: pending ? .pending : [], code: .reward, reference: "consent:\(e.consentID)",
-                                 timeoutAt: pending ? e.expiresAt.milliseconds : nil)])
+            transfers: [
+                Transfer(
+                    id: rewardID(e.consentID), debitAccountID: AccountNames.fund(policy.fund),
+                    creditAccountID: AccountNames.rewards(e.subject), amount: amount,
+                    flags: pending ? .pending : [], code: .reward, reference: "consent:\(e.consentID)",
+                    timeoutAt: pending ? e.expiresAt.milliseconds : nil)
+            ])
     }
 
     /// A revocation voids a reward still reserved, and takes back a paid one when the consent is
@@ -43,8 +46,11 @@ public enum MoneyRules {
         guard let reward = book.transfer(id: id) else { return Movement() }
         switch book.pendingStatus(of: id, at: now.milliseconds) {
         case .pending?, .expired?:
-            return Movement(transfers: [Transfer(id: "\(id):void", debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
-                                                 amount: 0, pendingID: id, flags: .voidPending, code: .reward, reference: "consent:\(consent.id)")])
+            return Movement(transfers: [
+                Transfer(
+                    id: "\(id):void", debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+                    amount: 0, pendingID: id, flags: .voidPending, code: .reward, reference: "consent:\(consent.id)")
+            ])
         case .voided?:
             return Movement()
         case .posted?, nil:
@@ -56,8 +62,11 @@ public enum MoneyRules {
             let held = book.accounts[reward.creditAccountID]?.available ?? 0
             let amount = min(paid, held)
             guard amount > 0 else { return Movement() }
-            return Movement(transfers: [Transfer(id: "\(id):clawback", debitAccountID: reward.creditAccountID, creditAccountID: reward.debitAccountID,
-                                                 amount: amount, code: .rewardClawback, reference: "consent:\(consent.id)")])
+            return Movement(transfers: [
+                Transfer(
+                    id: "\(id):clawback", debitAccountID: reward.creditAccountID, creditAccountID: reward.debitAccountID,
+                    amount: amount, code: .rewardClawback, reference: "consent:\(consent.id)")
+            ])
         }
     }
 
@@ -66,15 +75,19 @@ public enum MoneyRules {
     /// manufacturers of the records (by their share of the records), the person and the broker.
     ///
     /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
-    public static func delivery(deliveryID: String, consent: Consent, records byManufacturer: [String: Int], at now: Timestamp,
-                                policy: AccountingPolicy?, book: Book) throws -> Movement {
+    public static func delivery(
+        deliveryID: String, consent: Consent, records byManufacturer: [String: Int], at now: Timestamp,
+        policy: AccountingPolicy?, book: Book
+    ) throws -> Movement {
         guard let policy else { return Movement() }
         var movement = Movement()
         let rewardID = rewardID(consent.id)
         if book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) {
-            movement.transfers.append(Transfer(id: rewardPostID(consent.id), debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
-                                               amount: 0, pendingID: rewardID, flags: .postPending, code: .reward,
-                                               reference: "delivery:\(deliveryID)"))
+            movement.transfers.append(
+                Transfer(
+                    id: rewardPostID(consent.id), debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+                    amount: 0, pendingID: rewardID, flags: .postPending, code: .reward,
+                    reference: "delivery:\(deliveryID)"))
         }
         let records = byManufacturer.values.reduce(0, +)
         guard let rule = policy.price(category: consent.terms.category), records > 0 else { return movement }
@@ -89,17 +102,22 @@ public enum MoneyRules {
         var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }
         if !makers.isEmpty { makers[0] += manufacturers - makers.reduce(0, +) }
         var shares = zip(suppliers, makers).map { supplier, amount in
-            ChargePlan.Share(suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount, code: .chargeSplitManufacturer)
+            ChargePlan.Share(
+                suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount, code: .chargeSplitManufacturer)
         }
         shares.append(ChargePlan.Share(suffix: "person", accountID: AccountNames.rewards(consent.subject), amount: person, code: .chargeSplitPerson))
         shares.append(ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - manufacturers - person, code: .brokerFee))
         let plan: ChargePlan
         do {
-            plan = try ChargePlan.make(chargeID: "charge:\(deliveryID)", reference: "delivery:\(deliveryID)", price: price, shares: shares,
-                                       vouchers: vouchers, cash: cash, clearingAccountID: AccountNames.clearing, at: now.milliseconds)
+            plan = try ChargePlan.make(
+                chargeID: "charge:\(deliveryID)", reference: "delivery:\(deliveryID)", price: price, shares: shares,
+                vouchers: vouchers, cash: cash, clearingAccountID: AccountNames.clearing, at: now.milliseconds)
         } catch let refusal {
             if refusal.code == .insufficientFunds {
-                throw ConsentError(.paymentRequired, "this delivery costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher")
+                throw ConsentError(
+                    .paymentRequired,
+                    "this delivery costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher"
+                )
             }
             throw ConsentError(.transferRejected, "the charge could not be planned: \(refusal.code.rawValue)")
         }

@@ -63,8 +63,12 @@ public struct TransferService: Sendable {
             throw ConsentError(.invalidRecord, "a batch holds 1 to \(TelemetryLimits.batchRecordsMax) records, got \(records.count); split it")
         }
         if let key = idempotencyKey {
-            guard Identifiers.isValidReference(key) else { throw ConsentError(.invalidIdentifier, "Idempotency-Key must be 1 to 128 letters, digits or -_.:") }
-            if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) { return try Self.replay(done, digest: digest) }
+            guard Identifiers.isValidReference(key) else {
+                throw ConsentError(.invalidIdentifier, "Idempotency-Key must be 1 to 128 letters, digits or -_.:")
+            }
+            if let done = try await store.telemetryBatch(manufacturer: manufacturer, idempotencyKey: key) {
+                return try Self.replay(done, digest: digest)
+            }
         }
         guard let policy = try await broker.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
         let batchID = Identifiers.random(prefix: "bat")
@@ -85,18 +89,24 @@ public struct TransferService: Sendable {
             }
             // One lookup per device, not per record: a batch is mostly a few devices' records.
             let binding: DeviceBinding?
-            if let known = bindings[record.device] { binding = known } else {
+            if let known = bindings[record.device] {
+                binding = known
+            } else {
                 binding = try await store.deviceBinding(manufacturer: manufacturer, deviceID: record.device)
                 bindings[record.device] = .some(binding)
             }
             guard let binding else {
-                results.append(RecordResult(index: index, status: .rejected, code: ConsentError.Code.deviceNotFound.description,
-                                            reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
+                results.append(
+                    RecordResult(
+                        index: index, status: .rejected, code: ConsentError.Code.deviceNotFound.description,
+                        reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
                 continue
             }
             do {
                 let key: SymmetricKey
-                if let known = keys[binding.subject] { key = known } else {
+                if let known = keys[binding.subject] {
+                    key = known
+                } else {
                     key = try await vault.dataKey(for: binding.subject)
                     keys[binding.subject] = key
                 }
@@ -108,8 +118,10 @@ public struct TransferService: Sendable {
         }
         let accepted = sealed.count
         try await vault.store.storeRecords(sealed)
-        let event = DomainEvent.telemetryPushed(TelemetryPushed(batchID: batchID, idempotencyKey: idempotencyKey, manufacturer: manufacturer,
-                                                                accepted: accepted, rejected: records.count - accepted, digest: digest))
+        let event = DomainEvent.telemetryPushed(
+            TelemetryPushed(
+                batchID: batchID, idempotencyKey: idempotencyKey, manufacturer: manufacturer,
+                accepted: accepted, rejected: records.count - accepted, digest: digest))
         do {
             try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: event.streamID, expectedVersion: 0)])
         } catch let error as LedgerError where error.code == .streamVersionConflict {
@@ -152,7 +164,8 @@ public struct TransferService: Sendable {
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
 
-        public init(deliveryID: String?, consentID: String, records: [TelemetryRecord], nextCursor: String?, digest: String?, ledgerSequence: UInt64?) {
+        public init(deliveryID: String?, consentID: String, records: [TelemetryRecord], nextCursor: String?, digest: String?, ledgerSequence: UInt64?)
+        {
             self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
             self.nextCursor = nextCursor; self.digest = digest; self.ledgerSequence = ledgerSequence
         }
@@ -216,9 +229,10 @@ public struct TransferService: Sendable {
     public func pull(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> Delivery {
         let raw = try await pullCanonical(consentID: consentID, recipient: recipient, after: cursor, limit: limit)
         let decoder = JSONDecoder()
-        return Delivery(deliveryID: raw.deliveryID, consentID: raw.consentID,
-                        records: try raw.records.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) },
-                        nextCursor: raw.nextCursor, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
+        return Delivery(
+            deliveryID: raw.deliveryID, consentID: raw.consentID,
+            records: try raw.records.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) },
+            nextCursor: raw.nextCursor, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
     }
 
     /// The records consent `consentID` covers for `recipient` now, after `cursor`. The delivery is
@@ -227,7 +241,8 @@ public struct TransferService: Sendable {
     ///
     /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
     ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
-    public func pullCanonical(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> CanonicalDelivery {
+    public func pullCanonical(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> CanonicalDelivery
+    {
         // A conflict means the consent changed (a revocation) while this was decided: decide again.
         try await retryingOnConflict { _ in
             let stream = StreamName.consent(consentID)
@@ -235,19 +250,26 @@ public struct TransferService: Sendable {
             let consent = try await store.consent(consentID)
             let standing = try await store.party(recipient)?.status
             let now = broker.clock.now()
-            if let denial = AccessDecision.denial(consent: consent, recipientStatus: standing, query: AccessQuery(
-                recipient: recipient, subject: consent?.subject ?? "", item: consent?.terms.items.first ?? "",
-                recordTime: consent?.terms.dataFrom ?? now, deviceConfirmed: true, now: now)) {
+            if let denial = AccessDecision.denial(
+                consent: consent, recipientStatus: standing,
+                query: AccessQuery(
+                    recipient: recipient, subject: consent?.subject ?? "", item: consent?.terms.items.first ?? "",
+                    recordTime: consent?.terms.dataFrom ?? now, deviceConfirmed: true, now: now))
+            {
                 throw denial
             }
             guard let consent else { throw ConsentError(.consentNotFound, "no such consent") }
-            let page = try await vault.store.records(RecordQuery(subject: consent.subject, items: consent.terms.items,
-                                                                 from: consent.terms.dataFrom, to: consent.terms.dataTo,
-                                                                 after: cursor, limit: limit))
+            let page = try await vault.store.records(
+                RecordQuery(
+                    subject: consent.subject, items: consent.terms.items,
+                    from: consent.terms.dataFrom, to: consent.terms.dataTo,
+                    after: cursor, limit: limit))
             // Every record is checked again by the one decision function, whatever the query did.
             let covered = page.filter { r in
-                AccessDecision.denial(consent: consent, recipientStatus: standing, query: AccessQuery(
-                    recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
+                AccessDecision.denial(
+                    consent: consent, recipientStatus: standing,
+                    query: AccessQuery(
+                        recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
             }
             guard !covered.isEmpty else {
                 return CanonicalDelivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
@@ -258,11 +280,14 @@ public struct TransferService: Sendable {
             let next = page.count == limit ? page.last?.cursor.description : nil
             // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
             let digest = Self.digest(ofCanonical: records)
-            var delivery = CanonicalDelivery(deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next,
-                                             digest: digest, ledgerSequence: nil)
-            let event = DomainEvent.dataDelivered(DataDelivered(deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
-                                                                recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
-                                                                records: records.count, digest: digest))
+            var delivery = CanonicalDelivery(
+                deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next,
+                digest: digest, ledgerSequence: nil)
+            let event = DomainEvent.dataDelivered(
+                DataDelivered(
+                    deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
+                    recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
+                    records: records.count, digest: digest))
             let condition = StreamCondition(streamID: stream, expectedVersion: version)
             let recorded: RecordedEvent
             if let money = try await broker.activePolicy()?.policy.accounting {
@@ -294,12 +319,13 @@ extension TransferService {
         }
         let now = broker.clock.now()
         let active = try await store.consents(subject: subject, limit: ConsentLimits.pageItemsMax).filter { $0.status(at: now) == .active }
-        let revoked = Set(try events.dropLast().map { event -> String in
-            guard case .consentRevoked(let r) = try DomainEvent.decode(event) else {
-                throw ConsentError(.malformedEvent, "an erasure carries only revocations before the erasure itself")
-            }
-            return r.consentID
-        })
+        let revoked = Set(
+            try events.dropLast().map { event -> String in
+                guard case .consentRevoked(let r) = try DomainEvent.decode(event) else {
+                    throw ConsentError(.malformedEvent, "an erasure carries only revocations before the erasure itself")
+                }
+                return r.consentID
+            })
         guard Set(active.map(\.id)).isSubset(of: revoked) else {
             throw ConsentError(.invalidTerms, "an erasure must revoke every active consent; fetch your consents again")
         }

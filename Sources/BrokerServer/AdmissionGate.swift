@@ -76,7 +76,11 @@ public final class AdmissionGate: Sendable {
         }
 
         func release() {
-            guard held.withLock({ held in defer { held = false }; return held }) else { return }
+            guard
+                held.withLock({ held in
+                    defer { held = false }; return held
+                })
+            else { return }
             gate.release(slot)
         }
 

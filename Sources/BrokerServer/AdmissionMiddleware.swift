@@ -48,13 +48,15 @@ public struct Refusal: Error, Sendable {
     public let retryAfterSeconds: Int
 
     static func overloaded(requestsInFlightMax: Int) -> Refusal {
-        Refusal(code: "overloaded", status: .serviceUnavailable,
-                detail: "the broker is working on as many requests as it takes at once (\(requestsInFlightMax)); nothing was done, try again shortly",
-                retryAfterSeconds: 1)
+        Refusal(
+            code: "overloaded", status: .serviceUnavailable,
+            detail: "the broker is working on as many requests as it takes at once (\(requestsInFlightMax)); nothing was done, try again shortly",
+            retryAfterSeconds: 1)
     }
 
     static func rateLimited(party: String, detail: String, retryAfterSeconds: Int) -> Refusal {
-        Refusal(code: "rateLimited", status: .tooManyRequests, detail: "\(party) is over its share: \(detail); nothing was done",
-                retryAfterSeconds: retryAfterSeconds)
+        Refusal(
+            code: "rateLimited", status: .tooManyRequests, detail: "\(party) is over its share: \(detail); nothing was done",
+            retryAfterSeconds: retryAfterSeconds)
     }
 }

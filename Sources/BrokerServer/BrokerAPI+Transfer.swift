@@ -59,9 +59,12 @@ extension BrokerAPI {
                 try await out.write(ByteBuffer(bytes: try writer.chunk(canonical: delivery.records[start..<end])))
                 start = end
             }
-            try await out.write(ByteBuffer(bytes: try writer.finish(SealedStream.Trailer(
-                deliveryID: delivery.deliveryID, consentID: delivery.consentID, records: delivery.records.count, digest: delivery.digest,
-                nextCursor: delivery.nextCursor, ledgerSequence: delivery.ledgerSequence))))
+            try await out.write(
+                ByteBuffer(
+                    bytes: try writer.finish(
+                        SealedStream.Trailer(
+                            deliveryID: delivery.deliveryID, consentID: delivery.consentID, records: delivery.records.count, digest: delivery.digest,
+                            nextCursor: delivery.nextCursor, ledgerSequence: delivery.ledgerSequence))))
             try await out.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

@@ -32,9 +32,11 @@ extension BrokerAPI {
     func catalog() async throws -> Response {
         guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
         let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
-        return try Self.json(CatalogView(policyVersion: policy.version, policyHash: policy.hash,
-                                         categories: policy.policy.categories, purposes: policy.policy.purposes,
-                                         manufacturers: manufacturers))
+        return try Self.json(
+            CatalogView(
+                policyVersion: policy.version, policyHash: policy.hash,
+                categories: policy.policy.categories, purposes: policy.policy.purposes,
+                manufacturers: manufacturers))
     }
 }
 

@@ -52,8 +52,9 @@ public struct BrokerAPI: Sendable {
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     static func limit(_ request: Request, max most: Int = APILimits.pageItemsMax) -> Int {
@@ -65,8 +66,10 @@ public struct BrokerAPI: Sendable {
 
     /// Decodes a submit body, checks that every event is the principal's own and of an allowed
     /// type, and hands the events to the broker.
-    func submit(_ request: Request, context: BrokerRequestContext, types: Set<String>,
-                check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }) async throws -> [RecordedEvent] {
+    func submit(
+        _ request: Request, context: BrokerRequestContext, types: Set<String>,
+        check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }
+    ) async throws -> [RecordedEvent] {
         let principal = try context.requirePrincipal()
         // Decoded here rather than by Hummingbird, so that the error names the field.
         let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
@@ -75,7 +78,8 @@ public struct BrokerAPI: Sendable {
             throw ConsentError(.malformedEvent, "submit 1 to \(APILimits.submittedEventsMax) events")
         }
         if body.events.count == 1, body.events[0].type == DomainEvent.TypeName.subjectRegistered,
-           !types.contains(DomainEvent.TypeName.subjectRegistered) {
+            !types.contains(DomainEvent.TypeName.subjectRegistered)
+        {
             throw ConsentError(.malformedEvent, "a key registration comes alone only to POST /v1/subjects")
         }
         var events: [NewEvent] = []
@@ -98,7 +102,6 @@ public struct BrokerAPI: Sendable {
     }
 }
 
-
 /// A few named route handlers by area (consent, transfer, money, log, public), over the API's
 /// services. `BrokerApplication.router` mounts each on its group: the public ones under `/v1`,
 /// the rest under `/v1` behind the signature and traffic middleware.
@@ -112,8 +115,10 @@ extension BrokerController {
     var store: any BrokerStore { api.store }
     var traffic: TrafficLimiter? { api.traffic }
 
-    func submit(_ request: Request, context: BrokerRequestContext, types: Set<String>,
-                check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }) async throws -> [RecordedEvent] {
+    func submit(
+        _ request: Request, context: BrokerRequestContext, types: Set<String>,
+        check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }
+    ) async throws -> [RecordedEvent] {
         try await api.submit(request, context: context, types: types, check: check)
     }
 

@@ -15,10 +15,12 @@ public enum BrokerApplication {
     /// in flight, refused at once beyond it); under `/v1`, a deadline for its answer (for a store
     /// that can wait without end, PostgreSQL); and on every `/v1` route but the public ones, its
     /// signature and its party's traffic share. Each area's handlers are a controller.
-    public static func router(service: BrokerService, transfer: TransferService, nonces: any NonceStore,
-                              metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), publicURL: URL? = nil,
-                              admission: AdmissionGate = AdmissionGate.standard,
-                              requestDeadlineSeconds: Double? = nil) -> Router<BrokerRequestContext> {
+    public static func router(
+        service: BrokerService, transfer: TransferService, nonces: any NonceStore,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), publicURL: URL? = nil,
+        admission: AdmissionGate = AdmissionGate.standard,
+        requestDeadlineSeconds: Double? = nil
+    ) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         let traffic = TrafficLimiter(clock: service.clock) { try await service.activePolicy()?.policy.traffic }
         router.add(middleware: MetricsMiddleware())
@@ -44,16 +46,20 @@ public enum BrokerApplication {
 
     /// The application listening on `host:port`, running `services` (the broker's background
     /// work) beside the server, all ended together at graceful shutdown (SIGTERM, SIGINT).
-    public static func make(service: BrokerService, transfer: TransferService, nonces: any NonceStore,
-                            metrics: PrometheusCollectorRegistry, host: String, port: Int, publicURL: URL? = nil,
-                            admission: AdmissionGate = AdmissionGate.standard, requestDeadlineSeconds: Double? = nil,
-                            services: [any Service] = [], logger: Logger,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(service: service, transfer: transfer, nonces: nonces, metrics: metrics, publicURL: publicURL,
-                                   admission: admission, requestDeadlineSeconds: requestDeadlineSeconds),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "mydata-broker"),
-                    services: services,
-                    onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-                    logger: logger)
+    public static func make(
+        service: BrokerService, transfer: TransferService, nonces: any NonceStore,
+        metrics: PrometheusCollectorRegistry, host: String, port: Int, publicURL: URL? = nil,
+        admission: AdmissionGate = AdmissionGate.standard, requestDeadlineSeconds: Double? = nil,
+        services: [any Service] = [], logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(
+                service: service, transfer: transfer, nonces: nonces, metrics: metrics, publicURL: publicURL,
+                admission: admission, requestDeadlineSeconds: requestDeadlineSeconds),
+            configuration: .init(address: .hostname(host, port: port), serverName: "mydata-broker"),
+            services: services,
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
     }
 }

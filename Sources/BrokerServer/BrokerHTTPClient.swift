@@ -32,8 +32,10 @@ public struct BrokerHTTPClient: Sendable {
     }
 
     /// Sends a signed request; `body` is sent as JSON.
-    public func send(_ method: String, _ pathAndQuery: String, body: Data? = nil, created: Int64? = nil,
-                     nonce: String? = nil, extraFields: [String: String] = [:]) async throws -> Reply {
+    public func send(
+        _ method: String, _ pathAndQuery: String, body: Data? = nil, created: Int64? = nil,
+        nonce: String? = nil, extraFields: [String: String] = [:]
+    ) async throws -> Reply {
         let request = try signedRequest(method, pathAndQuery, body: body, created: created, nonce: nonce, extraFields: extraFields)
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
@@ -41,10 +43,13 @@ public struct BrokerHTTPClient: Sendable {
     }
 
     /// Builds the signed `URLRequest` without sending it (tests tamper with it).
-    public func signedRequest(_ method: String, _ pathAndQuery: String, body: Data? = nil, created: Int64? = nil,
-                              nonce: String? = nil, extraFields: [String: String] = [:]) throws -> URLRequest {
+    public func signedRequest(
+        _ method: String, _ pathAndQuery: String, body: Data? = nil, created: Int64? = nil,
+        nonce: String? = nil, extraFields: [String: String] = [:]
+    ) throws -> URLRequest {
         guard let url = URL(string: pathAndQuery, relativeTo: baseURL)?.absoluteURL,
-              let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host else {
+            let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host
+        else {
             throw HTTPSignatureError(.malformed, "cannot build a URL from \(pathAndQuery)")
         }
         var request = URLRequest(url: url)
@@ -59,8 +64,9 @@ public struct BrokerHTTPClient: Sendable {
         }
         if announceKey, Identifiers.isSubjectID(identity.id) { fields[SignatureMiddleware.subjectKeyField.rawName] = identity.publicKeys.signingKey }
         let authority = components.port.map { "\(host):\($0)" } ?? host
-        let signed = SignedRequest(method: method, scheme: components.scheme ?? "http", authority: authority,
-                                   path: components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)
+        let signed = SignedRequest(
+            method: method, scheme: components.scheme ?? "http", authority: authority,
+            path: components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)
         let (input, signature) = try HTTPMessageSignatures.sign(
             signed, covered: covered, keyID: identity.id, key: identity.signingKey,
             created: created ?? Timestamp.now().milliseconds / 1000, nonce: nonce ?? Hex.encode(Sodium.randomBytes(16)))

@@ -16,8 +16,9 @@ public enum BrokerMetrics {
     /// Adds `GET /metrics` in the Prometheus text format.
     static func addRoute(to router: Router<BrokerRequestContext>, registry: PrometheusCollectorRegistry) {
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
     }
 }

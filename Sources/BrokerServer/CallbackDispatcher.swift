@@ -55,8 +55,9 @@ public struct CallbackDispatcher: Service {
             } catch {
                 let attempts = callback.attempts + 1
                 let wait = min(Int64(1) << Int64(min(attempts, 20)), Self.backoffSecondsMax)
-                try? await store.markCallbackFailed(id: callback.id, attempts: attempts, nextAttempt: clock.now().adding(seconds: wait),
-                                                    error: "\(error)")
+                try? await store.markCallbackFailed(
+                    id: callback.id, attempts: attempts, nextAttempt: clock.now().adding(seconds: wait),
+                    error: "\(error)")
                 Counter(label: "mydata_callbacks_total", dimensions: [("result", "failed")]).increment()
                 logger.info("revocation callback failed; will retry", metadata: ["callback.id": "\(callback.id)", "attempt": "\(attempts)"])
             }
@@ -78,13 +79,15 @@ public struct CallbackDispatcher: Service {
 
     private func post(_ callback: RevocationCallback) async throws {
         guard let url = URL(string: callback.url), let parts = URLComponents(url: url, resolvingAgainstBaseURL: false),
-              let scheme = parts.scheme, let host = parts.host else {
+            let scheme = parts.scheme, let host = parts.host
+        else {
             throw CallbackFailure.unusableURL(callback.url)
         }
         let base = URL(string: "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? ""))!
         let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?\($0)" } ?? "")
-        let notice = Notice(type: "consent.revoked", consentID: callback.consentID, recipient: callback.recipient,
-                            ledgerSequence: callback.eventSequence)
+        let notice = Notice(
+            type: "consent.revoked", consentID: callback.consentID, recipient: callback.recipient,
+            ledgerSequence: callback.eventSequence)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var request = try BrokerHTTPClient(baseURL: base, identity: broker, announceKey: false)

@@ -18,8 +18,10 @@ public struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
         // `next` does not outlive the call.
         return try await withoutActuallyEscaping(next) { next in
             let handler = UncheckedSendable(next)
-            return try await withDeadline(seconds: seconds, "the broker's store",
-                                          consequence: "; a write may or may not have taken effect — check before retrying") {
+            return try await withDeadline(
+                seconds: seconds, "the broker's store",
+                consequence: "; a write may or may not have taken effect — check before retrying"
+            ) {
                 try await handler.value(request, context)
             }
         }

@@ -20,7 +20,8 @@ public struct SignedRequest: Sendable {
         self.authority = authority.lowercased()
         self.path = path.isEmpty ? "/" : path
         self.query = query
-        self.fields = Dictionary(fields.map { ($0.key.lowercased(), $0.value.trimmingCharacters(in: .whitespaces)) }, uniquingKeysWith: { "\($0), \($1)" })
+        self.fields = Dictionary(
+            fields.map { ($0.key.lowercased(), $0.value.trimmingCharacters(in: .whitespaces)) }, uniquingKeysWith: { "\($0), \($1)" })
     }
 
     /// The value of a covered component (RFC 9421 §2.1 and §2.2).
@@ -85,15 +86,20 @@ public enum HTTPMessageSignatures {
             throw HTTPSignatureError(.malformed, "Signature-Input or Signature is not a structured dictionary (RFC 8941)")
         }
         let label: String
-        if let wanted { label = wanted } else {
+        if let wanted {
+            label = wanted
+        } else {
             guard inputs.count == 1, let only = inputs.first?.0 else {
                 throw HTTPSignatureError(.malformed, "send exactly one signature (one label in Signature-Input)")
             }
             label = only
         }
-        guard case .innerList(let list)? = inputs[label] else { throw HTTPSignatureError(.malformed, "Signature-Input has no inner list labelled \(label)") }
+        guard case .innerList(let list)? = inputs[label] else {
+            throw HTTPSignatureError(.malformed, "Signature-Input has no inner list labelled \(label)")
+        }
         guard case .item(let sigItem)? = signatures[label], case .undecodedByteSequence(let b64) = sigItem.rfc9651BareItem,
-              let bytes = Data(base64Encoded: b64) else {
+            let bytes = Data(base64Encoded: b64)
+        else {
             throw HTTPSignatureError(.malformed, "Signature has no byte sequence labelled \(label)")
         }
         var covered: [String] = []
@@ -112,9 +118,10 @@ public enum HTTPMessageSignatures {
             throw HTTPSignatureError(.malformed, "Signature-Input cannot be serialized")
         }
         let text = String(decoding: serialized, as: UTF8.self)
-        return RequestSignature(label: label, covered: covered, created: int("created"), expires: int("expires"), nonce: string("nonce"),
-                                keyID: string("keyid"), algorithm: string("alg"), signature: [UInt8](bytes),
-                                serializedParams: String(text.dropFirst(label.count + 1)))
+        return RequestSignature(
+            label: label, covered: covered, created: int("created"), expires: int("expires"), nonce: string("nonce"),
+            keyID: string("keyid"), algorithm: string("alg"), signature: [UInt8](bytes),
+            serializedParams: String(text.dropFirst(label.count + 1)))
     }
 
     /// Checks `signature` over `request` with `key`.
@@ -128,8 +135,10 @@ public enum HTTPMessageSignatures {
     }
 
     /// Signs `request`, returning the `Signature-Input` and `Signature` field values.
-    public static func sign(_ request: SignedRequest, covered: [String], keyID: String, key: SigningKey, created: Int64,
-                            nonce: String, label: String = "sig1") throws(HTTPSignatureError) -> (signatureInput: String, signature: String) {
+    public static func sign(
+        _ request: SignedRequest, covered: [String], keyID: String, key: SigningKey, created: Int64,
+        nonce: String, label: String = "sig1"
+    ) throws(HTTPSignatureError) -> (signatureInput: String, signature: String) {
         var list = BareInnerList()
         for c in covered { list.append(Item(bareItem: RFC9651BareItem.string(c), parameters: OrderedMap<String, RFC9651BareItem>())) }
         var params = OrderedMap<String, RFC9651BareItem>()
@@ -140,7 +149,9 @@ public enum HTTPMessageSignatures {
         var single = OrderedMap<String, ItemOrInnerList>()
         single[label] = .innerList(InnerList(bareInnerList: list, parameters: params))
         var serializer = StructuredFieldValueSerializer()
-        guard let input = try? serializer.writeDictionaryFieldValue(single) else { throw HTTPSignatureError(.malformed, "cannot serialize Signature-Input") }
+        guard let input = try? serializer.writeDictionaryFieldValue(single) else {
+            throw HTTPSignatureError(.malformed, "cannot serialize Signature-Input")
+        }
         let inputText = String(decoding: input, as: UTF8.self)
         let base = try base(of: request, covered: covered, serializedParams: String(inputText.dropFirst(label.count + 1)))
         let sig = key.sign(Array(base.utf8))
@@ -156,10 +167,13 @@ public enum HTTPMessageSignatures {
     public static func checkContentDigest(_ field: String?, body: [UInt8]) throws(HTTPSignatureError) {
         guard let field else { throw HTTPSignatureError(.missingField, "a request with a body must carry Content-Digest (RFC 9530)") }
         var parser = StructuredFieldValueParser(Array(field.utf8))
-        guard let digests = try? parser.parseDictionaryFieldValue() else { throw HTTPSignatureError(.malformed, "Content-Digest is not a structured dictionary") }
+        guard let digests = try? parser.parseDictionaryFieldValue() else {
+            throw HTTPSignatureError(.malformed, "Content-Digest is not a structured dictionary")
+        }
         var checked = false
         for (algorithm, value) in digests {
-            guard case .item(let item) = value, case .undecodedByteSequence(let b64) = item.rfc9651BareItem, let claimed = Data(base64Encoded: b64) else { continue }
+            guard case .item(let item) = value, case .undecodedByteSequence(let b64) = item.rfc9651BareItem, let claimed = Data(base64Encoded: b64)
+            else { continue }
             let actual: [UInt8]
             switch algorithm {
             case "sha-256": actual = SHA2.sha256(body)

@@ -34,14 +34,14 @@ public enum ErrorTable {
         case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .badSignature, .unknownSubject, .unknownParty: .unauthorized
         case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,
-             .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
+            .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
             .forbidden
         case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
-             .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused:
+            .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused:
             .conflict
         case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
-             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
-             .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected:
+            .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
+            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected:
             .unprocessableContent
         }
     }
@@ -62,11 +62,15 @@ public enum ErrorTable {
         case let e as LedgerError:
             return ProblemDetails(code: e.code.description, status: .unprocessableContent, detail: e.message)
         case is NIOTooManyBytesError:
-            return ProblemDetails(code: "bodyTooLarge", status: .contentTooLarge,
-                                  detail: "a request body holds at most \(APILimits.requestBodyBytesMax) bytes; split it")
+            return ProblemDetails(
+                code: "bodyTooLarge", status: .contentTooLarge,
+                detail: "a request body holds at most \(APILimits.requestBodyBytesMax) bytes; split it")
         case let e as any StoreUnavailability where e.isStoreUnavailable:
-            return ProblemDetails(code: LedgerError.Code.storeUnavailable.description, status: .serviceUnavailable,
-                                  detail: "the database cannot be reached; try again later (a write under way when it went may or may not have been stored: check before repeating it)")
+            return ProblemDetails(
+                code: LedgerError.Code.storeUnavailable.description, status: .serviceUnavailable,
+                detail:
+                    "the database cannot be reached; try again later (a write under way when it went may or may not have been stored: check before repeating it)"
+            )
         case let e as DecodingError:
             return ProblemDetails(code: "invalidJSON", status: .badRequest, detail: describe(e))
         case let e as HTTPError:
@@ -112,8 +116,9 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let body = (try? encoder.encode(problem)) ?? Data()
             var headers: HTTPFields = [.contentType: "application/problem+json"]
             if let refusal = error as? Refusal { headers[.retryAfter] = "\(refusal.retryAfterSeconds)" }
-            return Response(status: HTTPResponse.Status(code: problem.status), headers: headers,
-                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Response(
+                status: HTTPResponse.Status(code: problem.status), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 }

@@ -59,12 +59,14 @@ public struct SignatureMiddleware: RouterMiddleware {
         // Parsing is linear, but what it is handed is bounded all the same: one signature needs far less.
         for (name, value) in [("Signature-Input", input), ("Signature", sig), ("Content-Digest", request.headers[Self.contentDigestField] ?? "")]
         where value.utf8.count > APILimits.signatureFieldBytesMax {
-            throw HTTPSignatureError(.malformed, "the \(name) field has \(value.utf8.count) bytes; at most \(APILimits.signatureFieldBytesMax) are read")
+            throw HTTPSignatureError(
+                .malformed, "the \(name) field has \(value.utf8.count) bytes; at most \(APILimits.signatureFieldBytesMax) are read")
         }
         let signature = try HTTPMessageSignatures.parse(signatureInput: input, signature: sig)
         let covered = Set(signature.covered)
         guard covered.contains("@method"),
-              covered.contains("@target-uri") || covered.isSuperset(of: ["@authority", "@path", "@query"]) else {
+            covered.contains("@target-uri") || covered.isSuperset(of: ["@authority", "@path", "@query"])
+        else {
             throw HTTPSignatureError(.insufficientCoverage, "the signature must cover @method and @target-uri (or @authority, @path and @query)")
         }
         if !body.isEmpty {
@@ -79,7 +81,8 @@ public struct SignatureMiddleware: RouterMiddleware {
         guard let created = signature.created else { throw HTTPSignatureError(.malformed, "the signature needs a created parameter") }
         let now = clock.now()
         guard abs(now.milliseconds / 1000 - created) <= APILimits.signatureSkewSecondsMax else {
-            throw HTTPSignatureError(.staleSignature, "created is more than \(APILimits.signatureSkewSecondsMax) s from the broker's clock; check yours")
+            throw HTTPSignatureError(
+                .staleSignature, "created is more than \(APILimits.signatureSkewSecondsMax) s from the broker's clock; check yours")
         }
         if let expires = signature.expires, expires < now.milliseconds / 1000 {
             throw HTTPSignatureError(.staleSignature, "the signature expired")
@@ -130,7 +133,8 @@ public struct SignatureMiddleware: RouterMiddleware {
             fields[name] = fields[name].map { "\($0), \(field.value)" } ?? field.value
         }
         let authority = origin?.authority ?? request.head.authority ?? ""
-        return SignedRequest(method: request.method.rawValue, scheme: origin?.scheme ?? request.head.scheme ?? "http", authority: authority,
-                             path: request.uri.path, query: request.uri.query, fields: fields)
+        return SignedRequest(
+            method: request.method.rawValue, scheme: origin?.scheme ?? request.head.scheme ?? "http", authority: authority,
+            path: request.uri.path, query: request.uri.query, fields: fields)
     }
 }

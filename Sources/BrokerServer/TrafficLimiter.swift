@@ -46,8 +46,9 @@ public final class TrafficLimiter: Sendable {
             defer { all[party] = u }
             guard u.tokens >= 1 else {
                 let wait = (1 - u.tokens) / Double(share.requestsPerSecond)
-                return .rateLimited(party: party, detail: "at most \(share.requestsPerSecond) requests per second (bursts of \(share.burst))",
-                                    retryAfterSeconds: max(1, Int(wait.rounded(.up))))
+                return .rateLimited(
+                    party: party, detail: "at most \(share.requestsPerSecond) requests per second (bursts of \(share.burst))",
+                    retryAfterSeconds: max(1, Int(wait.rounded(.up))))
             }
             u.tokens -= 1
             return nil
@@ -61,8 +62,9 @@ public final class TrafficLimiter: Sendable {
         let records = usage.withLock { all in all[party].map { $0.day == today ? $0.records : 0 } ?? 0 }
         guard records >= share.recordsPerDay else { return nil }
         let untilMidnight = Int(((today + 1) * Self.dayMs - now + 999) / 1000)
-        return .rateLimited(party: party, detail: "at most \(share.recordsPerDay) records per UTC day, and \(records) were moved today",
-                            retryAfterSeconds: max(1, untilMidnight))
+        return .rateLimited(
+            party: party, detail: "at most \(share.recordsPerDay) records per UTC day, and \(records) were moved today",
+            retryAfterSeconds: max(1, untilMidnight))
     }
 
     /// Counts records `party` pushed or received.

@@ -16,7 +16,9 @@ public struct TrafficMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         let party = signer.id
-        if let refusal = limiter.admitRequest(party: party, share: share) ?? (Self.movesRecords(request) ? limiter.admitRecords(party: party, share: share) : nil) {
+        if let refusal = limiter.admitRequest(party: party, share: share)
+            ?? (Self.movesRecords(request) ? limiter.admitRecords(party: party, share: share) : nil)
+        {
             Counter(label: "mydata_http_refused_total", dimensions: [("reason", "rateLimited")]).increment()
             Counter(label: "mydata_party_throttled_total", dimensions: [("party", party)]).increment()
             throw refusal
@@ -27,6 +29,7 @@ public struct TrafficMiddleware: RouterMiddleware {
     /// A push or a pull: what `recordsPerDay` counts.
     static func movesRecords(_ request: Request) -> Bool {
         let path = request.uri.path
-        return (request.method == .post && path == "/v1/telemetry") || (request.method == .get && path.hasPrefix("/v1/consents/") && path.hasSuffix("/data"))
+        return (request.method == .post && path == "/v1/telemetry")
+            || (request.method == .get && path.hasPrefix("/v1/consents/") && path.hasSuffix("/data"))
     }
 }

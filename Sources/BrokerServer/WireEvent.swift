@@ -33,8 +33,9 @@ public struct WireEvent: Codable, Sendable, Equatable {
         guard let payload = Base64.decode(payload), let signature = Base64.decode(signature) else {
             throw ConsentError(.malformedEvent, "an event's payload and signature must be base64")
         }
-        return NewEvent(streamID: streamID, type: type, schemaVersion: schemaVersion, time: Timestamp(milliseconds: time),
-                        authorID: authorID, payload: payload, signature: signature)
+        return NewEvent(
+            streamID: streamID, type: type, schemaVersion: schemaVersion, time: Timestamp(milliseconds: time),
+            authorID: authorID, payload: payload, signature: signature)
     }
 }
 

@@ -39,7 +39,8 @@ public enum ConsentRules {
                 throw ConsentError(.unknownItem, "data item '\(item)' is not in policy \(policy.version)")
             }
             guard owner.id == category.id else {
-                throw ConsentError(.itemNotInCategory, "data item '\(item)' belongs to '\(owner.id)', not '\(category.id)'; ask for it in a separate request")
+                throw ConsentError(
+                    .itemNotInCategory, "data item '\(item)' belongs to '\(owner.id)', not '\(category.id)'; ask for it in a separate request")
             }
         }
         guard let purpose = policy.purpose(terms.purpose) else {
@@ -53,13 +54,16 @@ public enum ConsentRules {
             throw ConsentError(.durationOverLimit, "a \(category.id) consent lasts 1 to \(maxDays) days, asked for \(terms.durationDays)")
         }
         guard !terms.onceOff || terms.durationDays == 1 else {
-            throw ConsentError(.onceOffTooLong, "a once-off consent lasts at most \(ConsentLimits.onceOffDurationHoursMax) hours: set the duration to 1 day")
+            throw ConsentError(
+                .onceOffTooLong, "a once-off consent lasts at most \(ConsentLimits.onceOffDurationHoursMax) hours: set the duration to 1 day")
         }
     }
 
     /// Checks a recipient's new request.
-    public static func checkRequest(_ e: ConsentRequested, author: String, recipient: Party?, requestExists: Bool,
-                                    policy: ActivePolicy?, now: Timestamp) throws(ConsentError) {
+    public static func checkRequest(
+        _ e: ConsentRequested, author: String, recipient: Party?, requestExists: Bool,
+        policy: ActivePolicy?, now: Timestamp
+    ) throws(ConsentError) {
         guard let policy else { throw ConsentError(.noActivePolicy, "no policy set is active; the operator must run `mydata admin policy activate`") }
         try checkParty(recipient, id: e.recipient, role: .recipient)
         guard author == e.recipient else {
@@ -79,10 +83,14 @@ public enum ConsentRules {
     }
 
     /// Checks a person's grant.
-    public static func checkGrant(_ g: ConsentGranted, author: String, request: ConsentRequest?, recipient: Party?,
-                                  existing: Consent?, policy: ActivePolicy?, now: Timestamp) throws(ConsentError) {
+    public static func checkGrant(
+        _ g: ConsentGranted, author: String, request: ConsentRequest?, recipient: Party?,
+        existing: Consent?, policy: ActivePolicy?, now: Timestamp
+    ) throws(ConsentError) {
         guard let policy else { throw ConsentError(.noActivePolicy, "no policy set is active; the operator must run `mydata admin policy activate`") }
-        guard let request else { throw ConsentError(.requestNotFound, "request \(g.requestID) does not exist; list open requests with `mydata requests`") }
+        guard let request else {
+            throw ConsentError(.requestNotFound, "request \(g.requestID) does not exist; list open requests with `mydata requests`")
+        }
         guard author == g.subject else {
             throw ConsentError(.badSignature, "a grant must be signed by the person it names")
         }
@@ -96,7 +104,10 @@ public enum ConsentRules {
         }
         try checkParty(recipient, id: request.recipient, role: .recipient)
         if let existing {
-            throw ConsentError(.consentExists, "you already answered request \(request.id) (consent \(existing.id), \(existing.status(at: now).rawValue)); ask the recipient for a new request")
+            throw ConsentError(
+                .consentExists,
+                "you already answered request \(request.id) (consent \(existing.id), \(existing.status(at: now).rawValue)); ask the recipient for a new request"
+            )
         }
         guard g.requestHash == request.requestHash, g.recipient == request.recipient, g.terms == request.terms else {
             throw ConsentError(.termsMismatch, "the grant's terms differ from request \(request.id); fetch the request again")
@@ -127,7 +138,9 @@ public enum ConsentRules {
     /// Checks a recipient's withdrawal of its request.
     public static func checkWithdraw(_ w: RequestWithdrawn, author: String, request: ConsentRequest?) throws(ConsentError) {
         guard let request else { throw ConsentError(.requestNotFound, "request \(w.requestID) does not exist") }
-        guard author == request.recipient else { throw ConsentError(.notRequestOwner, "only \(request.recipient) can withdraw request \(request.id)") }
+        guard author == request.recipient else {
+            throw ConsentError(.notRequestOwner, "only \(request.recipient) can withdraw request \(request.id)")
+        }
         guard request.withdrawnAt == nil else { throw ConsentError(.requestWithdrawn, "request \(request.id) is already withdrawn") }
     }
 

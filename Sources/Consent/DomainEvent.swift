@@ -48,14 +48,15 @@ public enum DomainEvent: Sendable, Equatable {
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
     /// has a golden fixture under Tests/ConsentTests/Fixtures.
-    public static let upcasters = UpcasterChain(currentVersions: [
-        TypeName.brokerInitialised: 1, TypeName.policyActivated: 1, TypeName.partyRegistered: 1,
-        TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
-        TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
-        TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
-        TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
-        TypeName.partyCallbackSet: 1, TypeName.accountsOpened: 1, TypeName.transfersPosted: 1,
-    ], upcasters: [])
+    public static let upcasters = UpcasterChain(
+        currentVersions: [
+            TypeName.brokerInitialised: 1, TypeName.policyActivated: 1, TypeName.partyRegistered: 1,
+            TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
+            TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
+            TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
+            TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
+            TypeName.partyCallbackSet: 1, TypeName.accountsOpened: 1, TypeName.transfersPosted: 1,
+        ], upcasters: [])
 
     /// The stored type name.
     public var typeName: String {
@@ -135,8 +136,9 @@ public enum DomainEvent: Sendable, Equatable {
 
     /// An unsigned ledger event for this fact, by `authorID` at `time`; the author signs it after.
     public func newEvent(authorID: String, time: Timestamp) throws -> NewEvent {
-        NewEvent(streamID: streamID, type: typeName, schemaVersion: Self.upcasters.currentVersion(of: typeName) ?? 1,
-                 time: time, authorID: authorID, payload: try payload())
+        NewEvent(
+            streamID: streamID, type: typeName, schemaVersion: Self.upcasters.currentVersion(of: typeName) ?? 1,
+            time: time, authorID: authorID, payload: try payload())
     }
 
     /// Decodes a stored event, upcasting old schema versions.

@@ -27,7 +27,8 @@ public struct DomainKeyBook: AuthorKeyBook {
             domain = .failure(LedgerError(.corruptRecord, "\(error)"))
         }
         guard case .success(.subjectRegistered(let e)) = domain, let bytes = Base64.decode(e.signingKey),
-              let key = try? VerifyingKey(bytes: bytes), Identifiers.subjectID(signingKey: key) == e.subjectID else {
+            let key = try? VerifyingKey(bytes: bytes), Identifiers.subjectID(signingKey: key) == e.subjectID
+        else {
             return Prepared(domain: domain, registeredKey: nil)
         }
         return Prepared(domain: domain, registeredKey: key)
@@ -63,7 +64,7 @@ public struct DomainKeyBook: AuthorKeyBook {
     private func authorRule(_ event: DomainEvent) -> String? {
         switch event {
         case .brokerInitialised, .policyActivated, .partyRegistered, .partySuspended, .partyReinstated, .partyKeyRotated, .dataDelivered,
-             .telemetryPushed, .partyCallbackSet, .accountsOpened, .transfersPosted:
+            .telemetryPushed, .partyCallbackSet, .accountsOpened, .transfersPosted:
             AuthorID.broker
         case .subjectRegistered(let e): e.subjectID
         case .subjectErased(let e): e.subjectID

@@ -87,8 +87,10 @@ public struct ConsentTerms: Codable, Sendable, Equatable {
     /// The incentive offered to the person, in whole won.
     public var incentiveKRW: Int64
 
-    public init(category: String, items: [String], purpose: String, dataFrom: Timestamp, dataTo: Timestamp,
-                durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64) {
+    public init(
+        category: String, items: [String], purpose: String, dataFrom: Timestamp, dataTo: Timestamp,
+        durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64
+    ) {
         self.category = category; self.items = items; self.purpose = purpose
         self.dataFrom = dataFrom; self.dataTo = dataTo; self.durationDays = durationDays
         self.onceOff = onceOff; self.retentionDays = retentionDays; self.incentiveKRW = incentiveKRW
@@ -105,8 +107,10 @@ public struct ConsentRequested: Codable, Sendable, Equatable {
     public var offerExpiresAt: Timestamp
     /// The policy version the request was checked against.
     public var policyVersion: String
-    public init(requestID: String, recipient: String, subject: String?, terms: ConsentTerms,
-                offerExpiresAt: Timestamp, policyVersion: String) {
+    public init(
+        requestID: String, recipient: String, subject: String?, terms: ConsentTerms,
+        offerExpiresAt: Timestamp, policyVersion: String
+    ) {
         self.requestID = requestID; self.recipient = recipient; self.subject = subject
         self.terms = terms; self.offerExpiresAt = offerExpiresAt; self.policyVersion = policyVersion
     }
@@ -135,9 +139,11 @@ public struct ConsentGranted: Codable, Sendable, Equatable {
     /// The person explicitly confirmed sharing sensitive data.
     public var sensitiveConfirmed: Bool
 
-    public init(consentID: String, requestID: String, requestHash: String, subject: String, recipient: String,
-                terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
-                policyHash: String, sensitiveConfirmed: Bool) {
+    public init(
+        consentID: String, requestID: String, requestHash: String, subject: String, recipient: String,
+        terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
+        policyHash: String, sensitiveConfirmed: Bool
+    ) {
         self.consentID = consentID; self.requestID = requestID; self.requestHash = requestHash
         self.subject = subject; self.recipient = recipient; self.terms = terms
         self.grantedAt = grantedAt; self.expiresAt = expiresAt; self.policyVersion = policyVersion
@@ -183,8 +189,10 @@ public struct DataDelivered: Codable, Sendable, Equatable {
     public var records: Int
     /// BLAKE2b-256 (hex) of the bytes sent.
     public var digest: String
-    public init(deliveryID: String, consentID: String, subject: String, recipient: String,
-                items: [String], records: Int, digest: String) {
+    public init(
+        deliveryID: String, consentID: String, subject: String, recipient: String,
+        items: [String], records: Int, digest: String
+    ) {
         self.deliveryID = deliveryID; self.consentID = consentID; self.subject = subject
         self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
     }

@@ -12,8 +12,10 @@ public struct PolicySet: Codable, Sendable, Equatable {
     /// (no party is then limited but by the broker's bound on work in flight).
     public var traffic: TrafficThresholds?
 
-    public init(version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
-                traffic: TrafficThresholds? = nil) {
+    public init(
+        version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
+        traffic: TrafficThresholds? = nil
+    ) {
         self.version = version
         self.categories = categories
         self.purposes = purposes
@@ -142,8 +144,10 @@ public struct AccountingPolicy: Codable, Sendable, Equatable {
 
     public enum RewardPosting: String, Codable, Sendable, CaseIterable { case grant, firstDelivery = "first-delivery" }
 
-    public init(fund: String, rewardPostedOn: RewardPosting, clawbackWithinDays: Int, rewards: [RewardRule], prices: [PriceRule],
-                redemptionMinimumKRW: Int64) {
+    public init(
+        fund: String, rewardPostedOn: RewardPosting, clawbackWithinDays: Int, rewards: [RewardRule], prices: [PriceRule],
+        redemptionMinimumKRW: Int64
+    ) {
         self.fund = fund; self.rewardPostedOn = rewardPostedOn; self.clawbackWithinDays = clawbackWithinDays
         self.rewards = rewards; self.prices = prices; self.redemptionMinimumKRW = redemptionMinimumKRW
     }

@@ -37,9 +37,12 @@ public struct TelemetryBatch: Sendable, Equatable, Codable {
     public var digest: String
     public var time: Timestamp
     public var sequence: UInt64
-    public init(batchID: String, idempotencyKey: String?, manufacturer: String, accepted: Int, rejected: Int, digest: String,
-                time: Timestamp, sequence: UInt64) {
-        self.batchID = batchID; self.idempotencyKey = idempotencyKey; self.manufacturer = manufacturer; self.accepted = accepted; self.rejected = rejected
+    public init(
+        batchID: String, idempotencyKey: String?, manufacturer: String, accepted: Int, rejected: Int, digest: String,
+        time: Timestamp, sequence: UInt64
+    ) {
+        self.batchID = batchID; self.idempotencyKey = idempotencyKey; self.manufacturer = manufacturer; self.accepted = accepted;
+        self.rejected = rejected
         self.digest = digest; self.time = time; self.sequence = sequence
     }
 }
@@ -65,8 +68,12 @@ public enum Projection {
         case .policyActivated(let e):
             return [.activatePolicy(ActivePolicy(version: e.version, hash: e.hash, policy: e.policy, activatedAt: time))]
         case .partyRegistered(let e):
-            return [.insertParty(Party(id: e.partyID, role: e.role, name: e.name, signingKey: e.signingKey,
-                                       boxKey: e.boxKey, status: .active, registeredAt: time))]
+            return [
+                .insertParty(
+                    Party(
+                        id: e.partyID, role: e.role, name: e.name, signingKey: e.signingKey,
+                        boxKey: e.boxKey, status: .active, registeredAt: time))
+            ]
         case .partySuspended(let e):
             return [.setPartyStatus(id: e.partyID, status: .suspended)]
         case .partyReinstated(let e):
@@ -76,29 +83,42 @@ public enum Projection {
         case .subjectRegistered(let e):
             return [.insertSubject(Subject(id: e.subjectID, signingKey: e.signingKey, registeredAt: time))]
         case .consentRequested(let e):
-            return [.insertRequest(ConsentRequest(
-                id: e.requestID, recipient: e.recipient, subject: e.subject, terms: e.terms,
-                offerExpiresAt: e.offerExpiresAt, policyVersion: e.policyVersion, createdAt: time,
-                requestHash: Hex.encode(BLAKE2b.hash256(event.payload)), withdrawnAt: nil))]
+            return [
+                .insertRequest(
+                    ConsentRequest(
+                        id: e.requestID, recipient: e.recipient, subject: e.subject, terms: e.terms,
+                        offerExpiresAt: e.offerExpiresAt, policyVersion: e.policyVersion, createdAt: time,
+                        requestHash: Hex.encode(BLAKE2b.hash256(event.payload)), withdrawnAt: nil))
+            ]
         case .requestWithdrawn(let e):
             return [.withdrawRequest(id: e.requestID, at: time)]
         case .consentGranted(let e):
-            return [.insertConsent(Consent(
-                id: e.consentID, requestID: e.requestID, requestHash: e.requestHash, subject: e.subject,
-                recipient: e.recipient, terms: e.terms, grantedAt: e.grantedAt, expiresAt: e.expiresAt,
-                policyVersion: e.policyVersion, policyHash: e.policyHash, sensitiveConfirmed: e.sensitiveConfirmed,
-                revokedAt: nil, grantSequence: 0))]
+            return [
+                .insertConsent(
+                    Consent(
+                        id: e.consentID, requestID: e.requestID, requestHash: e.requestHash, subject: e.subject,
+                        recipient: e.recipient, terms: e.terms, grantedAt: e.grantedAt, expiresAt: e.expiresAt,
+                        policyVersion: e.policyVersion, policyHash: e.policyHash, sensitiveConfirmed: e.sensitiveConfirmed,
+                        revokedAt: nil, grantSequence: 0))
+            ]
         case .consentRevoked(let e):
             return [.revokeConsent(id: e.consentID, at: time)]
         case .deviceAttested(let e):
-            return [.attestDevice(DeviceBinding(deviceID: e.deviceID, manufacturer: e.manufacturer,
-                                                subject: e.subject, attestedAt: time, confirmedAt: nil))]
+            return [
+                .attestDevice(
+                    DeviceBinding(
+                        deviceID: e.deviceID, manufacturer: e.manufacturer,
+                        subject: e.subject, attestedAt: time, confirmedAt: nil))
+            ]
         case .deviceConfirmed(let e):
             return [.confirmDevice(manufacturer: e.manufacturer, deviceID: e.deviceID, at: time)]
         case .dataDelivered(let e):
-            return [.appendAccess(AccessLogEntry(
-                sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
-                subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))]
+            return [
+                .appendAccess(
+                    AccessLogEntry(
+                        sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
+                        subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))
+            ]
         case .partyCallbackSet(let e):
             return [.setPartyCallback(id: e.partyID, url: e.url)]
         case .subjectErased(let e):
@@ -108,8 +128,12 @@ public enum Projection {
         case .transfersPosted(let e):
             return [.postTransfers(e.transfers, balances: e.balances)]
         case .telemetryPushed(let e):
-            return [.insertBatch(TelemetryBatch(batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
-                                                rejected: e.rejected, digest: e.digest, time: time, sequence: 0))]
+            return [
+                .insertBatch(
+                    TelemetryBatch(
+                        batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
+                        rejected: e.rejected, digest: e.digest, time: time, sequence: 0))
+            ]
         }
     }
 }
@@ -144,8 +168,9 @@ extension AppendBatch {
     ///
     /// - Parameter events: each typed event with the ledger event made from it.
     public init(typed events: [(DomainEvent, NewEvent)], conditions: [StreamCondition] = []) {
-        self.init(events: events.map(\.1), conditions: conditions,
-                  derived: DerivedProjections(changes: events.map { Projection.changes(for: $0.0, event: $0.1) }))
+        self.init(
+            events: events.map(\.1), conditions: conditions,
+            derived: DerivedProjections(changes: events.map { Projection.changes(for: $0.0, event: $0.1) }))
     }
 
     /// The projection changes of each event: carried with the batch, or derived by decoding.

@@ -51,8 +51,10 @@ public struct ConsentRequest: Sendable, Equatable, Codable {
     public var requestHash: String
     public var withdrawnAt: Timestamp?
 
-    public init(id: String, recipient: String, subject: String?, terms: ConsentTerms, offerExpiresAt: Timestamp,
-                policyVersion: String, createdAt: Timestamp, requestHash: String, withdrawnAt: Timestamp?) {
+    public init(
+        id: String, recipient: String, subject: String?, terms: ConsentTerms, offerExpiresAt: Timestamp,
+        policyVersion: String, createdAt: Timestamp, requestHash: String, withdrawnAt: Timestamp?
+    ) {
         self.id = id; self.recipient = recipient; self.subject = subject; self.terms = terms
         self.offerExpiresAt = offerExpiresAt; self.policyVersion = policyVersion; self.createdAt = createdAt
         self.requestHash = requestHash; self.withdrawnAt = withdrawnAt
@@ -83,9 +85,11 @@ public struct Consent: Sendable, Equatable, Codable {
     /// Where the signed grant sits in the ledger.
     public var grantSequence: UInt64
 
-    public init(id: String, requestID: String, requestHash: String, subject: String, recipient: String,
-                terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
-                policyHash: String, sensitiveConfirmed: Bool, revokedAt: Timestamp?, grantSequence: UInt64) {
+    public init(
+        id: String, requestID: String, requestHash: String, subject: String, recipient: String,
+        terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
+        policyHash: String, sensitiveConfirmed: Bool, revokedAt: Timestamp?, grantSequence: UInt64
+    ) {
         self.id = id; self.requestID = requestID; self.requestHash = requestHash; self.subject = subject
         self.recipient = recipient; self.terms = terms; self.grantedAt = grantedAt; self.expiresAt = expiresAt
         self.policyVersion = policyVersion; self.policyHash = policyHash
@@ -130,8 +134,10 @@ public struct AccessLogEntry: Sendable, Equatable, Codable {
     public var items: [String]
     public var records: Int
     public var digest: String
-    public init(sequence: UInt64, time: Timestamp, deliveryID: String, consentID: String, subject: String,
-                recipient: String, items: [String], records: Int, digest: String) {
+    public init(
+        sequence: UInt64, time: Timestamp, deliveryID: String, consentID: String, subject: String,
+        recipient: String, items: [String], records: Int, digest: String
+    ) {
         self.sequence = sequence; self.time = time; self.deliveryID = deliveryID; self.consentID = consentID
         self.subject = subject; self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
     }

@@ -32,16 +32,18 @@ public enum FuzzSeeds {
         ]
     }
 
-    static let terms = ConsentTerms(category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
-                                    dataFrom: FuzzKeys.now.adding(days: -30), dataTo: FuzzKeys.now.adding(days: 180), durationDays: 180,
-                                    onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
+    static let terms = ConsentTerms(
+        category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+        dataFrom: FuzzKeys.now.adding(days: -30), dataTo: FuzzKeys.now.adding(days: 180), durationDays: 180,
+        onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
 
     static func grant() -> ConsentGranted {
         let person = FuzzKeys.person
-        return ConsentGranted(consentID: Identifiers.consentID(requestID: "req_fuzz", subject: person.id), requestID: "req_fuzz",
-                              requestHash: String(repeating: "cd", count: 32), subject: person.id, recipient: FuzzKeys.recipient.id,
-                              terms: terms, grantedAt: FuzzKeys.now, expiresAt: ConsentRules.expiry(of: terms, grantedAt: FuzzKeys.now),
-                              policyVersion: "2026.11.1", policyHash: String(repeating: "ab", count: 32), sensitiveConfirmed: false)
+        return ConsentGranted(
+            consentID: Identifiers.consentID(requestID: "req_fuzz", subject: person.id), requestID: "req_fuzz",
+            requestHash: String(repeating: "cd", count: 32), subject: person.id, recipient: FuzzKeys.recipient.id,
+            terms: terms, grantedAt: FuzzKeys.now, expiresAt: ConsentRules.expiry(of: terms, grantedAt: FuzzKeys.now),
+            policyVersion: "2026.11.1", policyHash: String(repeating: "ab", count: 32), sensitiveConfirmed: false)
     }
 
     static func json(_ value: some Encodable, pretty: Bool = false) throws -> [UInt8] {
@@ -52,14 +54,20 @@ public enum FuzzSeeds {
 
     static func envelope() throws -> [(String, [UInt8])] {
         let person = FuzzKeys.person, now = FuzzKeys.now
-        let registration = try person.sign(.subjectRegistered(SubjectRegistered(subjectID: person.id, signingKey: person.publicKeys.signingKey)), at: now)
+        let registration = try person.sign(
+            .subjectRegistered(SubjectRegistered(subjectID: person.id, signingKey: person.publicKeys.signingKey)), at: now)
         let granted = try person.sign(.consentGranted(grant()), at: now)
         let revoked = try person.sign(.consentRevoked(ConsentRevoked(consentID: grant().consentID, subject: person.id)), at: now)
-        let requested = try FuzzKeys.recipient.sign(.consentRequested(ConsentRequested(
-            requestID: "req_fuzz", recipient: FuzzKeys.recipient.id, subject: nil, terms: terms, offerExpiresAt: now.adding(days: 30),
-            policyVersion: "2026.11.1")), at: now)
-        let attested = try FuzzKeys.recipient.sign(.deviceAttested(DeviceAttested(deviceID: "car-1", manufacturer: FuzzKeys.recipient.id,
-                                                                                  subject: person.id)), at: now)
+        let requested = try FuzzKeys.recipient.sign(
+            .consentRequested(
+                ConsentRequested(
+                    requestID: "req_fuzz", recipient: FuzzKeys.recipient.id, subject: nil, terms: terms, offerExpiresAt: now.adding(days: 30),
+                    policyVersion: "2026.11.1")), at: now)
+        let attested = try FuzzKeys.recipient.sign(
+            .deviceAttested(
+                DeviceAttested(
+                    deviceID: "car-1", manufacturer: FuzzKeys.recipient.id,
+                    subject: person.id)), at: now)
         return [
             ("register-and-grant.json", try json(SubmitBody(events: [WireEvent(registration), WireEvent(granted)]))),
             ("revoke.json", try json(SubmitBody(events: [WireEvent(revoked)]))),
@@ -86,16 +94,22 @@ public enum FuzzSeeds {
 
     static func signature() throws -> [(String, [UInt8])] {
         let request = FuzzTarget.signedRequest
-        let (input, sig) = try HTTPMessageSignatures.sign(request, covered: ["@method", "@target-uri", "content-digest"], keyID: FuzzKeys.person.id,
-                                                          key: FuzzTarget.rfcKey, created: FuzzKeys.now.milliseconds / 1000, nonce: "n-1")
-        let (split, splitSig) = try HTTPMessageSignatures.sign(request, covered: ["@method", "@authority", "@path", "@query", "@scheme", "@request-target"],
-                                                               keyID: "safedrive", key: FuzzTarget.rfcKey, created: FuzzKeys.now.milliseconds / 1000,
-                                                               nonce: "n-2", label: "b")
+        let (input, sig) = try HTTPMessageSignatures.sign(
+            request, covered: ["@method", "@target-uri", "content-digest"], keyID: FuzzKeys.person.id,
+            key: FuzzTarget.rfcKey, created: FuzzKeys.now.milliseconds / 1000, nonce: "n-1")
+        let (split, splitSig) = try HTTPMessageSignatures.sign(
+            request, covered: ["@method", "@authority", "@path", "@query", "@scheme", "@request-target"],
+            keyID: "safedrive", key: FuzzTarget.rfcKey, created: FuzzKeys.now.milliseconds / 1000,
+            nonce: "n-2", label: "b")
         return [
             // RFC 9421 Appendix B.2.6.
-            ("rfc9421-b26.txt", FuzzTarget.signatureInput(
-                signatureInput: #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
-                signature: "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:")),
+            (
+                "rfc9421-b26.txt",
+                FuzzTarget.signatureInput(
+                    signatureInput:
+                        #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
+                    signature: "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:")
+            ),
             ("target-uri.txt", FuzzTarget.signatureInput(signatureInput: input, signature: sig)),
             ("split-components.txt", FuzzTarget.signatureInput(signatureInput: split, signature: splitSig)),
         ]
@@ -105,27 +119,39 @@ public enum FuzzSeeds {
         let body = Array(#"{"hello": "world"}"#.utf8)
         return [
             // RFC 9530's example.
-            ("rfc9530-sha512.txt", FuzzTarget.digestInput(
-                field: "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:", body: body)),
+            (
+                "rfc9530-sha512.txt",
+                FuzzTarget.digestInput(
+                    field: "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:", body: body)
+            ),
             ("sha256.txt", FuzzTarget.digestInput(field: HTTPMessageSignatures.contentDigest(body), body: body)),
-            ("both.txt", FuzzTarget.digestInput(field: HTTPMessageSignatures.contentDigest(body) + ", sha-512=:" + Base64.encode(SHA2.sha512(body)) + ":, md5=:AAAA:", body: body)),
+            (
+                "both.txt",
+                FuzzTarget.digestInput(
+                    field: HTTPMessageSignatures.contentDigest(body) + ", sha-512=:" + Base64.encode(SHA2.sha512(body)) + ":, md5=:AAAA:", body: body)
+            ),
         ]
     }
 
     static let records = [
-        TelemetryRecord(device: "car-1", item: "vehicle.driving", time: FuzzKeys.now.adding(seconds: -600),
-                        values: ["distance": .number(12.5), "duration": .integer(600), "average_speed": .number(42.5), "harsh_braking_events": .integer(1)]),
-        TelemetryRecord(device: "car-1", item: "vehicle.parts", time: FuzzKeys.now.adding(seconds: -60),
-                        values: ["part": .string("brake-pad-zq81"), "wear": .number(0.3), "replaced_at": .integer(1_790_000_000_000)]),
-        TelemetryRecord(device: "car-2", item: "vehicle.context", time: FuzzKeys.now, values: ["weather": .string("rain"), "congestion_level": .integer(3)]),
+        TelemetryRecord(
+            device: "car-1", item: "vehicle.driving", time: FuzzKeys.now.adding(seconds: -600),
+            values: ["distance": .number(12.5), "duration": .integer(600), "average_speed": .number(42.5), "harsh_braking_events": .integer(1)]),
+        TelemetryRecord(
+            device: "car-1", item: "vehicle.parts", time: FuzzKeys.now.adding(seconds: -60),
+            values: ["part": .string("brake-pad-zq81"), "wear": .number(0.3), "replaced_at": .integer(1_790_000_000_000)]),
+        TelemetryRecord(
+            device: "car-2", item: "vehicle.context", time: FuzzKeys.now, values: ["weather": .string("rain"), "congestion_level": .integer(3)]),
     ]
 
     static func telemetry(ndjson: Bool) throws -> [(String, [UInt8])] {
         let lines = try records.map { try json($0) }
         let bad = Array(#"{"device":"car-3","item":"vehicle.driving","time":"yesterday","values":{}}"#.utf8)
         if ndjson {
-            return [("records.ndjson", Array((lines + [bad]).joined(separator: [10]))),
-                    ("crlf.ndjson", Array(lines.joined(separator: Array("\r\n".utf8))) + Array("\r\n \n".utf8))]
+            return [
+                ("records.ndjson", Array((lines + [bad]).joined(separator: [10]))),
+                ("crlf.ndjson", Array(lines.joined(separator: Array("\r\n".utf8))) + Array("\r\n \n".utf8)),
+            ]
         }
         let body = Array(#"{"records":["#.utf8) + Array((lines + [bad]).joined(separator: [UInt8(ascii: ",")])) + Array("]}".utf8)
         return [("records.json", body), ("pretty.json", try json(["records": records], pretty: true))]
@@ -146,8 +172,11 @@ public enum FuzzSeeds {
                 "subjectKey": person.publicKeys.signingKey, "subjectSignature": Base64.encode(event.signature),
             ]
             if checkpoint {
-                evidence["checkpoint"] = ["sequence": cp.sequence, "headHash": Hex.encode(cp.headHash), "time": cp.time.milliseconds,
-                                          "signature": Base64.encode(cp.signature)] as [String: Any]
+                evidence["checkpoint"] =
+                    [
+                        "sequence": cp.sequence, "headHash": Hex.encode(cp.headHash), "time": cp.time.milliseconds,
+                        "signature": Base64.encode(cp.signature),
+                    ] as [String: Any]
             }
             return [
                 "schemaVersion": ConsentReceipt.schema, "recordID": g.consentID, "piiPrincipalID": person.id,
@@ -165,8 +194,11 @@ public enum FuzzSeeds {
             let data = try JSONSerialization.data(withJSONObject: receipt(checkpoint: withCheckpoint))
             let r = try JSONDecoder().decode(ConsentReceipt.self, from: data)
             let value = broker.signingKey.sign(try SignedReceipt.signedBytes(r))
-            let signed = SignedReceipt(receipt: r, signature: .init(algorithm: "Ed25519", keyID: broker.id,
-                                                                    publicKey: broker.publicKeys.signingKey, value: Base64.encode(value.bytes)))
+            let signed = SignedReceipt(
+                receipt: r,
+                signature: .init(
+                    algorithm: "Ed25519", keyID: broker.id,
+                    publicKey: broker.publicKeys.signingKey, value: Base64.encode(value.bytes)))
             _ = try ReceiptVerifier.verify(try signed.json(), brokerKey: broker.signingKey.verifyingKey)
             return (name, Array(try signed.json()))
         }
@@ -177,8 +209,17 @@ public enum FuzzSeeds {
         let head = ChainHead(sequence: 4_096, hash: BLAKE2b.hash256(Array("fuzz".utf8)))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return [("checkpoint.json", Array(try encoder.encode(CheckpointFile(Checkpoint.sign(head: head, time: FuzzKeys.now,
-                                                                                              with: FuzzKeys.broker.signingKey)))))]
+        return [
+            (
+                "checkpoint.json",
+                Array(
+                    try encoder.encode(
+                        CheckpointFile(
+                            Checkpoint.sign(
+                                head: head, time: FuzzKeys.now,
+                                with: FuzzKeys.broker.signingKey))))
+            )
+        ]
     }
 
     /// Key files as `mydata key init` writes them, plain and sealed (at libsodium's least cost).
@@ -190,8 +231,9 @@ public enum FuzzSeeds {
         for (name, sealed) in [("plain.json", false), ("sealed.json", true)] {
             let url = folder.appendingPathComponent(name)
             var passphrase: [UInt8]? = sealed ? FuzzTarget.keyFilePassphrase : nil
-            try KeyFile.write(FuzzKeys.person, to: url, passphrase: &passphrase,
-                              cost: Argon2id.Cost(opsLimit: 1, memLimit: Argon2id.memoryBytesMin))
+            try KeyFile.write(
+                FuzzKeys.person, to: url, passphrase: &passphrase,
+                cost: Argon2id.Cost(opsLimit: 1, memLimit: Argon2id.memoryBytesMin))
             out.append((name, [UInt8](try Data(contentsOf: url))))
         }
         return out
@@ -199,25 +241,30 @@ public enum FuzzSeeds {
 
     static func delivery() throws -> TransferService.CanonicalDelivery {
         let canonical = try records.map { try CanonicalJSON.encode($0) }
-        return TransferService.CanonicalDelivery(deliveryID: "dlv_0123456789abcdef", consentID: grant().consentID, records: canonical,
-                                                 nextCursor: "7.42", digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 9)
+        return TransferService.CanonicalDelivery(
+            deliveryID: "dlv_0123456789abcdef", consentID: grant().consentID, records: canonical,
+            nextCursor: "7.42", digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 9)
     }
 
     static func sealedPage() throws -> [(String, [UInt8])] {
         let page = TransferService.deliveryJSON(try delivery())
         var last = try delivery()
         last.records = []; last.nextCursor = nil; last.digest = TransferService.digest(ofCanonical: [])
-        return [("sealed.bin", try SealedBox.seal(page, to: FuzzKeys.recipient.boxKey.publicKey)),
-                ("opened.json", page), ("opened-empty.json", TransferService.deliveryJSON(last))]
+        return [
+            ("sealed.bin", try SealedBox.seal(page, to: FuzzKeys.recipient.boxKey.publicKey)),
+            ("opened.json", page), ("opened-empty.json", TransferService.deliveryJSON(last)),
+        ]
     }
 
     /// A stream as a pull writes it; and chunk plaintexts for the target's second reading.
     static func sealedStream() throws -> [(String, [UInt8])] {
         let d = try delivery()
-        let writer = try SealedStream.Writer(consentID: d.consentID, recipient: FuzzKeys.recipient.boxKey.publicKey,
-                                             broker: FuzzKeys.broker.signingKey)
-        let trailer = SealedStream.Trailer(deliveryID: d.deliveryID, consentID: d.consentID, records: d.records.count, digest: d.digest,
-                                           nextCursor: d.nextCursor, ledgerSequence: d.ledgerSequence)
+        let writer = try SealedStream.Writer(
+            consentID: d.consentID, recipient: FuzzKeys.recipient.boxKey.publicKey,
+            broker: FuzzKeys.broker.signingKey)
+        let trailer = SealedStream.Trailer(
+            deliveryID: d.deliveryID, consentID: d.consentID, records: d.records.count, digest: d.digest,
+            nextCursor: d.nextCursor, ledgerSequence: d.ledgerSequence)
         var body = writer.opening
         body += try writer.chunk(canonical: d.records[0..<2])
         body += try writer.chunk(canonical: d.records[2...])
@@ -227,8 +274,9 @@ public enum FuzzSeeds {
         plainTrailer.consentID = FuzzStream.consentID
         let chunks = [Array(d.records[0..<2].joined(separator: [10])) + [10], d.records[2] + [10], try json(plainTrailer)]
         let plain = Array(chunks.joined(separator: [FuzzStream.chunkSeparator]))
-        _ = try SealedStream.Reader.open(try FuzzStream.body(messages: chunks), recipient: FuzzKeys.recipient.boxKey,
-                                         broker: FuzzKeys.broker.signingKey.verifyingKey)
+        _ = try SealedStream.Reader.open(
+            try FuzzStream.body(messages: chunks), recipient: FuzzKeys.recipient.boxKey,
+            broker: FuzzKeys.broker.signingKey.verifyingKey)
         return [("stream.ndjson", Array(body)), ("chunks.bin", plain)]
     }
 }

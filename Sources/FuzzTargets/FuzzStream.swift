@@ -35,9 +35,11 @@ enum FuzzStream {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // `SealedStream.Opening`'s fields (it has no public initialiser), in the same sorted order.
-        var body = try encoder.encode([
-            "format": SealedStream.format, "consentID": consentID, "sealedKey": fixed.sealedKey, "header": Base64.encode(writer.header),
-            "signature": Base64.encode(FuzzKeys.broker.signingKey.sign(signed).bytes)]) + Data([10])
+        var body =
+            try encoder.encode([
+                "format": SealedStream.format, "consentID": consentID, "sealedKey": fixed.sealedKey, "header": Base64.encode(writer.header),
+                "signature": Base64.encode(FuzzKeys.broker.signingKey.sign(signed).bytes),
+            ]) + Data([10])
         for (i, message) in messages.enumerated() {
             let sealed = try writer.seal(message, final: i == messages.count - 1)
             body += try encoder.encode(["chunk": Base64.encode(sealed)]) + Data([10])

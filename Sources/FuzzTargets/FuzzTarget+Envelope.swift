@@ -15,9 +15,10 @@ extension FuzzTarget {
         var head = ChainHead.genesis
         for wire in body.events {
             guard let event = try? wire.event() else { continue }
-            FuzzCheck.require(WireEvent(event) == wire || Base64.encode(event.payload) != wire.payload
-                              || Base64.encode(event.signature) != wire.signature,
-                              "a wire event whose base64 is canonical round-trips")
+            FuzzCheck.require(
+                WireEvent(event) == wire || Base64.encode(event.payload) != wire.payload
+                    || Base64.encode(event.signature) != wire.signature,
+                "a wire event whose base64 is canonical round-trips")
             // The bytes an author signs are computed before any check, to verify the signature.
             _ = event.signingInput
             guard (try? AppendBatch(events: [event]).validate()) != nil else { continue }
@@ -28,8 +29,9 @@ extension FuzzTarget {
             _ = book.expectedSigner(of: recorded, prepared: DomainKeyBook.prepare(recorded))
             // `BrokerService.decodeSubmitted`: decodes, at the current version, in its own stream, canonical.
             guard let domain = try? DomainEvent.decode(event),
-                  event.schemaVersion == DomainEvent.upcasters.currentVersion(of: event.type),
-                  event.streamID == domain.streamID, (try? domain.payload()) == event.payload else { continue }
+                event.schemaVersion == DomainEvent.upcasters.currentVersion(of: event.type),
+                event.streamID == domain.streamID, (try? domain.payload()) == event.payload
+            else { continue }
             _ = Projection.changes(for: domain, event: event)
             // Anyone can sign with a key they have just made (a person's first registration), so
             // everything after the signature check is reachable by anyone: the clock check runs on

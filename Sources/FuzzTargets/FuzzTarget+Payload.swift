@@ -27,8 +27,9 @@ extension FuzzTarget {
         guard input.count >= 3 else { return }
         let type = payloadTypes[Int(input[0]) % payloadTypes.count]
         let version = UInt16(input[1]) << 8 | UInt16(input[2])
-        let event = NewEvent(streamID: "fuzz", type: type, schemaVersion: version, time: FuzzKeys.now,
-                             authorID: AuthorID.broker, payload: Array(input[3...]))
+        let event = NewEvent(
+            streamID: "fuzz", type: type, schemaVersion: version, time: FuzzKeys.now,
+            authorID: AuthorID.broker, payload: Array(input[3...]))
         let domain = try DomainEvent.decode(event)
         let canonical = try domain.payload()
         var again = event

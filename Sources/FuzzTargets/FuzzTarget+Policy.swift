@@ -25,7 +25,8 @@ extension FuzzTarget {
         if index == FuzzPolicy.files.count { files.append(("categories/zz-fuzz.yaml", text)) }
         let loaded = try PolicyLoader.load(files: files)
         let stored = try CanonicalJSON.encode(loaded.policy)
-        try FuzzCheck.require(CanonicalJSON.decode(PolicySet.self, from: stored) == loaded.policy,
-                              "a loaded policy set survives its canonical JSON")
+        try FuzzCheck.require(
+            CanonicalJSON.decode(PolicySet.self, from: stored) == loaded.policy,
+            "a loaded policy set survives its canonical JSON")
     }
 }

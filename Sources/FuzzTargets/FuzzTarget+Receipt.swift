@@ -19,8 +19,9 @@ extension FuzzTarget {
         var e = signed.receipt.evidence
         e.subjectKey = person.publicKeys.signingKey
         if let payload = Base64.decode(e.payload) {
-            let input = CanonicalEncoding.signingInput(streamID: e.streamID, type: e.eventType, schemaVersion: e.schemaVersion,
-                                                       authorID: person.id, time: Timestamp(milliseconds: e.eventTime), payload: payload)
+            let input = CanonicalEncoding.signingInput(
+                streamID: e.streamID, type: e.eventType, schemaVersion: e.schemaVersion,
+                authorID: person.id, time: Timestamp(milliseconds: e.eventTime), payload: payload)
             e.subjectSignature = Base64.encode(person.signingKey.sign(input).bytes)
         }
         if var cp = e.checkpoint, let head = Hex.decode(cp.headHash) {
@@ -30,8 +31,9 @@ extension FuzzTarget {
         }
         signed.receipt.evidence = e
         let value = brokerKey.sign(try SignedReceipt.signedBytes(signed.receipt))
-        signed.signature = .init(algorithm: "Ed25519", keyID: "broker", publicKey: Base64.encode(brokerKey.verifyingKey.bytes),
-                                 value: Base64.encode(value.bytes))
+        signed.signature = .init(
+            algorithm: "Ed25519", keyID: "broker", publicKey: Base64.encode(brokerKey.verifyingKey.bytes),
+            value: Base64.encode(value.bytes))
         let verified = try ReceiptVerifier.verify(try signed.json(), brokerKey: brokerKey.verifyingKey)
         FuzzCheck.require(verified == signed, "a receipt that verifies is the receipt that was read")
     }
@@ -42,11 +44,13 @@ extension FuzzTarget {
         let brokerKey = FuzzKeys.broker.signingKey
         let checkpoint = try JSONDecoder().decode(CheckpointFile.self, from: Data(input)).checkpoint()
         _ = checkpoint.isSigned(by: brokerKey.verifyingKey)
-        let resigned = Checkpoint.sign(head: ChainHead(sequence: checkpoint.sequence, hash: checkpoint.headHash),
-                                       time: checkpoint.time, with: brokerKey)
+        let resigned = Checkpoint.sign(
+            head: ChainHead(sequence: checkpoint.sequence, hash: checkpoint.headHash),
+            time: checkpoint.time, with: brokerKey)
         FuzzCheck.require(resigned.isSigned(by: brokerKey.verifyingKey), "a checkpoint the broker signs verifies")
         let file = try JSONEncoder().encode(CheckpointFile(resigned))
-        try FuzzCheck.require(JSONDecoder().decode(CheckpointFile.self, from: file).checkpoint() == resigned,
-                          "a checkpoint survives its file form")
+        try FuzzCheck.require(
+            JSONDecoder().decode(CheckpointFile.self, from: file).checkpoint() == resigned,
+            "a checkpoint survives its file form")
     }
 }

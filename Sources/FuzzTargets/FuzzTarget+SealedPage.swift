@@ -22,10 +22,12 @@ extension FuzzTarget {
         _ = page.digest == TransferService.digest(ofCanonical: canonical)
         let names = [page.consentID] + [page.deliveryID, page.nextCursor, page.digest].compactMap { $0 }
         guard names.allSatisfy(Identifiers.isValidReference) else { return }
-        let written = TransferService.deliveryJSON(TransferService.CanonicalDelivery(
-            deliveryID: page.deliveryID, consentID: page.consentID, records: canonical, nextCursor: page.nextCursor,
-            digest: page.digest, ledgerSequence: page.ledgerSequence))
-        try FuzzCheck.require(JSONDecoder().decode(TransferService.Delivery.self, from: Data(written)) == page,
-                          "a page written by deliveryJSON reads back: \(String(decoding: written, as: UTF8.self))")
+        let written = TransferService.deliveryJSON(
+            TransferService.CanonicalDelivery(
+                deliveryID: page.deliveryID, consentID: page.consentID, records: canonical, nextCursor: page.nextCursor,
+                digest: page.digest, ledgerSequence: page.ledgerSequence))
+        try FuzzCheck.require(
+            JSONDecoder().decode(TransferService.Delivery.self, from: Data(written)) == page,
+            "a page written by deliveryJSON reads back: \(String(decoding: written, as: UTF8.self))")
     }
 }

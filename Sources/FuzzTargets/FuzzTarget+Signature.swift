@@ -6,9 +6,11 @@ extension FuzzTarget {
     /// RFC 9421 Appendix B.2's request, which the signature target's signatures cover.
     static let signedRequest = SignedRequest(
         method: "POST", scheme: "https", authority: "example.com", path: "/foo", query: "param=Value&Pet=dog",
-        fields: ["Host": "example.com", "Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json",
-                 "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
-                 "Content-Length": "18"])
+        fields: [
+            "Host": "example.com", "Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json",
+            "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+            "Content-Length": "18",
+        ])
 
     /// RFC 9421 Appendix B.1.4's test-key-ed25519, so that the RFC's own example verifies.
     static let rfcKey: SigningKey = {
@@ -44,8 +46,9 @@ extension FuzzTarget {
             nonce: parsed.nonce ?? "n", label: parsed.label)
         let again = try HTTPMessageSignatures.parse(signatureInput: resignedInput, signature: resigned)
         FuzzCheck.require(again.covered == parsed.covered, "a re-signed signature covers the same components")
-        FuzzCheck.require((try? HTTPMessageSignatures.verify(again, of: request, key: rfcKey.verifyingKey)) != nil,
-                          "what we sign, we verify: \(resignedInput)")
+        FuzzCheck.require(
+            (try? HTTPMessageSignatures.verify(again, of: request, key: rfcKey.verifyingKey)) != nil,
+            "what we sign, we verify: \(resignedInput)")
     }
 
     /// The digest input format: the `Content-Digest` field, a line feed, the body.
@@ -58,8 +61,9 @@ extension FuzzTarget {
         let split = input.firstIndex(of: 10) ?? input.endIndex
         let field = String(decoding: input[..<split], as: UTF8.self)
         let body = split < input.endIndex ? Array(input[(split + 1)...]) : []
-        FuzzCheck.require((try? HTTPMessageSignatures.checkContentDigest(HTTPMessageSignatures.contentDigest(body), body: body)) != nil,
-                          "our own Content-Digest checks")
+        FuzzCheck.require(
+            (try? HTTPMessageSignatures.checkContentDigest(HTTPMessageSignatures.contentDigest(body), body: body)) != nil,
+            "our own Content-Digest checks")
         try HTTPMessageSignatures.checkContentDigest(field, body: body)
     }
 }

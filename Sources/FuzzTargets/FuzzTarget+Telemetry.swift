@@ -13,8 +13,9 @@ extension FuzzTarget {
         for item in items.prefix(TelemetryLimits.batchRecordsMax) {
             guard case .record(let record) = item, RecordRules.problem(with: record, policy: FuzzPolicy.active) == nil else { continue }
             let bytes = try CanonicalJSON.encode(record)
-            try FuzzCheck.require(CanonicalJSON.decode(TelemetryRecord.self, from: bytes) == record,
-                              "an accepted record survives its canonical JSON: \(String(decoding: bytes, as: UTF8.self))")
+            try FuzzCheck.require(
+                CanonicalJSON.decode(TelemetryRecord.self, from: bytes) == record,
+                "an accepted record survives its canonical JSON: \(String(decoding: bytes, as: UTF8.self))")
             canonical.append(bytes)
         }
         _ = TransferService.digest(ofCanonical: canonical)

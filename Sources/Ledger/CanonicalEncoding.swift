@@ -32,8 +32,10 @@ public enum CanonicalEncoding {
     }
 
     /// The bytes an event's author signs.
-    public static func signingInput(streamID: String, type: String, schemaVersion: UInt16,
-                                    authorID: String, time: Timestamp, payload: [UInt8]) -> [UInt8] {
+    public static func signingInput(
+        streamID: String, type: String, schemaVersion: UInt16,
+        authorID: String, time: Timestamp, payload: [UInt8]
+    ) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + payload.count)
         w.raw(eventSignatureContext)
         w.string(streamID)

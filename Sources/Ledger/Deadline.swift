@@ -6,8 +6,10 @@
 /// bound on a request all use it.
 ///
 /// - Throws: what `body` throws, or `storeUnavailable` naming `what`, followed by `consequence`.
-public func withDeadline<T: Sendable>(seconds: Double, _ what: String = "the store", consequence: String = "",
-                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+public func withDeadline<T: Sendable>(
+    seconds: Double, _ what: String = "the store", consequence: String = "",
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

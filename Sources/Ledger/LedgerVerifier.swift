@@ -16,8 +16,10 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
     /// - Parameters:
     ///   - brokerKey: the broker's public key, from a trusted source (not from the ledger).
     ///   - workers: threads for hashing and signature checks; defaults to every core.
-    public init(store: any EventStore, brokerKey: VerifyingKey, keyBook: Book,
-                pageEvents: Int = 4_096, workers: Int = ProcessInfoCores.count) {
+    public init(
+        store: any EventStore, brokerKey: VerifyingKey, keyBook: Book,
+        pageEvents: Int = 4_096, workers: Int = ProcessInfoCores.count
+    ) {
         self.store = store
         self.brokerKey = brokerKey
         self.keyBook = keyBook
@@ -31,14 +33,18 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
     ///   receipt); the ledger must reach it and match it.
     /// - Returns: the report, or the first failure in sequence order.
     /// - Throws: only store errors (an unreadable database), never a verification finding.
-    public mutating func run(trusted: Checkpoint? = nil,
-                             progress: (UInt64, UInt64) -> Void = { _, _ in }) async throws -> Result<VerificationReport, VerificationFailure> {
+    public mutating func run(
+        trusted: Checkpoint? = nil,
+        progress: (UInt64, UInt64) -> Void = { _, _ in }
+    ) async throws -> Result<VerificationReport, VerificationFailure> {
         let total = try await store.head().sequence
         var checkpoints = try await store.checkpoints()
         if let trusted {
             guard trusted.isSigned(by: brokerKey) else {
-                return .failure(VerificationFailure(sequence: trusted.sequence, kind: .trustedCheckpointMismatch,
-                                                    detail: "the trusted checkpoint is not signed by the broker key"))
+                return .failure(
+                    VerificationFailure(
+                        sequence: trusted.sequence, kind: .trustedCheckpointMismatch,
+                        detail: "the trusted checkpoint is not signed by the broker key"))
             }
             checkpoints.append(trusted)
         }
@@ -49,8 +55,9 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
         for cp in checkpoints where cp.isSigned(by: brokerKey) { checkpointsBySequence[cp.sequence, default: []].append(cp) }
         func firstInOrder(_ failure: VerificationFailure) -> VerificationFailure {
             guard let forged, forged.sequence <= failure.sequence else { return failure }
-            return VerificationFailure(sequence: forged.sequence, kind: .badCheckpoint,
-                                       detail: "the checkpoint row at this sequence is not signed by the broker's key: it was forged or changed")
+            return VerificationFailure(
+                sequence: forged.sequence, kind: .badCheckpoint,
+                detail: "the checkpoint row at this sequence is not signed by the broker's key: it was forged or changed")
         }
 
         var expected: UInt64 = 1
@@ -69,8 +76,10 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             var checked = 0
             for (i, event) in page.enumerated() {
                 let (recomputed, prep) = prepared[i]
-                if let f = checkStructure(event, recomputed: recomputed, expected: expected, previous: previous,
-                                          checkpoints: checkpointsBySequence[event.sequence] ?? [], trusted: trusted) {
+                if let f = checkStructure(
+                    event, recomputed: recomputed, expected: expected, previous: previous,
+                    checkpoints: checkpointsBySequence[event.sequence] ?? [], trusted: trusted)
+                {
                     failure = f
                     break
                 }
@@ -102,8 +111,11 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             signatures += jobs.count
             if let bad = zip(jobs, valid).first(where: { !$0.1 }) {
                 _ = try? await nextPage
-                return .failure(firstInOrder(VerificationFailure(sequence: page[bad.0.index].sequence, kind: .badSignature,
-                                                                 detail: "the author's signature does not verify against their registered key")))
+                return .failure(
+                    firstInOrder(
+                        VerificationFailure(
+                            sequence: page[bad.0.index].sequence, kind: .badSignature,
+                            detail: "the author's signature does not verify against their registered key")))
             }
             if let failure {
                 _ = try? await nextPage
@@ -118,18 +130,25 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
         for cp in checkpoints {
             if cp.sequence > last {
                 let kind: VerificationFailure.Kind = cp == trusted ? .trustedCheckpointMismatch : .tailTruncated
-                return .failure(VerificationFailure(sequence: last + 1, kind: kind,
-                    detail: "the broker signed a checkpoint at event \(cp.sequence), but the ledger ends at event \(last)"))
+                return .failure(
+                    VerificationFailure(
+                        sequence: last + 1, kind: kind,
+                        detail: "the broker signed a checkpoint at event \(cp.sequence), but the ledger ends at event \(last)"))
             }
         }
-        return .success(VerificationReport(events: last, signatures: signatures, checkpoints: checkpoints.count - (trusted == nil ? 0 : 1),
-                                           head: ChainHead(sequence: last, hash: previous)))
+        return .success(
+            VerificationReport(
+                events: last, signatures: signatures, checkpoints: checkpoints.count - (trusted == nil ? 0 : 1),
+                head: ChainHead(sequence: last, hash: previous)))
     }
 
-    private func checkStructure(_ event: RecordedEvent, recomputed: [UInt8], expected: UInt64, previous: [UInt8],
-                                checkpoints: [Checkpoint], trusted: Checkpoint?) -> VerificationFailure? {
+    private func checkStructure(
+        _ event: RecordedEvent, recomputed: [UInt8], expected: UInt64, previous: [UInt8],
+        checkpoints: [Checkpoint], trusted: Checkpoint?
+    ) -> VerificationFailure? {
         if event.sequence > expected {
-            let detail = event.sequence == expected + 1
+            let detail =
+                event.sequence == expected + 1
                 ? "event \(expected) was deleted"
                 : "events \(expected) to \(event.sequence - 1) were deleted"
             return VerificationFailure(sequence: expected, kind: .eventMissing, detail: detail)
@@ -138,15 +157,18 @@ public struct LedgerVerifier<Book: AuthorKeyBook> {
             return VerificationFailure(sequence: event.sequence, kind: .orderChanged, detail: "sequence numbers go backwards")
         }
         if !Sodium.constantTimeEquals(event.previousHash, previous) {
-            return VerificationFailure(sequence: event.sequence, kind: .orderChanged,
+            return VerificationFailure(
+                sequence: event.sequence, kind: .orderChanged,
                 detail: "it does not link to event \(event.sequence - 1): events were reordered, replaced or rewritten")
         }
         if !Sodium.constantTimeEquals(recomputed, event.hash) {
-            return VerificationFailure(sequence: event.sequence, kind: .payloadChanged,
+            return VerificationFailure(
+                sequence: event.sequence, kind: .payloadChanged,
                 detail: "its stored content does not hash to its recorded hash (type \(event.event.type))")
         }
         for cp in checkpoints where !Sodium.constantTimeEquals(cp.headHash, recomputed) {
-            return VerificationFailure(sequence: event.sequence, kind: cp == trusted ? .trustedCheckpointMismatch : .badCheckpoint,
+            return VerificationFailure(
+                sequence: event.sequence, kind: cp == trusted ? .trustedCheckpointMismatch : .badCheckpoint,
                 detail: "the chain up to here no longer matches a checkpoint the broker signed: earlier events were rewritten")
         }
         return nil

@@ -22,8 +22,10 @@ public struct NewEvent: Sendable, Equatable {
     /// The author's Ed25519 signature over `signingInput`; empty for broker events.
     public var signature: [UInt8]
 
-    public init(streamID: String, type: String, schemaVersion: UInt16, time: Timestamp,
-                authorID: String, payload: [UInt8], signature: [UInt8] = []) {
+    public init(
+        streamID: String, type: String, schemaVersion: UInt16, time: Timestamp,
+        authorID: String, payload: [UInt8], signature: [UInt8] = []
+    ) {
         self.streamID = streamID
         self.type = type
         self.schemaVersion = schemaVersion
@@ -36,7 +38,8 @@ public struct NewEvent: Sendable, Equatable {
     /// The bytes an author signs: everything about the event except its place in the chain,
     /// which the author cannot know in advance.
     public var signingInput: [UInt8] {
-        CanonicalEncoding.signingInput(streamID: streamID, type: type, schemaVersion: schemaVersion,
-                                       authorID: authorID, time: time, payload: payload)
+        CanonicalEncoding.signingInput(
+            streamID: streamID, type: type, schemaVersion: schemaVersion,
+            authorID: authorID, time: time, payload: payload)
     }
 }

@@ -4,8 +4,10 @@ import Dispatch
 public enum ParallelMap {
     /// `transform` applied to each element on `workers` threads (default: every core), results in
     /// order; the first error (by index) is rethrown.
-    public static func map<T: Sendable, R: Sendable>(_ items: [T], workers: Int = ProcessInfoCores.count,
-                                                     _ transform: @Sendable (T) throws -> R) throws -> [R] {
+    public static func map<T: Sendable, R: Sendable>(
+        _ items: [T], workers: Int = ProcessInfoCores.count,
+        _ transform: @Sendable (T) throws -> R
+    ) throws -> [R] {
         let workers = min(workers, items.count)
         guard workers > 1 else { return try items.map(transform) }
         let results = ResultSlots<R>(count: items.count)

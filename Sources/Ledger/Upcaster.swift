@@ -42,7 +42,8 @@ public struct UpcasterChain: Sendable {
             throw LedgerError(.unknownSchemaVersion, "event type '\(type)' is unknown to this build of the broker")
         }
         guard version <= target else {
-            throw LedgerError(.unknownSchemaVersion, "event type '\(type)' version \(version) is newer than this build (\(target)); upgrade the broker")
+            throw LedgerError(
+                .unknownSchemaVersion, "event type '\(type)' version \(version) is newer than this build (\(target)); upgrade the broker")
         }
         var bytes = payload
         var v = version

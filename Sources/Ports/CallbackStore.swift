@@ -29,8 +29,10 @@ public struct RevocationCallback: Sendable, Equatable, Codable {
     public var deliveredAt: Timestamp?
     public var lastError: String?
 
-    public init(id: Int64, consentID: String, recipient: String, url: String, eventSequence: UInt64, status: Status,
-                attempts: Int, nextAttempt: Timestamp, deliveredAt: Timestamp?, lastError: String?) {
+    public init(
+        id: Int64, consentID: String, recipient: String, url: String, eventSequence: UInt64, status: Status,
+        attempts: Int, nextAttempt: Timestamp, deliveredAt: Timestamp?, lastError: String?
+    ) {
         self.id = id; self.consentID = consentID; self.recipient = recipient; self.url = url; self.eventSequence = eventSequence
         self.status = status; self.attempts = attempts; self.nextAttempt = nextAttempt; self.deliveredAt = deliveredAt; self.lastError = lastError
     }

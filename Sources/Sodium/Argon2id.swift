@@ -38,7 +38,8 @@ public enum Argon2id {
     public static func deriveKey(passphrase: [UInt8], salt: [UInt8], cost: Cost) throws -> SymmetricKey {
         try Sodium.ready()
         guard cost.opsLimit >= UInt64(crypto_pwhash_opslimit_min()), cost.opsLimit <= UInt64(crypto_pwhash_opslimit_max()),
-              cost.memLimit >= memoryBytesMin, cost.memLimit <= UInt64(crypto_pwhash_memlimit_max()), cost.memLimit <= UInt64(Int.max) else {
+            cost.memLimit >= memoryBytesMin, cost.memLimit <= UInt64(crypto_pwhash_memlimit_max()), cost.memLimit <= UInt64(Int.max)
+        else {
             throw SodiumError(.invalidInput, "Argon2id cannot run \(cost.opsLimit) passes over \(cost.memLimit) bytes")
         }
         guard salt.count == saltBytes else {
@@ -50,9 +51,10 @@ public enum Argon2id {
             let rc = input.withUnsafeBufferPointer { pp in
                 salt.withUnsafeBufferPointer { sp in
                     pp.withMemoryRebound(to: CChar.self) { cp in
-                        crypto_pwhash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(out.count),
-                                      cp.baseAddress!, UInt64(passphrase.count), sp.baseAddress!,
-                                      cost.opsLimit, Int(cost.memLimit), crypto_pwhash_alg_argon2id13())
+                        crypto_pwhash(
+                            out.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(out.count),
+                            cp.baseAddress!, UInt64(passphrase.count), sp.baseAddress!,
+                            cost.opsLimit, Int(cost.memLimit), crypto_pwhash_alg_argon2id13())
                     }
                 }
             }

@@ -99,7 +99,8 @@ public struct SigningKey: Sendable {
         secret.withUnsafeBytes { sk in
             sig.withUnsafeMutableBufferPointer { sp in
                 message.withUnsafeBufferPointer { mp in
-                    _ = crypto_sign_detached(sp.baseAddress!, nil, mp.baseAddress, UInt64(mp.count), sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    _ = crypto_sign_detached(
+                        sp.baseAddress!, nil, mp.baseAddress, UInt64(mp.count), sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 }
             }
         }

@@ -14,9 +14,10 @@ public enum SecretStream {
     /// A fresh random stream key.
     public static func generateKey() throws -> SymmetricKey {
         try Sodium.ready()
-        return SymmetricKey(secret: SecretBytes(count: keyBytes) { buf in
-            crypto_secretstream_xchacha20poly1305_keygen(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        })
+        return SymmetricKey(
+            secret: SecretBytes(count: keyBytes) { buf in
+                crypto_secretstream_xchacha20poly1305_keygen(buf.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            })
     }
 
     /// The key-holding state; zeroed when released.
@@ -37,7 +38,9 @@ public enum SecretStream {
 
         public init(key: SymmetricKey) throws {
             try Sodium.ready()
-            guard key.secret.count == SecretStream.keyBytes else { throw SodiumError(.invalidKeyLength, "a stream key has \(SecretStream.keyBytes) bytes") }
+            guard key.secret.count == SecretStream.keyBytes else {
+                throw SodiumError(.invalidKeyLength, "a stream key has \(SecretStream.keyBytes) bytes")
+            }
             var header = [UInt8](repeating: 0, count: SecretStream.headerBytes)
             let pointer = state.pointer
             let rc = key.secret.withUnsafeBytes { k in
@@ -79,7 +82,8 @@ public enum SecretStream {
             }
             let rc = key.secret.withUnsafeBytes { k in
                 header.withUnsafeBufferPointer {
-                    crypto_secretstream_xchacha20poly1305_init_pull(state.pointer, $0.baseAddress!, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    crypto_secretstream_xchacha20poly1305_init_pull(
+                        state.pointer, $0.baseAddress!, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
                 }
             }
             guard rc == 0 else { throw SodiumError(.decryptionFailed, "the stream header is not valid") }
@@ -91,7 +95,9 @@ public enum SecretStream {
         ///   reordered, or follows the final one.
         public func open(_ sealed: [UInt8]) throws -> (message: [UInt8], final: Bool) {
             guard !finished else { throw SodiumError(.decryptionFailed, "a message follows the stream's final one") }
-            guard sealed.count >= SecretStream.overheadBytes else { throw SodiumError(.decryptionFailed, "a stream message has at least \(SecretStream.overheadBytes) bytes") }
+            guard sealed.count >= SecretStream.overheadBytes else {
+                throw SodiumError(.decryptionFailed, "a stream message has at least \(SecretStream.overheadBytes) bytes")
+            }
             var out = [UInt8](repeating: 0, count: sealed.count - SecretStream.overheadBytes)
             var tag: UInt8 = 0
             let rc = out.withUnsafeMutableBufferPointer { op in

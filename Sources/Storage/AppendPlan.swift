@@ -33,8 +33,11 @@ struct AppendPlan {
     /// leaves the plan as it was (each batch succeeds or fails on its own).
     mutating func add(_ pending: PendingAppend) -> Result<[RecordedEvent], any Error> {
         if let failed = pending.batch.conditions.first(where: { versions[$0.streamID, default: 0] != $0.expectedVersion }) {
-            return .failure(LedgerError(.streamVersionConflict,
-                "stream \(failed.streamID) changed while this was decided (version \(versions[failed.streamID, default: 0]), expected \(failed.expectedVersion)); try again"))
+            return .failure(
+                LedgerError(
+                    .streamVersionConflict,
+                    "stream \(failed.streamID) changed while this was decided (version \(versions[failed.streamID, default: 0]), expected \(failed.expectedVersion)); try again"
+                ))
         }
         var recorded: [RecordedEvent] = []
         recorded.reserveCapacity(pending.batch.events.count)

@@ -54,9 +54,10 @@ struct DirectBinding {
             guard seq > 0, prev.count == 32, hash.count == 32, let version = UInt16(exactly: sqlite3_column_int64(h, 4)) else {
                 throw LedgerError(.corruptRecord, "event \(seq) has a malformed sequence, hash or schema version column")
             }
-            let event = NewEvent(streamID: text(h, 2), type: text(h, 3), schemaVersion: version,
-                                 time: Timestamp(milliseconds: sqlite3_column_int64(h, 1)), authorID: text(h, 5),
-                                 payload: blob(h, 7), signature: blob(h, 6))
+            let event = NewEvent(
+                streamID: text(h, 2), type: text(h, 3), schemaVersion: version,
+                time: Timestamp(milliseconds: sqlite3_column_int64(h, 1)), authorID: text(h, 5),
+                payload: blob(h, 7), signature: blob(h, 6))
             out.append(RecordedEvent(sequence: UInt64(seq), event: event, previousHash: prev, hash: hash))
         }
         return out
@@ -82,8 +83,9 @@ struct DirectBinding {
     mutating func text(_ value: String) {
         var value = value
         value.withUTF8 { buffer in
-            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
-                                  Int32(buffer.count), Self.transient)
+            _ = sqlite3_bind_text(
+                handle, index, UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                Int32(buffer.count), Self.transient)
         }
         index += 1
     }

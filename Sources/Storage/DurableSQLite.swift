@@ -31,7 +31,8 @@ public enum DurableSQLite {
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
         guard effective >= synchronousFull else {
-            throw LedgerError(.storeUnavailable,
+            throw LedgerError(
+                .storeUnavailable,
                 "SQLite reports synchronous = \(effective) on the writing connection of \(path) after FULL was set; commits would not be durable")
         }
         return pool

@@ -72,8 +72,11 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
                 enqueue([(work, { reply.resume(with: $0) }, false)])
             }
         } onCancel: {
-            reply.resume(with: .failure(LedgerError(.storeUnavailable,
-                "the store did not commit in time; the append may or may not be stored — check before retrying")))
+            reply.resume(
+                with: .failure(
+                    LedgerError(
+                        .storeUnavailable,
+                        "the store did not commit in time; the append may or may not be stored — check before retrying")))
         }
     }
 
@@ -83,10 +86,11 @@ actor GroupCommitter<Item: Sendable, Output: Sendable> {
         guard !items.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
             let collector = ResultCollector<Output>(count: items.count) { continuation.resume(returning: $0) }
-            enqueue(items.enumerated().map { index, item in
-                let done: @Sendable (Result<Output, any Error>) -> Void = { collector.set(index, $0) }
-                return (item, done, index < items.count - 1)
-            })
+            enqueue(
+                items.enumerated().map { index, item in
+                    let done: @Sendable (Result<Output, any Error>) -> Void = { collector.set(index, $0) }
+                    return (item, done, index < items.count - 1)
+                })
         }
     }
 

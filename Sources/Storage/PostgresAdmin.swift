@@ -9,8 +9,10 @@ public enum PostgresAdmin {
     public static func createDatabase(adminURL: String, prefix: String) async throws -> String {
         let location = try PostgresLocation(url: adminURL)
         let name = prefix + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let client = PostgresClient(configuration: .init(host: location.host, port: location.port, username: location.username,
-                                                         password: location.password, database: location.database, tls: .disable))
+        let client = PostgresClient(
+            configuration: .init(
+                host: location.host, port: location.port, username: location.username,
+                password: location.password, database: location.database, tls: .disable))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))

@@ -3,7 +3,9 @@
 /// `mydata admin migrate`, under an advisory lock so brokers starting together do not race.
 enum PostgresMigrations {
     static let all: [(version: String, sql: String)] = [
-        ("v1-ledger", """
+        (
+            "v1-ledger",
+            """
             CREATE TABLE events (
                 seq BIGINT PRIMARY KEY,
                 time_ms BIGINT NOT NULL,
@@ -29,8 +31,11 @@ enum PostgresMigrations {
                 hash BYTEA NOT NULL CHECK (length(hash) = 32)
             );
             INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex'));
-            """),
-        ("v1-projections", """
+            """
+        ),
+        (
+            "v1-projections",
+            """
             CREATE TABLE streams (
                 stream_id TEXT PRIMARY KEY,
                 version BIGINT NOT NULL CHECK (version > 0)
@@ -112,8 +117,11 @@ enum PostgresMigrations {
                 digest TEXT NOT NULL
             );
             CREATE INDEX access_log_subject ON access_log(subject, seq);
-            """),
-        ("v2-nonces", """
+            """
+        ),
+        (
+            "v2-nonces",
+            """
             CREATE TABLE nonces (
                 key_id TEXT NOT NULL,
                 nonce TEXT NOT NULL,
@@ -121,8 +129,11 @@ enum PostgresMigrations {
                 PRIMARY KEY (key_id, nonce)
             );
             CREATE INDEX nonces_expiry ON nonces(expires_ms);
-            """),
-        ("v3-telemetry", """
+            """
+        ),
+        (
+            "v3-telemetry",
+            """
             CREATE TABLE telemetry_batches (
                 batch_id TEXT PRIMARY KEY,
                 idempotency_key TEXT,
@@ -153,8 +164,11 @@ enum PostgresMigrations {
             CREATE INDEX records_visible ON records(subject, batch_seq, id);
             CREATE INDEX records_batch ON records(batch_id);
             CREATE UNIQUE INDEX telemetry_batches_key ON telemetry_batches(manufacturer, idempotency_key);
-            """),
-        ("v4-callbacks", """
+            """
+        ),
+        (
+            "v4-callbacks",
+            """
             CREATE TABLE party_callbacks (
                 party_id TEXT PRIMARY KEY,
                 url TEXT NOT NULL
@@ -174,8 +188,11 @@ enum PostgresMigrations {
             );
             CREATE INDEX callbacks_due ON callbacks(status, next_attempt_ms);
             CREATE INDEX callbacks_recipient ON callbacks(recipient, id);
-            """),
-        ("v5-accounting", """
+            """
+        ),
+        (
+            "v5-accounting",
+            """
             CREATE TABLE accounts (
                 id TEXT PRIMARY KEY,
                 owner_kind TEXT NOT NULL,
@@ -206,10 +223,14 @@ enum PostgresMigrations {
             );
             CREATE INDEX transfers_debit ON transfers(debit_account, seq, position);
             CREATE INDEX transfers_credit ON transfers(credit_account, seq, position);
-            """),
-        ("v6-records-device", """
+            """
+        ),
+        (
+            "v6-records-device",
+            """
             CREATE INDEX records_device ON records(manufacturer, device_id);
-            """),
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

@@ -12,8 +12,9 @@ extension PostgresStore {
     public func activePolicy() async throws -> ActivePolicy? {
         let rows = try await client.query("SELECT version, hash, body, activated_ms FROM policies ORDER BY seq DESC LIMIT 1", logger: logger)
         for try await (version, hash, body, at) in rows.decode((String, String, ByteBuffer, Int64).self) {
-            return ActivePolicy(version: version, hash: hash, policy: try CanonicalJSON.decode(PolicySet.self, from: Self.bytes(body)),
-                                activatedAt: Timestamp(milliseconds: at))
+            return ActivePolicy(
+                version: version, hash: hash, policy: try CanonicalJSON.decode(PolicySet.self, from: Self.bytes(body)),
+                activatedAt: Timestamp(milliseconds: at))
         }
         return nil
     }
@@ -49,13 +50,15 @@ extension PostgresStore {
         return nil
     }
 
-    private static let requestColumns = "r.id, r.recipient, r.subject, r.terms, r.offer_expires_ms, r.policy_version, r.created_ms, r.request_hash, r.withdrawn_ms"
+    private static let requestColumns =
+        "r.id, r.recipient, r.subject, r.terms, r.offer_expires_ms, r.policy_version, r.created_ms, r.request_hash, r.withdrawn_ms"
     private typealias RequestRow = (String, String, String?, ByteBuffer, Int64, String, Int64, String, Int64?)
 
     private static func request(_ r: RequestRow) throws -> ConsentRequest {
-        ConsentRequest(id: r.0, recipient: r.1, subject: r.2, terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.3)),
-                       offerExpiresAt: Timestamp(milliseconds: r.4), policyVersion: r.5, createdAt: Timestamp(milliseconds: r.6),
-                       requestHash: r.7, withdrawnAt: r.8.map(Timestamp.init(milliseconds:)))
+        ConsentRequest(
+            id: r.0, recipient: r.1, subject: r.2, terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.3)),
+            offerExpiresAt: Timestamp(milliseconds: r.4), policyVersion: r.5, createdAt: Timestamp(milliseconds: r.6),
+            requestHash: r.7, withdrawnAt: r.8.map(Timestamp.init(milliseconds:)))
     }
 
     public func request(_ id: String) async throws -> ConsentRequest? {
@@ -70,7 +73,8 @@ extension PostgresStore {
         let ms = before?.createdAt ?? Int64.max, id = before?.id ?? ""
         let rows: PostgresRowSequence
         if let subject {
-            rows = try await client.query("""
+            rows = try await client.query(
+                """
                 SELECT \(unescaped: Self.requestColumns) FROM requests r
                 WHERE (r.subject = \(subject) OR r.subject IS NULL)
                   AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = \(subject))
@@ -78,7 +82,8 @@ extension PostgresStore {
                 ORDER BY r.created_ms DESC, r.id LIMIT \(limit)
                 """, logger: logger)
         } else {
-            rows = try await client.query("""
+            rows = try await client.query(
+                """
                 SELECT \(unescaped: Self.requestColumns) FROM requests r WHERE (r.created_ms < \(ms) OR (r.created_ms = \(ms) AND r.id > \(id)))
                 ORDER BY r.created_ms DESC, r.id LIMIT \(limit)
                 """, logger: logger)
@@ -95,10 +100,11 @@ extension PostgresStore {
     private typealias ConsentRow = (String, String, String, String, String, ByteBuffer, Int64, Int64, String, String, Bool, Int64?, Int64)
 
     private static func consent(_ r: ConsentRow) throws -> Consent {
-        Consent(id: r.0, requestID: r.1, requestHash: r.2, subject: r.3, recipient: r.4,
-                terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.5)), grantedAt: Timestamp(milliseconds: r.6),
-                expiresAt: Timestamp(milliseconds: r.7), policyVersion: r.8, policyHash: r.9, sensitiveConfirmed: r.10,
-                revokedAt: r.11.map(Timestamp.init(milliseconds:)), grantSequence: UInt64(r.12))
+        Consent(
+            id: r.0, requestID: r.1, requestHash: r.2, subject: r.3, recipient: r.4,
+            terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.5)), grantedAt: Timestamp(milliseconds: r.6),
+            expiresAt: Timestamp(milliseconds: r.7), policyVersion: r.8, policyHash: r.9, sensitiveConfirmed: r.10,
+            revokedAt: r.11.map(Timestamp.init(milliseconds:)), grantSequence: UInt64(r.12))
     }
 
     private func consents(_ query: PostgresQuery) async throws -> [Consent] {
@@ -113,7 +119,8 @@ extension PostgresStore {
 
     public func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
         let ms = before?.createdAt ?? Int64.max, id = before?.id ?? ""
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT \(unescaped: Self.requestColumns) FROM requests r
             WHERE r.recipient = \(recipient) AND (r.created_ms < \(ms) OR (r.created_ms = \(ms) AND r.id > \(id)))
             ORDER BY r.created_ms DESC, r.id LIMIT \(Self.page(limit))
@@ -125,7 +132,8 @@ extension PostgresStore {
 
     public func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] {
         let before = Int64(clamping: before ?? UInt64(Int64.max))
-        return try await consents("""
+        return try await consents(
+            """
             SELECT \(unescaped: Self.consentColumns) FROM consents WHERE subject = \(subject) AND grant_seq < \(before)
             ORDER BY grant_seq DESC LIMIT \(Self.page(limit))
             """)
@@ -133,7 +141,8 @@ extension PostgresStore {
 
     public func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
         let before = Int64(clamping: before ?? UInt64(Int64.max))
-        return try await consents("""
+        return try await consents(
+            """
             SELECT \(unescaped: Self.consentColumns) FROM consents WHERE recipient = \(recipient) AND grant_seq < \(before)
             ORDER BY grant_seq DESC LIMIT \(Self.page(limit))
             """)
@@ -144,49 +153,59 @@ extension PostgresStore {
     private func bindings(_ query: PostgresQuery) async throws -> [DeviceBinding] {
         var out: [DeviceBinding] = []
         for try await r in try await client.query(query, logger: logger).decode(BindingRow.self) {
-            out.append(DeviceBinding(deviceID: r.1, manufacturer: r.0, subject: r.2, attestedAt: Timestamp(milliseconds: r.3),
-                                     confirmedAt: r.4.map(Timestamp.init(milliseconds:))))
+            out.append(
+                DeviceBinding(
+                    deviceID: r.1, manufacturer: r.0, subject: r.2, attestedAt: Timestamp(milliseconds: r.3),
+                    confirmedAt: r.4.map(Timestamp.init(milliseconds:))))
         }
         return out
     }
 
     public func deviceBindings(subject: String) async throws -> [DeviceBinding] {
-        try await bindings("""
+        try await bindings(
+            """
             SELECT manufacturer, device_id, subject, attested_ms, confirmed_ms FROM device_bindings WHERE subject = \(subject)
             ORDER BY manufacturer, device_id LIMIT \(ConsentLimits.pageItemsMax)
             """)
     }
 
     public func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding? {
-        try await bindings("""
+        try await bindings(
+            """
             SELECT manufacturer, device_id, subject, attested_ms, confirmed_ms FROM device_bindings
             WHERE manufacturer = \(manufacturer) AND device_id = \(deviceID)
-            """).first
+            """
+        ).first
     }
 
     public func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
         let before = Int64(clamping: before ?? UInt64(Int64.max))
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest FROM access_log
             WHERE subject = \(subject) AND seq < \(before) ORDER BY seq DESC LIMIT \(Self.page(limit))
             """, logger: logger)
         var out: [AccessLogEntry] = []
         for try await r in rows.decode((Int64, Int64, String, String, String, String, String, Int64, String).self) {
-            out.append(AccessLogEntry(sequence: UInt64(r.0), time: Timestamp(milliseconds: r.1), deliveryID: r.2, consentID: r.3,
-                                      subject: r.4, recipient: r.5, items: r.6.split(separator: ",").map(String.init),
-                                      records: Int(r.7), digest: r.8))
+            out.append(
+                AccessLogEntry(
+                    sequence: UInt64(r.0), time: Timestamp(milliseconds: r.1), deliveryID: r.2, consentID: r.3,
+                    subject: r.4, recipient: r.5, items: r.6.split(separator: ",").map(String.init),
+                    records: Int(r.7), digest: r.8))
         }
         return out
     }
 
     public func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq FROM telemetry_batches
             WHERE manufacturer = \(manufacturer) AND idempotency_key = \(idempotencyKey)
             """, logger: logger)
         for try await r in rows.decode((String, String?, String, Int64, Int64, String, Int64, Int64).self) {
-            return TelemetryBatch(batchID: r.0, idempotencyKey: r.1, manufacturer: r.2, accepted: Int(r.3), rejected: Int(r.4), digest: r.5,
-                                  time: Timestamp(milliseconds: r.6), sequence: UInt64(r.7))
+            return TelemetryBatch(
+                batchID: r.0, idempotencyKey: r.1, manufacturer: r.2, accepted: Int(r.3), rejected: Int(r.4), digest: r.5,
+                time: Timestamp(milliseconds: r.6), sequence: UInt64(r.7))
         }
         return nil
     }
@@ -210,7 +229,8 @@ extension PostgresStore {
             var last: UInt64 = 0
             while true {
                 var events: [RecordedEvent] = []
-                let rows = try await conn.query("""
+                let rows = try await conn.query(
+                    """
                     SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
                     FROM events WHERE seq > \(Int64(clamping: last)) ORDER BY seq LIMIT \(Limits.readPageEventsMax)
                     """, logger: self.logger)
@@ -233,8 +253,9 @@ extension PostgresStore {
         var out = ""
         for table in PostgresMigrations.projectionTables + ["projection_state"] {
             out += "## \(table)\n"
-            let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT coalesce(json_agg(t ORDER BY t)::text, '[]') FROM \(table) t"),
-                                              logger: logger)
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT coalesce(json_agg(t ORDER BY t)::text, '[]') FROM \(table) t"),
+                logger: logger)
             for try await text in rows.decode(String.self) { out += text + "\n" }
         }
         return out

@@ -6,12 +6,14 @@ import Vault
 
 extension PostgresStore: VaultStore {
     public func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO data_keys (subject, wrapped, created_ms) VALUES (\(subject), \(ByteBuffer(bytes: wrapped)), \(Timestamp.now().milliseconds))
             ON CONFLICT (subject) DO NOTHING
             """, logger: logger)
         for try await wrapped in try await client.query("SELECT wrapped FROM data_keys WHERE subject = \(subject)", logger: logger)
-            .decode(ByteBuffer?.self) {
+            .decode(ByteBuffer?.self)
+        {
             return wrapped.map { Array($0.readableBytesView) }
         }
         return nil
@@ -19,7 +21,8 @@ extension PostgresStore: VaultStore {
 
     public func destroyDataKey(subject: String) async throws {
         let now = Timestamp.now().milliseconds
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (\(subject), NULL, \(now), \(now))
             ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = EXCLUDED.destroyed_ms
             """, logger: logger)
@@ -27,7 +30,8 @@ extension PostgresStore: VaultStore {
 
     public func storeRecords(_ records: [SealedRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO records (batch_id, manufacturer, device_id, subject, item, time_ms, sealed)
             SELECT * FROM UNNEST(\(records.map(\.batchID))::text[], \(records.map(\.manufacturer))::text[], \(records.map(\.deviceID))::text[],
                                  \(records.map(\.subject))::text[], \(records.map(\.item))::text[], \(records.map(\.time.milliseconds))::bigint[],
@@ -41,7 +45,8 @@ extension PostgresStore: VaultStore {
 
     public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
         guard !q.items.isEmpty else { return [] }
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, r.batch_seq
             FROM records r
             JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
@@ -54,8 +59,9 @@ extension PostgresStore: VaultStore {
             """, logger: logger)
         var out: [SealedRecord] = []
         for try await r in rows.decode((Int64, String, String, String, String, String, Int64, ByteBuffer, Int64).self) {
-            var record = SealedRecord(id: r.0, batchID: r.1, manufacturer: r.2, deviceID: r.3, subject: r.4, item: r.5,
-                                      time: Timestamp(milliseconds: r.6), sealed: Array(r.7.readableBytesView))
+            var record = SealedRecord(
+                id: r.0, batchID: r.1, manufacturer: r.2, deviceID: r.3, subject: r.4, item: r.5,
+                time: Timestamp(milliseconds: r.6), sealed: Array(r.7.readableBytesView))
             record.batchSequence = r.8
             out.append(record)
         }

@@ -54,26 +54,32 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     /// - Parameter allowAsyncCommit: accept a server whose `fsync` or `full_page_writes` is off,
     ///   with a warning; otherwise such a server is refused, because a crash of it would lose
     ///   appends that were acknowledged.
-    public static func connect(url: String, allowAsyncCommit: Bool = false,
-                               logger: Logger = Logger(label: "mydata.storage.postgres")) async throws -> PostgresStore {
+    public static func connect(
+        url: String, allowAsyncCommit: Bool = false,
+        logger: Logger = Logger(label: "mydata.storage.postgres")
+    ) async throws -> PostgresStore {
         let location = try PostgresLocation(url: url)
         // One plain connection first: a wrong address or password fails at once with its reason,
         // where the pool would keep retrying in the background.
         do {
-            var probeConfig = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                               password: location.password, database: location.database,
-                                                               tls: try location.connectionTLS())
+            var probeConfig = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username,
+                password: location.password, database: location.database,
+                tls: try location.connectionTLS())
             probeConfig.options.connectTimeout = .seconds(5)
-            let probe = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: probeConfig,
-                                                             id: 0, logger: logger).get()
+            let probe = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: probeConfig,
+                id: 0, logger: logger
+            ).get()
             try await probe.close()
         } catch let error as LedgerError {
             throw error
         } catch {
             throw LedgerError(.storeUnavailable, "cannot reach PostgreSQL at \(location): \(Self.reason(error))")
         }
-        var config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
-                                                  password: location.password, database: location.database, tls: try location.clientTLS())
+        var config = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username,
+            password: location.password, database: location.database, tls: try location.clientTLS())
         config.options.maximumConnections = connectionsMax
         // A broker that stops (frozen, or cut off) while it holds the chain position must not stall
         // every other broker: the server ends its transaction, and waiting for the lock gives up.
@@ -93,11 +99,14 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
             let durability = try await store.durability()
             if let problem = durability.problem {
                 guard allowAsyncCommit else {
-                    throw LedgerError(.storeUnavailable, "PostgreSQL at \(location) would lose acknowledged appends in a crash: \(problem). "
-                        + "Turn it on in postgresql.conf, or pass --allow-async-commit to accept that loss")
+                    throw LedgerError(
+                        .storeUnavailable,
+                        "PostgreSQL at \(location) would lose acknowledged appends in a crash: \(problem). "
+                            + "Turn it on in postgresql.conf, or pass --allow-async-commit to accept that loss")
                 }
-                logger.warning("PostgreSQL would lose acknowledged appends in a crash; accepted with --allow-async-commit",
-                               metadata: ["store.problem": "\(problem)"])
+                logger.warning(
+                    "PostgreSQL would lose acknowledged appends in a crash; accepted with --allow-async-commit",
+                    metadata: ["store.problem": "\(problem)"])
             }
             store.appliedMigrations = try await store.migrate()
         } catch let error as LedgerError {
@@ -126,7 +135,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         public var problem: String? {
             var off: [String] = []
             if fsync != "on" { off.append("fsync is \(fsync)") }
-            if !["on", "remote_write", "remote_apply", "local"].contains(synchronousCommit) { off.append("synchronous_commit is \(synchronousCommit)") }
+            if !["on", "remote_write", "remote_apply", "local"].contains(synchronousCommit) {
+                off.append("synchronous_commit is \(synchronousCommit)")
+            }
             if fullPageWrites != "on" { off.append("full_page_writes is \(fullPageWrites)") }
             return off.isEmpty ? nil : off.joined(separator: ", ")
         }
@@ -136,10 +147,12 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     /// appends: what is in force, not what was asked for.
     public func durability() async throws -> Durability {
         var settings: [String: String] = [:]
-        let rows = try await client.query("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')", logger: logger)
+        let rows = try await client.query(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')", logger: logger)
         for try await (name, setting) in rows.decode((String, String).self) { settings[name] = setting }
-        return Durability(fsync: settings["fsync"] ?? "unknown", synchronousCommit: settings["synchronous_commit"] ?? "unknown",
-                          fullPageWrites: settings["full_page_writes"] ?? "unknown")
+        return Durability(
+            fsync: settings["fsync"] ?? "unknown", synchronousCommit: settings["synchronous_commit"] ?? "unknown",
+            fullPageWrites: settings["full_page_writes"] ?? "unknown")
     }
 
     public var locationDescription: String { location.description }
@@ -156,7 +169,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     public func migrate() async throws -> [String] {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(7001)", logger: self.logger)
-            try await conn.query("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)", logger: self.logger)
+            try await conn.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)", logger: self.logger)
             var applied = Set<String>()
             for try await version in try await conn.query("SELECT version FROM schema_migrations", logger: self.logger).decode(String.self) {
                 applied.insert(version)
@@ -166,8 +180,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 for statement in Self.statements(migration.sql) {
                     try await conn.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }
-                try await conn.query("INSERT INTO schema_migrations (version, applied_ms) VALUES (\(migration.version), \(Timestamp.now().milliseconds))",
-                                     logger: self.logger)
+                try await conn.query(
+                    "INSERT INTO schema_migrations (version, applied_ms) VALUES (\(migration.version), \(Timestamp.now().milliseconds))",
+                    logger: self.logger)
                 now.append(migration.version)
             }
             return now
@@ -207,7 +222,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     }
 
     static func events(on client: PostgresClient, from sequence: UInt64, limit: Int, logger: Logger) async throws -> [RecordedEvent] {
-        let rows = try await client.query("""
+        let rows = try await client.query(
+            """
             SELECT seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash
             FROM events WHERE seq >= \(Int64(clamping: sequence)) ORDER BY seq LIMIT \(limit)
             """, logger: logger)
@@ -222,8 +238,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         guard r.0 > 0, r.8.readableBytes == 32, r.9.readableBytes == 32, let version = UInt16(exactly: r.4) else {
             throw LedgerError(.corruptRecord, "event \(r.0) has a malformed sequence, hash or schema version column")
         }
-        let event = NewEvent(streamID: r.2, type: r.3, schemaVersion: version, time: Timestamp(milliseconds: r.1), authorID: r.5,
-                             payload: Array(r.7.readableBytesView), signature: Array(r.6.readableBytesView))
+        let event = NewEvent(
+            streamID: r.2, type: r.3, schemaVersion: version, time: Timestamp(milliseconds: r.1), authorID: r.5,
+            payload: Array(r.7.readableBytesView), signature: Array(r.6.readableBytesView))
         return RecordedEvent(sequence: UInt64(r.0), event: event, previousHash: Array(r.8.readableBytesView), hash: Array(r.9.readableBytesView))
     }
 
@@ -232,7 +249,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
             return ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
         }
-        throw LedgerError(.corruptRecord, "the ledger_head row is missing: the database was changed by hand; restore it from a backup and run `mydata admin verify`")
+        throw LedgerError(
+            .corruptRecord, "the ledger_head row is missing: the database was changed by hand; restore it from a backup and run `mydata admin verify`"
+        )
     }
 
     public func streamVersion(_ streamID: String) async throws -> Int {
@@ -242,7 +261,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     }
 
     public func appendCheckpoint(_ checkpoint: Checkpoint) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO checkpoints (seq, head_hash, time_ms, signature)
             VALUES (\(Int64(checkpoint.sequence)), \(ByteBuffer(bytes: checkpoint.headHash)), \(checkpoint.time.milliseconds), \(ByteBuffer(bytes: checkpoint.signature)))
             ON CONFLICT (seq) DO NOTHING
@@ -253,8 +273,10 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         let rows = try await client.query("SELECT seq, head_hash, time_ms, signature FROM checkpoints ORDER BY seq", logger: logger)
         var out: [Checkpoint] = []
         for try await (seq, head, time, sig) in rows.decode((Int64, ByteBuffer, Int64, ByteBuffer).self) {
-            out.append(Checkpoint(sequence: UInt64(seq), headHash: Array(head.readableBytesView), time: Timestamp(milliseconds: time),
-                                  signature: Array(sig.readableBytesView)))
+            out.append(
+                Checkpoint(
+                    sequence: UInt64(seq), headHash: Array(head.readableBytesView), time: Timestamp(milliseconds: time),
+                    signature: Array(sig.readableBytesView)))
         }
         return out
     }
@@ -283,8 +305,10 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 try? await Task.sleep(nanoseconds: delay)
                 delay *= 2
             } catch let error as PostgresTransactionError where error.commitError != nil {
-                let failure = LedgerError(.storeUnavailable,
-                    "the connection failed while committing; the append may or may not be stored — check before retrying", underlying: ReasonError(reason(error)))
+                let failure = LedgerError(
+                    .storeUnavailable,
+                    "the connection failed while committing; the append may or may not be stored — check before retrying",
+                    underlying: ReasonError(reason(error)))
                 return batches.map { _ in .failure(failure) }
             } catch let error as PostgresTransactionError where isConnectionFailure(error) {
                 // Nothing was committed: the transaction never reached COMMIT. Wait and try again.
@@ -299,7 +323,10 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                     for batch in batches { results += await commit([batch], client: client, logger: logger) }
                     return results
                 }
-                return [.failure(LedgerError(.storeUnavailable, "PostgreSQL refused the append; nothing was appended", underlying: ReasonError(reason(error))))]
+                return [
+                    .failure(
+                        LedgerError(.storeUnavailable, "PostgreSQL refused the append; nothing was appended", underlying: ReasonError(reason(error))))
+                ]
             }
         }
         let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable through \(commitRetriesMax) attempts; nothing was appended")
@@ -313,8 +340,10 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     /// Exactly one of the two happens: the lease that arrives after the deadline does nothing, and
     /// a deadline that passes once the lease has begun changes nothing, so a transaction is never
     /// cut off by it.
-    static func withLease<T: Sendable>(_ client: PostgresClient, seconds: Double,
-                                       _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    static func withLease<T: Sendable>(
+        _ client: PostgresClient, seconds: Double,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let claim = LeaseClaim()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
@@ -340,24 +369,31 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
 
     private static func isConnectionFailure(_ error: PostgresTransactionError) -> Bool {
         for e in [error.beginError, error.closureError].compactMap({ $0 }) {
-            if let p = e as? PSQLError, [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(p.code) { return true }
+            if let p = e as? PSQLError, [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(p.code) {
+                return true
+            }
             if e is CancellationError { return false }
         }
         return false
     }
 
     /// Appends every batch whose conditions hold, in one transaction holding the head lock.
-    private static func appendGroup(_ batches: [PendingAppend], on conn: PostgresConnection, logger: Logger) async throws -> [Result<[RecordedEvent], any Error>] {
+    private static func appendGroup(
+        _ batches: [PendingAppend], on conn: PostgresConnection, logger: Logger
+    ) async throws -> [Result<[RecordedEvent], any Error>] {
         var head = ChainHead.genesis
         for try await (seq, hash) in try await conn.query("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE", logger: logger)
-            .decode((Int64, ByteBuffer).self) {
+            .decode((Int64, ByteBuffer).self)
+        {
             head = ChainHead(sequence: UInt64(seq), hash: Array(hash.readableBytesView))
         }
         let watched = AppendPlan.watchedStreams(batches)
         var versions: [String: Int] = [:]
         if !watched.isEmpty {
-            for try await (id, version) in try await conn.query("SELECT stream_id, version FROM streams WHERE stream_id = ANY(\(watched))", logger: logger)
-                .decode((String, Int64).self) {
+            for try await (id, version) in try await conn.query(
+                "SELECT stream_id, version FROM streams WHERE stream_id = ANY(\(watched))", logger: logger
+            )
+            .decode((String, Int64).self) {
                 versions[id] = Int(version)
             }
         }
@@ -367,7 +403,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         try await insertEvents(plan.accepted.map(\.record), on: conn, logger: logger)
         try await PostgresProjection.bumpStreams(plan.increments, on: conn, logger: logger)
         try await PostgresProjection.apply(plan.accepted.map { ($0.record.sequence, $0.changes) }, on: conn, logger: logger)
-        try await conn.query("UPDATE ledger_head SET seq = \(Int64(plan.head.sequence)), hash = \(ByteBuffer(bytes: plan.head.hash)) WHERE id = 1", logger: logger)
+        try await conn.query(
+            "UPDATE ledger_head SET seq = \(Int64(plan.head.sequence)), hash = \(ByteBuffer(bytes: plan.head.hash)) WHERE id = 1", logger: logger)
         try await conn.query("UPDATE projection_state SET last_seq = \(Int64(plan.head.sequence)) WHERE id = 1", logger: logger)
         return results
     }
@@ -378,7 +415,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         let versions = events.map { Int64($0.event.schemaVersion) }
         let signatures = events.map { ByteBuffer(bytes: $0.event.signature) }, payloads = events.map { ByteBuffer(bytes: $0.event.payload) }
         let prevs = events.map { ByteBuffer(bytes: $0.previousHash) }, hashes = events.map { ByteBuffer(bytes: $0.hash) }
-        try await conn.query("""
+        try await conn.query(
+            """
             INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
             SELECT * FROM UNNEST(\(seqs)::bigint[], \(times)::bigint[], \(streams)::text[], \(types)::text[], \(versions)::bigint[],
                                  \(authors)::text[], \(signatures)::bytea[], \(payloads)::bytea[], \(prevs)::bytea[], \(hashes)::bytea[])

@@ -17,10 +17,15 @@ enum ProjectionSQL {
 
     /// Adds `events` to the version of `streamID` (creating it).
     static func bumpStream(_ streamID: String, by events: Int, db: Database) throws {
-        try DirectBinding.execute(db.cachedStatement(sql: """
-            INSERT INTO streams (stream_id, version) VALUES (?, ?)
-            ON CONFLICT (stream_id) DO UPDATE SET version = version + excluded.version
-            """)) { $0.text(streamID); $0.int(Int64(events)) }
+        try DirectBinding.execute(
+            db.cachedStatement(
+                sql: """
+                    INSERT INTO streams (stream_id, version) VALUES (?, ?)
+                    ON CONFLICT (stream_id) DO UPDATE SET version = version + excluded.version
+                    """)
+        ) {
+            $0.text(streamID); $0.int(Int64(events))
+        }
     }
 
     static func setStreamVersion(_ streamID: String, _ version: Int, db: Database) throws {
@@ -52,9 +57,11 @@ enum ProjectionSQL {
             try db.cachedStatement(sql: "INSERT INTO policies (seq, version, hash, body, activated_ms) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [Int64(sequence), p.version, p.hash, try json(p.policy), p.activatedAt.milliseconds])
         case .insertParty(let p):
-            try db.cachedStatement(sql: """
-                INSERT INTO parties (id, role, name, signing_key, box_key, status, registered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [p.id, p.role.rawValue, p.name, p.signingKey, p.boxKey, p.status.rawValue, p.registeredAt.milliseconds])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO parties (id, role, name, signing_key, box_key, status, registered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [p.id, p.role.rawValue, p.name, p.signingKey, p.boxKey, p.status.rawValue, p.registeredAt.milliseconds])
         case .setPartyStatus(let id, let status):
             try db.cachedStatement(sql: "UPDATE parties SET status = ? WHERE id = ?").execute(arguments: [status.rawValue, id])
         case .setPartyKeys(let id, let signingKey, let boxKey):
@@ -63,47 +70,63 @@ enum ProjectionSQL {
             try db.cachedStatement(sql: "INSERT INTO subjects (id, signing_key, registered_ms) VALUES (?, ?, ?)")
                 .execute(arguments: [s.id, s.signingKey, s.registeredAt.milliseconds])
         case .insertRequest(let r):
-            try db.cachedStatement(sql: """
-                INSERT INTO requests (id, recipient, subject, terms, offer_expires_ms, policy_version, created_ms, request_hash, withdrawn_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
-                """).execute(arguments: [r.id, r.recipient, r.subject, try json(r.terms), r.offerExpiresAt.milliseconds,
-                                         r.policyVersion, r.createdAt.milliseconds, r.requestHash])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO requests (id, recipient, subject, terms, offer_expires_ms, policy_version, created_ms, request_hash, withdrawn_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                    """
+            ).execute(arguments: [
+                r.id, r.recipient, r.subject, try json(r.terms), r.offerExpiresAt.milliseconds,
+                r.policyVersion, r.createdAt.milliseconds, r.requestHash,
+            ])
         case .withdrawRequest(let id, let at):
             try db.cachedStatement(sql: "UPDATE requests SET withdrawn_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
         case .insertConsent(let c):
-            try db.cachedStatement(sql: """
-                INSERT INTO consents (id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms,
-                    policy_version, policy_hash, sensitive_confirmed, revoked_ms, grant_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
-                """).execute(arguments: [c.id, c.requestID, c.requestHash, c.subject, c.recipient, try json(c.terms),
-                                         c.grantedAt.milliseconds, c.expiresAt.milliseconds, c.policyVersion, c.policyHash,
-                                         c.sensitiveConfirmed, Int64(c.grantSequence)])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO consents (id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms,
+                        policy_version, policy_hash, sensitive_confirmed, revoked_ms, grant_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                    """
+            ).execute(arguments: [
+                c.id, c.requestID, c.requestHash, c.subject, c.recipient, try json(c.terms),
+                c.grantedAt.milliseconds, c.expiresAt.milliseconds, c.policyVersion, c.policyHash,
+                c.sensitiveConfirmed, Int64(c.grantSequence),
+            ])
         case .revokeConsent(let id, let at):
             try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
             // In the same transaction as the revocation: the recipient will be told, whatever happens next.
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO callbacks (consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms)
-                SELECT c.id, c.recipient, p.url, ?, 'pending', 0, ? FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient
-                WHERE c.id = ?
-                """).execute(arguments: [Int64(sequence), at.milliseconds, id])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO callbacks (consent_id, recipient, url, event_seq, status, attempts, next_attempt_ms)
+                    SELECT c.id, c.recipient, p.url, ?, 'pending', 0, ? FROM consents c JOIN party_callbacks p ON p.party_id = c.recipient
+                    WHERE c.id = ?
+                    """
+            ).execute(arguments: [Int64(sequence), at.milliseconds, id])
         case .destroyDataKey(let subject, let at):
-            try db.cachedStatement(sql: """
-                INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
-                ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
-                """).execute(arguments: [subject, at.milliseconds, at.milliseconds])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
+                    ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
+                    """
+            ).execute(arguments: [subject, at.milliseconds, at.milliseconds])
         case .setPartyCallback(let id, let url):
             if let url {
-                try db.cachedStatement(sql: "INSERT INTO party_callbacks (party_id, url) VALUES (?, ?) ON CONFLICT (party_id) DO UPDATE SET url = excluded.url")
-                    .execute(arguments: [id, url])
+                try db.cachedStatement(
+                    sql: "INSERT INTO party_callbacks (party_id, url) VALUES (?, ?) ON CONFLICT (party_id) DO UPDATE SET url = excluded.url"
+                )
+                .execute(arguments: [id, url])
             } else {
                 try db.cachedStatement(sql: "DELETE FROM party_callbacks WHERE party_id = ?").execute(arguments: [id])
             }
         case .attestDevice(let b):
-            try db.cachedStatement(sql: """
-                INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms) VALUES (?, ?, ?, ?, NULL)
-                ON CONFLICT (manufacturer, device_id) DO UPDATE SET subject = excluded.subject,
-                    attested_ms = excluded.attested_ms, confirmed_ms = NULL
-                """).execute(arguments: [b.manufacturer, b.deviceID, b.subject, b.attestedAt.milliseconds])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO device_bindings (manufacturer, device_id, subject, attested_ms, confirmed_ms) VALUES (?, ?, ?, ?, NULL)
+                    ON CONFLICT (manufacturer, device_id) DO UPDATE SET subject = excluded.subject,
+                        attested_ms = excluded.attested_ms, confirmed_ms = NULL
+                    """
+            ).execute(arguments: [b.manufacturer, b.deviceID, b.subject, b.attestedAt.milliseconds])
         case .confirmDevice(let manufacturer, let deviceID, let at):
             try db.cachedStatement(sql: "UPDATE device_bindings SET confirmed_ms = ? WHERE manufacturer = ? AND device_id = ?")
                 .execute(arguments: [at.milliseconds, manufacturer, deviceID])
@@ -112,40 +135,52 @@ enum ProjectionSQL {
             try db.cachedStatement(sql: "UPDATE records SET batch_seq = ? WHERE manufacturer = ? AND device_id = ? AND batch_seq IS NOT NULL")
                 .execute(arguments: [Int64(sequence), manufacturer, deviceID])
         case .insertBatch(let b):
-            try db.cachedStatement(sql: """
-                INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [b.batchID, b.idempotencyKey, b.manufacturer, b.accepted, b.rejected, b.digest, b.time.milliseconds, Int64(b.sequence)])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO telemetry_batches (batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                b.batchID, b.idempotencyKey, b.manufacturer, b.accepted, b.rejected, b.digest, b.time.milliseconds, Int64(b.sequence),
+            ])
             // The batch's records become visible to pulls, in the ledger's order.
             try db.cachedStatement(sql: "UPDATE records SET batch_seq = ? WHERE batch_id = ?").execute(arguments: [Int64(b.sequence), b.batchID])
         case .openAccounts(let accounts):
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO accounts (id, owner_kind, owner_id, kind, flags, expires_ms, debits_pending, debits_posted, credits_pending, credits_posted)
-                VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO accounts (id, owner_kind, owner_id, kind, flags, expires_ms, debits_pending, debits_posted, credits_pending, credits_posted)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0)
+                    """)
             for a in accounts {
                 try insert.execute(arguments: [a.id, a.owner.kind.rawValue, a.owner.id, a.kind.rawValue, Int64(a.flags.rawValue), a.expiresAt])
             }
         case .postTransfers(let transfers, let balances):
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO transfers (id, seq, position, debit_account, credit_account, amount, pending_id, flags, code, reference, timeout_ms, time_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO transfers (id, seq, position, debit_account, credit_account, amount, pending_id, flags, code, reference, timeout_ms, time_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for (position, t) in transfers.enumerated() {
-                try insert.execute(arguments: [t.id, Int64(sequence), position, t.debitAccountID, t.creditAccountID, t.amount, t.pendingID,
-                                               Int64(t.flags.rawValue), t.code.rawValue, t.reference, t.timeoutAt, t.timestamp])
+                try insert.execute(arguments: [
+                    t.id, Int64(sequence), position, t.debitAccountID, t.creditAccountID, t.amount, t.pendingID,
+                    Int64(t.flags.rawValue), t.code.rawValue, t.reference, t.timeoutAt, t.timestamp,
+                ])
             }
-            let update = try db.cachedStatement(sql: """
-                UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE id = ?
-                """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE id = ?
+                    """)
             for a in balances {
                 try update.execute(arguments: [a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted, a.id])
             }
         case .appendAccess(let a):
             // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
-            try DirectBinding.execute(db.cachedStatement(sql: """
-                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)) { b in
+            try DirectBinding.execute(
+                db.cachedStatement(
+                    sql: """
+                        INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+            ) { b in
                 b.int(Int64(a.sequence)); b.int(a.time.milliseconds); b.text(a.deliveryID); b.text(a.consentID)
                 b.text(a.subject); b.text(a.recipient); b.text(a.items.joined(separator: ",")); b.int(Int64(a.records)); b.text(a.digest)
             }

@@ -30,7 +30,8 @@ extension SQLiteStore: NonceStore {
                 }
             }
         } catch {
-            return claims.map { _ in .failure(LedgerError(.storeUnavailable, "the nonce store could not commit", underlying: ReasonError("\(error)"))) }
+            return claims.map { _ in .failure(LedgerError(.storeUnavailable, "the nonce store could not commit", underlying: ReasonError("\(error)")))
+            }
         }
     }
 }

@@ -7,9 +7,10 @@ extension SQLiteStore {
     public func activePolicy() async throws -> ActivePolicy? {
         try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM policies ORDER BY seq DESC LIMIT 1") else { return nil }
-            return ActivePolicy(version: row["version"], hash: row["hash"],
-                                policy: try CanonicalJSON.decode(PolicySet.self, from: [UInt8](row["body"] as Data)),
-                                activatedAt: Timestamp(milliseconds: row["activated_ms"]))
+            return ActivePolicy(
+                version: row["version"], hash: row["hash"],
+                policy: try CanonicalJSON.decode(PolicySet.self, from: [UInt8](row["body"] as Data)),
+                activatedAt: Timestamp(milliseconds: row["activated_ms"]))
         }
     }
 
@@ -44,24 +45,31 @@ extension SQLiteStore {
         let limit = Self.page(limit)
         return try await read { db in
             if let subject {
-                return try Row.fetchAll(db, sql: """
-                    SELECT * FROM requests r
-                    WHERE (r.subject = ? OR r.subject IS NULL)
-                      AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = ?)
-                      AND \(Self.requestsBefore)
-                    ORDER BY r.created_ms DESC, r.id LIMIT ?
-                    """, arguments: StatementArguments([subject, subject] + Self.cursorArguments(before) + [limit])).map(Self.request(from:))
+                return try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM requests r
+                        WHERE (r.subject = ? OR r.subject IS NULL)
+                          AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.request_id = r.id AND c.subject = ?)
+                          AND \(Self.requestsBefore)
+                        ORDER BY r.created_ms DESC, r.id LIMIT ?
+                        """, arguments: StatementArguments([subject, subject] + Self.cursorArguments(before) + [limit])
+                ).map(Self.request(from:))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM requests r WHERE \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
-                                    arguments: StatementArguments(Self.cursorArguments(before) + [limit])).map(Self.request(from:))
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM requests r WHERE \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
+                arguments: StatementArguments(Self.cursorArguments(before) + [limit])
+            ).map(Self.request(from:))
         }
     }
 
     public func requests(recipient: String, limit: Int, before: RequestCursor?) async throws -> [ConsentRequest] {
         let limit = Self.page(limit)
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM requests r WHERE r.recipient = ? AND \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
-                             arguments: StatementArguments([recipient] + Self.cursorArguments(before) + [limit])).map(Self.request(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM requests r WHERE r.recipient = ? AND \(Self.requestsBefore) ORDER BY r.created_ms DESC, r.id LIMIT ?",
+                arguments: StatementArguments([recipient] + Self.cursorArguments(before) + [limit])
+            ).map(Self.request(from:))
         }
     }
 
@@ -72,55 +80,70 @@ extension SQLiteStore {
     public func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] {
         let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE subject = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
-                             arguments: [subject, before, limit]).map(Self.consent(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM consents WHERE subject = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
+                arguments: [subject, before, limit]
+            ).map(Self.consent(from:))
         }
     }
 
     public func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
         let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM consents WHERE recipient = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
-                             arguments: [recipient, before, limit]).map(Self.consent(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM consents WHERE recipient = ? AND grant_seq < ? ORDER BY grant_seq DESC LIMIT ?",
+                arguments: [recipient, before, limit]
+            ).map(Self.consent(from:))
         }
     }
 
     public func deviceBindings(subject: String) async throws -> [DeviceBinding] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM device_bindings WHERE subject = ? ORDER BY manufacturer, device_id LIMIT ?",
-                             arguments: [subject, ConsentLimits.pageItemsMax]).map(Self.binding(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM device_bindings WHERE subject = ? ORDER BY manufacturer, device_id LIMIT ?",
+                arguments: [subject, ConsentLimits.pageItemsMax]
+            ).map(Self.binding(from:))
         }
     }
 
     public func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM device_bindings WHERE manufacturer = ? AND device_id = ?",
-                             arguments: [manufacturer, deviceID]).map(Self.binding(from:))
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM device_bindings WHERE manufacturer = ? AND device_id = ?",
+                arguments: [manufacturer, deviceID]
+            ).map(Self.binding(from:))
         }
     }
 
     public func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
         let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM access_log WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                             arguments: [subject, before, limit]).map { row in
-                AccessLogEntry(sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
-                               deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
-                               recipient: row["recipient"],
-                               items: (row["items"] as String).split(separator: ",").map(String.init),
-                               records: row["records"], digest: row["digest"])
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM access_log WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                arguments: [subject, before, limit]
+            ).map { row in
+                AccessLogEntry(
+                    sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
+                    deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
+                    recipient: row["recipient"],
+                    items: (row["items"] as String).split(separator: ",").map(String.init),
+                    records: row["records"], digest: row["digest"])
             }
         }
     }
 
     public func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
         try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq FROM telemetry_batches
-                WHERE manufacturer = ? AND idempotency_key = ?
-                """, arguments: [manufacturer, idempotencyKey]).map { r in
-                TelemetryBatch(batchID: r[0], idempotencyKey: r[1], manufacturer: r[2], accepted: r[3], rejected: r[4], digest: r[5],
-                               time: Timestamp(milliseconds: r[6]), sequence: UInt64(r[7] as Int64))
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT batch_id, idempotency_key, manufacturer, accepted, rejected, digest, time_ms, seq FROM telemetry_batches
+                    WHERE manufacturer = ? AND idempotency_key = ?
+                    """, arguments: [manufacturer, idempotencyKey]
+            ).map { r in
+                TelemetryBatch(
+                    batchID: r[0], idempotencyKey: r[1], manufacturer: r[2], accepted: r[3], rejected: r[4], digest: r[5],
+                    time: Timestamp(milliseconds: r[6]), sequence: UInt64(r[7] as Int64))
             }
         }
     }
@@ -133,32 +156,36 @@ extension SQLiteStore {
         guard let role = PartyRole(rawValue: row["role"]), let status = Party.Status(rawValue: row["status"]) else {
             throw LedgerError(.corruptRecord, "party \(row["id"] as String) has an unknown role or status")
         }
-        return Party(id: row["id"], role: role, name: row["name"], signingKey: row["signing_key"], boxKey: row["box_key"],
-                     status: status, registeredAt: Timestamp(milliseconds: row["registered_ms"]))
+        return Party(
+            id: row["id"], role: role, name: row["name"], signingKey: row["signing_key"], boxKey: row["box_key"],
+            status: status, registeredAt: Timestamp(milliseconds: row["registered_ms"]))
     }
 
     private static func request(from row: Row) throws -> ConsentRequest {
-        ConsentRequest(id: row["id"], recipient: row["recipient"], subject: row["subject"],
-                       terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
-                       offerExpiresAt: Timestamp(milliseconds: row["offer_expires_ms"]), policyVersion: row["policy_version"],
-                       createdAt: Timestamp(milliseconds: row["created_ms"]), requestHash: row["request_hash"],
-                       withdrawnAt: (row["withdrawn_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
+        ConsentRequest(
+            id: row["id"], recipient: row["recipient"], subject: row["subject"],
+            terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
+            offerExpiresAt: Timestamp(milliseconds: row["offer_expires_ms"]), policyVersion: row["policy_version"],
+            createdAt: Timestamp(milliseconds: row["created_ms"]), requestHash: row["request_hash"],
+            withdrawnAt: (row["withdrawn_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
     }
 
     private static func consent(from row: Row) throws -> Consent {
-        Consent(id: row["id"], requestID: row["request_id"], requestHash: row["request_hash"], subject: row["subject"],
-                recipient: row["recipient"],
-                terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
-                grantedAt: Timestamp(milliseconds: row["granted_ms"]), expiresAt: Timestamp(milliseconds: row["expires_ms"]),
-                policyVersion: row["policy_version"], policyHash: row["policy_hash"],
-                sensitiveConfirmed: row["sensitive_confirmed"],
-                revokedAt: (row["revoked_ms"] as Int64?).map(Timestamp.init(milliseconds:)),
-                grantSequence: UInt64(row["grant_seq"] as Int64))
+        Consent(
+            id: row["id"], requestID: row["request_id"], requestHash: row["request_hash"], subject: row["subject"],
+            recipient: row["recipient"],
+            terms: try CanonicalJSON.decode(ConsentTerms.self, from: [UInt8](row["terms"] as Data)),
+            grantedAt: Timestamp(milliseconds: row["granted_ms"]), expiresAt: Timestamp(milliseconds: row["expires_ms"]),
+            policyVersion: row["policy_version"], policyHash: row["policy_hash"],
+            sensitiveConfirmed: row["sensitive_confirmed"],
+            revokedAt: (row["revoked_ms"] as Int64?).map(Timestamp.init(milliseconds:)),
+            grantSequence: UInt64(row["grant_seq"] as Int64))
     }
 
     private static func binding(from row: Row) -> DeviceBinding {
-        DeviceBinding(deviceID: row["device_id"], manufacturer: row["manufacturer"], subject: row["subject"],
-                      attestedAt: Timestamp(milliseconds: row["attested_ms"]),
-                      confirmedAt: (row["confirmed_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
+        DeviceBinding(
+            deviceID: row["device_id"], manufacturer: row["manufacturer"], subject: row["subject"],
+            attestedAt: Timestamp(milliseconds: row["attested_ms"]),
+            confirmedAt: (row["confirmed_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
     }
 }

@@ -6,18 +6,20 @@ import Vault
 extension SQLiteStore: VaultStore {
     public func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? {
         try await write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO data_keys (subject, wrapped, created_ms) VALUES (?, ?, ?)",
-                           arguments: [subject, Data(wrapped), Timestamp.now().milliseconds])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO data_keys (subject, wrapped, created_ms) VALUES (?, ?, ?)",
+                arguments: [subject, Data(wrapped), Timestamp.now().milliseconds])
             return try Data.fetchOne(db, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [subject]).map { [UInt8]($0) }
         }
     }
 
     public func destroyDataKey(subject: String) async throws {
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
-                ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
-                """, arguments: [subject, Timestamp.now().milliseconds, Timestamp.now().milliseconds])
+            try db.execute(
+                sql: """
+                    INSERT INTO data_keys (subject, wrapped, created_ms, destroyed_ms) VALUES (?, NULL, ?, ?)
+                    ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, destroyed_ms = excluded.destroyed_ms
+                    """, arguments: [subject, Timestamp.now().milliseconds, Timestamp.now().milliseconds])
         }
         // The old wrapped key may still sit in the WAL: copy the WAL into the database (where
         // secure_delete zeroes freed space) and truncate it.
@@ -26,9 +28,10 @@ extension SQLiteStore: VaultStore {
 
     public func storeRecords(_ records: [SealedRecord]) async throws {
         try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO records (batch_id, manufacturer, device_id, subject, item, time_ms, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO records (batch_id, manufacturer, device_id, subject, item, time_ms, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
             for r in records {
                 try DirectBinding.execute(insert) { b in
                     b.text(r.batchID); b.text(r.manufacturer); b.text(r.deviceID); b.text(r.subject); b.text(r.item)
@@ -49,17 +52,21 @@ extension SQLiteStore: VaultStore {
             var arguments: [(any DatabaseValueConvertible)?] = [q.subject]
             arguments += q.items.map { $0 }
             arguments += [q.from.milliseconds, q.to.milliseconds, q.after.batchSequence, q.after.batchSequence, q.after.recordID, q.limit]
-            return try Row.fetchAll(db, sql: """
-                SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, r.batch_seq
-                FROM records r INDEXED BY records_visible
-                JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
-                     AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
-                WHERE r.subject = ? AND r.item IN (\(marks)) AND r.time_ms >= ? AND r.time_ms < ?
-                  AND r.batch_seq IS NOT NULL AND (r.batch_seq > ? OR (r.batch_seq = ? AND r.id > ?))
-                ORDER BY r.batch_seq, r.id LIMIT ?
-                """, arguments: StatementArguments(arguments)).map { row in
-                var record = SealedRecord(id: row[0], batchID: row[1], manufacturer: row[2], deviceID: row[3], subject: row[4], item: row[5],
-                                          time: Timestamp(milliseconds: row[6]), sealed: [UInt8](row[7] as Data))
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.id, r.batch_id, r.manufacturer, r.device_id, r.subject, r.item, r.time_ms, r.sealed, r.batch_seq
+                    FROM records r INDEXED BY records_visible
+                    JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
+                         AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
+                    WHERE r.subject = ? AND r.item IN (\(marks)) AND r.time_ms >= ? AND r.time_ms < ?
+                      AND r.batch_seq IS NOT NULL AND (r.batch_seq > ? OR (r.batch_seq = ? AND r.id > ?))
+                    ORDER BY r.batch_seq, r.id LIMIT ?
+                    """, arguments: StatementArguments(arguments)
+            ).map { row in
+                var record = SealedRecord(
+                    id: row[0], batchID: row[1], manufacturer: row[2], deviceID: row[3], subject: row[4], item: row[5],
+                    time: Timestamp(milliseconds: row[6]), sealed: [UInt8](row[7] as Data))
                 record.batchSequence = row[8]
                 return record
             }

@@ -104,16 +104,18 @@ public final class SQLiteStore: BrokerStore, Sendable {
     public func appendCheckpoint(_ checkpoint: Checkpoint) async throws {
         try await pool.write { db in
             // A second checkpoint at the same sequence adds nothing.
-            try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time_ms, signature) VALUES (?, ?, ?, ?)",
-                           arguments: [Int64(checkpoint.sequence), Data(checkpoint.headHash), checkpoint.time.milliseconds, Data(checkpoint.signature)])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time_ms, signature) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(checkpoint.sequence), Data(checkpoint.headHash), checkpoint.time.milliseconds, Data(checkpoint.signature)])
         }
     }
 
     public func checkpoints() async throws -> [Checkpoint] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM checkpoints ORDER BY seq").map { row in
-                Checkpoint(sequence: UInt64(row["seq"] as Int64), headHash: [UInt8](row["head_hash"] as Data),
-                           time: Timestamp(milliseconds: row["time_ms"]), signature: [UInt8](row["signature"] as Data))
+                Checkpoint(
+                    sequence: UInt64(row["seq"] as Int64), headHash: [UInt8](row["head_hash"] as Data),
+                    time: Timestamp(milliseconds: row["time_ms"]), signature: [UInt8](row["signature"] as Data))
             }
         }
     }
@@ -162,8 +164,10 @@ public final class SQLiteStore: BrokerStore, Sendable {
     /// The database itself failed (busy past the timeout, I/O, full, read-only, corrupt), as
     /// opposed to a statement refusing one batch's rows: retrying batch by batch would not help.
     private static func isStoreFailure(_ error: DatabaseError) -> Bool {
-        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_CORRUPT, .SQLITE_NOTADB,
-         .SQLITE_NOMEM, .SQLITE_PROTOCOL].contains(error.resultCode.primaryResultCode)
+        [
+            .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_CORRUPT, .SQLITE_NOTADB,
+            .SQLITE_NOMEM, .SQLITE_PROTOCOL,
+        ].contains(error.resultCode.primaryResultCode)
     }
 
     /// Appends every batch whose conditions hold (`AppendPlan`), inside the caller's transaction.
@@ -183,10 +187,11 @@ public final class SQLiteStore: BrokerStore, Sendable {
 
     /// Writes what `plan` accepted: the events, the stream versions, the projections.
     private static func write(_ plan: AppendPlan, db: Database) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         for (record, _) in plan.accepted {
             let event = record.event
             try DirectBinding.execute(insert) { b in
@@ -226,9 +231,12 @@ public final class SQLiteStore: BrokerStore, Sendable {
             // Indexes are built faster once, sorted, than row by row: drop them for the replay and
             // recreate them from their own stored definitions.
             let tables = Migrations.projectionTables.map { "'\($0)'" }.joined(separator: ",")
-            let indexes = try Row.fetchAll(db, sql: """
-                SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (\(tables))
-                """).map { (name: $0["name"] as String, sql: $0["sql"] as String) }
+            let indexes = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (\(tables))
+                    """
+            ).map { (name: $0["name"] as String, sql: $0["sql"] as String) }
             for index in indexes { try db.execute(sql: "DROP INDEX \(index.name)") }
             let page = try db.cachedStatement(sql: Self.eventsPageSQL)
             var versions: [String: Int] = [:]

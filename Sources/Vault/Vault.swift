@@ -27,7 +27,8 @@ public struct Vault: Sendable {
             throw ConsentError(.subjectErased, "this person's data was erased")
         }
         guard var bytes = try? XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject)) else {
-            throw LedgerError(.storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
+            throw LedgerError(
+                .storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
         }
         return try SymmetricKey(consuming: &bytes)
     }
@@ -36,18 +37,24 @@ public struct Vault: Sendable {
     public func seal(_ record: TelemetryRecord, manufacturer: String, subject: String, batchID: String, key: SymmetricKey) throws -> SealedRecord {
         var plain = try CanonicalJSON.encode(record.values)
         defer { Sodium.zero(&plain) }
-        let sealed = XChaCha20Poly1305.seal(plain, key: key, associatedData: Self.recordAD(subject: subject, manufacturer: manufacturer,
-                                                                                             device: record.device, item: record.item, time: record.time))
-        return SealedRecord(batchID: batchID, manufacturer: manufacturer, deviceID: record.device, subject: subject, item: record.item,
-                            time: record.time, sealed: sealed)
+        let sealed = XChaCha20Poly1305.seal(
+            plain, key: key,
+            associatedData: Self.recordAD(
+                subject: subject, manufacturer: manufacturer,
+                device: record.device, item: record.item, time: record.time))
+        return SealedRecord(
+            batchID: batchID, manufacturer: manufacturer, deviceID: record.device, subject: subject, item: record.item,
+            time: record.time, sealed: sealed)
     }
 
     /// Opens a sealed record.
     ///
     /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
     public func open(_ record: SealedRecord, key: SymmetricKey) throws -> TelemetryRecord {
-        let plain = try XChaCha20Poly1305.open(record.sealed, key: key, associatedData: Self.recordAD(
-            subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
+        let plain = try XChaCha20Poly1305.open(
+            record.sealed, key: key,
+            associatedData: Self.recordAD(
+                subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
         let values = try CanonicalJSON.decode([String: FieldValue].self, from: plain)
         return TelemetryRecord(device: record.deviceID, item: record.item, time: record.time, values: values)
     }
@@ -58,8 +65,10 @@ public struct Vault: Sendable {
     ///
     /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
     public func openCanonical(_ record: SealedRecord, key: SymmetricKey) throws -> [UInt8] {
-        var values = try XChaCha20Poly1305.open(record.sealed, key: key, associatedData: Self.recordAD(
-            subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
+        var values = try XChaCha20Poly1305.open(
+            record.sealed, key: key,
+            associatedData: Self.recordAD(
+                subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
         defer { Sodium.zero(&values) }
         guard Identifiers.isValidReference(record.deviceID), Identifiers.isValidReference(record.item) else {
             return try CanonicalJSON.encode(try open(record, key: key))

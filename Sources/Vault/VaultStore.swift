@@ -20,8 +20,10 @@ public struct SealedRecord: Sendable, Equatable {
     /// This record's position, for the next page's cursor.
     public var cursor: RecordCursor { RecordCursor(batchSequence: batchSequence, recordID: id) }
 
-    public init(id: Int64 = 0, batchID: String, manufacturer: String, deviceID: String, subject: String, item: String,
-                time: Timestamp, sealed: [UInt8]) {
+    public init(
+        id: Int64 = 0, batchID: String, manufacturer: String, deviceID: String, subject: String, item: String,
+        time: Timestamp, sealed: [UInt8]
+    ) {
         self.id = id; self.batchID = batchID; self.manufacturer = manufacturer; self.deviceID = deviceID
         self.subject = subject; self.item = item; self.time = time; self.sealed = sealed
     }

@@ -49,8 +49,10 @@ struct APIBench: AsyncParsableCommand {
 
         let transfer = TransferService(broker: service, vault: Vault(kek: try SymmetricKey(), store: store))
         let port = PortBox()
-        let app = BrokerApplication.make(service: service, transfer: transfer, nonces: store, metrics: PrometheusCollectorRegistry(),
-                                         host: "127.0.0.1", port: 0, logger: .init(label: "bench")) { await port.set($0) }
+        let app = BrokerApplication.make(
+            service: service, transfer: transfer, nonces: store, metrics: PrometheusCollectorRegistry(),
+            host: "127.0.0.1", port: 0, logger: .init(label: "bench")
+        ) { await port.set($0) }
         let server = Task { try await app.run() }
         defer { server.cancel() }
         let base = URL(string: "http://127.0.0.1:\(try await port.wait())")!
@@ -61,10 +63,13 @@ struct APIBench: AsyncParsableCommand {
         // Push.
         log("push: \(batches) signed batches of 1,000 records, \(pushers) pushers…")
         let bodies = try (0..<batches).map { b in
-            try JSONEncoder().encode(["records": (0..<1_000).map { i in
-                TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-(b * 1_000 + i))),
-                                values: ["distance": .number(Double(i) / 10), "duration": .integer(600), "average_speed": .number(40)])
-            }])
+            try JSONEncoder().encode([
+                "records": (0..<1_000).map { i in
+                    TelemetryRecord(
+                        device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-(b * 1_000 + i))),
+                        values: ["distance": .number(Double(i) / 10), "duration": .integer(600), "average_speed": .number(40)])
+                }
+            ])
         }
         let counter = BatchCounter(total: batches)
         let pushSeconds = try await measure {
@@ -81,8 +86,10 @@ struct APIBench: AsyncParsableCommand {
             }
         }
         let pushed = batches * 1_000
-        figures.append(Figure(name: "push over HTTP, signed 1,000-record batches", value: Double(pushed) / pushSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000, durability: durability))
+        figures.append(
+            Figure(
+                name: "push over HTTP, signed 1,000-record batches", value: Double(pushed) / pushSeconds, unit: "records/s",
+                goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000, durability: durability))
 
         // Pull everything, page by page.
         log("pull: every record under one consent, 500 per page…")
@@ -100,8 +107,10 @@ struct APIBench: AsyncParsableCommand {
             }
         }
         guard pulled == pushed else { throw ValidationError("pulled \(pulled) of \(pushed) records") }
-        figures.append(Figure(name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000, durability: durability))
+        figures.append(
+            Figure(
+                name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
+                goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000, durability: durability))
 
         // Pull everything again as sealed NDJSON streams of large pages.
         log("pull: every record under one consent, sealed NDJSON streams of 10,000…")
@@ -110,8 +119,9 @@ struct APIBench: AsyncParsableCommand {
         let streamSeconds = try await measure {
             var cursor = "0"
             while true {
-                let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10000&after=\(cursor)",
-                                                           extraFields: ["Accept": SealedStream.mediaType])
+                let reply = try await recipientClient.send(
+                    "GET", "/v1/consents/\(consent)/data?limit=10000&after=\(cursor)",
+                    extraFields: ["Accept": SealedStream.mediaType])
                 guard reply.status == 200 else { throw ValidationError("streamed pull answered \(reply.status)") }
                 let page = try SealedStream.Reader.openCanonical(reply.body, recipient: recipient.boxKey, broker: brokerKey)
                 streamed += page.records.count
@@ -120,8 +130,10 @@ struct APIBench: AsyncParsableCommand {
             }
         }
         guard streamed == pushed else { throw ValidationError("streamed \(streamed) of \(pushed) records") }
-        figures.append(Figure(name: "pull over HTTP, sealed NDJSON streams of 10,000", value: Double(streamed) / streamSeconds, unit: "records/s",
-                              goal: "≥ 100,000/s", met: Double(streamed) / streamSeconds >= 100_000, durability: durability))
+        figures.append(
+            Figure(
+                name: "pull over HTTP, sealed NDJSON streams of 10,000", value: Double(streamed) / streamSeconds, unit: "records/s",
+                goal: "≥ 100,000/s", met: Double(streamed) / streamSeconds >= 100_000, durability: durability))
 
         // Latency at a fixed rate.
         log("pull latency at \(rate) requests/s…")
@@ -129,9 +141,14 @@ struct APIBench: AsyncParsableCommand {
             let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=0")
             guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
         }
-        figures.append(Figure(name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms", durability: durability))
-        figures.append(Figure(name: "pull latency p99 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.99) * 1000, unit: "ms",
-                              goal: "≤ 10 ms", met: percentile(latencies, 0.99) <= 0.010, durability: durability))
+        figures.append(
+            Figure(
+                name: "pull latency p50 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.50) * 1000, unit: "ms",
+                durability: durability))
+        figures.append(
+            Figure(
+                name: "pull latency p99 at \(rate) req/s (10-record pages)", value: percentile(latencies, 0.99) * 1000, unit: "ms",
+                goal: "≤ 10 ms", met: percentile(latencies, 0.99) <= 0.010, durability: durability))
 
         // Revocation latency.
         log("revocations…")
@@ -139,7 +156,8 @@ struct APIBench: AsyncParsableCommand {
         let personClient = BrokerHTTPClient(baseURL: base, identity: person)
         for _ in 0..<revocations {
             let id = try await grant(service: service, person: person, recipient: recipient, now: .now())
-            let body = try JSONEncoder().encode(SubmitBody(events: [WireEvent(try person.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: person.id)), at: .now()))]))
+            let body = try JSONEncoder().encode(
+                SubmitBody(events: [WireEvent(try person.sign(.consentRevoked(ConsentRevoked(consentID: id, subject: person.id)), at: .now()))]))
             let seconds = try await measure {
                 let reply = try await personClient.send("POST", "/v1/consents/\(id)/revoke", body: body)
                 guard reply.status == 200 else { throw ValidationError("revoke answered \(reply.status)") }
@@ -147,21 +165,26 @@ struct APIBench: AsyncParsableCommand {
             revokeLatencies.append(seconds)
         }
         figures.append(Figure(name: "revoke latency p50", value: percentile(revokeLatencies, 0.50) * 1000, unit: "ms", durability: durability))
-        figures.append(Figure(name: "revoke latency p99", value: percentile(revokeLatencies, 0.99) * 1000, unit: "ms",
-                              goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020, durability: durability))
+        figures.append(
+            Figure(
+                name: "revoke latency p99", value: percentile(revokeLatencies, 0.99) * 1000, unit: "ms",
+                goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020, durability: durability))
         printFigures(figures)
     }
 
     private func grant(service: BrokerService, person: Identity, recipient: Identity, now: Timestamp) async throws -> String {
         let policy = try await service.store.activePolicy()!
-        let terms = ConsentTerms(category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
-                                 dataFrom: now.adding(days: -365), dataTo: now.adding(days: 1), durationDays: 365, onceOff: false,
-                                 retentionDays: 30, incentiveKRW: 0)
-        let request = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: recipient.id, subject: person.id,
-                                       terms: terms, offerExpiresAt: now.adding(days: 1), policyVersion: policy.version)
+        let terms = ConsentTerms(
+            category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+            dataFrom: now.adding(days: -365), dataTo: now.adding(days: 1), durationDays: 365, onceOff: false,
+            retentionDays: 30, incentiveKRW: 0)
+        let request = ConsentRequested(
+            requestID: Identifiers.random(prefix: "req"), recipient: recipient.id, subject: person.id,
+            terms: terms, offerExpiresAt: now.adding(days: 1), policyVersion: policy.version)
         try await service.submit(recipient.sign(.consentRequested(request), at: now))
         let stored = try await service.store.request(request.requestID)!
-        try await service.submit(person.sign(ConsentDrafts.grant(of: stored, by: person.id, policy: policy, now: now, sensitiveConfirmed: false), at: now))
+        try await service.submit(
+            person.sign(ConsentDrafts.grant(of: stored, by: person.id, policy: policy, now: now, sensitiveConfirmed: false), at: now))
         return Identifiers.consentID(requestID: request.requestID, subject: person.id)
     }
 

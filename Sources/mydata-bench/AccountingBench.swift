@@ -12,7 +12,8 @@ import Storage
 /// concurrent clients; against the raw SQLite batched insert rate and the pure in-memory `Book`
 /// measured in the same run.
 struct AccountingBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "accounting", abstract: "Durable transfers/s, single and linked, against raw SQLite.")
+    static let configuration = CommandConfiguration(
+        commandName: "accounting", abstract: "Durable transfers/s, single and linked, against raw SQLite.")
 
     @Option(help: "Transfers per scenario.") var transfers = 120_000
     @Option(help: "Concurrent clients.") var clients = 8
@@ -27,8 +28,10 @@ struct AccountingBench: AsyncParsableCommand {
 
         log("baseline: raw SQLite batched inserts…")
         let (raw, rawSynchronous) = try Baselines.sqliteInsertRate(directory: work)
-        figures.append(Figure(name: "raw SQLite insert, 1,000 rows per durable commit", value: raw, unit: "rows/s",
-                              durability: synchronousName(rawSynchronous)))
+        figures.append(
+            Figure(
+                name: "raw SQLite insert, 1,000 rows per durable commit", value: raw, unit: "rows/s",
+                durability: synchronousName(rawSynchronous)))
 
         log("baseline: the pure Book in memory…")
         let memory = try pureBookRate()
@@ -42,10 +45,13 @@ struct AccountingBench: AsyncParsableCommand {
             try await service.activatePolicy(try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true)))
             let payers = (0..<64).map { AccountNames.cashAccount("payer-\($0)") }
             let payees = (0..<16).map { AccountNames.revenueAccount("maker-\($0)") }
-            _ = try await service.accounting.commit(opening: payers + payees, transfers: payers.map {
-                Transfer(id: "seed:\($0.id)", debitAccountID: AccountNames.bank, creditAccountID: $0.id, amount: 1_000_000_000_000,
-                         code: .cashDeposit, reference: "bench")
-            }, allOrNothing: true)
+            _ = try await service.accounting.commit(
+                opening: payers + payees,
+                transfers: payers.map {
+                    Transfer(
+                        id: "seed:\($0.id)", debitAccountID: AccountNames.bank, creditAccountID: $0.id, amount: 1_000_000_000_000,
+                        code: .cashDeposit, reference: "bench")
+                }, allOrNothing: true)
             let label = linked ? "linked (chains of 3: payer → clearing → maker, fee)" : "single"
             log("durable \(label) transfers, \(clients) clients × \(batch) per request…")
             let counter = BatchCounter(total: transfers / batch)
@@ -66,9 +72,11 @@ struct AccountingBench: AsyncParsableCommand {
                 }
             }
             let rate = Double(transfers / batch * batch) / seconds
-            figures.append(Figure(name: "durable \(label) transfers, \(clients) clients", value: rate, unit: "transfers/s",
-                                  goal: "≥ 50,000/s", ratio: rate / raw, baseline: "raw SQLite insert", met: rate >= 50_000,
-                                  durability: synchronous))
+            figures.append(
+                Figure(
+                    name: "durable \(label) transfers, \(clients) clients", value: rate, unit: "transfers/s",
+                    goal: "≥ 50,000/s", ratio: rate / raw, baseline: "raw SQLite insert", met: rate >= 50_000,
+                    durability: synchronous))
             guard case .success = try await AccountingAudit.verify(store: store) else { throw ValidationError("the books do not add up") }
         }
         printFigures(figures)
@@ -84,12 +92,18 @@ struct AccountingBench: AsyncParsableCommand {
             let id = "t:\(b):\(i)"
             if linked {
                 guard out.count + 3 <= size else { break }
-                out.append(Transfer(id: "\(id):pay", debitAccountID: payer, creditAccountID: AccountNames.clearing, amount: 10, flags: .linked,
-                                    code: .charge, reference: "bench:\(b)"))
-                out.append(Transfer(id: "\(id):maker", debitAccountID: AccountNames.clearing, creditAccountID: payee, amount: 8, flags: .linked,
-                                    code: .chargeSplitManufacturer, reference: "bench:\(b)"))
-                out.append(Transfer(id: "\(id):fee", debitAccountID: AccountNames.clearing, creditAccountID: AccountNames.fees, amount: 2,
-                                    code: .brokerFee, reference: "bench:\(b)"))
+                out.append(
+                    Transfer(
+                        id: "\(id):pay", debitAccountID: payer, creditAccountID: AccountNames.clearing, amount: 10, flags: .linked,
+                        code: .charge, reference: "bench:\(b)"))
+                out.append(
+                    Transfer(
+                        id: "\(id):maker", debitAccountID: AccountNames.clearing, creditAccountID: payee, amount: 8, flags: .linked,
+                        code: .chargeSplitManufacturer, reference: "bench:\(b)"))
+                out.append(
+                    Transfer(
+                        id: "\(id):fee", debitAccountID: AccountNames.clearing, creditAccountID: AccountNames.fees, amount: 2,
+                        code: .brokerFee, reference: "bench:\(b)"))
             } else {
                 out.append(Transfer(id: id, debitAccountID: payer, creditAccountID: payee, amount: 3, code: .charge, reference: "bench:\(b)"))
             }
@@ -103,8 +117,12 @@ struct AccountingBench: AsyncParsableCommand {
         var book = Book()
         let payers = (0..<64).map { AccountNames.cashAccount("payer-\($0)") }, payees = (0..<16).map { AccountNames.revenueAccount("maker-\($0)") }
         _ = book.createAccounts(AccountNames.brokerAccounts + payers + payees)
-        _ = book.apply(payers.map { Transfer(id: "seed:\($0.id)", debitAccountID: AccountNames.bank, creditAccountID: $0.id, amount: 1_000_000_000_000,
-                                              code: .cashDeposit, reference: "bench") }, at: 1)
+        _ = book.apply(
+            payers.map {
+                Transfer(
+                    id: "seed:\($0.id)", debitAccountID: AccountNames.bank, creditAccountID: $0.id, amount: 1_000_000_000_000,
+                    code: .cashDeposit, reference: "bench")
+            }, at: 1)
         let batches = (0..<400).map { Self.transfers(batch: $0, size: 300, client: 0, linked: false, payers: payers, payees: payees) }
         let start = DispatchTime.now()
         for list in batches { _ = book.apply(list, at: 2) }

@@ -35,9 +35,10 @@ struct AppendWorker: AsyncParsableCommand {
                     var mine = 0
                     while Date() < deadline, let range = await counter.take() {
                         let typed = try range.map { i -> (DomainEvent, NewEvent) in
-                            let e = DomainEvent.dataDelivered(DataDelivered(
-                                deliveryID: "w\(worker)-\(i)", consentID: "con_w\(worker)", subject: "sub_w\(worker)", recipient: "bench",
-                                items: ["vehicle.driving"], records: 1, digest: "00"))
+                            let e = DomainEvent.dataDelivered(
+                                DataDelivered(
+                                    deliveryID: "w\(worker)-\(i)", consentID: "con_w\(worker)", subject: "sub_w\(worker)", recipient: "bench",
+                                    items: ["vehicle.driving"], records: 1, digest: "00"))
                             return (e, try e.newEvent(authorID: AuthorID.broker, time: .now()))
                         }
                         let recorded = try await shared.append(AppendBatch(typed: typed))

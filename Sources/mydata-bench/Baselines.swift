@@ -51,12 +51,13 @@ enum Baselines {
         let pool = try DurableSQLite.pool(path: directory.appendingPathComponent("raw.sqlite").path, configuration: Configuration())
         let synchronous = try DurableSQLite.writerSynchronous(pool)
         try pool.write { db in
-            try db.execute(sql: """
-                CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,
-                  schema_version INTEGER NOT NULL, author_id TEXT NOT NULL, signature BLOB NOT NULL, payload BLOB NOT NULL,
-                  prev_hash BLOB NOT NULL, hash BLOB NOT NULL UNIQUE);
-                CREATE INDEX events_stream ON events(stream_id, seq);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,
+                      schema_version INTEGER NOT NULL, author_id TEXT NOT NULL, signature BLOB NOT NULL, payload BLOB NOT NULL,
+                      prev_hash BLOB NOT NULL, hash BLOB NOT NULL UNIQUE);
+                    CREATE INDEX events_stream ON events(stream_id, seq);
+                    """)
         }
         let payload = [UInt8](repeating: 65, count: 120), signature = [UInt8](repeating: 1, count: 64)
         let start = DispatchTime.now()

@@ -6,7 +6,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mydata-bench",
         abstract: "Measure the broker against raw baselines measured in the same run; prints a table and JSON.",
-        subcommands: [LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, AppendWorker.self], defaultSubcommand: LedgerBench.self)
+        subcommands: [LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, AppendWorker.self],
+        defaultSubcommand: LedgerBench.self)
 }
 
 /// One measured figure.
@@ -46,6 +47,9 @@ func measure(_ body: () async throws -> Void) async rethrows -> Double {
 }
 
 func format(_ v: Double) -> String {
-    if v >= 1000 { return String(Int(v.rounded())).reversed().enumerated().map { $0.offset > 0 && $0.offset % 3 == 0 ? "\($0.element)," : "\($0.element)" }.reversed().joined() }
+    if v >= 1000 {
+        return String(Int(v.rounded())).reversed().enumerated().map { $0.offset > 0 && $0.offset % 3 == 0 ? "\($0.element)," : "\($0.element)" }
+            .reversed().joined()
+    }
     return String(format: "%.2f", v)
 }

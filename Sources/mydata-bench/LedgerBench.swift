@@ -22,9 +22,12 @@ struct LedgerBench: AsyncParsableCommand {
 
     private func microBench() throws {
         let n = 200_000
-        let event = try DomainEvent.dataDelivered(DataDelivered(deliveryID: "dlv_1", consentID: "con_1", subject: "sub_1", recipient: "safedrive",
-                                                                items: ["vehicle.driving"], records: 5, digest: "0123456789abcdef"))
-            .newEvent(authorID: AuthorID.broker, time: .now())
+        let event = try DomainEvent.dataDelivered(
+            DataDelivered(
+                deliveryID: "dlv_1", consentID: "con_1", subject: "sub_1", recipient: "safedrive",
+                items: ["vehicle.driving"], records: 5, digest: "0123456789abcdef")
+        )
+        .newEvent(authorID: AuthorID.broker, time: .now())
         let recorded = RecordedEvent.chained(event, after: .genesis)
         var t = DispatchTime.now()
         for _ in 0..<n { _ = try DomainEvent.decode(event) }
@@ -42,7 +45,9 @@ struct LedgerBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let base = directory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("mydata-bench-\(UUID().uuidString)")
+        let base =
+            directory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("mydata-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
         let cores = ProcessInfoCores.count
@@ -62,7 +67,8 @@ struct LedgerBench: AsyncParsableCommand {
             Figure(name: "raw Ed25519 verify, 1 core", value: verify1, unit: "ops/s"),
             Figure(name: "raw Ed25519 verify, \(cores) cores", value: verifyAll, unit: "ops/s"),
             Figure(name: "raw BLAKE2b-256 of 332 B", value: hash, unit: "ops/s"),
-            Figure(name: "raw SQLite insert, 1,000 rows per durable commit", value: insert, unit: "rows/s", durability: synchronousName(rawSynchronous)),
+            Figure(
+                name: "raw SQLite insert, 1,000 rows per durable commit", value: insert, unit: "rows/s", durability: synchronousName(rawSynchronous)),
             Figure(name: "raw limit: verify (all cores) + hash + insert", value: rawSignedAppend, unit: "events/s"),
         ]
 
@@ -71,8 +77,10 @@ struct LedgerBench: AsyncParsableCommand {
         // A. Person-signed events: verify the signature, then a durable append, from many writers.
         log("signed appends with \(writers) writers…")
         let signedStore = try SQLiteStore(path: base.appendingPathComponent("signed.sqlite").path)
-        let initEvent = try DomainEvent.brokerInitialised(BrokerInitialised(brokerID: "broker", signingKey: broker.publicKeys.signingKey, boxKey: broker.publicKeys.boxKey))
-            .newEvent(authorID: AuthorID.broker, time: .now())
+        let initEvent = try DomainEvent.brokerInitialised(
+            BrokerInitialised(brokerID: "broker", signingKey: broker.publicKeys.signingKey, boxKey: broker.publicKeys.boxKey)
+        )
+        .newEvent(authorID: AuthorID.broker, time: .now())
         _ = try await signedStore.append(AppendBatch(events: [initEvent]))
         let registrations = try makeRegistrations(signedEvents)
         let signedSeconds = try await measure {
@@ -80,20 +88,26 @@ struct LedgerBench: AsyncParsableCommand {
                 guard item.key.isValidSignature(try Signature(bytes: item.event.signature), for: item.event.signingInput) else {
                     throw SodiumError(.invalidSignature, "bench event signature")
                 }
-                _ = try await signedStore.append(AppendBatch(events: [item.event],
-                    conditions: [StreamCondition(streamID: item.event.streamID, expectedVersion: 0)]))
+                _ = try await signedStore.append(
+                    AppendBatch(
+                        events: [item.event],
+                        conditions: [StreamCondition(streamID: item.event.streamID, expectedVersion: 0)]))
             }
         }
         let checkpointer = Checkpointer(store: signedStore, key: broker.signingKey, clock: SystemClock())
         try await checkpointer.flush()
         let signedRate = Double(signedEvents) / signedSeconds
         let stats = await signedStore.commitStatistics()
-        log("  \(stats.batches) appends in \(stats.commits) durable commits (\(String(format: "%.1f", Double(stats.batches) / Double(max(stats.commits, 1)))) per commit)")
-        figures.append(Figure(name: "durable person-signed appends, \(writers) writers", value: signedRate, unit: "events/s",
-                              goal: "≥ 15,000/s and ≥ 50% of raw limit", ratio: signedRate / rawSignedAppend,
-                              baseline: "raw limit: verify (all cores) + hash + insert",
-                              met: signedRate >= 15_000 && signedRate / rawSignedAppend >= 0.5,
-                              durability: synchronousName(try await signedStore.writerSynchronous())))
+        log(
+            "  \(stats.batches) appends in \(stats.commits) durable commits (\(String(format: "%.1f", Double(stats.batches) / Double(max(stats.commits, 1)))) per commit)"
+        )
+        figures.append(
+            Figure(
+                name: "durable person-signed appends, \(writers) writers", value: signedRate, unit: "events/s",
+                goal: "≥ 15,000/s and ≥ 50% of raw limit", ratio: signedRate / rawSignedAppend,
+                baseline: "raw limit: verify (all cores) + hash + insert",
+                met: signedRate >= 15_000 && signedRate / rawSignedAppend >= 0.5,
+                durability: synchronousName(try await signedStore.writerSynchronous())))
 
         // A'. The same through the broker service: authenticate, decide, append.
         log("broker submit with \(writers) writers…")
@@ -106,9 +120,11 @@ struct LedgerBench: AsyncParsableCommand {
         }
         try await service.close()
         let serviceRate = Double(serviceItems.count) / serviceSeconds
-        figures.append(Figure(name: "broker submit (authenticate, decide, append), \(writers) writers", value: serviceRate, unit: "events/s",
-                              ratio: serviceRate / rawSignedAppend, baseline: "raw limit: verify (all cores) + hash + insert",
-                              durability: synchronousName(try await serviceStore.writerSynchronous())))
+        figures.append(
+            Figure(
+                name: "broker submit (authenticate, decide, append), \(writers) writers", value: serviceRate, unit: "events/s",
+                ratio: serviceRate / rawSignedAppend, baseline: "raw limit: verify (all cores) + hash + insert",
+                durability: synchronousName(try await serviceStore.writerSynchronous())))
 
         // B. Broker events in batches, covered by checkpoints.
         log("broker events with checkpoints…")
@@ -120,9 +136,11 @@ struct LedgerBench: AsyncParsableCommand {
             try await brokerCheckpointer.flush()
         }
         let brokerRate = Double(brokerEvents) / brokerSeconds
-        figures.append(Figure(name: "broker events covered by checkpoints", value: brokerRate, unit: "events/s", goal: "≥ 100,000/s",
-                              ratio: brokerRate / insert, baseline: "raw SQLite insert", met: brokerRate >= 100_000,
-                              durability: synchronousName(try await brokerStore.writerSynchronous())))
+        figures.append(
+            Figure(
+                name: "broker events covered by checkpoints", value: brokerRate, unit: "events/s", goal: "≥ 100,000/s",
+                ratio: brokerRate / insert, baseline: "raw SQLite insert", met: brokerRate >= 100_000,
+                durability: synchronousName(try await brokerStore.writerSynchronous())))
 
         // C. Full verify of the signed ledger, on every core.
         log("full verify…")
@@ -131,11 +149,15 @@ struct LedgerBench: AsyncParsableCommand {
         let verifySeconds = try await measure {
             verifyResult = try await LedgerAudit.verify(store: signedStore, brokerKey: broker.signingKey.verifyingKey)
         }
-        guard case .success(let report)? = verifyResult else { throw ValidationError("the benchmark ledger did not verify: \(String(describing: verifyResult))") }
+        guard case .success(let report)? = verifyResult else {
+            throw ValidationError("the benchmark ledger did not verify: \(String(describing: verifyResult))")
+        }
         let verifyRate = Double(verifyEvents) / verifySeconds
-        figures.append(Figure(name: "full verify (\(report.signatures) signatures, \(cores) cores)", value: verifyRate, unit: "events/s",
-                              goal: "≥ 1.6 × raw verify on 1 core", ratio: verifyRate / verify1, baseline: "raw Ed25519 verify, 1 core",
-                              met: verifyRate / verify1 >= 1.6))
+        figures.append(
+            Figure(
+                name: "full verify (\(report.signatures) signatures, \(cores) cores)", value: verifyRate, unit: "events/s",
+                goal: "≥ 1.6 × raw verify on 1 core", ratio: verifyRate / verify1, baseline: "raw Ed25519 verify, 1 core",
+                met: verifyRate / verify1 >= 1.6))
 
         // D. Projection rebuild of a ledger of `rebuildEvents` events.
         log("growing a ledger to \(rebuildEvents) events for the rebuild…")
@@ -146,9 +168,11 @@ struct LedgerBench: AsyncParsableCommand {
         let rebuildCount = try await brokerStore.head().sequence
         log("rebuilding projections of \(rebuildCount) events…")
         let rebuildSeconds = try await measure { try await brokerStore.rebuildProjections() }
-        figures.append(Figure(name: "projection rebuild of \(rebuildCount) events", value: rebuildSeconds, unit: "s", goal: "≤ 10 s",
-                              ratio: Double(rebuildCount) / rebuildSeconds / insert, baseline: "raw SQLite insert (events/s ÷ rows/s)",
-                              met: rebuildSeconds <= 10))
+        figures.append(
+            Figure(
+                name: "projection rebuild of \(rebuildCount) events", value: rebuildSeconds, unit: "s", goal: "≤ 10 s",
+                ratio: Double(rebuildCount) / rebuildSeconds / insert, baseline: "raw SQLite insert (events/s ÷ rows/s)",
+                met: rebuildSeconds <= 10))
 
         printFigures(figures)
         if let json {
@@ -198,9 +222,10 @@ struct LedgerBench: AsyncParsableCommand {
                         let start = offset + b * batch
                         // As the broker records deliveries: typed events, encoded once.
                         let events = try (start..<min(start + batch, offset + count)).map { i in
-                            let delivery = DomainEvent.dataDelivered(DataDelivered(
-                                deliveryID: "dlv_\(i)", consentID: "con_\(i % 5_000)", subject: "sub_\(i % 10_000)", recipient: "safedrive",
-                                items: ["vehicle.driving"], records: 1 + i % 100, digest: "0123456789abcdef0123456789abcdef"))
+                            let delivery = DomainEvent.dataDelivered(
+                                DataDelivered(
+                                    deliveryID: "dlv_\(i)", consentID: "con_\(i % 5_000)", subject: "sub_\(i % 10_000)", recipient: "safedrive",
+                                    items: ["vehicle.driving"], records: 1 + i % 100, digest: "0123456789abcdef0123456789abcdef"))
                             return (delivery, try delivery.newEvent(authorID: AuthorID.broker, time: .now()))
                         }
                         let recorded = try await store.append(AppendBatch(typed: events))

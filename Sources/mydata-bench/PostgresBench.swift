@@ -47,10 +47,12 @@ struct PostgresBench: AsyncParsableCommand {
             log("ledger appends from \(processes) broker process(es)…")
             let rate = try await ledgerRate(admin: admin, processes: processes, keyFile: keyFile, broker: broker)
             let baseline = processes == 1 ? raw1 : raw4
-            figures.append(Figure(name: "durable ledger appends, \(processes) broker process\(processes == 1 ? "" : "es") (\(batch)-event appends)",
-                                  value: rate, unit: "events/s", goal: processes == 4 ? "≥ 20,000/s" : nil, ratio: rate / baseline,
-                                  baseline: "raw PostgreSQL insert, \(processes) client\(processes == 1 ? "" : "s")",
-                                  met: processes == 4 ? rate >= 20_000 : nil, durability: durability))
+            figures.append(
+                Figure(
+                    name: "durable ledger appends, \(processes) broker process\(processes == 1 ? "" : "es") (\(batch)-event appends)",
+                    value: rate, unit: "events/s", goal: processes == 4 ? "≥ 20,000/s" : nil, ratio: rate / baseline,
+                    baseline: "raw PostgreSQL insert, \(processes) client\(processes == 1 ? "" : "s")",
+                    met: processes == 4 ? rate >= 20_000 : nil, durability: durability))
         }
         printFigures(figures)
         if let json {
@@ -64,13 +66,17 @@ struct PostgresBench: AsyncParsableCommand {
     private func rawInsertRate(admin: String, clients: Int) async throws -> Double {
         let url = try await BenchDatabases.create(admin: admin)
         let location = try PostgresLocation(url: url)
-        var config = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
-                                                  password: location.password, database: location.database, tls: .disable)
+        var config = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username,
+            password: location.password, database: location.database, tls: .disable)
         config.options.maximumConnections = clients
         let client = PostgresClient(configuration: config)
         return try await withThrowingTaskGroup(of: Double.self) { group in
-            group.addTask { await client.run(); return 0 }
-            try await client.query("""
+            group.addTask {
+                await client.run(); return 0
+            }
+            try await client.query(
+                """
                 CREATE TABLE raw_events (seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL,
                   schema_version INTEGER NOT NULL, author_id TEXT NOT NULL, signature BYTEA NOT NULL, payload BYTEA NOT NULL,
                   prev_hash BYTEA NOT NULL, hash BYTEA NOT NULL)
@@ -83,10 +89,12 @@ struct PostgresBench: AsyncParsableCommand {
                         for t in 0..<perClient {
                             let base = (c * perClient + t) * 1_000
                             let seqs = (base..<base + 1_000).map { Int64($0) }
-                            let payload = ByteBuffer(bytes: [UInt8](repeating: 65, count: 120)), sig = ByteBuffer(bytes: [UInt8](repeating: 1, count: 64))
+                            let payload = ByteBuffer(bytes: [UInt8](repeating: 65, count: 120)),
+                                sig = ByteBuffer(bytes: [UInt8](repeating: 1, count: 64))
                             let hashes = seqs.map { s in ByteBuffer(bytes: withUnsafeBytes(of: s) { Array($0) } + [UInt8](repeating: 0, count: 24)) }
                             _ = try await client.withTransaction(logger: Logger(label: "bench")) { conn in
-                                try await conn.query("""
+                                try await conn.query(
+                                    """
                                     INSERT INTO raw_events SELECT * FROM UNNEST(\(seqs)::bigint[], \(seqs)::bigint[],
                                       \(seqs.map { "subject:sub_\($0)" })::text[], \(Array(repeating: "subject.registered", count: 1_000))::text[],
                                       \(Array(repeating: Int64(1), count: 1_000))::bigint[], \(seqs.map { "sub_\($0)" })::text[],
@@ -119,8 +127,10 @@ struct PostgresBench: AsyncParsableCommand {
         for w in 0..<processes {
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["append-worker", "--store", url, "--broker-key", keyFile.path, "--worker", "\(w)", "--quiet",
-                                 "--seconds", "600", "--events", "\(events / processes)", "--batch", "\(batch)", "--concurrency", "\(concurrency)"]
+            process.arguments = [
+                "append-worker", "--store", url, "--broker-key", keyFile.path, "--worker", "\(w)", "--quiet",
+                "--seconds", "600", "--events", "\(events / processes)", "--batch", "\(batch)", "--concurrency", "\(concurrency)",
+            ]
             let out = Pipe()
             process.standardOutput = out
             try process.run()
@@ -157,12 +167,16 @@ enum BenchDatabases {
 func printFigures(_ figures: [Figure]) {
     var rows = [["measure", "value", "unit", "ratio", "goal", "met", "durability (read back)"]]
     for f in figures {
-        rows.append([f.name, format(f.value), f.unit, f.ratio.map { String(format: "%.2f×", $0) } ?? "", f.goal ?? "",
-                     f.met.map { $0 ? "yes" : "NO" } ?? "", f.durability ?? ""])
+        rows.append([
+            f.name, format(f.value), f.unit, f.ratio.map { String(format: "%.2f×", $0) } ?? "", f.goal ?? "",
+            f.met.map { $0 ? "yes" : "NO" } ?? "", f.durability ?? "",
+        ])
     }
     var widths = rows[0].map(\.count)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-    for r in rows { print(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")) }
+    for r in rows {
+        print(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     if let data = try? encoder.encode(figures) { print(String(decoding: data, as: UTF8.self)) }

@@ -8,7 +8,9 @@ import FuzzTargets
 /// Reads MYDATA_FUZZ_TARGET and builds the target's keys and policy before the first input, so
 /// that their cost and coverage are not counted as the first input's.
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
+public func fuzzInitialize(
+    _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
+) -> CInt {
     _ = FuzzTarget.selected
     return 0
 }

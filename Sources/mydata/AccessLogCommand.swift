@@ -16,16 +16,21 @@ struct AccessLogCommand: AsyncParsableCommand {
             let (subject, broker) = try await Personal.open(global)
             let entries = try await broker.session { try await broker.accessLog(subject: subject, limit: limit) }
             if global.json {
-                try Terminal.printJSON(entries.map {
-                    AccessView(time: $0.time.description, recipient: $0.recipient, consent: $0.consentID, items: $0.items,
-                               records: $0.records, digest: $0.digest, ledgerSequence: $0.sequence)
-                })
+                try Terminal.printJSON(
+                    entries.map {
+                        AccessView(
+                            time: $0.time.description, recipient: $0.recipient, consent: $0.consentID, items: $0.items,
+                            records: $0.records, digest: $0.digest, ledgerSequence: $0.sequence)
+                    })
                 return
             }
             guard !entries.isEmpty else { print("No data of yours has been delivered."); return }
-            print(Terminal.table(["TIME", "RECIPIENT", "CONSENT", "ITEMS", "RECORDS"], entries.map {
-                [$0.time.description, $0.recipient, $0.consentID, $0.items.joined(separator: ","), "\($0.records)"]
-            }))
+            print(
+                Terminal.table(
+                    ["TIME", "RECIPIENT", "CONSENT", "ITEMS", "RECORDS"],
+                    entries.map {
+                        [$0.time.description, $0.recipient, $0.consentID, $0.items.joined(separator: ","), "\($0.records)"]
+                    }))
         }
     }
 }

@@ -21,10 +21,15 @@ struct ConsentsCommand: AsyncParsableCommand {
                 return
             }
             guard !consents.isEmpty else { print("You have not granted any consent."); return }
-            print(Terminal.table(["CONSENT", "RECIPIENT", "ITEMS", "PURPOSE", "UNTIL", "STATUS"], consents.map {
-                [$0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose, $0.expiresAt.description,
-                 $0.status(at: now).rawValue]
-            }))
+            print(
+                Terminal.table(
+                    ["CONSENT", "RECIPIENT", "ITEMS", "PURPOSE", "UNTIL", "STATUS"],
+                    consents.map {
+                        [
+                            $0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose, $0.expiresAt.description,
+                            $0.status(at: now).rawValue,
+                        ]
+                    }))
         }
     }
 }

@@ -18,16 +18,22 @@ struct DevicesList: AsyncParsableCommand {
             let (subject, broker) = try await Personal.open(global)
             let bindings = try await broker.session { try await broker.deviceBindings(subject: subject) }
             if global.json {
-                try Terminal.printJSON(bindings.map {
-                    ["manufacturer": $0.manufacturer, "device": $0.deviceID, "attestedAt": $0.attestedAt.description,
-                     "confirmedAt": $0.confirmedAt?.description ?? ""]
-                })
+                try Terminal.printJSON(
+                    bindings.map {
+                        [
+                            "manufacturer": $0.manufacturer, "device": $0.deviceID, "attestedAt": $0.attestedAt.description,
+                            "confirmedAt": $0.confirmedAt?.description ?? "",
+                        ]
+                    })
                 return
             }
             guard !bindings.isEmpty else { print("No maker has attested a device of yours."); return }
-            print(Terminal.table(["MANUFACTURER", "DEVICE", "ATTESTED", "CONFIRMED"], bindings.map {
-                [$0.manufacturer, $0.deviceID, $0.attestedAt.description, $0.confirmedAt?.description ?? "no: mydata devices confirm"]
-            }))
+            print(
+                Terminal.table(
+                    ["MANUFACTURER", "DEVICE", "ATTESTED", "CONFIRMED"],
+                    bindings.map {
+                        [$0.manufacturer, $0.deviceID, $0.attestedAt.description, $0.confirmedAt?.description ?? "no: mydata devices confirm"]
+                    }))
         }
     }
 }

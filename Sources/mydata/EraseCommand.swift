@@ -22,11 +22,14 @@ struct EraseCommand: AsyncParsableCommand {
                     guard Terminal.stdinIsTTY else {
                         throw CLIError(message: "not at a terminal: re-run with --yes to erase without a prompt", exitCode: ExitCodes.aborted)
                     }
-                    let answer = Terminal.ask("This revokes \(active.count) consent(s) and destroys all your data at the broker. Type 'erase' to go on: ")
+                    let answer = Terminal.ask(
+                        "This revokes \(active.count) consent(s) and destroys all your data at the broker. Type 'erase' to go on: ")
                     guard answer == "erase" else { throw CLIError(message: "nothing was erased", exitCode: ExitCodes.aborted) }
                 }
                 let identity = try broker.signer ?? Person.identity(global)
-                var events = try active.map { try identity.sign(.consentRevoked(ConsentRevoked(consentID: $0.id, subject: subject)), at: broker.now()) }
+                var events = try active.map {
+                    try identity.sign(.consentRevoked(ConsentRevoked(consentID: $0.id, subject: subject)), at: broker.now())
+                }
                 events.append(try identity.sign(.subjectErased(SubjectErased(subjectID: subject)), at: broker.now()))
                 let sequences = try await broker.submit(events, as: .erasure)
                 if global.json {

@@ -6,19 +6,32 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The broker's data directory (default: $MYDATA_DATA_DIR, else ./demo-data).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Where your key file lives (default: $MYDATA_CONFIG_DIR, else $XDG_CONFIG_HOME/mydata or ~/.config/mydata).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where your key file lives (default: $MYDATA_CONFIG_DIR, else $XDG_CONFIG_HOME/mydata or ~/.config/mydata).", valueName: "dir"))
     var configDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("The ledger's store: a postgres://user:password@host:5432/database URL (default: $MYDATA_STORE, else the SQLite file in the data directory).", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The ledger's store: a postgres://user:password@host:5432/database URL (default: $MYDATA_STORE, else the SQLite file in the data directory).",
+            valueName: "url"))
     var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("Talk to a broker over HTTP at this URL instead of a local data directory (default: $MYDATA_BROKER).", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Talk to a broker over HTTP at this URL instead of a local data directory (default: $MYDATA_BROKER).", valueName: "url"))
     var broker: String?
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
-    @Flag(name: .long, help: "Use a PostgreSQL server whose fsync or full_page_writes is off, which a crash of it can make lose acknowledged writes (refused without this flag).")
+    @Flag(
+        name: .long,
+        help:
+            "Use a PostgreSQL server whose fsync or full_page_writes is off, which a crash of it can make lose acknowledged writes (refused without this flag)."
+    )
     var allowAsyncCommit = false
 
     var resolvedBroker: String? {

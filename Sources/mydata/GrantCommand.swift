@@ -41,7 +41,8 @@ struct GrantCommand: AsyncParsableCommand {
                         throw CLIError(message: "not granted; nothing was signed", exitCode: ExitCodes.aborted)
                     }
                     if sensitive && !sensitiveConfirmed {
-                        sensitiveConfirmed = Terminal.ask("This is sensitive \(request.terms.category) data. Type 'sensitive' to confirm: ") == "sensitive"
+                        sensitiveConfirmed =
+                            Terminal.ask("This is sensitive \(request.terms.category) data. Type 'sensitive' to confirm: ") == "sensitive"
                     }
                 }
                 let identity = try broker.signer ?? Person.identity(global)

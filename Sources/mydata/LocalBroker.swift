@@ -25,11 +25,14 @@ struct LocalBroker {
     static func open(_ options: GlobalOptions, checkOwnership: Bool = true) async throws -> LocalBroker {
         let directory = DataDirectory(options.resolvedDataDir)
         guard directory.isInitialised else {
-            throw CLIError(message: "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
-                           exitCode: ExitCodes.storeProblem)
+            throw CLIError(
+                message:
+                    "\(directory.url.path) is not a broker data directory; create it with `mydata admin init --data-dir \(options.resolvedDataDir)`",
+                exitCode: ExitCodes.storeProblem)
         }
-        return try await open(directory, store: options.resolvedStore, purpose: .existingLedger, checkOwnership: checkOwnership,
-                              allowAsyncCommit: options.allowAsyncCommit)
+        return try await open(
+            directory, store: options.resolvedStore, purpose: .existingLedger, checkOwnership: checkOwnership,
+            allowAsyncCommit: options.allowAsyncCommit)
     }
 
     /// Why a ledger is opened: only `admin init` may start one.
@@ -55,14 +58,17 @@ struct LocalBroker {
     /// - Throws: `CLIError` (exit 6) when the directory's ledger is in PostgreSQL but no URL was
     ///   given; `LedgerIdentityError` (exit 8) when the SQLite ledger file is missing or empty and
     ///   `purpose` does not allow starting one.
-    static func openStore(_ directory: DataDirectory, url storeURL: String?, purpose: Purpose,
-                          allowAsyncCommit: Bool) async throws -> (store: any BrokerStore, kind: StoreKind) {
+    static func openStore(
+        _ directory: DataDirectory, url storeURL: String?, purpose: Purpose,
+        allowAsyncCommit: Bool
+    ) async throws -> (store: any BrokerStore, kind: StoreKind) {
         if let storeURL {
             return (try await PostgresStore.connect(url: storeURL, allowAsyncCommit: allowAsyncCommit, logger: logger("mydata.storage")), .postgres)
         }
         if let marker = directory.postgresMarker {
-            throw CLIError(message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
-                           exitCode: ExitCodes.storeProblem)
+            throw CLIError(
+                message: "this data directory's ledger is in PostgreSQL (\(marker)); pass --store or set MYDATA_STORE",
+                exitCode: ExitCodes.storeProblem)
         }
         // Opening creates the file and its tables: a lost ledger must be seen before that.
         if try purpose == .existingLedger || LedgerIdentity.read(directory) != nil { try checkLedgerFile(directory.ledgerPath) }
@@ -70,8 +76,10 @@ struct LocalBroker {
     }
 
     /// Opens the broker whose keys are in `directory`, on the store `openStore` chooses.
-    static func open(_ directory: DataDirectory, store storeURL: String?, purpose: Purpose, checkOwnership: Bool = true,
-                     allowAsyncCommit: Bool = false) async throws -> LocalBroker {
+    static func open(
+        _ directory: DataDirectory, store storeURL: String?, purpose: Purpose, checkOwnership: Bool = true,
+        allowAsyncCommit: Bool = false
+    ) async throws -> LocalBroker {
         let brokerIdentity = try KeyFile.read(directory.brokerKeyURL) { [] }
         let remembered = try LedgerIdentity.read(directory)
         let (store, kind) = try await openStore(directory, url: storeURL, purpose: purpose, allowAsyncCommit: allowAsyncCommit)
@@ -81,13 +89,15 @@ struct LocalBroker {
             let first = try await store.events(from: 1, limit: 1).first
             if let remembered {
                 guard remembered.brokerSigningKey == brokerIdentity.publicKeys.signingKey else {
-                    throw LedgerIdentityError("\(directory.ledgerIdentityURL.path) names another broker key than keys/broker.key; "
-                        + "restore the broker key that started this ledger")
+                    throw LedgerIdentityError(
+                        "\(directory.ledgerIdentityURL.path) names another broker key than keys/broker.key; "
+                            + "restore the broker key that started this ledger")
                 }
                 try remembered.check(first: first, location: location)
             } else if purpose == .existingLedger && first == nil {
-                throw LedgerIdentityError("the ledger at \(location) holds no events and this data directory remembers none "
-                    + "(no \(directory.ledgerIdentityURL.lastPathComponent)); only `mydata admin init` starts a ledger")
+                throw LedgerIdentityError(
+                    "the ledger at \(location) holds no events and this data directory remembers none "
+                        + "(no \(directory.ledgerIdentityURL.lastPathComponent)); only `mydata admin init` starts a ledger")
             }
             if checkOwnership { try await service.checkOwnership() }
             // A directory made before ledger.id existed learns it from a ledger that is its own.
@@ -109,11 +119,13 @@ struct LocalBroker {
     private static func checkLedgerFile(_ path: String) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
         guard let size else {
-            throw LedgerIdentityError("\(path) is missing: this data directory's ledger was lost. Restore it from a backup "
-                + "(with ledger.sqlite-wal if there is one); nothing was changed")
+            throw LedgerIdentityError(
+                "\(path) is missing: this data directory's ledger was lost. Restore it from a backup "
+                    + "(with ledger.sqlite-wal if there is one); nothing was changed")
         }
         guard size > 0 else {
-            throw LedgerIdentityError("\(path) is empty (0 bytes): this data directory's ledger was truncated. Restore it from a backup; nothing was changed")
+            throw LedgerIdentityError(
+                "\(path) is empty (0 bytes): this data directory's ledger was truncated. Restore it from a backup; nothing was changed")
         }
     }
 

@@ -10,7 +10,10 @@ struct Mydata: AsyncParsableCommand {
             to agree, `mydata consents` and `mydata revoke <id>` to change your mind.
             Exit codes are listed in docs/cli.md.
             """,
-        subcommands: [KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
-                      ReceiptCommand.self, AccessLogCommand.self, RewardsCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self, AdminCommand.self]
+        subcommands: [
+            KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
+            ReceiptCommand.self, AccessLogCommand.self, RewardsCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self,
+            AdminCommand.self,
+        ]
     )
 }

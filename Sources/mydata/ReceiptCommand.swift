@@ -56,7 +56,9 @@ struct ReceiptVerify: AsyncParsableCommand {
             if global.json {
                 try Terminal.printJSON(["valid": "true", "consent": r.recordID, "status": r.status, "statusAt": r.statusAt])
             } else {
-                print("Valid receipt: consent \(r.recordID) by \(r.piiPrincipalID) to \(r.piiController.id) for \(r.purposes.map(\.id).joined(separator: ",")),")
+                print(
+                    "Valid receipt: consent \(r.recordID) by \(r.piiPrincipalID) to \(r.piiController.id) for \(r.purposes.map(\.id).joined(separator: ",")),"
+                )
                 print("signed by the person and by the broker; status \(r.status) at \(r.statusAt).")
             }
         }

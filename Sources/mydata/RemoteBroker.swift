@@ -16,7 +16,9 @@ struct RemoteBroker: PersonalBroker {
         do {
             return try await client.send(method, path, body: body)
         } catch {
-            throw CLIError(message: "cannot reach the broker at \(client.baseURL.absoluteString): \(error.localizedDescription)", exitCode: ExitCodes.storeProblem)
+            throw CLIError(
+                message: "cannot reach the broker at \(client.baseURL.absoluteString): \(error.localizedDescription)",
+                exitCode: ExitCodes.storeProblem)
         }
     }
 
@@ -34,7 +36,8 @@ struct RemoteBroker: PersonalBroker {
             throw CLIError(message: "the broker answered \(reply.status)", exitCode: ExitCodes.failure)
         }
         switch problem.status {
-        case 401: throw CLIError(message: "the broker refused the request's signature (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.keyProblem)
+        case 401:
+            throw CLIError(message: "the broker refused the request's signature (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.keyProblem)
         case 500...: throw CLIError(message: "the broker failed (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.storeProblem)
         default: throw CLIError(message: "refused (\(problem.code)): \(problem.detail)", exitCode: ExitCodes.refused)
         }
@@ -74,8 +77,9 @@ struct RemoteBroker: PersonalBroker {
     func redeem(subject: String, amount: Int64, manufacturer: String, kind: RedemptionKind, id: String) async throws -> RedemptionOutcome {
         struct Body: Encodable { var id: String; var amountKRW: Int64; var manufacturer: String; var kind: RedemptionKind }
         struct Result: Decodable { var result: RedemptionOutcome }
-        let reply = try await send("POST", "/v1/rewards/redemptions",
-                                   body: try JSONEncoder().encode(Body(id: id, amountKRW: amount, manufacturer: manufacturer, kind: kind)))
+        let reply = try await send(
+            "POST", "/v1/rewards/redemptions",
+            body: try JSONEncoder().encode(Body(id: id, amountKRW: amount, manufacturer: manufacturer, kind: kind)))
         try Self.check(reply)
         return try reply.decode(Result.self).result
     }
@@ -105,13 +109,14 @@ struct RemoteBroker: PersonalBroker {
     }
 
     func submit(_ events: [NewEvent], as submission: Submission) async throws -> [UInt64] {
-        let path = switch submission {
-        case .grant: "/v1/consents"
-        case .revoke(let id): "/v1/consents/\(id)/revoke"
-        case .deviceConfirmation: "/v1/devices"
-        case .registration: "/v1/subjects"
-        case .erasure: "/v1/erasure"
-        }
+        let path =
+            switch submission {
+            case .grant: "/v1/consents"
+            case .revoke(let id): "/v1/consents/\(id)/revoke"
+            case .deviceConfirmation: "/v1/devices"
+            case .registration: "/v1/subjects"
+            case .erasure: "/v1/erasure"
+            }
         struct Result: Decodable { var events: [UInt64] }
         let reply = try await send("POST", path, body: try JSONEncoder().encode(SubmitBody(events: events.map(WireEvent.init))))
         try Self.check(reply)

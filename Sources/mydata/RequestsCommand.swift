@@ -25,10 +25,15 @@ struct RequestsCommand: AsyncParsableCommand {
                 return
             }
             guard !requests.isEmpty else { print("No open requests for you."); return }
-            print(Terminal.table(["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "DAYS", "INCENTIVE", "STATUS"], requests.map {
-                [$0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose,
-                 $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now).rawValue]
-            }))
+            print(
+                Terminal.table(
+                    ["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "DAYS", "INCENTIVE", "STATUS"],
+                    requests.map {
+                        [
+                            $0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose,
+                            $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now).rawValue,
+                        ]
+                    }))
             print("\nTo agree: mydata grant <request>   (you will see the details first)")
         }
     }

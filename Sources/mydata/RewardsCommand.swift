@@ -47,9 +47,12 @@ struct RewardsShow: AsyncParsableCommand {
             }
             print("Rewards: \(rewards.available) won to redeem, \(rewards.pendingIn) won reserved (paid at each consent's first delivery).")
             guard !lines.isEmpty else { return }
-            print(Terminal.table(["TIME", "AMOUNT", "WHAT", "PHASE", "REFERENCE"], lines.map {
-                [Timestamp(milliseconds: $0.time).description, Self.amount($0), $0.code.rawValue, $0.phase.rawValue, $0.reference]
-            }))
+            print(
+                Terminal.table(
+                    ["TIME", "AMOUNT", "WHAT", "PHASE", "REFERENCE"],
+                    lines.map {
+                        [Timestamp(milliseconds: $0.time).description, Self.amount($0), $0.code.rawValue, $0.phase.rawValue, $0.reference]
+                    }))
         }
     }
 }

@@ -16,19 +16,25 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Address to listen on.") var host = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on (0 picks a free one).") var port = 8080
-    @Option(name: .long, help: ArgumentHelp(
-        "The public trust store: a folder of <party>.pub files registered or rotated at start ('none' to skip; default Keys when it exists).",
-        valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The public trust store: a folder of <party>.pub files registered or rotated at start ('none' to skip; default Keys when it exists).",
+            valueName: "dir"))
     var trustStore: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The broker's address as clients reach it, behind a TLS proxy (https://broker.example): signatures cover this scheme and host.",
-        valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The broker's address as clients reach it, behind a TLS proxy (https://broker.example): signatures cover this scheme and host.",
+            valueName: "url"))
     var publicURL: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Requests worked on at once; more are answered 503 with Retry-After at once (default: \(APILimits.requestsInFlightPerCore) per core). Grants, revocations and erasure have a reserve of a quarter more.",
-        valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Requests worked on at once; more are answered 503 with Retry-After at once (default: \(APILimits.requestsInFlightPerCore) per core). Grants, revocations and erasure have a reserve of a quarter more.",
+            valueName: "n"))
     var requestsInFlightMax: Int?
 
     func validate() throws {
@@ -61,26 +67,31 @@ struct ServeCommand: AsyncParsableCommand {
                 let trust = try TrustStore.load(folder)
                 let outcome = try await trust.apply(to: broker.service)
                 let rotated = outcome.rotated.isEmpty ? "" : " (\(outcome.rotated.joined(separator: ", ")))"
-                FileHandle.standardOutput.write(Data(("trust store \(folder.path): \(trust.parties.count) parties, "
-                    + "\(outcome.registered.count) registered, \(outcome.rotated.count) rotated\(rotated)\n").utf8))
+                FileHandle.standardOutput.write(
+                    Data(
+                        ("trust store \(folder.path): \(trust.parties.count) parties, "
+                            + "\(outcome.registered.count) registered, \(outcome.rotated.count) rotated\(rotated)\n").utf8))
             }
             let host = self.host
             let transfer = try broker.transfer()
             // Background work, as services of the application: checkpoints and sweeps, and
             // revocation notices to recipients' callback URLs, retried until acknowledged.
             let maintenance = MaintenanceService(broker: broker.service)
-            let dispatcher = CallbackDispatcher(store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
-                                                logger: LocalBroker.logger("mydata.callbacks"))
+            let dispatcher = CallbackDispatcher(
+                store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
+                logger: LocalBroker.logger("mydata.callbacks"))
             let metrics = BrokerMetrics.bootstrap()
-            let app = BrokerApplication.make(service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
-                                             publicURL: publicURL.flatMap(URL.init(string:)),
-                                             admission: requestsInFlightMax.map { AdmissionGate(requestsInFlightMax: $0, priorityReserveMax: max(4, $0 / 4)) }
-                                                ?? .standard,
-                                             // PostgreSQL's pool waits for a connection without end while the server
-                                             // is gone; SQLite answers or fails by itself (its busy wait is bounded).
-                                             requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
-                                             services: [maintenance, dispatcher],
-                                             logger: LocalBroker.logger("mydata.server")) { port in
+            let app = BrokerApplication.make(
+                service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
+                publicURL: publicURL.flatMap(URL.init(string:)),
+                admission: requestsInFlightMax.map { AdmissionGate(requestsInFlightMax: $0, priorityReserveMax: max(4, $0 / 4)) }
+                    ?? .standard,
+                // PostgreSQL's pool waits for a connection without end while the server
+                // is gone; SQLite answers or fails by itself (its busy wait is bounded).
+                requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
+                services: [maintenance, dispatcher],
+                logger: LocalBroker.logger("mydata.server")
+            ) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }
             try await broker.session { _ in try await app.runService() }

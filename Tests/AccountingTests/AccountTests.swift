@@ -21,28 +21,43 @@ struct AccountTests {
     static let cases: [Case] = [
         Case(name: "an empty id", account: Account(id: "", owner: F.broker, kind: .fees), expected: .idInvalid),
         Case(name: "an id with a slash", account: Account(id: "a/b", owner: F.broker, kind: .fees), expected: .idInvalid),
-        Case(name: "both limits", account: Account(id: "x", owner: F.broker, kind: .fees, flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]),
-             expected: .flagsAreMutuallyExclusive),
+        Case(
+            name: "both limits",
+            account: Account(id: "x", owner: F.broker, kind: .fees, flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]),
+            expected: .flagsAreMutuallyExclusive),
         Case(name: "an owner id with a space", account: Account(id: "x", owner: Owner(.person, "sub a"), kind: .rewards), expected: .ownerIDInvalid),
-        Case(name: "an expiring cash account", account: Account(id: "x", owner: F.recipient, kind: .cash, expiresAt: F.t0), expected: .expiresAtReservedForVoucher),
-        Case(name: "a voucher that may go below zero", account: Account(id: "x", owner: F.recipient, kind: .voucher, expiresAt: F.t0),
-             expected: .voucherMustLimitDebits),
-        Case(name: "pending debits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","debitsPending":1}"#),
-             expected: .debitsPendingMustBeZero),
-        Case(name: "posted debits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","debitsPosted":1}"#),
-             expected: .debitsPostedMustBeZero),
-        Case(name: "pending credits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","creditsPending":1}"#),
-             expected: .creditsPendingMustBeZero),
-        Case(name: "posted credits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","creditsPosted":1}"#),
-             expected: .creditsPostedMustBeZero),
-        Case(name: "the cash account again without its limit", account: Account(id: F.cash.id, owner: F.recipient, kind: .cash),
-             expected: .existsWithDifferentFlags),
-        Case(name: "the cash account again for another owner", account: Account(id: F.cash.id, owner: Owner(.recipient, "other"), kind: .cash, flags: F.limited),
-             expected: .existsWithDifferentOwner),
-        Case(name: "the cash account again as rewards", account: Account(id: F.cash.id, owner: F.recipient, kind: .rewards, flags: F.limited),
-             expected: .existsWithDifferentKind),
-        Case(name: "the voucher again with another expiry", account: Account(id: F.voucher.id, owner: F.recipient, kind: .voucher, flags: F.limited, expiresAt: F.t0),
-             expected: .existsWithDifferentExpiresAt),
+        Case(
+            name: "an expiring cash account", account: Account(id: "x", owner: F.recipient, kind: .cash, expiresAt: F.t0),
+            expected: .expiresAtReservedForVoucher),
+        Case(
+            name: "a voucher that may go below zero", account: Account(id: "x", owner: F.recipient, kind: .voucher, expiresAt: F.t0),
+            expected: .voucherMustLimitDebits),
+        Case(
+            name: "pending debits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","debitsPending":1}"#),
+            expected: .debitsPendingMustBeZero),
+        Case(
+            name: "posted debits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","debitsPosted":1}"#),
+            expected: .debitsPostedMustBeZero),
+        Case(
+            name: "pending credits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","creditsPending":1}"#),
+            expected: .creditsPendingMustBeZero),
+        Case(
+            name: "posted credits", account: decoded(#"{"id":"x","owner":{"kind":"broker","id":"broker"},"kind":"fees","creditsPosted":1}"#),
+            expected: .creditsPostedMustBeZero),
+        Case(
+            name: "the cash account again without its limit", account: Account(id: F.cash.id, owner: F.recipient, kind: .cash),
+            expected: .existsWithDifferentFlags),
+        Case(
+            name: "the cash account again for another owner",
+            account: Account(id: F.cash.id, owner: Owner(.recipient, "other"), kind: .cash, flags: F.limited),
+            expected: .existsWithDifferentOwner),
+        Case(
+            name: "the cash account again as rewards", account: Account(id: F.cash.id, owner: F.recipient, kind: .rewards, flags: F.limited),
+            expected: .existsWithDifferentKind),
+        Case(
+            name: "the voucher again with another expiry",
+            account: Account(id: F.voucher.id, owner: F.recipient, kind: .voucher, flags: F.limited, expiresAt: F.t0),
+            expected: .existsWithDifferentExpiresAt),
     ]
 
     @Test("each account rejection code, and the refused account changes nothing", arguments: cases)

@@ -42,10 +42,13 @@ struct BookPropertyTests {
         /// chains of them often succeed.
         mutating func fresh(gentle: Bool) -> Transfer {
             count += 1
-            let (debit, credit, code) = gentle || rng.chance(85) ? rng.pick(BookPropertyTests.flows.dropLast(2))
+            let (debit, credit, code) =
+                gentle || rng.chance(85)
+                ? rng.pick(BookPropertyTests.flows.dropLast(2))
                 : (rng.pick(BookPropertyTests.accounts), rng.pick(BookPropertyTests.accounts), rng.pick(TransferCode.allCases))
-            return Transfer(id: "g\(count)", debitAccountID: debit.id, creditAccountID: credit.id, amount: amount(gentle: gentle),
-                            code: code, reference: "random:\(count)")
+            return Transfer(
+                id: "g\(count)", debitAccountID: debit.id, creditAccountID: credit.id, amount: amount(gentle: gentle),
+                code: code, reference: "random:\(count)")
         }
 
         /// A post or void, usually of a reservation the book holds.
@@ -54,9 +57,10 @@ struct BookPropertyTests {
             let pending = held.isEmpty || rng.chance(10) ? rng.pick(pendings) : rng.pick(held)
             let amounts: [Int64] = [0, pending.amount, pending.amount + 1, max(1, pending.amount / 2)]
             count += 1
-            return Transfer(id: "g\(count)", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID,
-                            amount: rng.pick(amounts), pendingID: pending.id, flags: rng.chance(60) ? .postPending : .voidPending,
-                            code: pending.code, reference: "settle:\(count)")
+            return Transfer(
+                id: "g\(count)", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID,
+                amount: rng.pick(amounts), pendingID: pending.id, flags: rng.chance(60) ? .postPending : .voidPending,
+                code: pending.code, reference: "settle:\(count)")
         }
 
         mutating func transfer(_ book: Book, now: Int64, gentle: Bool) -> Transfer {
@@ -157,9 +161,11 @@ struct BookPropertyTests {
         }
 
         // The run must have reached the interesting places, or it proves little.
-        for code in ["ok", "exists", "exceeds_credits", "exceeds_debits", "overflows_debits_posted", "linked_event_failed",
-                     "linked_event_chain_open", "pending_transfer_already_posted", "pending_transfer_already_voided",
-                     "pending_transfer_expired", "voucher_debit_not_allowed", "account_expired", "exists_with_different_amount"] {
+        for code in [
+            "ok", "exists", "exceeds_credits", "exceeds_debits", "overflows_debits_posted", "linked_event_failed",
+            "linked_event_chain_open", "pending_transfer_already_posted", "pending_transfer_already_voided",
+            "pending_transfer_expired", "voucher_debit_not_allowed", "account_expired", "exists_with_different_amount",
+        ] {
             #expect(seen[code, default: 0] >= 3, "\(code) came up \(seen[code, default: 0]) times")
         }
         #expect(seen.values.reduce(0, +) >= 2_000, "at least 2,000 operations")

@@ -5,8 +5,9 @@ import Testing
 struct ChargePlanTests {
     typealias F = Fixture
 
-    static let payees = ChargePlan.Payees(clearingAccountID: F.clearing.id, manufacturerAccountID: F.maker.id,
-                                          personAccountID: F.rewards.id, brokerFeesAccountID: F.fees.id)
+    static let payees = ChargePlan.Payees(
+        clearingAccountID: F.clearing.id, manufacturerAccountID: F.maker.id,
+        personAccountID: F.rewards.id, brokerFeesAccountID: F.fees.id)
     static let split = ChargePlan.Split(manufacturer: 6_000, person: 3_000, brokerFee: 1_000)
     static let soon = Account(id: "voucher:safedrive:2", owner: F.recipient, kind: .voucher, flags: F.limited, expiresAt: F.t0 + 10 * F.day)
     static let lapsed = Account(id: "voucher:safedrive:0", owner: F.recipient, kind: .voucher, flags: F.limited, expiresAt: F.now)
@@ -22,8 +23,9 @@ struct ChargePlanTests {
 
     static func plan(_ book: Book, price: Int64, split: ChargePlan.Split = split) throws(ChargeRefusal) -> ChargePlan {
         let vouchers = [F.voucher.id, lapsed.id, soon.id].compactMap { book.accounts[$0] }
-        return try ChargePlan.make(chargeID: "chg_1", reference: "delivery:dlv_1", price: price, split: split,
-                                   vouchers: vouchers, cash: book.accounts[F.cash.id]!, payees: payees, at: F.now)
+        return try ChargePlan.make(
+            chargeID: "chg_1", reference: "delivery:dlv_1", price: price, split: split,
+            vouchers: vouchers, cash: book.accounts[F.cash.id]!, payees: payees, at: F.now)
     }
 
     @Test("vouchers pay first, the earliest to expire first, skipping the lapsed one, then cash")
@@ -32,8 +34,11 @@ struct ChargePlanTests {
         let price: Int64 = 60_000
         let plan = try Self.plan(book, price: price, split: .init(manufacturer: 36_000, person: 18_000, brokerFee: 6_000))
         let legs = plan.transfers.map { "\($0.debitAccountID)>\($0.creditAccountID):\($0.amount)" }
-        #expect(legs == ["voucher:safedrive:2>clearing:3000", "voucher:safedrive:1>clearing:50000", "cash:safedrive>clearing:7000",
-                         "clearing>revenue:hyundai:36000", "clearing>rewards:sub_a:18000", "clearing>fees:6000"])
+        #expect(
+            legs == [
+                "voucher:safedrive:2>clearing:3000", "voucher:safedrive:1>clearing:50000", "cash:safedrive>clearing:7000",
+                "clearing>revenue:hyundai:36000", "clearing>rewards:sub_a:18000", "clearing>fees:6000",
+            ])
         #expect((plan.fromVouchers, plan.fromCash) == (53_000, 7_000))
         #expect(plan.transfers.dropLast().allSatisfy { $0.flags == .linked })
         #expect(plan.transfers.last?.flags == [])
@@ -71,12 +76,14 @@ struct ChargePlanTests {
         }
     }
 
-    @Test("bad inputs are refused by name", arguments: [
-        (ChargePlan.Split(manufacturer: 6_000, person: 3_000, brokerFee: 999), Int64(10_000), ChargeRefusal.Code.splitMustSumToPrice),
-        (ChargePlan.Split(manufacturer: 11_000, person: -1_000, brokerFee: 0), 10_000, .splitMustSumToPrice),
-        (ChargePlan.Split(manufacturer: .max, person: .max, brokerFee: 2), 0, .priceMustBePositive),
-        (ChargePlan.Split(manufacturer: .max, person: .max, brokerFee: 2), .max, .splitMustSumToPrice),
-    ])
+    @Test(
+        "bad inputs are refused by name",
+        arguments: [
+            (ChargePlan.Split(manufacturer: 6_000, person: 3_000, brokerFee: 999), Int64(10_000), ChargeRefusal.Code.splitMustSumToPrice),
+            (ChargePlan.Split(manufacturer: 11_000, person: -1_000, brokerFee: 0), 10_000, .splitMustSumToPrice),
+            (ChargePlan.Split(manufacturer: .max, person: .max, brokerFee: 2), 0, .priceMustBePositive),
+            (ChargePlan.Split(manufacturer: .max, person: .max, brokerFee: 2), .max, .splitMustSumToPrice),
+        ])
     func refusals(split: ChargePlan.Split, price: Int64, expected: ChargeRefusal.Code) {
         #expect(throws: ChargeRefusal(expected)) { try Self.plan(Self.book(), price: price, split: split) }
     }
@@ -85,8 +92,9 @@ struct ChargePlanTests {
     func longChargeID() {
         let book = Self.book()
         #expect(throws: ChargeRefusal(.chargeIDInvalid)) {
-            try ChargePlan.make(chargeID: String(repeating: "c", count: 113), reference: "r", price: 1, split: .init(manufacturer: 1, person: 0, brokerFee: 0),
-                                vouchers: [], cash: book.accounts[F.cash.id]!, payees: Self.payees, at: F.now)
+            try ChargePlan.make(
+                chargeID: String(repeating: "c", count: 113), reference: "r", price: 1, split: .init(manufacturer: 1, person: 0, brokerFee: 0),
+                vouchers: [], cash: book.accounts[F.cash.id]!, payees: Self.payees, at: F.now)
         }
     }
 

@@ -35,7 +35,8 @@ struct CodableTests {
 
     @Test("a post decodes with amount and flags defaulted")
     func transferDefaults() throws {
-        let t = try Self.decode(Transfer.self, #"{"id":"p-1","debitAccountID":"a","creditAccountID":"b","pendingID":"r-1","code":"charge","reference":"x"}"#)
+        let t = try Self.decode(
+            Transfer.self, #"{"id":"p-1","debitAccountID":"a","creditAccountID":"b","pendingID":"r-1","code":"charge","reference":"x"}"#)
         #expect(t.amount == 0 && t.flags == [] && t.timestamp == 0 && t.pendingID == "r-1")
         #expect(try Self.decode(Transfer.self, Self.json(F.hold)) == F.hold)
     }

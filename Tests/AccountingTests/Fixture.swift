@@ -50,11 +50,14 @@ enum Fixture {
         return book
     }
 
-    static func transfer(_ id: String, _ debit: Account, _ credit: Account, _ amount: Int64, _ code: TransferCode = .correction,
-                         flags: TransferFlags = [], pendingID: String? = nil, timeoutAt: Int64? = nil,
-                         reference: String = "test:1") -> Transfer {
-        Transfer(id: id, debitAccountID: debit.id, creditAccountID: credit.id, amount: amount, pendingID: pendingID,
-                 flags: flags, code: code, reference: reference, timeoutAt: timeoutAt)
+    static func transfer(
+        _ id: String, _ debit: Account, _ credit: Account, _ amount: Int64, _ code: TransferCode = .correction,
+        flags: TransferFlags = [], pendingID: String? = nil, timeoutAt: Int64? = nil,
+        reference: String = "test:1"
+    ) -> Transfer {
+        Transfer(
+            id: id, debitAccountID: debit.id, creditAccountID: credit.id, amount: amount, pendingID: pendingID,
+            flags: flags, code: code, reference: reference, timeoutAt: timeoutAt)
     }
 }
 

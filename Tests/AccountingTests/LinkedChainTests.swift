@@ -24,8 +24,9 @@ struct LinkedChainTests {
         var book = Fixture.book()
         let before = book
         let tooMuch = Self.toPerson.with { $0.amount = 9_001 }
-        #expect(book.apply([Self.charge, Self.toMaker, tooMuch], at: F.now)
-            == [.rejected(.linkedEventFailed), .rejected(.linkedEventFailed), .rejected(.exceedsCredits)])
+        #expect(
+            book.apply([Self.charge, Self.toMaker, tooMuch], at: F.now)
+                == [.rejected(.linkedEventFailed), .rejected(.linkedEventFailed), .rejected(.exceedsCredits)])
         #expect(book == before)
         // The ids are free again.
         #expect(book.apply([Self.charge, Self.toMaker, Self.toPerson], at: F.now) == [.ok, .ok, .ok])
@@ -35,8 +36,9 @@ struct LinkedChainTests {
     func afterTheFailure() {
         var book = Fixture.book()
         let broken = Self.charge.with { $0.amount = 1_000_000 }
-        #expect(book.apply([broken, Self.toMaker, Self.toPerson], at: F.now)
-            == [.rejected(.exceedsCredits), .rejected(.linkedEventFailed), .rejected(.linkedEventFailed)])
+        #expect(
+            book.apply([broken, Self.toMaker, Self.toPerson], at: F.now)
+                == [.rejected(.exceedsCredits), .rejected(.linkedEventFailed), .rejected(.linkedEventFailed)])
     }
 
     @Test("a failed chain undoes the posts and voids it made")
@@ -64,9 +66,15 @@ struct LinkedChainTests {
         var book = Fixture.book()
         let alone = F.transfer("a-1", F.bank, F.cash, 1_000, .cashDeposit)
         let after = F.transfer("a-2", F.bank, F.cash, 2_000, .cashDeposit)
-        let badChain = [Self.charge, Self.toMaker.with { $0.flags = []; $0.amount = 20_000 }]
-        #expect(book.apply([alone] + badChain + [after], at: F.now)
-            == [.ok, .rejected(.linkedEventFailed), .rejected(.exceedsCredits), .ok])
+        let badChain = [
+            Self.charge,
+            Self.toMaker.with {
+                $0.flags = []; $0.amount = 20_000
+            },
+        ]
+        #expect(
+            book.apply([alone] + badChain + [after], at: F.now)
+                == [.ok, .rejected(.linkedEventFailed), .rejected(.exceedsCredits), .ok])
         #expect(book.accounts[F.cash.id]?.balance == 98_000)
     }
 
@@ -76,10 +84,12 @@ struct LinkedChainTests {
         #expect(book.apply([Self.charge, Self.toMaker, Self.toPerson], at: F.now) == [.ok, .ok, .ok])
         let before = book
         let newDeposit = Self.linked(F.transfer("c-5", F.bank, F.cash, 1, .cashDeposit))
-        #expect(book.apply([Self.charge, F.transfer("c-6", F.bank, F.cash, 1, .cashDeposit)], at: F.now)
-            == [.exists, .rejected(.linkedEventFailed)])
-        #expect(book.apply([newDeposit, Self.charge, Self.toMaker, Self.toPerson], at: F.now)
-            == [.rejected(.linkedEventFailed), .exists, .rejected(.linkedEventFailed), .rejected(.linkedEventFailed)])
+        #expect(
+            book.apply([Self.charge, F.transfer("c-6", F.bank, F.cash, 1, .cashDeposit)], at: F.now)
+                == [.exists, .rejected(.linkedEventFailed)])
+        #expect(
+            book.apply([newDeposit, Self.charge, Self.toMaker, Self.toPerson], at: F.now)
+                == [.rejected(.linkedEventFailed), .exists, .rejected(.linkedEventFailed), .rejected(.linkedEventFailed)])
         #expect(book == before)
     }
 

@@ -21,7 +21,9 @@ struct AvailabilityTests {
     func boundedWait() async throws {
         // The body would answer after 30 s; an error means the wait gave up first.
         await #expect(throws: LedgerError.self) {
-            try await withDeadline(seconds: 0.2) { try await Task.sleep(nanoseconds: 30_000_000_000); return 1 }
+            try await withDeadline(seconds: 0.2) {
+                try await Task.sleep(nanoseconds: 30_000_000_000); return 1
+            }
         }
         #expect(try await withDeadline(seconds: 5) { 7 } == 7)
     }

@@ -9,8 +9,9 @@ struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz/corpus")
 
-    @Test("every seed of every fuzz target is accepted, and every kept crash input is refused without a crash",
-          arguments: FuzzTarget.allCases)
+    @Test(
+        "every seed of every fuzz target is accepted, and every kept crash input is refused without a crash",
+        arguments: FuzzTarget.allCases)
     func replay(_ target: FuzzTarget) throws {
         let files = FuzzCommand.inputs(at: Self.corpus.appendingPathComponent(target.rawValue).path)
         #expect(!files.isEmpty, "Tests/Fuzz/corpus/\(target.rawValue) holds the target's seeds")

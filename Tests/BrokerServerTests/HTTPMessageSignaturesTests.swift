@@ -14,30 +14,35 @@ struct HTTPMessageSignaturesTests {
     /// RFC 9421 Appendix B.2's request.
     static let example = SignedRequest(
         method: "POST", scheme: "https", authority: "example.com", path: "/foo", query: "param=Value&Pet=dog",
-        fields: ["Host": "example.com", "Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json",
-                 "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
-                 "Content-Length": "18"])
+        fields: [
+            "Host": "example.com", "Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json",
+            "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+            "Content-Length": "18",
+        ])
 
     @Test("the RFC 9421 Appendix B.2.6 Ed25519 example verifies, and its signature base is the RFC's")
     func rfc9421B26() throws {
         let key = try Self.testKey()
         #expect(key.verifyingKey.bytes == [UInt8](Data(base64Encoded: "JrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=")!))
         let signature = try HTTPMessageSignatures.parse(
-            signatureInput: #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
+            signatureInput:
+                #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#,
             signature: "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:")
         #expect(signature.keyID == "test-key-ed25519")
         #expect(signature.created == 1_618_884_473)
-        let base = try HTTPMessageSignatures.base(of: Self.example, covered: signature.covered,
-                                                  serializedParams: #"("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#)
-        #expect(base == """
-            "date": Tue, 20 Apr 2021 02:07:55 GMT
-            "@method": POST
-            "@path": /foo
-            "@authority": example.com
-            "content-type": application/json
-            "content-length": 18
-            "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
-            """)
+        let base = try HTTPMessageSignatures.base(
+            of: Self.example, covered: signature.covered,
+            serializedParams: #"("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#)
+        #expect(
+            base == """
+                "date": Tue, 20 Apr 2021 02:07:55 GMT
+                "@method": POST
+                "@path": /foo
+                "@authority": example.com
+                "content-type": application/json
+                "content-length": 18
+                "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
+                """)
         try HTTPMessageSignatures.verify(signature, of: Self.example, key: key.verifyingKey)
         var changed = Self.example
         changed.fields["content-length"] = "19"
@@ -49,7 +54,9 @@ struct HTTPMessageSignaturesTests {
         let body = Array(#"{"hello": "world"}"#.utf8)
         try HTTPMessageSignatures.checkContentDigest(Self.example.fields["content-digest"], body: body)
         try HTTPMessageSignatures.checkContentDigest(HTTPMessageSignatures.contentDigest(body), body: body)
-        #expect(throws: HTTPSignatureError.self) { try HTTPMessageSignatures.checkContentDigest(HTTPMessageSignatures.contentDigest(body), body: body + [32]) }
+        #expect(throws: HTTPSignatureError.self) {
+            try HTTPMessageSignatures.checkContentDigest(HTTPMessageSignatures.contentDigest(body), body: body + [32])
+        }
         #expect(throws: HTTPSignatureError.self) { try HTTPMessageSignatures.checkContentDigest(nil, body: body) }
     }
 

@@ -13,9 +13,12 @@ struct MaintenanceServiceTests {
     func signsAndStops() async throws {
         let f = try await BrokerFixture()
         // An event appended past the service's back, so nothing has signed the head yet.
-        let event = try DomainEvent.dataDelivered(DataDelivered(deliveryID: "dlv_m", consentID: "con_m", subject: "sub_m", recipient: f.recipient.id,
-                                                                items: ["vehicle.driving"], records: 1, digest: "00"))
-            .newEvent(authorID: AuthorID.broker, time: f.clock.now())
+        let event = try DomainEvent.dataDelivered(
+            DataDelivered(
+                deliveryID: "dlv_m", consentID: "con_m", subject: "sub_m", recipient: f.recipient.id,
+                items: ["vehicle.driving"], records: 1, digest: "00")
+        )
+        .newEvent(authorID: AuthorID.broker, time: f.clock.now())
         let head = try #require(try await f.store.append(AppendBatch(events: [event])).last).sequence
         #expect(try await f.store.checkpoints().last.map(\.sequence) ?? 0 < head)
 

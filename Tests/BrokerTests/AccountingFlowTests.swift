@@ -28,12 +28,17 @@ struct AccountingFlowTests {
             try await f.broker.registerParty(id: payer.id, role: .recipient, name: "Paying", keys: payer.publicKeys)
             if cash > 0 { try await f.broker.deposit(cash, to: AccountNames.cashAccount(payer.id), id: "cash-1") }
             try await f.broker.deposit(1_000_000, to: AccountNames.fundAccount("programme"), id: "budget")
-            try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
-            try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            try await f.broker.submit(
+                f.manufacturer.sign(
+                    .deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            try await f.broker.submit(
+                person.sign(
+                    .deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
             let now = f.clock.now()
             let batch = (0..<records).map { i in
-                TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-i - 1)),
-                                values: ["distance": .integer(Int64(i)), "duration": .integer(60), "average_speed": .integer(30)])
+                TelemetryRecord(
+                    device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-i - 1)),
+                    values: ["distance": .integer(Int64(i)), "duration": .integer(60), "average_speed": .integer(30)])
             }
             _ = try await transfer.push(batch, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
         }
@@ -57,8 +62,9 @@ struct AccountingFlowTests {
         }
     }
 
-    @Test("a grant reserves the reward, the first delivery pays it and is charged vouchers first, split to maker, person and broker",
-          arguments: Backend.available)
+    @Test(
+        "a grant reserves the reward, the first delivery pays it and is charged vouchers first, split to maker, person and broker",
+        arguments: Backend.available)
     func grantDeliverCharge(_ backend: Backend) async throws {
         let w = try await World(backend, records: 10, cash: 1_000)
         _ = try await w.f.broker.issueVoucher(id: "v1", recipient: w.payer.id, amount: 25, expiresAt: w.f.clock.now().adding(days: 30))
@@ -81,8 +87,9 @@ struct AccountingFlowTests {
 
         // The charge is in the same commit as the access event: right after it in the ledger.
         let events = try await w.f.store.events(from: try #require(delivery.ledgerSequence), limit: 3).map(\.event.type)
-        #expect(events == [DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.accountsOpened, DomainEvent.TypeName.transfersPosted],
-                "the maker's revenue account is opened by its first charge")
+        #expect(
+            events == [DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.accountsOpened, DomainEvent.TypeName.transfersPosted],
+            "the maker's revenue account is opened by its first charge")
 
         // A second delivery pays nothing more to the person's reward, only the share.
         _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
@@ -133,8 +140,9 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
-    @Test("a reward reserved for a consent that expired undelivered is voided by the sweep, and a revocation after it moves nothing",
-          arguments: Backend.available)
+    @Test(
+        "a reward reserved for a consent that expired undelivered is voided by the sweep, and a revocation after it moves nothing",
+        arguments: Backend.available)
     func expiredReservation(_ backend: Backend) async throws {
         let w = try await World(backend, records: 1)
         _ = try await w.consent(days: 1)
@@ -152,9 +160,11 @@ struct AccountingFlowTests {
         let w = try await World(backend, records: 1)
         _ = try await w.f.broker.issueVoucher(id: "v1", recipient: w.payer.id, amount: 100, expiresAt: w.f.clock.now().adding(days: 1))
         let voucher = AccountNames.voucher(w.payer.id, "v1")
-        let sneaky = Transfer(id: "to-cash", debitAccountID: voucher, creditAccountID: AccountNames.cash(w.payer.id), amount: 50,
-                              code: .correction, reference: "manual")
-        let outcome = try await w.f.broker.accounting.commit(opening: [AccountNames.cashAccount(w.payer.id)], transfers: [sneaky], allOrNothing: false)
+        let sneaky = Transfer(
+            id: "to-cash", debitAccountID: voucher, creditAccountID: AccountNames.cash(w.payer.id), amount: 50,
+            code: .correction, reference: "manual")
+        let outcome = try await w.f.broker.accounting.commit(
+            opening: [AccountNames.cashAccount(w.payer.id)], transfers: [sneaky], allOrNothing: false)
         #expect(outcome.results == [.rejected(.voucherDebitNotAllowed)])
         let fund = try await w.account(AccountNames.fund("programme")).balance
         w.f.clock.advance(days: 2)
@@ -165,8 +175,9 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
-    @Test("two broker processes on one store keep one book: a stale book loses its fence, reloads and decides again",
-          arguments: Backend.available)
+    @Test(
+        "two broker processes on one store keep one book: a stale book loses its fence, reloads and decides again",
+        arguments: Backend.available)
     func twoBrokers(_ backend: Backend) async throws {
         let w = try await World(backend, records: 3)
         let other = BrokerService(store: try await w.f.handle.open(), identity: w.f.brokerIdentity, clock: w.f.clock)
@@ -224,8 +235,9 @@ struct AccountingFlowTests {
         return nil
     }
 
-    @Test("random concurrent grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
-          arguments: Backend.available, [UInt64(7), 8])
+    @Test(
+        "random concurrent grants, deliveries, revocations, vouchers, expiries and retried ids keep the books balanced and rebuildable",
+        arguments: Backend.available, [UInt64(7), 8])
     func randomOperations(_ backend: Backend, seed: UInt64) async throws {
         var rng = SplitMix64(state: seed)
         let w = try await World(backend, records: 5, cash: 300)
@@ -245,7 +257,9 @@ struct AccountingFlowTests {
                 case 0, 1: ops.append(.grant(days: Int.random(in: 1...120, using: &rng)))
                 case 2: if let c = consents.randomElement(using: &rng) { ops.append(.pull(c)) }
                 case 3: if let c = consents.randomElement(using: &rng) { ops.append(.revoke(c)) }
-                case 4: ops.append(.voucher(id: "v\(step)-\(n)", amount: Int64.random(in: 1...60, using: &rng), days: Int64.random(in: 3...5, using: &rng)))
+                case 4:
+                    ops.append(
+                        .voucher(id: "v\(step)-\(n)", amount: Int64.random(in: 1...60, using: &rng), days: Int64.random(in: 3...5, using: &rng)))
                 case 5: ops.append(.expire(days: Int64.random(in: 0...2, using: &rng)))
                 default:
                     deposits.append("d\(step)-\(n)")
@@ -275,17 +289,21 @@ struct LateConfirmationTests {
     func lateConfirmation(_ backend: Backend) async throws {
         let w = try await AccountingFlowTests.World(backend, records: 3, cash: 1_000_000)
         let f = w.f
-        try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            f.manufacturer.sign(
+                .deviceAttested(DeviceAttested(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
         let now = f.clock.now()
         let late = (0..<2).map { i in
-            TelemetryRecord(device: "car-late", item: "vehicle.driving", time: now.adding(seconds: Int64(-10 - i)),
-                            values: ["distance": .integer(Int64(100 + i)), "duration": .integer(60), "average_speed": .integer(30)])
+            TelemetryRecord(
+                device: "car-late", item: "vehicle.driving", time: now.adding(seconds: Int64(-10 - i)),
+                values: ["distance": .integer(Int64(100 + i)), "duration": .integer(60), "average_speed": .integer(30)])
         }
         _ = try await w.transfer.push(late, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "01")
         // A later batch of the confirmed car: the recipient's cursor ends past the late device's batch.
         let more = (0..<2).map { i in
-            TelemetryRecord(device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-20 - i)),
-                            values: ["distance": .integer(Int64(200 + i)), "duration": .integer(60), "average_speed": .integer(30)])
+            TelemetryRecord(
+                device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-20 - i)),
+                values: ["distance": .integer(Int64(200 + i)), "duration": .integer(60), "average_speed": .integer(30)])
         }
         _ = try await w.transfer.push(more, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "02")
         let consent = try await w.consent()
@@ -293,7 +311,9 @@ struct LateConfirmationTests {
         #expect(first.records.count == 5, "only the confirmed car's records")
         #expect(first.records.allSatisfy { $0.device == "car" })
         let cursor = try #require(first.nextCursor.flatMap(RecordCursor.init), "a full page hands out its cursor")
-        try await f.broker.submit(w.person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            w.person.sign(
+                .deviceConfirmed(DeviceConfirmed(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
         let next = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
         #expect(next.records.map(\.device) == ["car-late", "car-late"], "the late device's records come after the cursor, once")
         let again = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)

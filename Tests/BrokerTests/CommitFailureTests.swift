@@ -20,8 +20,14 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
 
     func append(batches: [AppendBatch]) async -> [Result<[RecordedEvent], any Error>] {
         let results = await inner.append(batches: batches)
-        guard lock.withLock({ defer { armed = false }; return armed }) else { return results }
-        return results.map { _ in .failure(LedgerError(.storeUnavailable, "the connection failed while committing; the append may or may not be stored")) }
+        guard
+            lock.withLock({
+                defer { armed = false }; return armed
+            })
+        else { return results }
+        return results.map { _ in
+            .failure(LedgerError(.storeUnavailable, "the connection failed while committing; the append may or may not be stored"))
+        }
     }
 
     func append(_ batch: AppendBatch) async throws -> [RecordedEvent] { try await inner.append(batch) }
@@ -42,7 +48,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
         try await inner.requests(recipient: recipient, limit: limit, before: before)
     }
     func consent(_ id: String) async throws -> Consent? { try await inner.consent(id) }
-    func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] { try await inner.consents(subject: subject, limit: limit, before: before) }
+    func consents(subject: String, limit: Int, before: UInt64?) async throws -> [Consent] {
+        try await inner.consents(subject: subject, limit: limit, before: before)
+    }
     func consents(recipient: String, limit: Int, before: UInt64?) async throws -> [Consent] {
         try await inner.consents(recipient: recipient, limit: limit, before: before)
     }
@@ -50,7 +58,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding? {
         try await inner.deviceBinding(manufacturer: manufacturer, deviceID: deviceID)
     }
-    func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] { try await inner.accessLog(subject: subject, limit: limit, before: before) }
+    func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
+        try await inner.accessLog(subject: subject, limit: limit, before: before)
+    }
     func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
         try await inner.telemetryBatch(manufacturer: manufacturer, idempotencyKey: idempotencyKey)
     }
@@ -60,7 +70,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func accountingSnapshot() async throws -> AccountingSnapshot { try await inner.accountingSnapshot() }
     func accounts(owner: Owner?) async throws -> [Account] { try await inner.accounts(owner: owner) }
     func account(_ id: String) async throws -> Account? { try await inner.account(id) }
-    func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer] { try await inner.transfers(account: account, after: after, limit: limit) }
+    func transfers(account: String, after: Int, limit: Int) async throws -> [Transfer] {
+        try await inner.transfers(account: account, after: after, limit: limit)
+    }
     func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? { try await inner.dataKey(subject: subject, orCreate: wrapped) }
     func destroyDataKey(subject: String) async throws { try await inner.destroyDataKey(subject: subject) }
     func storeRecords(_ records: [SealedRecord]) async throws { try await inner.storeRecords(records) }
@@ -76,15 +88,18 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func markCallbackFailed(id: Int64, attempts: Int, nextAttempt: Timestamp, error: String) async throws {
         try await inner.markCallbackFailed(id: id, attempts: attempts, nextAttempt: nextAttempt, error: error)
     }
-    func callbacks(recipient: String, limit: Int) async throws -> [RevocationCallback] { try await inner.callbacks(recipient: recipient, limit: limit) }
+    func callbacks(recipient: String, limit: Int) async throws -> [RevocationCallback] {
+        try await inner.callbacks(recipient: recipient, limit: limit)
+    }
     var appliedMigrations: [String] { inner.appliedMigrations }
     var locationDescription: String { inner.locationDescription }
     func close() { inner.close() }
 }
 
 struct CommitFailureTests {
-    @Test("a delivery whose COMMIT may or may not have landed is reported so, never charged again, and the book is read back",
-          arguments: Backend.available)
+    @Test(
+        "a delivery whose COMMIT may or may not have landed is reported so, never charged again, and the book is read back",
+        arguments: Backend.available)
     func uncertainCommit(_ backend: Backend) async throws {
         let w = try await AccountingFlowTests.World(backend, records: 2, cash: 1_000)
         let consent = try await w.consent()

@@ -21,8 +21,11 @@ struct ConsentLifecycleTests {
         try await f.revoke(consent, by: person)
         let after = try #require(try await f.store.consent(consent.id))
         #expect(after.status(at: f.clock.now()) == .revoked)
-        let denial = AccessDecision.denial(consent: after, recipientStatus: .active, query: AccessQuery(
-            recipient: f.recipient.id, subject: person.id, item: "vehicle.driving", recordTime: f.clock.now(), deviceConfirmed: true, now: f.clock.now()))
+        let denial = AccessDecision.denial(
+            consent: after, recipientStatus: .active,
+            query: AccessQuery(
+                recipient: f.recipient.id, subject: person.id, item: "vehicle.driving", recordTime: f.clock.now(), deviceConfirmed: true,
+                now: f.clock.now()))
         #expect(denial?.code == .consentRevoked)
     }
 
@@ -47,10 +50,14 @@ struct ConsentLifecycleTests {
     }
 
     /// Each case breaks one rule; the ledger must not grow.
-    @Test("refused actions append nothing", arguments: Backend.available, ["withdrawn", "expired offer", "twice", "someone else's signature",
-                                                        "other addressee", "revoke twice", "revoke by another", "over limit",
-                                                        "item outside category", "purpose not allowed", "sensitive unconfirmed",
-                                                        "unregistered person", "suspended recipient", "forged author"])
+    @Test(
+        "refused actions append nothing", arguments: Backend.available,
+        [
+            "withdrawn", "expired offer", "twice", "someone else's signature",
+            "other addressee", "revoke twice", "revoke by another", "over limit",
+            "item outside category", "purpose not allowed", "sensitive unconfirmed",
+            "unregistered person", "suspended recipient", "forged author",
+        ])
     func refusalsAppendNothing(_ backend: Backend, _ name: String) async throws {
         let f = try await BrokerFixture(backend)
         let person = try await f.person()
@@ -85,7 +92,9 @@ struct ConsentLifecycleTests {
             action = { try await f.revoke(consent, by: person) }
         case "revoke by another":
             let consent = try await f.grant(request, by: person)
-            action = { try await f.broker.submit(other.sign(.consentRevoked(ConsentRevoked(consentID: consent.id, subject: other.id)), at: f.clock.now())) }
+            action = {
+                try await f.broker.submit(other.sign(.consentRevoked(ConsentRevoked(consentID: consent.id, subject: other.id)), at: f.clock.now()))
+            }
         case "over limit":
             action = { try await f.request(terms: f.vehicleTerms(days: 400)) }
         case "item outside category":
@@ -96,9 +105,11 @@ struct ConsentLifecycleTests {
             action = { try await f.request(terms: terms) }
         case "sensitive unconfirmed":
             let now = f.clock.now()
-            let health = try await f.request(terms: ConsentTerms(category: "health", items: ["health.nutrition"], purpose: "health-services",
-                                                                 dataFrom: now.adding(days: -1), dataTo: now.adding(days: 1), durationDays: 30,
-                                                                 onceOff: false, retentionDays: 0, incentiveKRW: 0))
+            let health = try await f.request(
+                terms: ConsentTerms(
+                    category: "health", items: ["health.nutrition"], purpose: "health-services",
+                    dataFrom: now.adding(days: -1), dataTo: now.adding(days: 1), durationDays: 30,
+                    onceOff: false, retentionDays: 0, incentiveKRW: 0))
             action = { try await f.grant(health, by: person, sensitiveConfirmed: false) }
         case "unregistered person":
             let stranger = try Identity.generateSubject()
@@ -125,12 +136,14 @@ struct ConsentLifecycleTests {
         let registration = try stranger.sign(ConsentDrafts.registration(of: stranger), at: f.clock.now())
         var tooLate = request
         tooLate.requestHash = "not the request"
-        let refused = try stranger.sign(ConsentDrafts.grant(of: tooLate, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let refused = try stranger.sign(
+            ConsentDrafts.grant(of: tooLate, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
         let before = try await f.store.head()
         await #expect(throws: ConsentError.self) { try await f.broker.submit([registration, refused]) }
         #expect(try await f.store.head() == before)
         #expect(try await f.store.subject(stranger.id) == nil)
-        let grant = try stranger.sign(ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let grant = try stranger.sign(
+            ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
         let recorded = try await f.broker.submit([registration, grant])
         #expect(recorded.count == 2)
         #expect(try await f.store.subject(stranger.id) != nil)
@@ -141,9 +154,11 @@ struct ConsentLifecycleTests {
         let f = try await BrokerFixture()
         let person = try await f.person()
         let now = f.clock.now()
-        let health = try await f.request(terms: ConsentTerms(category: "health", items: ["health.nutrition"], purpose: "health-services",
-                                                             dataFrom: now.adding(days: -1), dataTo: now.adding(days: 1), durationDays: 30,
-                                                             onceOff: false, retentionDays: 0, incentiveKRW: 0))
+        let health = try await f.request(
+            terms: ConsentTerms(
+                category: "health", items: ["health.nutrition"], purpose: "health-services",
+                dataFrom: now.adding(days: -1), dataTo: now.adding(days: 1), durationDays: 30,
+                onceOff: false, retentionDays: 0, incentiveKRW: 0))
         let consent = try await f.grant(health, by: person, sensitiveConfirmed: true)
         #expect(consent.sensitiveConfirmed)
     }
@@ -156,11 +171,14 @@ struct ConsentLifecycleTests {
             let request = try await f.request()
             await withTaskGroup(of: Void.self) { group in
                 for person in people { group.addTask { _ = try? await f.grant(request, by: person) } }
-                group.addTask { _ = try? await f.broker.submit(f.recipient.sign(.requestWithdrawn(RequestWithdrawn(requestID: request.id)), at: f.clock.now())) }
+                group.addTask {
+                    _ = try? await f.broker.submit(f.recipient.sign(.requestWithdrawn(RequestWithdrawn(requestID: request.id)), at: f.clock.now()))
+                }
             }
-            let withdrawal = try #require(try await f.store.events(from: 1, limit: 10_000).first {
-                $0.event.type == DomainEvent.TypeName.requestWithdrawn && $0.event.streamID == StreamName.request(request.id)
-            })
+            let withdrawal = try #require(
+                try await f.store.events(from: 1, limit: 10_000).first {
+                    $0.event.type == DomainEvent.TypeName.requestWithdrawn && $0.event.streamID == StreamName.request(request.id)
+                })
             for person in people {
                 if let consent = try await f.store.consent(Identifiers.consentID(requestID: request.id, subject: person.id)) {
                     #expect(consent.grantSequence < withdrawal.sequence)

@@ -17,14 +17,18 @@ struct DeliveryInvariantTests {
 
     static func record(_ device: String, _ item: String, _ time: Timestamp, _ n: Int) -> TelemetryRecord {
         switch item {
-        case "vehicle.driving": TelemetryRecord(device: device, item: item, time: time, values: ["distance": .integer(Int64(n)), "duration": .integer(1), "average_speed": .integer(1)])
+        case "vehicle.driving":
+            TelemetryRecord(
+                device: device, item: item, time: time,
+                values: ["distance": .integer(Int64(n)), "duration": .integer(1), "average_speed": .integer(1)])
         case "vehicle.parts": TelemetryRecord(device: device, item: item, time: time, values: ["part": .string("p\(n)"), "wear": .number(0.5)])
         default: TelemetryRecord(device: device, item: item, time: time, values: ["weather": .string("w\(n)")])
         }
     }
 
-    @Test("random consents and random pulls: no record outside a covering consent is ever delivered",
-          arguments: Backend.available, [UInt64(1), 2, 3])
+    @Test(
+        "random consents and random pulls: no record outside a covering consent is ever delivered",
+        arguments: Backend.available, [UInt64(1), 2, 3])
     func randomWorlds(_ backend: Backend, seed: UInt64) async throws {
         var rng = SplitMix64(state: seed)
         let f = try await BrokerFixture(backend)
@@ -35,9 +39,13 @@ struct DeliveryInvariantTests {
             for d in 0..<2 {
                 let id = "car-\(i)-\(d)"
                 let confirmed = Bool.random(using: &rng)
-                try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: id, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+                try await f.broker.submit(
+                    f.manufacturer.sign(
+                        .deviceAttested(DeviceAttested(deviceID: id, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
                 if confirmed {
-                    try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: id, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+                    try await f.broker.submit(
+                        person.sign(
+                            .deviceConfirmed(DeviceConfirmed(deviceID: id, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
                 }
                 devices[id] = Device(id: id, subject: person, confirmed: confirmed)
             }
@@ -46,7 +54,9 @@ struct DeliveryInvariantTests {
         var records: [TelemetryRecord] = []
         for n in 0..<60 {
             let device = devices.keys.sorted()[Int.random(in: 0..<devices.count, using: &rng)]
-            records.append(Self.record(device, Self.items.randomElement(using: &rng)!, t0.adding(seconds: Int64.random(in: -20 * 86_400...20 * 86_400, using: &rng)), n))
+            records.append(
+                Self.record(
+                    device, Self.items.randomElement(using: &rng)!, t0.adding(seconds: Int64.random(in: -20 * 86_400...20 * 86_400, using: &rng)), n))
         }
         _ = try await transfer.push(records, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
 
@@ -98,11 +108,15 @@ struct DeliveryInvariantTests {
         let f = try await BrokerFixture(backend)
         let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
         let person = try await f.person()
-        try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
-        try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            f.manufacturer.sign(
+                .deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         let t = f.clock.now()
-        _ = try await transfer.push((0..<20).map { Self.record("car", "vehicle.driving", t.adding(seconds: Int64(-$0)), $0) },
-                                   manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
+        _ = try await transfer.push(
+            (0..<20).map { Self.record("car", "vehicle.driving", t.adding(seconds: Int64(-$0)), $0) },
+            manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
         let consent = try await f.grant(try await f.request(subject: person.id), by: person)
 
         let clock = ContinuousClock()

@@ -73,15 +73,20 @@ struct KeyFileLimitTests {
         return url
     }
 
-    @Test("a key file asking for more Argon2id passes or memory than the limit is refused before the passphrase is asked",
-          arguments: [(InputLimits.kdfOpsLimitMax + 1, UInt64(65_536 * 1024)), (UInt64(UInt32.max), UInt64(65_536 * 1024)),
-                      (UInt64(2), InputLimits.kdfMemoryBytesMax + 1), (UInt64(2), UInt64.max), (UInt64(0), UInt64(65_536 * 1024))])
+    @Test(
+        "a key file asking for more Argon2id passes or memory than the limit is refused before the passphrase is asked",
+        arguments: [
+            (InputLimits.kdfOpsLimitMax + 1, UInt64(65_536 * 1024)), (UInt64(UInt32.max), UInt64(65_536 * 1024)),
+            (UInt64(2), InputLimits.kdfMemoryBytesMax + 1), (UInt64(2), UInt64.max), (UInt64(0), UInt64(65_536 * 1024)),
+        ])
     func costPastTheLimit(ops: UInt64, memory: UInt64) throws {
         let dir = TemporaryDirectory()
         let url = try keyFile(ops: ops, memory: memory, in: dir)
         var asked = false
         do {
-            _ = try KeyFile.read(url) { asked = true; return Array("pass".utf8) }
+            _ = try KeyFile.read(url) {
+                asked = true; return Array("pass".utf8)
+            }
             Issue.record("the key file was accepted")
         } catch let error as KeyFileError {
             #expect(error.message.contains("asks Argon2id for"), "\(error)")

@@ -66,11 +66,13 @@ struct PolicyInputLimitTests {
     func itemTwice() throws {
         let error = try loadError { dir in
             try write(category("zz", item: "zz.one"), "categories/zz.yaml", in: dir)
-            try write(category("zz", item: "zz.one").replacingOccurrences(of: "category: zz", with: "category: zz2")
-                        .replacingOccurrences(of: "id: zz.one", with: "id: zz2.one"), "categories/zz2.yaml", in: dir)
+            try write(
+                category("zz", item: "zz.one").replacingOccurrences(of: "category: zz", with: "category: zz2")
+                    .replacingOccurrences(of: "id: zz.one", with: "id: zz2.one"), "categories/zz2.yaml", in: dir)
             let energy = dir.appendingPathComponent("categories/energy.yaml")
             let text = try String(contentsOf: energy, encoding: .utf8)
-            try text.replacingOccurrences(of: "  - id: energy.device", with: "  - id: energy.household").write(to: energy, atomically: true, encoding: .utf8)
+            try text.replacingOccurrences(of: "  - id: energy.device", with: "  - id: energy.household").write(
+                to: energy, atomically: true, encoding: .utf8)
         }
         #expect(error.file == "categories/energy.yaml")
         #expect(error.line == 13)
@@ -90,7 +92,8 @@ struct PolicyInputLimitTests {
     @Test("a YAML syntax error is one line with file and line")
     func syntaxError() throws {
         let error = try loadError { dir in
-            try write(category("zz", item: "zz.one").replacingOccurrences(of: "sensitive: false", with: "sensitive: [false"), "categories/zz.yaml", in: dir)
+            try write(
+                category("zz", item: "zz.one").replacingOccurrences(of: "sensitive: false", with: "sensitive: [false"), "categories/zz.yaml", in: dir)
         }
         #expect(error.file == "categories/zz.yaml")
         #expect(error.line != nil)

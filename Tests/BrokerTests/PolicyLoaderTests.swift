@@ -28,20 +28,27 @@ struct PolicyLoaderTests {
     }
 
     static let breakages: [Breakage] = [
-        Breakage(name: "a consent limit over a year", file: "categories/vehicle.yaml", find: "maxConsentDays: 365",
-                 replace: "maxConsentDays: 400", expectedLine: 5, mentions: "maxConsentDays"),
-        Breakage(name: "an unknown field type", file: "categories/energy.yaml", find: "{ name: interval, type: integer",
-                 replace: "{ name: interval, type: duration", expectedLine: 12, mentions: "duration"),
-        Breakage(name: "an item outside its category", file: "categories/appliance.yaml", find: "id: appliance.errors",
-                 replace: "id: vehicle.errors", expectedLine: 14, mentions: "must start with its category"),
-        Breakage(name: "broken YAML", file: "categories/health.yaml", find: "sensitive: true",
-                 replace: "sensitive: [true", expectedLine: nil, mentions: "not valid YAML"),
-        Breakage(name: "a purpose naming an unknown category", file: "purposes.yaml", find: "categories: [energy]\n  - id: demand-response",
-                 replace: "categories: [energi]\n  - id: demand-response", expectedLine: 19, mentions: "energi"),
-        Breakage(name: "sensitive not a boolean", file: "categories/health.yaml", find: "sensitive: true",
-                 replace: "sensitive: maybe", expectedLine: 5, mentions: "true or false"),
-        Breakage(name: "a missing version", file: "policy.yaml", find: "version: \"2026.11.1\"",
-                 replace: "versio: \"2026.11.1\"", expectedLine: nil, mentions: "version"),
+        Breakage(
+            name: "a consent limit over a year", file: "categories/vehicle.yaml", find: "maxConsentDays: 365",
+            replace: "maxConsentDays: 400", expectedLine: 5, mentions: "maxConsentDays"),
+        Breakage(
+            name: "an unknown field type", file: "categories/energy.yaml", find: "{ name: interval, type: integer",
+            replace: "{ name: interval, type: duration", expectedLine: 12, mentions: "duration"),
+        Breakage(
+            name: "an item outside its category", file: "categories/appliance.yaml", find: "id: appliance.errors",
+            replace: "id: vehicle.errors", expectedLine: 14, mentions: "must start with its category"),
+        Breakage(
+            name: "broken YAML", file: "categories/health.yaml", find: "sensitive: true",
+            replace: "sensitive: [true", expectedLine: nil, mentions: "not valid YAML"),
+        Breakage(
+            name: "a purpose naming an unknown category", file: "purposes.yaml", find: "categories: [energy]\n  - id: demand-response",
+            replace: "categories: [energi]\n  - id: demand-response", expectedLine: 19, mentions: "energi"),
+        Breakage(
+            name: "sensitive not a boolean", file: "categories/health.yaml", find: "sensitive: true",
+            replace: "sensitive: maybe", expectedLine: 5, mentions: "true or false"),
+        Breakage(
+            name: "a missing version", file: "policy.yaml", find: "version: \"2026.11.1\"",
+            replace: "versio: \"2026.11.1\"", expectedLine: nil, mentions: "version"),
     ]
 
     @Test("a broken policy file is refused with its file, line and what is wrong", arguments: breakages)
@@ -58,7 +65,11 @@ struct PolicyLoaderTests {
             Issue.record("expected a policy error")
         } catch let error as PolicyError {
             #expect(error.file == b.file)
-            if let line = b.expectedLine { #expect(error.line == line, "\(error)") } else { #expect(error.line != nil || b.file == "policy.yaml", "\(error)") }
+            if let line = b.expectedLine {
+                #expect(error.line == line, "\(error)")
+            } else {
+                #expect(error.line != nil || b.file == "policy.yaml", "\(error)")
+            }
             #expect(error.description.contains(b.mentions), "\(error)")
         }
     }

@@ -31,7 +31,9 @@ struct ReceiptTests {
         let consent = try await f.grant(try await f.request(), by: person)
         let receipt = try await f.broker.receipt(consentID: consent.id, subject: person.id)
         let key = f.brokerIdentity.signingKey.verifyingKey
-        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try receipt.json(), brokerKey: try Identity.generate(id: "broker").signingKey.verifyingKey) }
+        #expect(throws: ReceiptError.self) {
+            try ReceiptVerifier.verify(try receipt.json(), brokerKey: try Identity.generate(id: "broker").signingKey.verifyingKey)
+        }
         var longer = receipt
         longer.receipt.expiresAt = "2099-01-01T00:00:00.000Z"
         #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try longer.json(), brokerKey: key) }
@@ -39,8 +41,11 @@ struct ReceiptTests {
         var lying = receipt.receipt
         lying.dataItems = ["vehicle.driving", "vehicle.parts"]
         let resigned = f.brokerIdentity.signingKey.sign(try SignedReceipt.signedBytes(lying))
-        let forged = SignedReceipt(receipt: lying, signature: .init(algorithm: "Ed25519", keyID: "broker",
-                                                                  publicKey: receipt.signature.publicKey, value: Base64.encode(resigned.bytes)))
+        let forged = SignedReceipt(
+            receipt: lying,
+            signature: .init(
+                algorithm: "Ed25519", keyID: "broker",
+                publicKey: receipt.signature.publicKey, value: Base64.encode(resigned.bytes)))
         #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try forged.json(), brokerKey: key) }
     }
 
@@ -59,7 +64,8 @@ struct SubmissionOrderTests {
         let stranger = try Identity.generateSubject()
         let request = try await f.request()
         let policy = try #require(try await f.store.activePolicy())
-        let grant = try stranger.sign(ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
+        let grant = try stranger.sign(
+            ConsentDrafts.grant(of: request, by: stranger.id, policy: policy, now: f.clock.now(), sensitiveConfirmed: false), at: f.clock.now())
         let registration = try stranger.sign(ConsentDrafts.registration(of: stranger), at: f.clock.now())
         let recorded = try await f.broker.submit([grant, registration])
         #expect(recorded.map(\.event.type) == [DomainEvent.TypeName.subjectRegistered, DomainEvent.TypeName.consentGranted])
@@ -70,7 +76,8 @@ struct SubmissionOrderTests {
 }
 
 struct CallbackOutboxTests {
-    @Test("a revocation queues one notice for a recipient with a callback URL, and a claimed notice is not claimed again", arguments: Backend.available)
+    @Test(
+        "a revocation queues one notice for a recipient with a callback URL, and a claimed notice is not claimed again", arguments: Backend.available)
     func claimOnce(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)
         try await f.broker.setCallback("https://safedrive.example/revocations", party: f.recipient.id)

@@ -16,8 +16,9 @@ struct SealedStreamTests {
         recipient = try BoxSecretKey()
         broker = try SigningKey()
         records = (0..<600).map { i in
-            TelemetryRecord(device: "car-\(i % 3)", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_000 + Int64(i)),
-                            values: ["distance": .number(Double(i) / 4), "duration": .integer(Int64(i))])
+            TelemetryRecord(
+                device: "car-\(i % 3)", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_000 + Int64(i)),
+                values: ["distance": .number(Double(i) / 4), "duration": .integer(Int64(i))])
         }
     }
 
@@ -29,13 +30,17 @@ struct SealedStreamTests {
             lines.append(try writer.chunk(records[start..<min(start + SealedStream.recordsPerChunk, records.count)]))
         }
         let digest = try digest ?? Hex.encode(BLAKE2b.hash256(CanonicalJSON.encode(records)))
-        lines.append(try writer.finish(SealedStream.Trailer(deliveryID: "dlv_1", consentID: consentID, records: records.count,
-                                                            digest: digest, nextCursor: "7.x", ledgerSequence: 9)))
+        lines.append(
+            try writer.finish(
+                SealedStream.Trailer(
+                    deliveryID: "dlv_1", consentID: consentID, records: records.count,
+                    digest: digest, nextCursor: "7.x", ledgerSequence: 9)))
         return lines
     }
 
     func open(_ lines: [Data], recipient: BoxSecretKey? = nil, broker: VerifyingKey? = nil) throws -> [TelemetryRecord] {
-        try SealedStream.Reader.open(lines.reduce(Data(), +), recipient: recipient ?? self.recipient, broker: broker ?? self.broker.verifyingKey).records
+        try SealedStream.Reader.open(lines.reduce(Data(), +), recipient: recipient ?? self.recipient, broker: broker ?? self.broker.verifyingKey)
+            .records
     }
 
     @Test("the recipient reads every record back, chunk by chunk, with the trailer the ledger logged")
@@ -89,7 +94,8 @@ struct CanonicalRecordTests {
         var canonical: [[UInt8]] = []
         var records: [TelemetryRecord] = []
         for (i, values) in awkward.enumerated() {
-            let record = TelemetryRecord(device: "car-\(i):A_b.c", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_123 + Int64(i)), values: values)
+            let record = TelemetryRecord(
+                device: "car-\(i):A_b.c", item: "vehicle.driving", time: Timestamp(milliseconds: 1_700_000_000_123 + Int64(i)), values: values)
             let sealed = try vault.seal(record, manufacturer: "hanbit-motors", subject: "sub_x", batchID: "bat_1", key: key)
             let bytes = try vault.openCanonical(sealed, key: key)
             #expect(bytes == (try CanonicalJSON.encode(try vault.open(sealed, key: key))), "\(String(decoding: bytes, as: UTF8.self))")
@@ -101,12 +107,16 @@ struct CanonicalRecordTests {
         // The sealed JSON page is written around the same bytes; it must be what encoding gives.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let full = TransferService.CanonicalDelivery(deliveryID: "dlv_1", consentID: "con_2", records: canonical, nextCursor: "12.34",
-                                                     digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 99)
-        let empty = TransferService.CanonicalDelivery(deliveryID: nil, consentID: "con_2", records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
+        let full = TransferService.CanonicalDelivery(
+            deliveryID: "dlv_1", consentID: "con_2", records: canonical, nextCursor: "12.34",
+            digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 99)
+        let empty = TransferService.CanonicalDelivery(
+            deliveryID: nil, consentID: "con_2", records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
         for (page, decoded) in [(full, records), (empty, [])] {
-            let expected = try encoder.encode(TransferService.Delivery(deliveryID: page.deliveryID, consentID: page.consentID, records: decoded,
-                                                                       nextCursor: page.nextCursor, digest: page.digest, ledgerSequence: page.ledgerSequence))
+            let expected = try encoder.encode(
+                TransferService.Delivery(
+                    deliveryID: page.deliveryID, consentID: page.consentID, records: decoded,
+                    nextCursor: page.nextCursor, digest: page.digest, ledgerSequence: page.ledgerSequence))
             #expect(TransferService.deliveryJSON(page) == Array(expected), "\(String(decoding: TransferService.deliveryJSON(page), as: UTF8.self))")
         }
     }

@@ -51,7 +51,10 @@ struct VerifyTamperTests {
     func changedPayload() async throws {
         let f = try await Self.populated()
         let k = try await Self.grantSequence(f)
-        try Self.tamper(f, "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '\"durationDays\":180', '\"durationDays\":365') AS BLOB) WHERE seq = \(k)")
+        try Self.tamper(
+            f,
+            "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '\"durationDays\":180', '\"durationDays\":365') AS BLOB) WHERE seq = \(k)"
+        )
         let failure = try #require(Self.failure(try await Self.verify(f)))
         #expect(failure.sequence == k)
         #expect(failure.kind == .payloadChanged)
@@ -71,7 +74,9 @@ struct VerifyTamperTests {
     func swappedRows() async throws {
         let f = try await Self.populated()
         let k = try await Self.grantSequence(f)
-        try Self.tamper(f, """
+        try Self.tamper(
+            f,
+            """
             UPDATE events SET seq = -1 WHERE seq = \(k);
             UPDATE events SET seq = \(k) WHERE seq = \(k + 1);
             UPDATE events SET seq = \(k + 1) WHERE seq = -1;
@@ -119,8 +124,9 @@ struct VerifyTamperTests {
         let db = try DatabaseQueue(path: f.sqlitePath)
         try await db.write { [rewritten] db in
             for e in rewritten {
-                try db.execute(sql: "UPDATE events SET signature = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                               arguments: [Data(e.event.signature), Data(e.previousHash), Data(e.hash), Int64(e.sequence)])
+                try db.execute(
+                    sql: "UPDATE events SET signature = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [Data(e.event.signature), Data(e.previousHash), Data(e.hash), Int64(e.sequence)])
             }
         }
         let failure = try #require(Self.failure(try await Self.verify(f)))
@@ -156,7 +162,10 @@ struct ProjectionRebuildTests {
             let device = DomainEvent.deviceAttested(DeviceAttested(deviceID: "car-\(i)", manufacturer: f.manufacturer.id, subject: person.id))
             try await f.broker.submit(f.manufacturer.sign(device, at: f.clock.now()))
             if i % 2 == 1 {
-                try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-\(i)", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+                try await f.broker.submit(
+                    person.sign(
+                        .deviceConfirmed(DeviceConfirmed(deviceID: "car-\(i)", manufacturer: f.manufacturer.id, subject: person.id)),
+                        at: f.clock.now()))
             }
             f.clock.advance(seconds: 7)
         }
@@ -197,7 +206,8 @@ struct AuthorRuleTests {
         let consent = try await f.grant(try await f.request(), by: person)
         let forged = try mallory.sign(.consentRevoked(ConsentRevoked(consentID: consent.id, subject: mallory.id)), at: f.clock.now())
         let appended = try await f.store.append(AppendBatch(events: [forged]))
-        let failure = try #require(VerifyTamperTests.failure(try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey)))
+        let failure = try #require(
+            VerifyTamperTests.failure(try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey)))
         #expect(failure.sequence == appended[0].sequence)
         #expect(failure.kind == .wrongAuthor)
     }
@@ -236,8 +246,9 @@ struct AuthorRuleTests {
         try await db.write { [rewritten] db in
             try db.execute(sql: "DELETE FROM checkpoints")
             for e in rewritten {
-                try db.execute(sql: "UPDATE events SET time_ms = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                               arguments: [e.event.time.milliseconds, Data(e.previousHash), Data(e.hash), Int64(e.sequence)])
+                try db.execute(
+                    sql: "UPDATE events SET time_ms = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [e.event.time.milliseconds, Data(e.previousHash), Data(e.hash), Int64(e.sequence)])
             }
         }
         #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f)) == nil, "alone, the rewrite is consistent")

@@ -8,14 +8,16 @@ struct AccessDecisionTests {
 
     static let consent = Consent(
         id: "con_1", requestID: "req_1", requestHash: "h", subject: "sub_a", recipient: "safedrive",
-        terms: ConsentTerms(category: "vehicle", items: ["vehicle.driving", "vehicle.context"], purpose: "usage-based-insurance",
-                            dataFrom: t0.adding(days: -10), dataTo: t0.adding(days: 10), durationDays: 30, onceOff: false,
-                            retentionDays: 30, incentiveKRW: 0),
+        terms: ConsentTerms(
+            category: "vehicle", items: ["vehicle.driving", "vehicle.context"], purpose: "usage-based-insurance",
+            dataFrom: t0.adding(days: -10), dataTo: t0.adding(days: 10), durationDays: 30, onceOff: false,
+            retentionDays: 30, incentiveKRW: 0),
         grantedAt: t0, expiresAt: t0.adding(days: 30), policyVersion: "1", policyHash: "p", sensitiveConfirmed: false,
         revokedAt: nil, grantSequence: 7)
 
-    static let allowed = AccessQuery(recipient: "safedrive", subject: "sub_a", item: "vehicle.driving",
-                                     recordTime: t0.adding(days: -1), deviceConfirmed: true, now: t0.adding(days: 1))
+    static let allowed = AccessQuery(
+        recipient: "safedrive", subject: "sub_a", item: "vehicle.driving",
+        recordTime: t0.adding(days: -1), deviceConfirmed: true, now: t0.adding(days: 1))
 
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String
@@ -28,8 +30,10 @@ struct AccessDecisionTests {
 
     static let cases: [Case] = {
         var out: [Case] = [Case(name: "everything in scope is allowed", consent: consent, recipientStatus: .active, query: allowed, expected: nil)]
-        func with(_ name: String, _ code: ConsentError.Code, consent c: Consent? = consent, status: Party.Status? = .active,
-                  _ change: (inout AccessQuery) -> Void = { _ in }) {
+        func with(
+            _ name: String, _ code: ConsentError.Code, consent c: Consent? = consent, status: Party.Status? = .active,
+            _ change: (inout AccessQuery) -> Void = { _ in }
+        ) {
             var q = allowed
             change(&q)
             out.append(Case(name: name, consent: c, recipientStatus: status, query: q, expected: code))
@@ -52,7 +56,9 @@ struct AccessDecisionTests {
         with("a record at the window's end", .outsideDataWindow) { $0.recordTime = t0.adding(days: 10) }
         with("an unconfirmed device", .deviceNotBound) { $0.deviceConfirmed = false }
         with("revoked and out of scope: revocation comes first", .consentRevoked, consent: revoked) { $0.item = "vehicle.parts" }
-        with("wrong recipient and expired: recipient comes first", .recipientMismatch) { $0.recipient = "x"; $0.now = t0.adding(days: 99) }
+        with("wrong recipient and expired: recipient comes first", .recipientMismatch) {
+            $0.recipient = "x"; $0.now = t0.adding(days: 99)
+        }
         return out
     }()
 

@@ -6,35 +6,51 @@ import Testing
 struct ConsentRulesTests {
     static let t0 = Timestamp(milliseconds: 1_796_169_600_000)
 
-    static let policySet = PolicySet(version: "1", categories: [
-        DataCategory(id: "vehicle", title: "Vehicle", sensitive: false, maxConsentDays: 365, items: [
-            DataItem(id: "vehicle.driving", title: "Driving", updateFrequency: "trip", fields: [FieldSpec(name: "km", type: .number, unit: "km", required: true)]),
-            DataItem(id: "vehicle.parts", title: "Parts", updateFrequency: "day", fields: [FieldSpec(name: "part", type: .string, unit: nil, required: true)]),
-        ]),
-        DataCategory(id: "health", title: "Health", sensitive: true, maxConsentDays: 90, items: [
-            DataItem(id: "health.vitals", title: "Vitals", updateFrequency: "m", fields: [FieldSpec(name: "bpm", type: .integer, unit: "bpm", required: false)]),
-        ]),
-    ], purposes: [
-        Purpose(id: "insurance", title: "Insurance", categories: ["vehicle"]),
-        Purpose(id: "care", title: "Care", categories: ["health"]),
-    ])
+    static let policySet = PolicySet(
+        version: "1",
+        categories: [
+            DataCategory(
+                id: "vehicle", title: "Vehicle", sensitive: false, maxConsentDays: 365,
+                items: [
+                    DataItem(
+                        id: "vehicle.driving", title: "Driving", updateFrequency: "trip",
+                        fields: [FieldSpec(name: "km", type: .number, unit: "km", required: true)]),
+                    DataItem(
+                        id: "vehicle.parts", title: "Parts", updateFrequency: "day",
+                        fields: [FieldSpec(name: "part", type: .string, unit: nil, required: true)]),
+                ]),
+            DataCategory(
+                id: "health", title: "Health", sensitive: true, maxConsentDays: 90,
+                items: [
+                    DataItem(
+                        id: "health.vitals", title: "Vitals", updateFrequency: "m",
+                        fields: [FieldSpec(name: "bpm", type: .integer, unit: "bpm", required: false)])
+                ]),
+        ],
+        purposes: [
+            Purpose(id: "insurance", title: "Insurance", categories: ["vehicle"]),
+            Purpose(id: "care", title: "Care", categories: ["health"]),
+        ])
     static let policy = ActivePolicy(version: "1", hash: "ph", policy: policySet, activatedAt: t0)
     static let recipient = Party(id: "safedrive", role: .recipient, name: "S", signingKey: "", boxKey: "", status: .active, registeredAt: t0)
 
-    static let terms = ConsentTerms(category: "vehicle", items: ["vehicle.driving"], purpose: "insurance",
-                                    dataFrom: t0.adding(days: -10), dataTo: t0.adding(days: 10), durationDays: 30,
-                                    onceOff: false, retentionDays: 30, incentiveKRW: 500)
+    static let terms = ConsentTerms(
+        category: "vehicle", items: ["vehicle.driving"], purpose: "insurance",
+        dataFrom: t0.adding(days: -10), dataTo: t0.adding(days: 10), durationDays: 30,
+        onceOff: false, retentionDays: 30, incentiveKRW: 500)
 
     static func request(_ terms: ConsentTerms = terms, subject: String? = nil) -> ConsentRequest {
-        ConsentRequest(id: "req_1", recipient: "safedrive", subject: subject, terms: terms, offerExpiresAt: t0.adding(days: 5),
-                       policyVersion: "1", createdAt: t0, requestHash: "rh", withdrawnAt: nil)
+        ConsentRequest(
+            id: "req_1", recipient: "safedrive", subject: subject, terms: terms, offerExpiresAt: t0.adding(days: 5),
+            policyVersion: "1", createdAt: t0, requestHash: "rh", withdrawnAt: nil)
     }
 
     static func grant(_ r: ConsentRequest = request(), subject: String = "sub_a", at now: Timestamp = t0) -> ConsentGranted {
-        ConsentGranted(consentID: Identifiers.consentID(requestID: r.id, subject: subject), requestID: r.id, requestHash: r.requestHash,
-                       subject: subject, recipient: r.recipient, terms: r.terms, grantedAt: now,
-                       expiresAt: ConsentRules.expiry(of: r.terms, grantedAt: now), policyVersion: "1", policyHash: "ph",
-                       sensitiveConfirmed: false)
+        ConsentGranted(
+            consentID: Identifiers.consentID(requestID: r.id, subject: subject), requestID: r.id, requestHash: r.requestHash,
+            subject: subject, recipient: r.recipient, terms: r.terms, grantedAt: now,
+            expiresAt: ConsentRules.expiry(of: r.terms, grantedAt: now), policyVersion: "1", policyHash: "ph",
+            sensitiveConfirmed: false)
     }
 
     // MARK: Terms
@@ -59,8 +75,16 @@ struct ConsentRulesTests {
         TermsCase(name: "a purpose not allowed for the category", change: { $0.purpose = "care" }, expected: .purposeNotAllowed),
         TermsCase(name: "a duration over the category's limit", change: { $0.durationDays = 366 }, expected: .durationOverLimit),
         TermsCase(name: "a zero duration", change: { $0.durationDays = 0 }, expected: .durationOverLimit),
-        TermsCase(name: "health beyond its 90 days", change: { $0.category = "health"; $0.items = ["health.vitals"]; $0.purpose = "care"; $0.durationDays = 91 }, expected: .durationOverLimit),
-        TermsCase(name: "a once-off consent over 24 hours", change: { $0.onceOff = true; $0.durationDays = 2 }, expected: .onceOffTooLong),
+        TermsCase(
+            name: "health beyond its 90 days",
+            change: {
+                $0.category = "health"; $0.items = ["health.vitals"]; $0.purpose = "care"; $0.durationDays = 91
+            }, expected: .durationOverLimit),
+        TermsCase(
+            name: "a once-off consent over 24 hours",
+            change: {
+                $0.onceOff = true; $0.durationDays = 2
+            }, expected: .onceOffTooLong),
     ]
 
     @Test("terms the policy does not allow are refused", arguments: termsCases)
@@ -119,13 +143,15 @@ struct ConsentRulesTests {
         withdrawn.withdrawnAt = t0
         cases.append(GrantCase(name: "a withdrawn request", expected: .requestWithdrawn, grant: g, request: withdrawn))
         cases.append(GrantCase(name: "an expired request", expected: .requestExpired, grant: grant(at: t0.adding(days: 6)), now: t0.adding(days: 6)))
-        cases.append(GrantCase(name: "a request addressed to someone else", expected: .requestNotForSubject, grant: g, request: request(subject: "sub_b")))
+        cases.append(
+            GrantCase(name: "a request addressed to someone else", expected: .requestNotForSubject, grant: g, request: request(subject: "sub_b")))
         var suspended = recipient
         suspended.status = .suspended
         cases.append(GrantCase(name: "a suspended recipient", expected: .partySuspended, grant: g, recipient: suspended))
-        let existing = Consent(id: g.consentID, requestID: "req_1", requestHash: "rh", subject: "sub_a", recipient: "safedrive", terms: terms,
-                               grantedAt: t0, expiresAt: t0.adding(days: 30), policyVersion: "1", policyHash: "ph",
-                               sensitiveConfirmed: false, revokedAt: t0, grantSequence: 3)
+        let existing = Consent(
+            id: g.consentID, requestID: "req_1", requestHash: "rh", subject: "sub_a", recipient: "safedrive", terms: terms,
+            grantedAt: t0, expiresAt: t0.adding(days: 30), policyVersion: "1", policyHash: "ph",
+            sensitiveConfirmed: false, revokedAt: t0, grantSequence: 3)
         cases.append(GrantCase(name: "a request already answered", expected: .consentExists, grant: g, existing: existing))
         var otherTerms = g
         otherTerms.terms.durationDays = 60
@@ -138,8 +164,10 @@ struct ConsentRulesTests {
         cases.append(GrantCase(name: "a grant under a replaced policy", expected: .policyChanged, grant: oldPolicy))
         var healthTerms = terms
         healthTerms.category = "health"; healthTerms.items = ["health.vitals"]; healthTerms.purpose = "care"
-        cases.append(GrantCase(name: "sensitive data without explicit confirmation", expected: .sensitiveNotConfirmed,
-                               grant: grant(request(healthTerms)), request: request(healthTerms)))
+        cases.append(
+            GrantCase(
+                name: "sensitive data without explicit confirmation", expected: .sensitiveNotConfirmed,
+                grant: grant(request(healthTerms)), request: request(healthTerms)))
         cases.append(GrantCase(name: "a clock more than 300 s off", expected: .clockSkew, grant: grant(at: t0.adding(seconds: 301))))
         var longer = g
         longer.expiresAt = g.expiresAt.adding(days: 1)
@@ -150,8 +178,9 @@ struct ConsentRulesTests {
     @Test("grants that break a rule are refused with its code", arguments: grantCases)
     func grantRejected(_ c: GrantCase) {
         do {
-            try ConsentRules.checkGrant(c.grant, author: c.author, request: c.request, recipient: c.recipient, existing: c.existing,
-                                        policy: c.policy, now: c.now)
+            try ConsentRules.checkGrant(
+                c.grant, author: c.author, request: c.request, recipient: c.recipient, existing: c.existing,
+                policy: c.policy, now: c.now)
             Issue.record("expected \(c.expected)")
         } catch {
             #expect(error.code == c.expected, "\(error.message)")
@@ -160,18 +189,21 @@ struct ConsentRulesTests {
 
     @Test("a grant of an open offer, or of a request addressed to the person, passes")
     func grantAccepted() throws {
-        try ConsentRules.checkGrant(Self.grant(), author: "sub_a", request: Self.request(), recipient: Self.recipient, existing: nil,
-                                    policy: Self.policy, now: Self.t0)
+        try ConsentRules.checkGrant(
+            Self.grant(), author: "sub_a", request: Self.request(), recipient: Self.recipient, existing: nil,
+            policy: Self.policy, now: Self.t0)
         let addressed = Self.request(subject: "sub_a")
-        try ConsentRules.checkGrant(Self.grant(addressed), author: "sub_a", request: addressed, recipient: Self.recipient, existing: nil,
-                                    policy: Self.policy, now: Self.t0.adding(seconds: 299))
+        try ConsentRules.checkGrant(
+            Self.grant(addressed), author: "sub_a", request: addressed, recipient: Self.recipient, existing: nil,
+            policy: Self.policy, now: Self.t0.adding(seconds: 299))
     }
 
     // MARK: Revocations and withdrawals
 
-    static let active = Consent(id: "con_1", requestID: "req_1", requestHash: "rh", subject: "sub_a", recipient: "safedrive", terms: terms,
-                                grantedAt: t0, expiresAt: t0.adding(days: 30), policyVersion: "1", policyHash: "ph",
-                                sensitiveConfirmed: false, revokedAt: nil, grantSequence: 3)
+    static let active = Consent(
+        id: "con_1", requestID: "req_1", requestHash: "rh", subject: "sub_a", recipient: "safedrive", terms: terms,
+        grantedAt: t0, expiresAt: t0.adding(days: 30), policyVersion: "1", policyHash: "ph",
+        sensitiveConfirmed: false, revokedAt: nil, grantSequence: 3)
 
     @Test("revocations: missing, by someone else, twice, after expiry")
     func revokeRules() {
@@ -182,15 +214,20 @@ struct ConsentRulesTests {
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_a", consent: Self.active, now: Self.t0) } == nil)
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_a", consent: nil, now: Self.t0) } == .consentNotFound)
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_b", consent: Self.active, now: Self.t0) } == .notConsentSubject)
-        #expect(code { try ConsentRules.checkRevoke(ConsentRevoked(consentID: "con_1", subject: "sub_b"), author: "sub_b", consent: Self.active, now: Self.t0) } == .notConsentSubject)
+        #expect(
+            code {
+                try ConsentRules.checkRevoke(
+                    ConsentRevoked(consentID: "con_1", subject: "sub_b"), author: "sub_b", consent: Self.active, now: Self.t0)
+            } == .notConsentSubject)
         var revoked = Self.active
         revoked.revokedAt = Self.t0
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_a", consent: revoked, now: Self.t0) } == .consentAlreadyRevoked)
         #expect(code { try ConsentRules.checkRevoke(r, author: "sub_a", consent: Self.active, now: Self.t0.adding(days: 30)) } == .consentExpired)
     }
 
-    @Test("an author's time at either end of Int64 is refused as clock skew, not an overflow (found by fuzzing)",
-          arguments: [Int64.min, Int64.min + 1, Int64.max, -1, 0])
+    @Test(
+        "an author's time at either end of Int64 is refused as clock skew, not an overflow (found by fuzzing)",
+        arguments: [Int64.min, Int64.min + 1, Int64.max, -1, 0])
     func clockAtTheEdges(_ claimed: Int64) {
         let late = #expect(throws: ConsentError.self) { try ConsentRules.checkClock(Timestamp(milliseconds: claimed), now: Self.t0) }
         #expect(late?.code == .clockSkew)
@@ -239,11 +276,25 @@ struct FieldValueTests {
         #expect(FieldValue.integer(2) == .number(2.0))
         let policy = ConsentRulesTests.policySet
         let t = Timestamp(milliseconds: 0)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(3.5)]), policy: policy) == nil)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: [:]), policy: policy)?.code == .invalidRecord)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .string("far")]), policy: policy)?.code == .invalidRecord)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(1), "x": .integer(1)]), policy: policy)?.code == .invalidRecord)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.warp", time: t, values: [:]), policy: policy)?.code == .unknownItem)
-        #expect(RecordRules.problem(with: TelemetryRecord(device: "a b", item: "vehicle.driving", time: t, values: ["km": .number(1)]), policy: policy)?.code == .invalidIdentifier)
+        #expect(
+            RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(3.5)]), policy: policy)
+                == nil)
+        #expect(
+            RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: [:]), policy: policy)?.code
+                == .invalidRecord)
+        #expect(
+            RecordRules.problem(
+                with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .string("far")]), policy: policy)?.code
+                == .invalidRecord)
+        #expect(
+            RecordRules.problem(
+                with: TelemetryRecord(device: "car", item: "vehicle.driving", time: t, values: ["km": .number(1), "x": .integer(1)]), policy: policy)?
+                .code == .invalidRecord)
+        #expect(
+            RecordRules.problem(with: TelemetryRecord(device: "car", item: "vehicle.warp", time: t, values: [:]), policy: policy)?.code
+                == .unknownItem)
+        #expect(
+            RecordRules.problem(with: TelemetryRecord(device: "a b", item: "vehicle.driving", time: t, values: ["km": .number(1)]), policy: policy)?
+                .code == .invalidIdentifier)
     }
 }

@@ -18,8 +18,9 @@ struct GoldenFixtureTests {
     ]
 
     static func fixture(_ type: String, _ version: UInt16) throws -> [UInt8] {
-        let url = try #require(Bundle.module.url(forResource: "\(type).v\(version)", withExtension: "json", subdirectory: "Fixtures"),
-                               "missing golden fixture Fixtures/\(type).v\(version).json")
+        let url = try #require(
+            Bundle.module.url(forResource: "\(type).v\(version)", withExtension: "json", subdirectory: "Fixtures"),
+            "missing golden fixture Fixtures/\(type).v\(version).json")
         return [UInt8](try Data(contentsOf: url))
     }
 
@@ -28,7 +29,8 @@ struct GoldenFixtureTests {
         let current = try #require(DomainEvent.upcasters.currentVersion(of: type))
         for version in 1...current {
             let payload = try Self.fixture(type, version)
-            let event = NewEvent(streamID: "x", type: type, schemaVersion: version, time: Timestamp(milliseconds: 0), authorID: "broker", payload: payload)
+            let event = NewEvent(
+                streamID: "x", type: type, schemaVersion: version, time: Timestamp(milliseconds: 0), authorID: "broker", payload: payload)
             let decoded = try DomainEvent.decode(event)
             #expect(decoded.typeName == type)
             if version == current {
@@ -40,8 +42,12 @@ struct GoldenFixtureTests {
     @Test("a golden grant decodes to the exact values it was written with")
     func grantValues() throws {
         let payload = try Self.fixture(DomainEvent.TypeName.consentGranted, 1)
-        guard case .consentGranted(let g) = try DomainEvent.decode(NewEvent(streamID: "consent:con_1", type: DomainEvent.TypeName.consentGranted,
-                                                                            schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x", payload: payload)) else {
+        guard
+            case .consentGranted(let g) = try DomainEvent.decode(
+                NewEvent(
+                    streamID: "consent:con_1", type: DomainEvent.TypeName.consentGranted,
+                    schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x", payload: payload))
+        else {
             Issue.record("not a grant"); return
         }
         #expect(g.consentID == "con_1")
@@ -54,13 +60,18 @@ struct GoldenFixtureTests {
     @Test("an unknown type or a newer version is refused with a clear error")
     func unknownVersions() {
         #expect(throws: LedgerError.self) {
-            try DomainEvent.decode(NewEvent(streamID: "x", type: "consent.granted", schemaVersion: 99, time: Timestamp(milliseconds: 0), authorID: "x", payload: []))
+            try DomainEvent.decode(
+                NewEvent(streamID: "x", type: "consent.granted", schemaVersion: 99, time: Timestamp(milliseconds: 0), authorID: "x", payload: []))
         }
         #expect(throws: LedgerError.self) {
-            try DomainEvent.decode(NewEvent(streamID: "x", type: "consent.teleported", schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x", payload: []))
+            try DomainEvent.decode(
+                NewEvent(streamID: "x", type: "consent.teleported", schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x", payload: []))
         }
         #expect(throws: LedgerError.self) {
-            try DomainEvent.decode(NewEvent(streamID: "x", type: "consent.revoked", schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x", payload: Array("{}".utf8)))
+            try DomainEvent.decode(
+                NewEvent(
+                    streamID: "x", type: "consent.revoked", schemaVersion: 1, time: Timestamp(milliseconds: 0), authorID: "x",
+                    payload: Array("{}".utf8)))
         }
     }
 }

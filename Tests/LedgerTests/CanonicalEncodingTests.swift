@@ -7,13 +7,16 @@ import Testing
 /// (Python's struct and hashlib), so a change to the encoding cannot pass unnoticed.
 struct CanonicalEncodingTests {
     static let payload = Array(#"{"consentID":"con_1","subject":"sub_ab"}"#.utf8)
-    static let first = NewEvent(streamID: "consent:con_1", type: "consent.revoked", schemaVersion: 1,
-                                time: Timestamp(milliseconds: 1_796_169_600_000), authorID: "sub_ab", payload: payload)
+    static let first = NewEvent(
+        streamID: "consent:con_1", type: "consent.revoked", schemaVersion: 1,
+        time: Timestamp(milliseconds: 1_796_169_600_000), authorID: "sub_ab", payload: payload)
 
     @Test("the envelope is laid out byte for byte as documented")
     func envelopeBytes() {
-        #expect(HexString.of(CanonicalEncoding.envelope(sequence: 1, event: Self.first)) ==
-            "4d444c45010000000000000001000001a2340d0c000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f616200000000000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d")
+        #expect(
+            HexString.of(CanonicalEncoding.envelope(sequence: 1, event: Self.first))
+                == "4d444c45010000000000000001000001a2340d0c000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f616200000000000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d"
+        )
     }
 
     @Test("an event's hash is BLAKE2b-256 over the previous hash and its envelope")
@@ -34,8 +37,10 @@ struct CanonicalEncodingTests {
 
     @Test("the author signs everything but the chain position")
     func signingInput() {
-        #expect(HexString.of(Self.first.signingInput) ==
-            "6d79646174612f6576656e742d7369676e61747572652f7631000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f6162000001a2340d0c00000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d")
+        #expect(
+            HexString.of(Self.first.signingInput)
+                == "6d79646174612f6576656e742d7369676e61747572652f7631000000000d636f6e73656e743a636f6e5f310000000f636f6e73656e742e7265766f6b65640001000000067375625f6162000001a2340d0c00000000287b22636f6e73656e744944223a22636f6e5f31222c227375626a656374223a227375625f6162227d"
+        )
     }
 
     @Test("any changed field changes the hash", arguments: ["stream", "type", "version", "time", "author", "signature", "payload"])
@@ -68,10 +73,12 @@ struct CheckpointTests {
 }
 
 struct UpcasterTests {
-    static let chain = UpcasterChain(currentVersions: ["thing.made": 3], upcasters: [
-        Upcaster(type: "thing.made", fromVersion: 1) { $0 + Array(",v2".utf8) },
-        Upcaster(type: "thing.made", fromVersion: 2) { $0 + Array(",v3".utf8) },
-    ])
+    static let chain = UpcasterChain(
+        currentVersions: ["thing.made": 3],
+        upcasters: [
+            Upcaster(type: "thing.made", fromVersion: 1) { $0 + Array(",v2".utf8) },
+            Upcaster(type: "thing.made", fromVersion: 2) { $0 + Array(",v3".utf8) },
+        ])
 
     @Test("old versions are upcast step by step; the current one is left alone")
     func steps() throws {

@@ -12,17 +12,20 @@ import Testing
 struct APIPropertyTests {
     static let schemathesisReady = PythonModules.available(["schemathesis", "http_message_signatures", "nacl", "requests"])
 
-    @Test("every operation of the OpenAPI document answers as documented to generated requests, valid and invalid; the ledger verifies after",
-          .enabled(if: schemathesisReady, "needs Python with schemathesis, http-message-signatures, pynacl and requests (.ci/run installs them)"))
+    @Test(
+        "every operation of the OpenAPI document answers as documented to generated requests, valid and invalid; the ledger verifies after",
+        .enabled(if: schemathesisReady, "needs Python with schemathesis, http-message-signatures, pynacl and requests (.ci/run installs them)"))
     func documentHolds() throws {
         let broker = try RunningBroker()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let examples = ProcessInfo.processInfo.environment["MYDATA_API_EXAMPLES"] ?? "25"
-        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/api_properties.py").path,
-                             broker.baseURL.absoluteString, broker.dir.file("data/keys/hanbit-motors.key").path,
-                             broker.dir.file("data/keys/safedrive-insurance.key").path, "--person",
-                             "--max-examples", examples, "--max-time", "240"]
+        process.arguments = [
+            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/api_properties.py").path,
+            broker.baseURL.absoluteString, broker.dir.file("data/keys/hanbit-motors.key").path,
+            broker.dir.file("data/keys/safedrive-insurance.key").path, "--person",
+            "--max-examples", examples, "--max-time", "240",
+        ]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out

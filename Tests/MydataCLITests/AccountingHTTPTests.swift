@@ -33,7 +33,9 @@ struct AccountingHTTPTests {
         let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
 
         // The operator issues a voucher that expires before the demo one: it is spent first.
-        let issued = try broker.cli.run(["admin", "voucher", "issue", "--recipient", "safedrive-insurance", "--amount", "25", "--days", "30", "--id", "e2e"])
+        let issued = try broker.cli.run([
+            "admin", "voucher", "issue", "--recipient", "safedrive-insurance", "--amount", "25", "--days", "30", "--id", "e2e",
+        ])
         #expect(issued.status == 0, "\(issued.stderr)")
         let demoVoucher = try await Self.account(recipient, kind: .voucher, id: AccountNames.voucher("safedrive-insurance", "demo"))
 
@@ -46,9 +48,11 @@ struct AccountingHTTPTests {
 
         // A confirmed car, ten records, one pull: 10 + 10 × 2 = 30 won, 25 from the e2e voucher, 5 from the demo one.
         let now = Timestamp.now()
-        let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: "car-m", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        let attest = try maker.identity.sign(
+            .deviceAttested(DeviceAttested(deviceID: "car-m", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
-        let confirm = try person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-m", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        let confirm = try person.sign(
+            .deviceConfirmed(DeviceConfirmed(deviceID: "car-m", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await me.send("POST", "/v1/devices", body: try HTTPAPITests.submit([confirm])).status == 201)
         let records = (0..<10).map { TransferTests.record("car-m", "vehicle.driving", now.adding(seconds: Int64(-100 + $0)), km: Double($0)) }
         #expect(try await maker.send("POST", "/v1/telemetry", body: try TransferTests.body(TransferTests.Push(records: records))).status == 201)
@@ -82,7 +86,9 @@ struct AccountingHTTPTests {
 
         // Redeeming more than the person holds is refused; a retry of a redemption changes nothing.
         struct Redeem: Encodable { var id: String; var amountKRW: Int64; var manufacturer: String; var kind: String }
-        let tooMuch = try await me.send("POST", "/v1/rewards/redemptions", body: try JSONEncoder().encode(Redeem(id: "r0", amountKRW: 1_000_000, manufacturer: "hanbit-motors", kind: "consumables")))
+        let tooMuch = try await me.send(
+            "POST", "/v1/rewards/redemptions",
+            body: try JSONEncoder().encode(Redeem(id: "r0", amountKRW: 1_000_000, manufacturer: "hanbit-motors", kind: "consumables")))
         #expect(tooMuch.status == 422)
         let body = try JSONEncoder().encode(Redeem(id: "r1", amountKRW: 2_000, manufacturer: "hanbit-motors", kind: "purchase-subsidy"))
         #expect(try await me.send("POST", "/v1/rewards/redemptions", body: body).status == 201)

@@ -135,9 +135,11 @@ struct EndToEndTests {
             #expect(run.status == 0, "\(listing): \(run.stderr)")
             #expect((try? run.json()) != nil, "\(listing) prints JSON")
         }
-        for command in [[], ["key", "init"], ["requests"], ["grant"], ["consents"], ["revoke"], ["receipt"], ["receipt", "verify"],
-                        ["access-log"], ["devices", "confirm"], ["admin", "init"], ["admin", "verify"], ["admin", "rebuild"],
-                        ["admin", "party", "add"], ["admin", "request", "create"], ["admin", "policy", "activate"]] {
+        for command in [
+            [], ["key", "init"], ["requests"], ["grant"], ["consents"], ["revoke"], ["receipt"], ["receipt", "verify"],
+            ["access-log"], ["devices", "confirm"], ["admin", "init"], ["admin", "verify"], ["admin", "rebuild"],
+            ["admin", "party", "add"], ["admin", "request", "create"], ["admin", "policy", "activate"],
+        ] {
             let help = try cli.run(command + ["--help"])
             #expect(help.status == 0, "\(command) --help")
             #expect(help.stdout.contains("USAGE"), "\(command) --help")
@@ -150,7 +152,8 @@ struct EndToEndTests {
         let subject = try #require(try cli.run(["key", "show", "--json"]).json() as? [String: String])["subject"]!
         // The person's key is registered with their first signed action.
         #expect(try cli.run(["grant", try firstRequest(cli), "--yes"]).status == 0)
-        #expect(try cli.run(["admin", "device", "attest", "--manufacturer", "hanbit-motors", "--device", "car-7f3a", "--subject", subject]).status == 0)
+        #expect(
+            try cli.run(["admin", "device", "attest", "--manufacturer", "hanbit-motors", "--device", "car-7f3a", "--subject", subject]).status == 0)
         #expect(try cli.run(["devices"]).stdout.contains("car-7f3a"))
         #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 0)
         let listed = try #require(try cli.run(["devices", "--json"]).json() as? [[String: String]])
@@ -210,16 +213,24 @@ struct TamperEndToEndTests {
     }
 
     static let cases: [Tamper] = [
-        Tamper(name: "a changed payload byte", problem: "payload changed",
-               sql: { k, _ in #"UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '"consentID":"con_', '"consentID":"con_0') AS BLOB) WHERE seq = \#(k)"# },
-               expectedSequence: { k, _ in k }),
-        Tamper(name: "a deleted row", problem: "event missing",
-               sql: { k, _ in "DELETE FROM events WHERE seq = \(k)" }, expectedSequence: { k, _ in k }),
-        Tamper(name: "two rows swapped", problem: "order changed",
-               sql: { k, _ in "UPDATE events SET seq = -1 WHERE seq = \(k); UPDATE events SET seq = \(k) WHERE seq = \(k + 1); UPDATE events SET seq = \(k + 1) WHERE seq = -1;" },
-               expectedSequence: { k, _ in k }),
-        Tamper(name: "the tail cut", problem: "tail truncated",
-               sql: { _, head in "DELETE FROM events WHERE seq > \(head - 2)" }, expectedSequence: { _, head in head - 1 }),
+        Tamper(
+            name: "a changed payload byte", problem: "payload changed",
+            sql: { k, _ in
+                #"UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), '"consentID":"con_', '"consentID":"con_0') AS BLOB) WHERE seq = \#(k)"#
+            },
+            expectedSequence: { k, _ in k }),
+        Tamper(
+            name: "a deleted row", problem: "event missing",
+            sql: { k, _ in "DELETE FROM events WHERE seq = \(k)" }, expectedSequence: { k, _ in k }),
+        Tamper(
+            name: "two rows swapped", problem: "order changed",
+            sql: { k, _ in
+                "UPDATE events SET seq = -1 WHERE seq = \(k); UPDATE events SET seq = \(k) WHERE seq = \(k + 1); UPDATE events SET seq = \(k + 1) WHERE seq = -1;"
+            },
+            expectedSequence: { k, _ in k }),
+        Tamper(
+            name: "the tail cut", problem: "tail truncated",
+            sql: { _, head in "DELETE FROM events WHERE seq > \(head - 2)" }, expectedSequence: { _, head in head - 1 }),
     ]
 
     @Test("verify exits 4 and names the first bad event", arguments: cases)

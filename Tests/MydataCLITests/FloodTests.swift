@@ -31,8 +31,9 @@ struct FloodTests {
         try FileManager.default.copyItem(at: Repository.policies, to: url)
         let file = url.appendingPathComponent("policy.yaml")
         let text = try String(contentsOf: file, encoding: .utf8)
-        let cut = text.replacingOccurrences(of: "recipient: { requestsPerSecond: 1000, burst: 2000,",
-                                            with: "recipient: { requestsPerSecond: \(rate), burst: \(rate),")
+        let cut = text.replacingOccurrences(
+            of: "recipient: { requestsPerSecond: 1000, burst: 2000,",
+            with: "recipient: { requestsPerSecond: \(rate), burst: \(rate),")
         #expect(cut != text, "the shipped policy sets the recipients' share")
         try cut.write(to: file, atomically: true, encoding: .utf8)
         return url
@@ -98,7 +99,9 @@ struct FloodTests {
         #expect(try broker.cli.run(["admin", "verify"]).status == 0)
     }
 
-    @Test("beyond the bound on work in flight requests are refused at once with 503 and Retry-After, a revocation still gets through, and the slot comes back")
+    @Test(
+        "beyond the bound on work in flight requests are refused at once with 503 and Retry-After, a revocation still gets through, and the slot comes back"
+    )
     func boundedInFlight() async throws {
         let broker = try RunningBroker(serveArguments: ["--requests-in-flight-max", "1"])
         let people = try await Self.grants(broker, count: 1)
@@ -115,7 +118,9 @@ struct FloodTests {
         #expect(overload.code == "overloaded")
         #expect(overload.retryAfter == "1")
         let (ready, readyResponse) = try await URLSession.shared.data(from: broker.baseURL.appendingPathComponent("readyz"))
-        #expect((readyResponse as! HTTPURLResponse).statusCode == 200, "probes are answered during the overload: \(String(decoding: ready, as: UTF8.self))")
+        #expect(
+            (readyResponse as! HTTPURLResponse).statusCode == 200,
+            "probes are answered during the overload: \(String(decoding: ready, as: UTF8.self))")
         #expect(try await Self.revoke(client, person, consentID).status == 200, "a revocation uses the reserve")
 
         stalled.close()

@@ -21,22 +21,24 @@ final class GrantLoad: @unchecked Sendable {
 
     init(brokers: [URL], request: ConsentRequest, policy: ActivePolicy, workers: Int = 4) {
         for w in 0..<workers {
-            tasks.append(Task { [self] in
-                var n = w
-                while self.running.load(ordering: .relaxed) {
-                    n += 1
-                    guard let person = try? Identity.generateSubject() else { continue }
-                    let now = Timestamp.now()
-                    let grant = ConsentDrafts.grant(of: request, by: person.id, policy: policy, now: now, sensitiveConfirmed: false)
-                    guard let events = try? [person.sign(ConsentDrafts.registration(of: person), at: now), person.sign(grant, at: now)],
-                          let body = try? HTTPAPITests.submit(events) else { continue }
-                    let consentID = Identifiers.consentID(requestID: request.id, subject: person.id)
-                    let client = BrokerHTTPClient(baseURL: brokers[n % brokers.count], identity: person)
-                    let started = Date()
-                    let status = await Self.send(client, body: body)
-                    self.outcomes.withLock { $0.append(GrantOutcome(consentID: consentID, status: status, started: started)) }
-                }
-            })
+            tasks.append(
+                Task { [self] in
+                    var n = w
+                    while self.running.load(ordering: .relaxed) {
+                        n += 1
+                        guard let person = try? Identity.generateSubject() else { continue }
+                        let now = Timestamp.now()
+                        let grant = ConsentDrafts.grant(of: request, by: person.id, policy: policy, now: now, sensitiveConfirmed: false)
+                        guard let events = try? [person.sign(ConsentDrafts.registration(of: person), at: now), person.sign(grant, at: now)],
+                            let body = try? HTTPAPITests.submit(events)
+                        else { continue }
+                        let consentID = Identifiers.consentID(requestID: request.id, subject: person.id)
+                        let client = BrokerHTTPClient(baseURL: brokers[n % brokers.count], identity: person)
+                        let started = Date()
+                        let status = await Self.send(client, body: body)
+                        self.outcomes.withLock { $0.append(GrantOutcome(consentID: consentID, status: status, started: started)) }
+                    }
+                })
         }
     }
 
@@ -79,4 +81,3 @@ final class GrantLoad: @unchecked Sendable {
     func since(_ start: Int) -> [GrantOutcome] { outcomes.withLock { Array($0.dropFirst(start)) } }
     var count: Int { outcomes.withLock { $0.count } }
 }
-

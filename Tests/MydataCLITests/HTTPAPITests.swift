@@ -116,10 +116,12 @@ struct HTTPAPITests {
         case .insufficientCoverage:
             request = try client.signedRequest("POST", "/v1/consents", body: body)
             let input = request.value(forHTTPHeaderField: "Signature-Input")!
-            let stripped = SignedRequest(method: "POST", scheme: "http", authority: broker.baseURL.host! + ":\(broker.baseURL.port!)",
-                                         path: "/v1/consents", query: nil, fields: [:])
-            let (newInput, newSig) = try HTTPMessageSignatures.sign(stripped, covered: ["@method", "@target-uri"], keyID: person.id,
-                                                                    key: person.signingKey, created: Timestamp.now().milliseconds / 1000, nonce: "nd-1")
+            let stripped = SignedRequest(
+                method: "POST", scheme: "http", authority: broker.baseURL.host! + ":\(broker.baseURL.port!)",
+                path: "/v1/consents", query: nil, fields: [:])
+            let (newInput, newSig) = try HTTPMessageSignatures.sign(
+                stripped, covered: ["@method", "@target-uri"], keyID: person.id,
+                key: person.signingKey, created: Timestamp.now().milliseconds / 1000, nonce: "nd-1")
             #expect(input != newInput)
             request.setValue(newInput, forHTTPHeaderField: "Signature-Input")
             request.setValue(newSig, forHTTPHeaderField: "Signature")
@@ -138,14 +140,17 @@ struct HTTPAPITests {
 struct IndependentClientTests {
     static let pythonReady = PythonModules.available(["http_message_signatures", "nacl", "requests"])
 
-    @Test("the server accepts requests and events signed by an independent implementation",
-          .enabled(if: pythonReady, "needs Python with http-message-signatures, pynacl and requests (pip install them; .ci/run does)"))
+    @Test(
+        "the server accepts requests and events signed by an independent implementation",
+        .enabled(if: pythonReady, "needs Python with http-message-signatures, pynacl and requests (pip install them; .ci/run does)"))
     func pythonClient() throws {
         let broker = try RunningBroker()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/independent_client.py").path,
-                             broker.baseURL.absoluteString, broker.dir.file("data/keys/ecowatt.key").path]
+        process.arguments = [
+            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/independent_client.py").path,
+            broker.baseURL.absoluteString, broker.dir.file("data/keys/ecowatt.key").path,
+        ]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -237,7 +242,9 @@ struct OpenAPIServedTests {
             let g = ConsentDrafts.grant(of: offer, by: person.id, policy: policy, now: .now(), sensitiveConfirmed: false)
             #expect(try await me.send("POST", "/v1/consents", body: try HTTPAPITests.submit([try person.sign(g, at: .now())])).status == 201)
         }
-        struct Consents: Decodable { struct Item: Decodable { struct C: Decodable { var id: String }; var consent: C }; var consents: [Item]; var nextCursor: String? }
+        struct Consents: Decodable {
+            struct Item: Decodable { struct C: Decodable { var id: String }; var consent: C }; var consents: [Item]; var nextCursor: String?
+        }
         var seen: [String] = []
         var before: String? = nil
         repeat {

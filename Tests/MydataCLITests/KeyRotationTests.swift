@@ -17,13 +17,17 @@ struct KeyRotationTests {
     static func offer(_ broker: RunningBroker, by identity: Identity) async throws -> Int {
         let policy = try await broker.policy()
         let now = Timestamp.now()
-        let terms = ConsentTerms(category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
-                                 dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: 30,
-                                 onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
-        let event = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: identity.id, subject: nil,
-                                     terms: terms, offerExpiresAt: now.adding(days: 30), policyVersion: policy.version)
+        let terms = ConsentTerms(
+            category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+            dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: 30,
+            onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
+        let event = ConsentRequested(
+            requestID: Identifiers.random(prefix: "req"), recipient: identity.id, subject: nil,
+            terms: terms, offerExpiresAt: now.adding(days: 30), policyVersion: policy.version)
         let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: identity)
-        return try await client.send("POST", "/v1/consent-requests", body: try HTTPAPITests.submit([try identity.sign(.consentRequested(event), at: now)])).status
+        return try await client.send(
+            "POST", "/v1/consent-requests", body: try HTTPAPITests.submit([try identity.sign(.consentRequested(event), at: now)])
+        ).status
     }
 
     @Test("after admin party rotate the old key gets 401, the new key works, and the ledger still verifies")
@@ -61,14 +65,16 @@ struct KeyRotationTests {
 
         // Signed by someone else's key: the proof does not verify, nothing is appended.
         let head = try await broker.ledgerHead()
-        let forged = Body(signingKey: keys.signingKey, boxKey: keys.boxKey,
-                          proof: Base64.encode(try SigningKey().sign(BrokerService.rotationProof(party: "ecowatt", keys: keys)).bytes))
+        let forged = Body(
+            signingKey: keys.signingKey, boxKey: keys.boxKey,
+            proof: Base64.encode(try SigningKey().sign(BrokerService.rotationProof(party: "ecowatt", keys: keys)).bytes))
         #expect(try await client.send("POST", "/v1/parties/me/keys", body: try JSONEncoder().encode(forged)).status == 401)
         #expect(try await broker.ledgerHead() == head)
 
         let proof = new.signingKey.sign(BrokerService.rotationProof(party: "ecowatt", keys: keys))
-        let rotated = try await client.send("POST", "/v1/parties/me/keys",
-                                            body: try JSONEncoder().encode(Body(signingKey: keys.signingKey, boxKey: keys.boxKey, proof: Base64.encode(proof.bytes))))
+        let rotated = try await client.send(
+            "POST", "/v1/parties/me/keys",
+            body: try JSONEncoder().encode(Body(signingKey: keys.signingKey, boxKey: keys.boxKey, proof: Base64.encode(proof.bytes))))
         #expect(rotated.status == 200, "\(String(decoding: rotated.body, as: UTF8.self))")
         #expect(try await client.send("GET", "/v1/consents").status == 401, "the old key is refused at once")
         #expect(try await BrokerHTTPClient(baseURL: broker.baseURL, identity: new).send("GET", "/v1/consents").status == 200)
@@ -94,8 +100,9 @@ struct KeyRotationTests {
         #expect(broker.startLines.contains { $0.contains("2 parties, 1 registered, 1 rotated (safedrive-insurance)") }, "\(broker.startLines)")
         #expect(try await BrokerHTTPClient(baseURL: broker.baseURL, identity: newcomer).send("GET", "/v1/consents").status == 200)
         #expect(try await BrokerHTTPClient(baseURL: broker.baseURL, identity: replacement).send("GET", "/v1/consents").status == 200)
-        #expect(try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
-            .send("GET", "/v1/consents").status == 401, "the demo key the file replaced is refused")
+        #expect(
+            try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("safedrive-insurance"))
+                .send("GET", "/v1/consents").status == 401, "the demo key the file replaced is refused")
         broker.stop()
 
         let verify = try broker.cli.run(["admin", "verify"])

@@ -10,8 +10,9 @@ import Testing
 struct MultiProcessTests {
     static var workerExecutable: URL { MydataCLI.executable.deletingLastPathComponent().appendingPathComponent("mydata-bench") }
 
-    @Test("brokers appending at once, one killed with SIGKILL: nothing acknowledged is lost or doubled, the chain verifies, rebuild equals live",
-          .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
+    @Test(
+        "brokers appending at once, one killed with SIGKILL: nothing acknowledged is lost or doubled, the chain verifies, rebuild equals live",
+        .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
     func concurrentBrokersWithOneKilled() async throws {
         let dir = TemporaryDirectory("mydata-multi")
         let url = try await TestDatabases.create()
@@ -32,8 +33,10 @@ struct MultiProcessTests {
         for w in 0..<workers {
             let process = Process()
             process.executableURL = Self.workerExecutable
-            process.arguments = ["append-worker", "--store", url, "--broker-key", keyFile.path, "--worker", "\(w)",
-                                 "--seconds", "4", "--batch", "5", "--concurrency", "4"]
+            process.arguments = [
+                "append-worker", "--store", url, "--broker-key", keyFile.path, "--worker", "\(w)",
+                "--seconds", "4", "--batch", "5", "--concurrency", "4",
+            ]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -93,8 +96,9 @@ struct MultiProcessTests {
 
 /// Operator mistakes with a shared PostgreSQL ledger are stopped, not silently absorbed.
 struct PostgresOperatorTests {
-    @Test("a broker with another key cannot join a ledger, and a command that forgets --store stops",
-          .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
+    @Test(
+        "a broker with another key cannot join a ledger, and a command that forgets --store stops",
+        .enabled(if: Backend.postgresURL != nil, Comment(rawValue: Backend.postgresSkipped)))
     func mistakesAreRefused() async throws {
         let url = try await TestDatabases.create()
         let first = TemporaryDirectory("mydata-pg-a"), second = TemporaryDirectory("mydata-pg-b")

@@ -33,8 +33,9 @@ struct PostgresFaultTests {
         return (response as? HTTPURLResponse)?.statusCode ?? -1
     }
 
-    @Test("brokers on PostgreSQL answer 503 while the server is down or cut off, reconnect, and lose or duplicate no acknowledged grant",
-          .enabled(if: ThrowawayPostgres.available, "needs PostgreSQL's server programs (.ci/with-postgres installs them)"))
+    @Test(
+        "brokers on PostgreSQL answer 503 while the server is down or cut off, reconnect, and lose or duplicate no acknowledged grant",
+        .enabled(if: ThrowawayPostgres.available, "needs PostgreSQL's server programs (.ci/with-postgres installs them)"))
     func serverStoppedAndConnectionsCut() async throws {
         let postgres = try ThrowawayPostgres()
         let first = try RunningBroker(store: postgres.url)
@@ -74,23 +75,28 @@ struct PostgresFaultTests {
         #expect(recovered, "grants are acknowledged again after the restart")
 
         // Every connection is cut from the server's side; the brokers connect again by themselves.
-        try postgres.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        try postgres.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
         let afterCut = load.count
         let reconnected = try await Self.acknowledgesAgain(load, since: afterCut)
         #expect(reconnected, "grants are acknowledged again after the cut")
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let outcomes = await load.stop()
-        print("postgres faults: \(outcomes.count) grants tried, \(outcomes.filter { $0.status == 201 }.count) acknowledged, "
-              + "\(outcomes.filter { $0.status == 503 }.count) answered 503")
+        print(
+            "postgres faults: \(outcomes.count) grants tried, \(outcomes.filter { $0.status == 201 }.count) acknowledged, "
+                + "\(outcomes.filter { $0.status == 503 }.count) answered 503")
         #expect(outcomes.allSatisfy { [201, 503, -1].contains($0.status) }, "every answer is 201 or 503: \(Set(outcomes.map(\.status)))")
         // Known: a request in flight at the instant the server dies is sometimes not answered
         // within the deadline (seen in about half the runs, for a request started just before the stop).
         let unanswered = outcomes.filter { $0.status == -1 }
         withKnownIssue("a request in flight when the server dies may go unanswered past the deadline", isIntermittent: true) {
-            #expect(unanswered.isEmpty, "\(unanswered.map { "started \(String(format: "%.2f", $0.started.timeIntervalSince(tStop))) s after the stop" })")
+            #expect(
+                unanswered.isEmpty, "\(unanswered.map { "started \(String(format: "%.2f", $0.started.timeIntervalSince(tStop))) s after the stop" })")
         }
         let errors = (first.log + second.log).split(separator: "\n")
-        #expect(errors.allSatisfy { !$0.contains("internalError") }, "\(errors.filter { $0.contains("internalError") }.suffix(10).joined(separator: "\n"))")
+        #expect(
+            errors.allSatisfy { !$0.contains("internalError") },
+            "\(errors.filter { $0.contains("internalError") }.suffix(10).joined(separator: "\n"))")
 
         // Every acknowledged grant is in the ledger exactly once; nothing is in it twice.
         let store = try await PostgresStore.connect(url: postgres.url)
@@ -109,8 +115,9 @@ struct PostgresFaultTests {
         #expect(rebuild.stdout.contains("identical"), "\(rebuild.stdout)\(rebuild.stderr)")
     }
 
-    @Test("a PostgreSQL server with fsync off is refused unless --allow-async-commit is given",
-          .enabled(if: ThrowawayPostgres.available, "needs PostgreSQL's server programs (.ci/with-postgres installs them)"))
+    @Test(
+        "a PostgreSQL server with fsync off is refused unless --allow-async-commit is given",
+        .enabled(if: ThrowawayPostgres.available, "needs PostgreSQL's server programs (.ci/with-postgres installs them)"))
     func fsyncOffRefused() throws {
         let postgres = try ThrowawayPostgres(settings: ["fsync": "off"])
         let dir = TemporaryDirectory("mydata-async")

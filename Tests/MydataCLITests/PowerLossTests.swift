@@ -20,8 +20,13 @@ struct PowerLossTests {
         try? FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let source = Repository.root.appendingPathComponent("Tests/PowerLoss")
         let shim = out.appendingPathComponent("powercut.so").path, apply = out.appendingPathComponent("powercut-apply").path
-        let builds = [["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o", shim, source.appendingPathComponent("powercut.c").path, "-ldl", "-lpthread"],
-                      ["-O2", "-Wall", "-Wextra", "-Werror", "-o", apply, source.appendingPathComponent("powercut-apply.c").path]]
+        let builds = [
+            [
+                "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-o", shim, source.appendingPathComponent("powercut.c").path, "-ldl",
+                "-lpthread",
+            ],
+            ["-O2", "-Wall", "-Wextra", "-Werror", "-o", apply, source.appendingPathComponent("powercut-apply.c").path],
+        ]
         for arguments in builds {
             guard let run = try? Self.run("/usr/bin/cc", arguments), run.status == 0 else { return nil }
         }
@@ -103,8 +108,9 @@ struct PowerLossTests {
 
     static var cycleCount: Int { ProcessInfo.processInfo.environment["MYDATA_POWERLOSS_CYCLES"].flatMap(Int.init) ?? 12 }
 
-    @Test("after power cuts at random moments of a signed write load, every acknowledged grant is there once, the ledger verifies and rebuilds identically",
-          .enabled(if: Self.harness != nil, "needs a C compiler (cc) for Tests/PowerLoss"))
+    @Test(
+        "after power cuts at random moments of a signed write load, every acknowledged grant is there once, the ledger verifies and rebuilds identically",
+        .enabled(if: Self.harness != nil, "needs a C compiler (cc) for Tests/PowerLoss"))
     func acknowledgedWritesSurvivePowerCuts() async throws {
         let seed = UInt64(Date().timeIntervalSince1970 * 1000)
         let tally = try await Self.cycles(Self.cycleCount, lyingDisk: false, seed: seed)
@@ -114,12 +120,15 @@ struct PowerLossTests {
         #expect(tally.acknowledged > 0, "the load was acknowledged at all")
     }
 
-    @Test("the harness catches a disk that acknowledges writes it never made durable",
-          .enabled(if: Self.harness != nil, "needs a C compiler (cc) for Tests/PowerLoss"))
+    @Test(
+        "the harness catches a disk that acknowledges writes it never made durable",
+        .enabled(if: Self.harness != nil, "needs a C compiler (cc) for Tests/PowerLoss"))
     func harnessCatchesALyingDisk() async throws {
         let seed = UInt64(Date().timeIntervalSince1970 * 1000)
         let tally = try await Self.cycles(Self.cycleCount, lyingDisk: true, seed: seed)
-        print("lying disk: \(tally.cycles) cycles, \(tally.lossCycles) lost acknowledged grants, \(tally.damagedCycles) left a damaged ledger, seed \(seed)")
+        print(
+            "lying disk: \(tally.cycles) cycles, \(tally.lossCycles) lost acknowledged grants, \(tally.damagedCycles) left a damaged ledger, seed \(seed)"
+        )
         #expect(tally.lossCycles + tally.damagedCycles > 0, "with fsync ignored, a cut loses acknowledged writes")
     }
 }

@@ -25,8 +25,10 @@ final class RunningBroker: @unchecked Sendable {
     ///   - store: a PostgreSQL URL for the ledger (default: the data directory's SQLite file).
     ///   - sharing: another broker of the same deployment whose data directory (keys, vault key,
     ///     ledger identity) this one copies instead of running `admin init`.
-    init(trustStore: URL? = nil, serveArguments: [String] = [], policies: URL? = nil, store: String? = nil,
-         sharing: RunningBroker? = nil) throws {
+    init(
+        trustStore: URL? = nil, serveArguments: [String] = [], policies: URL? = nil, store: String? = nil,
+        sharing: RunningBroker? = nil
+    ) throws {
         cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
         let storeArguments = store.map { ["--store", $0] } ?? []
         if let sharing {
@@ -36,7 +38,8 @@ final class RunningBroker: @unchecked Sendable {
             guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
         }
         process.executableURL = MydataCLI.executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
+        process.arguments =
+            ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
             + storeArguments + serveArguments
         let out = Pipe()
         process.standardOutput = out
@@ -90,7 +93,8 @@ enum ServeOutput {
         }
         let lines = text.split(separator: "\n").map(String.init)
         guard let listening = lines.first(where: { $0.contains("listening on") }),
-              let url = listening.split(separator: " ").last.flatMap({ URL(string: String($0)) }) else {
+            let url = listening.split(separator: " ").last.flatMap({ URL(string: String($0)) })
+        else {
             throw TestFailure("no listening line: \(text)")
         }
         return (url, lines.filter { !$0.contains("listening on") })

@@ -27,8 +27,9 @@ struct TransferTests {
     static func record(_ device: String, _ item: String, _ time: Timestamp, km: Double) -> TelemetryRecord {
         switch item {
         case "vehicle.driving":
-            return TelemetryRecord(device: device, item: item, time: time,
-                                   values: ["distance": .number(km), "duration": .integer(600), "average_speed": .number(42.5)])
+            return TelemetryRecord(
+                device: device, item: item, time: time,
+                values: ["distance": .number(km), "duration": .integer(600), "average_speed": .number(42.5)])
         default:
             return TelemetryRecord(device: device, item: item, time: time, values: ["part": .string("brake-pad-zq81"), "wear": .number(0.3)])
         }
@@ -45,12 +46,17 @@ struct TransferTests {
         let now = Timestamp.now()
 
         // The person registers; the maker attests two cars; the person confirms only one.
-        #expect(try await me.send("POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])).status == 201)
+        #expect(
+            try await me.send(
+                "POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])
+            ).status == 201)
         for car in ["car-confirmed", "car-unconfirmed"] {
-            let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: car, manufacturer: "hanbit-motors", subject: person.id)), at: now)
+            let attest = try maker.identity.sign(
+                .deviceAttested(DeviceAttested(deviceID: car, manufacturer: "hanbit-motors", subject: person.id)), at: now)
             #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
         }
-        let confirm = try person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-confirmed", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        let confirm = try person.sign(
+            .deviceConfirmed(DeviceConfirmed(deviceID: "car-confirmed", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await me.send("POST", "/v1/devices", body: try HTTPAPITests.submit([confirm])).status == 201)
 
         // The maker pushes: covered, wrong item, unconfirmed device, unknown device, a bad record.
@@ -93,7 +99,8 @@ struct TransferTests {
         #expect(log.first?.recipient == "safedrive-insurance")
 
         // Another recipient gets nothing under this consent.
-        let other = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("fixit-ai")).send("GET", "/v1/consents/\(consentID)/data")
+        let other = try await BrokerHTTPClient(baseURL: broker.baseURL, identity: try broker.party("fixit-ai")).send(
+            "GET", "/v1/consents/\(consentID)/data")
         #expect(other.status == 403)
 
         // Revoke; every later pull is refused with no record.
@@ -124,9 +131,11 @@ struct TransferTests {
         let now = Timestamp.now()
         let (grantBody, consentID) = try await HTTPAPITests.grantBody(broker, person: person)
         #expect(try await me.send("POST", "/v1/consents", body: grantBody).status == 201)
-        let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        let attest = try maker.identity.sign(
+            .deviceAttested(DeviceAttested(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
-        let confirm = try person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        let confirm = try person.sign(
+            .deviceConfirmed(DeviceConfirmed(deviceID: "car-s", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await me.send("POST", "/v1/devices", body: try HTTPAPITests.submit([confirm])).status == 201)
         let records = (0..<1_000).map { Self.record("car-s", "vehicle.driving", now.adding(seconds: -2_000 + Int64($0)), km: Double($0) / 8) }
         #expect(try await maker.send("POST", "/v1/telemetry", body: try Self.body(Push(records: records))).status == 201)
@@ -162,8 +171,12 @@ struct ErasureTests {
         let person = try Identity.generateSubject()
         let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
         let now = Timestamp.now()
-        #expect(try await me.send("POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])).status == 201)
-        let attest = try maker.identity.sign(.deviceAttested(DeviceAttested(deviceID: "car-e", manufacturer: "hanbit-motors", subject: person.id)), at: now)
+        #expect(
+            try await me.send(
+                "POST", "/v1/subjects", body: try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: now)])
+            ).status == 201)
+        let attest = try maker.identity.sign(
+            .deviceAttested(DeviceAttested(deviceID: "car-e", manufacturer: "hanbit-motors", subject: person.id)), at: now)
         #expect(try await maker.send("POST", "/v1/devices", body: try HTTPAPITests.submit([attest])).status == 201)
         let push = TransferTests.Push(records: [TransferTests.record("car-e", "vehicle.parts", now, km: 0)])
         #expect(try await maker.send("POST", "/v1/telemetry", body: try TransferTests.body(push)).status == 201)
@@ -172,7 +185,8 @@ struct ErasureTests {
         #expect(try await me.send("POST", "/v1/consents", body: try JSONEncoder().encode(SubmitBody(events: [grant]))).status == 201)
 
         let db = try DatabaseQueue(path: broker.dir.file("data/ledger.sqlite").path)
-        let wrapped = try #require(try await db.read { try Data.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) })
+        let wrapped = try #require(
+            try await db.read { try Data.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) })
 
         // The person erases through the CLI, over HTTP.
         let home = TemporaryDirectory("mydata-erase")
@@ -199,7 +213,9 @@ struct ErasureTests {
         #expect(try regrant.decode(Problem.self).code == "subjectErased")
 
         broker.stop()
-        #expect(try await db.read { try Data?.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) } == .some(nil))
+        #expect(
+            try await db.read { try Data?.fetchOne($0, sql: "SELECT wrapped FROM data_keys WHERE subject = ?", arguments: [person.id]) } == .some(nil)
+        )
         for file in ["ledger.sqlite", "ledger.sqlite-wal"] {
             if let bytes = FileManager.default.contents(atPath: broker.dir.file("data/\(file)").path) {
                 #expect(bytes.range(of: wrapped) == nil, "the wrapped data key is gone from \(file)")
@@ -221,8 +237,10 @@ struct CallbackTests {
         let portFile = broker.dir.file("receiver.port")
         let receiver = Process()
         receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        receiver.arguments = ["python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/callback_receiver.py").path,
-                              log.path, portFile.path]
+        receiver.arguments = [
+            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/callback_receiver.py").path,
+            log.path, portFile.path,
+        ]
         receiver.standardOutput = FileHandle.nullDevice
         receiver.standardError = FileHandle.nullDevice
         try ChildProcesses.start(receiver)
@@ -233,7 +251,9 @@ struct CallbackTests {
             port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
         }
         let receiverPort = try #require(port, "the receiver started")
-        #expect(try broker.cli.run(["admin", "party", "callback", "safedrive-insurance", "--url", "http://127.0.0.1:\(receiverPort)/mydata/revocations"]).status == 0)
+        #expect(
+            try broker.cli.run(["admin", "party", "callback", "safedrive-insurance", "--url", "http://127.0.0.1:\(receiverPort)/mydata/revocations"])
+                .status == 0)
 
         let person = try Identity.generateSubject()
         let me = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
@@ -249,16 +269,22 @@ struct CallbackTests {
             status = try await recipient.send("GET", "/v1/callbacks").decode(Callbacks.self).callbacks.first?.status
         }
         #expect(status == .delivered, "the notice is delivered after the receiver's first refusal")
-        let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }
+        let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Logged.self, from: Data($0.utf8))
+        }
         #expect(entries.count >= 2, "retried after the first 503")
         let last = try #require(entries.last)
         #expect(last.body.contains(consentID))
         #expect(last.path == "/mydata/revocations")
         let fields = Dictionary(last.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
-        let signature = try HTTPMessageSignatures.parse(signatureInput: try #require(fields["signature-input"]), signature: try #require(fields["signature"]))
+        let signature = try HTTPMessageSignatures.parse(
+            signatureInput: try #require(fields["signature-input"]), signature: try #require(fields["signature"]))
         #expect(signature.keyID == "broker")
-        try HTTPMessageSignatures.verify(signature, of: SignedRequest(method: "POST", scheme: "http", authority: "127.0.0.1:\(receiverPort)", path: last.path,
-                                                                      query: nil, fields: fields), key: try broker.brokerKey)
+        try HTTPMessageSignatures.verify(
+            signature,
+            of: SignedRequest(
+                method: "POST", scheme: "http", authority: "127.0.0.1:\(receiverPort)", path: last.path,
+                query: nil, fields: fields), key: try broker.brokerKey)
         try HTTPMessageSignatures.checkContentDigest(fields["content-digest"], body: Array(last.body.utf8))
     }
 }

@@ -5,15 +5,17 @@ import Testing
 struct BLAKE2bTests {
     @Test("BLAKE2b-512 of 'abc' is the RFC 7693 appendix A value")
     func rfc7693() {
-        #expect(HexString.of(BLAKE2b.hash(Array("abc".utf8), outputBytes: 64)) ==
-            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923")
+        #expect(
+            HexString.of(BLAKE2b.hash(Array("abc".utf8), outputBytes: 64))
+                == "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923")
     }
 
     @Test("BLAKE2b-256 matches independently computed answers")
     func known256() {
         #expect(HexString.of(BLAKE2b.hash256([])) == "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8")
-        #expect(HexString.of(BLAKE2b.hash256(Array("The quick brown fox jumps over the lazy dog".utf8))) ==
-            "01718cec35cd3d796dd00020e0bfecb473ad23457d063b75eff29c0ffa2e58a9")
+        #expect(
+            HexString.of(BLAKE2b.hash256(Array("The quick brown fox jumps over the lazy dog".utf8)))
+                == "01718cec35cd3d796dd00020e0bfecb473ad23457d063b75eff29c0ffa2e58a9")
     }
 }
 
@@ -25,11 +27,13 @@ struct AEADTests {
         #expect(keyBytes.allSatisfy { $0 == 0 })
         let nonce = Array(UInt8(0x40)...UInt8(0x57))
         let aad = HexString.bytes("50515253c0c1c2c3c4c5c6c7")
-        let plaintext = Array("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.".utf8)
+        let plaintext = Array(
+            "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.".utf8)
         let blob = XChaCha20Poly1305.seal(plaintext, key: key, associatedData: aad, nonce: nonce)
-        #expect(HexString.of(Array(blob.dropFirst(24))) ==
-            "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e"
-            + "c0875924c1c7987947deafd8780acf49")
+        #expect(
+            HexString.of(Array(blob.dropFirst(24)))
+                == "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e"
+                + "c0875924c1c7987947deafd8780acf49")
         #expect(try XChaCha20Poly1305.open(blob, key: key, associatedData: aad) == plaintext)
     }
 
@@ -78,8 +82,9 @@ struct SealedBoxTests {
 struct Argon2idTests {
     @Test("Argon2id derives the key PyNaCl derives for the same inputs")
     func knownAnswer() throws {
-        let key = try Argon2id.deriveKey(passphrase: Array("correct horse battery staple".utf8), salt: Array(0..<16),
-                                         cost: .init(opsLimit: 2, memLimit: 67_108_864))
+        let key = try Argon2id.deriveKey(
+            passphrase: Array("correct horse battery staple".utf8), salt: Array(0..<16),
+            cost: .init(opsLimit: 2, memLimit: 67_108_864))
         #expect(HexString.of(key.copyBytes()) == "c05ce4c4dd7e0e45ee6011cc59d068ade47df1b01fc0cf9cd4678bdf68a5b7b0")
     }
 
@@ -117,7 +122,8 @@ struct SHA2Tests {
     @Test("SHA-256 and SHA-512 of 'abc' are the FIPS 180-2 values")
     func fips() {
         #expect(HexString.of(SHA2.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(HexString.of(SHA2.sha512(Array("abc".utf8))) ==
-            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+        #expect(
+            HexString.of(SHA2.sha512(Array("abc".utf8)))
+                == "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
     }
 }

@@ -41,13 +41,22 @@ struct AppendPlanTests {
     @Test("a refused batch leaves the plan as it was: head, accepted events and increments")
     func refusalChangesNothing() throws {
         var plan = AppendPlan(head: start, versions: [:])
-        let refused = plan.add(try pending([try delivery(1, consent: "con_a"), try delivery(2, consent: "con_b")],
-                                           [StreamCondition(streamID: StreamName.deliveries("con_b"), expectedVersion: 3)]))
+        let refused = plan.add(
+            try pending(
+                [try delivery(1, consent: "con_a"), try delivery(2, consent: "con_b")],
+                [StreamCondition(streamID: StreamName.deliveries("con_b"), expectedVersion: 3)]))
         guard case .failure(let error as LedgerError) = refused else { Issue.record("the batch was accepted"); return }
         #expect(error.code == .streamVersionConflict)
         #expect(plan.head == start && plan.accepted.isEmpty && plan.increments.isEmpty)
-        #expect(AppendPlan.watchedStreams([try pending([try delivery(1)], [StreamCondition(streamID: "b", expectedVersion: 0),
-                                                                          StreamCondition(streamID: "a", expectedVersion: 0)]),
-                                           try pending([try delivery(2)], [StreamCondition(streamID: "a", expectedVersion: 1)])]) == ["a", "b"])
+        #expect(
+            AppendPlan.watchedStreams([
+                try pending(
+                    [try delivery(1)],
+                    [
+                        StreamCondition(streamID: "b", expectedVersion: 0),
+                        StreamCondition(streamID: "a", expectedVersion: 0),
+                    ]),
+                try pending([try delivery(2)], [StreamCondition(streamID: "a", expectedVersion: 1)]),
+            ]) == ["a", "b"])
     }
 }

@@ -37,7 +37,8 @@ struct DurabilityTests {
     @Test("a PostgreSQL server that would lose acknowledged commits is named as such")
     func postgresProblemNamed() {
         #expect(PostgresStore.Durability(fsync: "off", synchronousCommit: "on", fullPageWrites: "on").problem == "fsync is off")
-        #expect(PostgresStore.Durability(fsync: "on", synchronousCommit: "off", fullPageWrites: "off").problem
+        #expect(
+            PostgresStore.Durability(fsync: "on", synchronousCommit: "off", fullPageWrites: "off").problem
                 == "synchronous_commit is off, full_page_writes is off")
         #expect(PostgresStore.Durability(fsync: "on", synchronousCommit: "local", fullPageWrites: "on").problem == nil)
     }

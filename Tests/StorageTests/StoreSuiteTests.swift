@@ -26,9 +26,12 @@ struct PostgresAvailability {
 
 /// A broker event that touches one projection row, for filling stores quickly.
 func delivery(_ i: Int, consent: String = "con_1", time: Int64 = 1_796_169_600_000) throws -> NewEvent {
-    try DomainEvent.dataDelivered(DataDelivered(deliveryID: "dlv_\(i)", consentID: consent, subject: "sub_a", recipient: "safedrive",
-                                                items: ["vehicle.driving"], records: i, digest: "00"))
-        .newEvent(authorID: AuthorID.broker, time: Timestamp(milliseconds: time + Int64(i)))
+    try DomainEvent.dataDelivered(
+        DataDelivered(
+            deliveryID: "dlv_\(i)", consentID: consent, subject: "sub_a", recipient: "safedrive",
+            items: ["vehicle.driving"], records: i, digest: "00")
+    )
+    .newEvent(authorID: AuthorID.broker, time: Timestamp(milliseconds: time + Int64(i)))
 }
 
 struct StoreSuiteTests {
@@ -58,13 +61,17 @@ struct StoreSuiteTests {
         _ = try await store.append(AppendBatch(events: [try delivery(1, consent: "con_x")]))
         #expect(try await store.streamVersion(StreamName.deliveries("con_x")) == 1)
         await #expect(throws: LedgerError.self) {
-            _ = try await store.append(AppendBatch(events: [try delivery(2), try delivery(3)],
-                                                   conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 0)]))
+            _ = try await store.append(
+                AppendBatch(
+                    events: [try delivery(2), try delivery(3)],
+                    conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 0)]))
         }
         #expect(try await store.head().sequence == 1)
         #expect(try await store.accessLog(subject: "sub_a", limit: 10).count == 1)
-        let ok = try await store.append(AppendBatch(events: [try delivery(4, consent: "con_x")],
-                                                    conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 1)]))
+        let ok = try await store.append(
+            AppendBatch(
+                events: [try delivery(4, consent: "con_x")],
+                conditions: [StreamCondition(streamID: StreamName.deliveries("con_x"), expectedVersion: 1)]))
         #expect(ok.map(\.sequence) == [2])
         #expect(try await store.streamVersion(StreamName.deliveries("con_x")) == 2)
     }
@@ -153,8 +160,10 @@ struct DerivedProjectionTests {
         let dirA = TemporaryDirectory(), dirB = TemporaryDirectory()
         let a = try await backend.open(dirA), b = try await backend.open(dirB)
         let typed = try (1...20).map { i -> (DomainEvent, NewEvent) in
-            let e = DomainEvent.dataDelivered(DataDelivered(deliveryID: "dlv_\(i)", consentID: "con_\(i % 3)", subject: "sub_a",
-                                                            recipient: "safedrive", items: ["vehicle.driving", "vehicle.context"], records: i, digest: "00"))
+            let e = DomainEvent.dataDelivered(
+                DataDelivered(
+                    deliveryID: "dlv_\(i)", consentID: "con_\(i % 3)", subject: "sub_a",
+                    recipient: "safedrive", items: ["vehicle.driving", "vehicle.context"], records: i, digest: "00"))
             return (e, try e.newEvent(authorID: AuthorID.broker, time: Timestamp(milliseconds: 1_796_169_600_000 + Int64(i))))
         }
         _ = try await a.append(AppendBatch(typed: typed))

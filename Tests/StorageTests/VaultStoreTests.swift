@@ -29,21 +29,30 @@ struct VaultStoreTests {
         let transfer = TransferService(broker: f.broker, vault: vault)
         let person = try await f.person()
         for car in ["car-1", "car-2"] {
-            try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: car, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            try await f.broker.submit(
+                f.manufacturer.sign(
+                    .deviceAttested(DeviceAttested(deviceID: car, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         }
-        try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-1", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car-1", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         let t = f.clock.now()
         let record = { (car: String, km: Double) in
-            TelemetryRecord(device: car, item: "vehicle.driving", time: t, values: ["distance": .number(km), "duration": .integer(60), "average_speed": .number(10)])
+            TelemetryRecord(
+                device: car, item: "vehicle.driving", time: t,
+                values: ["distance": .number(km), "duration": .integer(60), "average_speed": .number(10)])
         }
-        let query = RecordQuery(subject: person.id, items: ["vehicle.driving"], from: t.adding(days: -1), to: t.adding(days: 1), after: .start, limit: 100)
+        let query = RecordQuery(
+            subject: person.id, items: ["vehicle.driving"], from: t.adding(days: -1), to: t.adding(days: 1), after: .start, limit: 100)
 
         // Records stored without their batch event (a crash between the two) stay invisible.
         let key = try await vault.dataKey(for: person.id)
-        try await vaultStore.storeRecords([try vault.seal(record("car-1", 1), manufacturer: f.manufacturer.id, subject: person.id, batchID: "bat_orphan", key: key)])
+        try await vaultStore.storeRecords([
+            try vault.seal(record("car-1", 1), manufacturer: f.manufacturer.id, subject: person.id, batchID: "bat_orphan", key: key)
+        ])
         #expect(try await vaultStore.records(query).isEmpty)
 
-        let result = try await transfer.push([record("car-1", 2), record("car-2", 3)], manufacturer: f.manufacturer.id, idempotencyKey: "k-1", digest: "00")
+        let result = try await transfer.push(
+            [record("car-1", 2), record("car-2", 3)], manufacturer: f.manufacturer.id, idempotencyKey: "k-1", digest: "00")
         #expect(result.accepted == 2)
         let visible = try await vaultStore.records(query)
         #expect(visible.count == 1, "only the confirmed device's record")
@@ -57,21 +66,27 @@ struct VaultStoreTests {
         #expect(throws: SodiumError.self) { try vault.open(moved, key: key) }
     }
 
-    @Test("pages follow the cursor without gaps or repeats; a malformed entry rejects only itself; a reused key with another body is refused",
-          arguments: Backend.available)
+    @Test(
+        "pages follow the cursor without gaps or repeats; a malformed entry rejects only itself; a reused key with another body is refused",
+        arguments: Backend.available)
     func pagingAndPushEdges(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)
         let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
         let person = try await f.person()
-        try await f.broker.submit(f.manufacturer.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
-        try await f.broker.submit(person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            f.manufacturer.sign(
+                .deviceAttested(DeviceAttested(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+        try await f.broker.submit(
+            person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
         let t = f.clock.now()
         let record = { (n: Int) in
-            TelemetryRecord(device: "car", item: "vehicle.driving", time: t.adding(seconds: Int64(-n)),
-                            values: ["distance": .integer(Int64(n)), "duration": .integer(1), "average_speed": .integer(1)])
+            TelemetryRecord(
+                device: "car", item: "vehicle.driving", time: t.adding(seconds: Int64(-n)),
+                values: ["distance": .integer(Int64(n)), "duration": .integer(1), "average_speed": .integer(1)])
         }
-        let first = try await transfer.push(items: (0..<12).map { .record(record($0)) } + [.malformed("not a record")],
-                                            manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "d1")
+        let first = try await transfer.push(
+            items: (0..<12).map { .record(record($0)) } + [.malformed("not a record")],
+            manufacturer: f.manufacturer.id, idempotencyKey: "a", digest: "d1")
         #expect(first.accepted == 12)
         #expect(first.results.last?.status == .rejected)
         _ = try await transfer.push((12..<25).map(record), manufacturer: f.manufacturer.id, idempotencyKey: "b", digest: "d2")

@@ -54,20 +54,24 @@ public final class BrokerFixture: @unchecked Sendable {
     /// Vehicle terms that the shipped policy allows.
     public func vehicleTerms(days: Int = 180, items: [String] = ["vehicle.driving"]) -> ConsentTerms {
         let now = clock.now()
-        return ConsentTerms(category: "vehicle", items: items, purpose: "usage-based-insurance",
-                            dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: days,
-                            onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
+        return ConsentTerms(
+            category: "vehicle", items: items, purpose: "usage-based-insurance",
+            dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: days,
+            onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
     }
 
     /// A request by `recipient` (default: the fixture's), open to anyone unless `subject` is given.
     @discardableResult
-    public func request(terms: ConsentTerms? = nil, subject: String? = nil, by author: Identity? = nil,
-                        offerDays: Int64 = 30) async throws -> ConsentRequest {
+    public func request(
+        terms: ConsentTerms? = nil, subject: String? = nil, by author: Identity? = nil,
+        offerDays: Int64 = 30
+    ) async throws -> ConsentRequest {
         let author = author ?? recipient
         let policy = try await store.activePolicy()!
-        let event = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: author.id, subject: subject,
-                                     terms: terms ?? vehicleTerms(), offerExpiresAt: clock.now().adding(days: offerDays),
-                                     policyVersion: policy.version)
+        let event = ConsentRequested(
+            requestID: Identifiers.random(prefix: "req"), recipient: author.id, subject: subject,
+            terms: terms ?? vehicleTerms(), offerExpiresAt: clock.now().adding(days: offerDays),
+            policyVersion: policy.version)
         try await broker.submit(author.sign(.consentRequested(event), at: clock.now()))
         return try await store.request(event.requestID)!
     }
@@ -88,10 +92,11 @@ public final class BrokerFixture: @unchecked Sendable {
 
     /// The broker records a delivery (as the transfer API will), so access logs have entries.
     public func recordDelivery(_ consent: Consent, records: Int) async throws {
-        let event = DomainEvent.dataDelivered(DataDelivered(
-            deliveryID: Identifiers.random(prefix: "dlv"), consentID: consent.id, subject: consent.subject,
-            recipient: consent.recipient, items: consent.terms.items, records: records,
-            digest: Hex.encode(BLAKE2b.hash256(Array("records".utf8)))))
+        let event = DomainEvent.dataDelivered(
+            DataDelivered(
+                deliveryID: Identifiers.random(prefix: "dlv"), consentID: consent.id, subject: consent.subject,
+                recipient: consent.recipient, items: consent.terms.items, records: records,
+                digest: Hex.encode(BLAKE2b.hash256(Array("records".utf8)))))
         _ = try await store.append(AppendBatch(events: [try event.newEvent(authorID: AuthorID.broker, time: clock.now())]))
     }
 }

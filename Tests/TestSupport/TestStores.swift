@@ -23,7 +23,8 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     public static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
     /// Why the PostgreSQL runs are skipped, for the test report.
-    public static let postgresSkipped = "PostgreSQL store suite skipped: no server. Run `.ci/with-postgres make test` (or set MYDATA_TEST_POSTGRES_URL=postgres://user@127.0.0.1:5432/postgres)"
+    public static let postgresSkipped =
+        "PostgreSQL store suite skipped: no server. Run `.ci/with-postgres make test` (or set MYDATA_TEST_POSTGRES_URL=postgres://user@127.0.0.1:5432/postgres)"
 
     /// A fresh, empty store of this backend.
     public func fresh(_ directory: TemporaryDirectory) async throws -> StoreHandle {

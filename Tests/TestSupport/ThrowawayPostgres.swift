@@ -38,7 +38,8 @@ public final class ThrowawayPostgres: @unchecked Sendable {
     public func start() throws {
         try run("pg_ctl", ["-D", dataDir, "-l", work.file("server.log").path, "-w", "-t", "60", "start"])
         if let text = try? String(contentsOfFile: dataDir + "/postmaster.pid", encoding: .utf8),
-           let pid = text.split(separator: "\n").first.flatMap({ Int32($0) }) {
+            let pid = text.split(separator: "\n").first.flatMap({ Int32($0) })
+        {
             ChildProcesses.adopt(pid)
         }
     }

@@ -27,12 +27,15 @@ public enum AccountingAudit {
         let projected = try await store.accountingSnapshot()
         func compareProjections(_ book: Book, at sequence: UInt64) -> VerificationFailure? {
             for account in projected.accounts where book.accounts[account.id] != account {
-                return VerificationFailure(sequence: sequence, kind: .accountsDoNotAddUp,
-                                           detail: "the projection's balance of \(account.id) differs from the replay; run `mydata admin rebuild`")
+                return VerificationFailure(
+                    sequence: sequence, kind: .accountsDoNotAddUp,
+                    detail: "the projection's balance of \(account.id) differs from the replay; run `mydata admin rebuild`")
             }
             guard projected.accounts.count == book.accounts.count else {
-                return VerificationFailure(sequence: sequence, kind: .accountsDoNotAddUp,
-                                           detail: "the projections hold \(projected.accounts.count) accounts, the ledger \(book.accounts.count); run `mydata admin rebuild`")
+                return VerificationFailure(
+                    sequence: sequence, kind: .accountsDoNotAddUp,
+                    detail: "the projections hold \(projected.accounts.count) accounts, the ledger \(book.accounts.count); run `mydata admin rebuild`"
+                )
             }
             return nil
         }
@@ -76,15 +79,19 @@ public enum AccountingAudit {
         }
         let totals = book.totals
         guard totals.isBalanced else {
-            return .failure(VerificationFailure(sequence: next - 1, kind: .accountsDoNotAddUp,
-                                                detail: "debits and credits over all accounts differ: \(totals)"))
+            return .failure(
+                VerificationFailure(
+                    sequence: next - 1, kind: .accountsDoNotAddUp,
+                    detail: "debits and credits over all accounts differ: \(totals)"))
         }
         if let overdrawn = book.violations().first {
             return .failure(VerificationFailure(sequence: next - 1, kind: .accountsDoNotAddUp, detail: "account \(overdrawn.id) is beyond its limit"))
         }
         guard compared || projected.version == 0 else {
-            return .failure(VerificationFailure(sequence: next - 1, kind: .accountsDoNotAddUp,
-                                                detail: "the projections count \(projected.version) accounting events, the ledger \(replayed); run `mydata admin rebuild`"))
+            return .failure(
+                VerificationFailure(
+                    sequence: next - 1, kind: .accountsDoNotAddUp,
+                    detail: "the projections count \(projected.version) accounting events, the ledger \(replayed); run `mydata admin rebuild`"))
         }
         return .success(Report(accounts: book.accounts.count, transfers: transfers, posted: totals.debitsPosted, pending: totals.debitsPending))
     }

@@ -8,15 +8,20 @@ public enum LedgerAudit {
     /// Verifies the whole ledger in `store` against `brokerKey`.
     ///
     /// - Returns: the report, or the first failure.
-    public static func verify(store: any EventStore, brokerKey: VerifyingKey, trusted: Checkpoint? = nil,
-                              workers: Int = ProcessInfoCores.count,
-                              progress: (UInt64, UInt64) -> Void = { _, _ in }) async throws -> Result<VerificationReport, VerificationFailure> {
+    public static func verify(
+        store: any EventStore, brokerKey: VerifyingKey, trusted: Checkpoint? = nil,
+        workers: Int = ProcessInfoCores.count,
+        progress: (UInt64, UInt64) -> Void = { _, _ in }
+    ) async throws -> Result<VerificationReport, VerificationFailure> {
         if let first = try await store.events(from: 1, limit: 1).first, first.sequence == 1 {
             guard first.event.type == DomainEvent.TypeName.brokerInitialised,
-                  case .brokerInitialised(let e)? = try? DomainEvent.decode(first.event),
-                  e.signingKey == Base64.encode(brokerKey.bytes) else {
-                return .failure(VerificationFailure(sequence: 1, kind: .wrongBrokerKey,
-                    detail: "the ledger does not start with this broker's key: it belongs to another broker, or its first event was replaced"))
+                case .brokerInitialised(let e)? = try? DomainEvent.decode(first.event),
+                e.signingKey == Base64.encode(brokerKey.bytes)
+            else {
+                return .failure(
+                    VerificationFailure(
+                        sequence: 1, kind: .wrongBrokerKey,
+                        detail: "the ledger does not start with this broker's key: it belongs to another broker, or its first event was replaced"))
             }
         }
         var verifier = LedgerVerifier(store: store, brokerKey: brokerKey, keyBook: DomainKeyBook(), workers: workers)

@@ -32,14 +32,18 @@ public enum Demo {
     }
 
     public static let offers: [OfferSpec] = [
-        .init(recipient: "safedrive-insurance", category: "vehicle", items: ["vehicle.driving", "vehicle.context"],
-              purpose: "usage-based-insurance", durationDays: 180, onceOff: false, incentiveKRW: 5_000),
-        .init(recipient: "fixit-ai", category: "appliance", items: ["appliance.operation", "appliance.errors"],
-              purpose: "predictive-maintenance", durationDays: 365, onceOff: false, incentiveKRW: 3_000),
-        .init(recipient: "ecowatt", category: "energy", items: ["energy.household"],
-              purpose: "energy-saving", durationDays: 1, onceOff: true, incentiveKRW: 1_000),
-        .init(recipient: "nutrilab", category: "health", items: ["health.nutrition"],
-              purpose: "health-services", durationDays: 30, onceOff: false, incentiveKRW: 10_000),
+        .init(
+            recipient: "safedrive-insurance", category: "vehicle", items: ["vehicle.driving", "vehicle.context"],
+            purpose: "usage-based-insurance", durationDays: 180, onceOff: false, incentiveKRW: 5_000),
+        .init(
+            recipient: "fixit-ai", category: "appliance", items: ["appliance.operation", "appliance.errors"],
+            purpose: "predictive-maintenance", durationDays: 365, onceOff: false, incentiveKRW: 3_000),
+        .init(
+            recipient: "ecowatt", category: "energy", items: ["energy.household"],
+            purpose: "energy-saving", durationDays: 1, onceOff: true, incentiveKRW: 1_000),
+        .init(
+            recipient: "nutrilab", category: "health", items: ["health.nutrition"],
+            purpose: "health-services", durationDays: 30, onceOff: false, incentiveKRW: 10_000),
     ]
 
     /// Registers the demo parties (keys into `dataDirectory/keys`) and creates the open offers,
@@ -59,12 +63,14 @@ public enum Demo {
         let now = broker.clock.now()
         for offer in offers {
             let recipient = try KeyFile.read(dataDirectory.partyKeyURL(offer.recipient)) { [] }
-            let terms = ConsentTerms(category: offer.category, items: offer.items, purpose: offer.purpose,
-                                     dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
-                                     durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: 90,
-                                     incentiveKRW: offer.incentiveKRW)
-            let request = ConsentRequested(requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
-                                           terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
+            let terms = ConsentTerms(
+                category: offer.category, items: offer.items, purpose: offer.purpose,
+                dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
+                durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: 90,
+                incentiveKRW: offer.incentiveKRW)
+            let request = ConsentRequested(
+                requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
+                terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
             try await broker.submit(recipient.sign(.consentRequested(request), at: now))
         }
     }
@@ -73,7 +79,8 @@ public enum Demo {
     /// pulls in the demo are paid for. Skipped when there are no money rules; never twice.
     static func seedMoney(broker: BrokerService) async throws {
         guard let rules = try await broker.store.activePolicy()?.policy.accounting,
-              try await broker.store.account(AccountNames.fund(rules.fund)) == nil else { return }
+            try await broker.store.account(AccountNames.fund(rules.fund)) == nil
+        else { return }
         try await broker.deposit(10_000_000, to: AccountNames.fundAccount(rules.fund), id: "demo-fund-budget")
         for spec in parties where spec.role == .recipient {
             try await broker.deposit(50_000, to: AccountNames.cashAccount(spec.id), id: "demo-\(spec.id)")

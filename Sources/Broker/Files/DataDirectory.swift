@@ -49,8 +49,11 @@ public struct DataDirectory: Sendable {
         let key = try SymmetricKey()
         var bytes = key.copyBytes()
         defer { Sodium.zero(&bytes) }
-        guard FileManager.default.createFile(atPath: vaultKeyURL.path, contents: Data(Base64.encode(bytes).utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: vaultKeyURL.path, contents: Data(Base64.encode(bytes).utf8),
+                attributes: [.posixPermissions: 0o600])
+        else {
             throw KeyFileError("cannot write \(vaultKeyURL.path)")
         }
         return key

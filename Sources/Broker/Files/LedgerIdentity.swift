@@ -56,12 +56,15 @@ public struct LedgerIdentity: Codable, Equatable, Sendable {
     /// - Throws: `LedgerIdentityError` naming what is wrong and what to do.
     public func check(first: RecordedEvent?, location: String) throws {
         guard let first else {
-            throw LedgerIdentityError("the ledger at \(location) holds no events, but this data directory's ledger was started with event 1 "
-                + "\(firstEventHash.prefix(16))…: it was lost or emptied. Restore it from a backup; nothing was changed")
+            throw LedgerIdentityError(
+                "the ledger at \(location) holds no events, but this data directory's ledger was started with event 1 "
+                    + "\(firstEventHash.prefix(16))…: it was lost or emptied. Restore it from a backup; nothing was changed")
         }
         guard Hex.encode(first.hash) == firstEventHash else {
-            throw LedgerIdentityError("the ledger at \(location) is not this data directory's: its event 1 has hash \(Hex.encode(first.hash).prefix(16))…, "
-                + "this directory's ledger starts with \(firstEventHash.prefix(16))…. Point --data-dir or --store at the right one, or restore it from a backup")
+            throw LedgerIdentityError(
+                "the ledger at \(location) is not this data directory's: its event 1 has hash \(Hex.encode(first.hash).prefix(16))…, "
+                    + "this directory's ledger starts with \(firstEventHash.prefix(16))…. Point --data-dir or --store at the right one, or restore it from a backup"
+            )
         }
     }
 }

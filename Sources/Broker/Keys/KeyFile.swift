@@ -33,14 +33,17 @@ public enum KeyFile {
     /// Writes `identity` to `url` with mode 0600, replacing any file atomically.
     ///
     /// - Parameter passphrase: seals the secret when given; zeroed after use.
-    public static func write(_ identity: Identity, to url: URL, passphrase: inout [UInt8]?,
-                             cost: Argon2id.Cost = .interactive) throws {
+    public static func write(
+        _ identity: Identity, to url: URL, passphrase: inout [UInt8]?,
+        cost: Argon2id.Cost = .interactive
+    ) throws {
         defer { if passphrase != nil { Sodium.zero(&passphrase!) } }
         let pub = identity.publicKeys
         var secret = identity.signingKey.exportSeed() + identity.boxKey.copyBytes()
         defer { Sodium.zero(&secret) }
-        var contents = Contents(format: format, id: identity.id, signingKey: pub.signingKey, boxKey: pub.boxKey,
-                                protection: "none", kdf: nil, secret: "")
+        var contents = Contents(
+            format: format, id: identity.id, signingKey: pub.signingKey, boxKey: pub.boxKey,
+            protection: "none", kdf: nil, secret: "")
         if let pass = passphrase {
             let salt = Sodium.randomBytes(Argon2id.saltBytes)
             let key = try Argon2id.deriveKey(passphrase: pass, salt: salt, cost: cost)
@@ -54,8 +57,9 @@ public enum KeyFile {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data = try encoder.encode(contents)
         defer { data.resetBytes(in: 0..<data.count) }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let temp = url.appendingPathExtension("tmp")
         guard FileManager.default.createFile(atPath: temp.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw KeyFileError("cannot write \(temp.path); check the directory's permissions")
@@ -134,9 +138,10 @@ public enum KeyFile {
     private static func checkCost(_ kdf: Contents.KDF, path: String) throws {
         let passesMax = InputLimits.kdfOpsLimitMax, memoryMax = InputLimits.kdfMemoryBytesMax
         guard (1...passesMax).contains(kdf.opsLimit), (Argon2id.memoryBytesMin...memoryMax).contains(kdf.memLimit) else {
-            throw KeyFileError("\(path) asks Argon2id for \(kdf.opsLimit) passes and \(kdf.memLimit) bytes of memory; "
-                + "a key file may ask for 1 to \(passesMax) passes and at most \(memoryMax / 1_048_576) MiB "
-                + "(`mydata key init` writes 2 passes and 64 MiB): the file was changed or was not written by mydata")
+            throw KeyFileError(
+                "\(path) asks Argon2id for \(kdf.opsLimit) passes and \(kdf.memLimit) bytes of memory; "
+                    + "a key file may ask for 1 to \(passesMax) passes and at most \(memoryMax / 1_048_576) MiB "
+                    + "(`mydata key init` writes 2 passes and 64 MiB): the file was changed or was not written by mydata")
         }
     }
 

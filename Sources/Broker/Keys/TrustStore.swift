@@ -59,14 +59,16 @@ public struct TrustStore: Sendable {
     ///   differs from the registered one; `ConsentError` for a malformed key or id.
     public func apply(to service: BrokerService) async throws -> Outcome {
         if let broker, broker.signingKey != service.identity.publicKeys.signingKey {
-            throw KeyFileError("\(directory.path)/broker.pub is another broker's key; publish this broker's keys/broker.pub there, or start without that folder")
+            throw KeyFileError(
+                "\(directory.path)/broker.pub is another broker's key; publish this broker's keys/broker.pub there, or start without that folder")
         }
         var plan: [(PublicKeys, Party?)] = []
         for keys in parties {
             try BrokerService.checkKeys(keys, of: keys.id)
             let known = try await service.store.party(keys.id)
             if let known, known.role.rawValue != keys.role {
-                throw KeyFileError("\(directory.path)/\(keys.id).pub says role \(keys.role ?? "none") but \(keys.id) is registered as \(known.role.rawValue)")
+                throw KeyFileError(
+                    "\(directory.path)/\(keys.id).pub says role \(keys.role ?? "none") but \(keys.id) is registered as \(known.role.rawValue)")
             }
             if known == nil, !Identifiers.isValidPartyID(keys.id) {
                 throw KeyFileError("\(directory.path)/\(keys.id).pub: a party id is 3 to 64 of a-z, 0-9 and '-'")

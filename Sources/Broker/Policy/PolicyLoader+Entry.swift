@@ -11,7 +11,8 @@ extension PolicyLoader {
             // Yams composes recursively: nesting is bounded before it sees the text.
             let nesting = YAMLNesting.deepest(in: text)
             guard nesting.depth <= InputLimits.yamlDepthMax else {
-                throw PolicyError(file: file, line: nesting.line, message: "nested more than \(InputLimits.yamlDepthMax) levels deep; a policy file needs a few")
+                throw PolicyError(
+                    file: file, line: nesting.line, message: "nested more than \(InputLimits.yamlDepthMax) levels deep; a policy file needs a few")
             }
             let node: Node?
             do {
@@ -33,11 +34,15 @@ extension PolicyLoader {
             while let (node, depth) = stack.popLast() {
                 count += 1
                 guard count <= InputLimits.yamlNodesMax else {
-                    throw PolicyError(file: file, line: node.mark?.line, message: "more than \(InputLimits.yamlNodesMax) values (counting what aliases repeat); a policy file needs far fewer")
+                    throw PolicyError(
+                        file: file, line: node.mark?.line,
+                        message: "more than \(InputLimits.yamlNodesMax) values (counting what aliases repeat); a policy file needs far fewer")
                 }
                 // Depth counts mappings and lists inside each other, as `YAMLNesting` does.
                 guard depth <= InputLimits.yamlDepthMax || node.scalar != nil else {
-                    throw PolicyError(file: file, line: node.mark?.line, message: "nested more than \(InputLimits.yamlDepthMax) levels deep (counting what aliases repeat)")
+                    throw PolicyError(
+                        file: file, line: node.mark?.line,
+                        message: "nested more than \(InputLimits.yamlDepthMax) levels deep (counting what aliases repeat)")
                 }
                 switch node {
                 case .mapping(let mapping):
@@ -107,9 +112,11 @@ extension PolicyLoader {
         func identifier(_ key: String) throws -> String {
             let v = try value(key)
             let s = try v.scalarString()
-            let ok = s.count <= 64 && s.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)
-            }
+            let ok =
+                s.count <= 64
+                && s.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)
+                }
             guard ok else { throw v.error("`\(key)` '\(s)' may hold only a-z, 0-9, '-', '_' and '.' (at most 64)") }
             return s
         }

@@ -111,7 +111,9 @@ public enum PolicyLoader {
             throw PolicyError(file: "categories/", line: nil, message: "no category files; add one YAML file per data category")
         }
         guard categoryFiles.count <= InputLimits.policyCategoryFilesMax else {
-            throw PolicyError(file: "categories/", line: nil, message: "\(categoryFiles.count) category files; at most \(InputLimits.policyCategoryFilesMax) are read")
+            throw PolicyError(
+                file: "categories/", line: nil,
+                message: "\(categoryFiles.count) category files; at most \(InputLimits.policyCategoryFilesMax) are read")
         }
         names += categoryFiles.map { "categories/\($0)" }
         return try names.map { name in
@@ -133,8 +135,9 @@ public enum PolicyLoader {
     // MARK: Entries
 
     private static func purpose(_ n: Entry) throws -> Purpose {
-        Purpose(id: try n.identifier("id"), title: try n.string("title"),
-                categories: try n.list("categories").map { try $0.scalarString() })
+        Purpose(
+            id: try n.identifier("id"), title: try n.string("title"),
+            categories: try n.list("categories").map { try $0.scalarString() })
     }
 
     private static func category(_ n: Entry) throws -> DataCategory {
@@ -169,8 +172,9 @@ public enum PolicyLoader {
             let allowed = FieldSpec.FieldType.allCases.map(\.rawValue).joined(separator: ", ")
             throw n.error(at: "type", "unknown field type '\(typeName)'; use one of \(allowed)")
         }
-        return FieldSpec(name: try n.identifier("name"), type: type, unit: try n.optionalString("unit"),
-                         required: try n.optionalBool("required") ?? false)
+        return FieldSpec(
+            name: try n.identifier("name"), type: type, unit: try n.optionalString("unit"),
+            required: try n.optionalBool("required") ?? false)
     }
 
     private static func accountingPolicy(_ n: Entry) throws -> AccountingPolicy {
@@ -186,17 +190,21 @@ public enum PolicyLoader {
             RewardRule(category: try r.identifier("category"), onceOffKRW: try won(r, "onceOffKRW"), perMonthKRW: try won(r, "perMonthKRW"))
         }
         let prices = try n.list("prices").map { p in
-            let rule = PriceRule(category: try p.identifier("category"), perRecordKRW: try won(p, "perRecordKRW"), perPullKRW: try won(p, "perPullKRW"),
-                                 manufacturerPercent: Int64(try p.int("manufacturerPercent")), personPercent: Int64(try p.int("personPercent")),
-                                 brokerPercent: Int64(try p.int("brokerPercent")))
+            let rule = PriceRule(
+                category: try p.identifier("category"), perRecordKRW: try won(p, "perRecordKRW"), perPullKRW: try won(p, "perPullKRW"),
+                manufacturerPercent: Int64(try p.int("manufacturerPercent")), personPercent: Int64(try p.int("personPercent")),
+                brokerPercent: Int64(try p.int("brokerPercent")))
             let shares = [rule.manufacturerPercent, rule.personPercent, rule.brokerPercent]
             guard shares.allSatisfy({ $0 >= 0 }), shares.reduce(0, +) == 100 else {
-                throw p.error("the split of '\(rule.category)' must be three percentages (0 or more) that add up to 100, got \(shares.map(String.init).joined(separator: " + "))")
+                throw p.error(
+                    "the split of '\(rule.category)' must be three percentages (0 or more) that add up to 100, got \(shares.map(String.init).joined(separator: " + "))"
+                )
             }
             return rule
         }
-        return AccountingPolicy(fund: try n.identifier("fund"), rewardPostedOn: posting, clawbackWithinDays: clawback, rewards: rewards,
-                                prices: prices, redemptionMinimumKRW: try won(n, "redemptionMinimumKRW"))
+        return AccountingPolicy(
+            fund: try n.identifier("fund"), rewardPostedOn: posting, clawbackWithinDays: clawback, rewards: rewards,
+            prices: prices, redemptionMinimumKRW: try won(n, "redemptionMinimumKRW"))
     }
 
     private static func trafficThresholds(_ n: Entry) throws -> TrafficThresholds {
@@ -235,7 +243,9 @@ public enum PolicyLoader {
                 for category in categories {
                     let line = lineOf("category: \(category)", in: text)
                     guard categoryIDs.contains(category) else {
-                        throw PolicyError(file: "accounting.yaml", line: line, message: "a \(kind) rule names category '\(category)', which no file in categories/ defines")
+                        throw PolicyError(
+                            file: "accounting.yaml", line: line,
+                            message: "a \(kind) rule names category '\(category)', which no file in categories/ defines")
                     }
                     guard seen.insert(category).inserted else {
                         throw PolicyError(file: "accounting.yaml", line: line, message: "category '\(category)' has two \(kind) rules")
@@ -254,8 +264,9 @@ public enum PolicyLoader {
                 throw PolicyError(file: "purposes.yaml", line: line, message: "purpose '\(p.id)' names no category")
             }
             for c in p.categories where !categoryIDs.contains(c) {
-                throw PolicyError(file: "purposes.yaml", line: line,
-                                  message: "purpose '\(p.id)' names category '\(c)', which no file in categories/ defines")
+                throw PolicyError(
+                    file: "purposes.yaml", line: line,
+                    message: "purpose '\(p.id)' names category '\(c)', which no file in categories/ defines")
             }
         }
     }

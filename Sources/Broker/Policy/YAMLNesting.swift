@@ -36,8 +36,7 @@ enum YAMLNesting {
             scan: while i < bytes.count {
                 let c = bytes[i]
                 if let q = quote {
-                    if c == UInt8(ascii: "\\"), q == UInt8(ascii: "\""), i + 1 < bytes.count { i += 1 }
-                    else if c == q { quote = nil }
+                    if c == UInt8(ascii: "\\"), q == UInt8(ascii: "\""), i + 1 < bytes.count { i += 1 } else if c == q { quote = nil }
                 } else {
                     switch c {
                     case UInt8(ascii: "\""), UInt8(ascii: "'"):

@@ -11,8 +11,9 @@ extension BrokerService {
             throw ConsentError(.consentNotFound, "you have no consent \(consentID); list yours with `mydata consents`")
         }
         guard let grant = try await store.events(from: consent.grantSequence, limit: 1).first,
-              grant.event.type == DomainEvent.TypeName.consentGranted, grant.event.streamID == StreamName.consent(consentID),
-              let subjectRecord = try await store.subject(subject) else {
+            grant.event.type == DomainEvent.TypeName.consentGranted, grant.event.streamID == StreamName.consent(consentID),
+            let subjectRecord = try await store.subject(subject)
+        else {
             throw ConsentError(.consentNotFound, "the grant of \(consentID) is not where the projection says; run `mydata admin verify`")
         }
         let checkpoint = try await store.checkpoints().first { $0.sequence >= grant.sequence }
@@ -33,15 +34,22 @@ extension BrokerService {
             policyVersion: consent.policyVersion, policyHash: consent.policyHash,
             requestID: consent.requestID, requestHash: consent.requestHash,
             status: consent.status(at: now).rawValue, statusAt: now.description,
-            evidence: .init(ledgerSequence: grant.sequence, eventHash: Hex.encode(grant.hash), streamID: grant.event.streamID,
-                            eventType: grant.event.type, schemaVersion: grant.event.schemaVersion,
-                            eventTime: grant.event.time.milliseconds, payload: Base64.encode(grant.event.payload),
-                            subjectKey: subjectRecord.signingKey, subjectSignature: Base64.encode(grant.event.signature),
-                            checkpoint: checkpoint.map { .init(sequence: $0.sequence, headHash: Hex.encode($0.headHash),
-                                                               time: $0.time.milliseconds, signature: Base64.encode($0.signature)) }))
+            evidence: .init(
+                ledgerSequence: grant.sequence, eventHash: Hex.encode(grant.hash), streamID: grant.event.streamID,
+                eventType: grant.event.type, schemaVersion: grant.event.schemaVersion,
+                eventTime: grant.event.time.milliseconds, payload: Base64.encode(grant.event.payload),
+                subjectKey: subjectRecord.signingKey, subjectSignature: Base64.encode(grant.event.signature),
+                checkpoint: checkpoint.map {
+                    .init(
+                        sequence: $0.sequence, headHash: Hex.encode($0.headHash),
+                        time: $0.time.milliseconds, signature: Base64.encode($0.signature))
+                }))
         let signature = identity.signingKey.sign(try SignedReceipt.signedBytes(receipt))
-        return SignedReceipt(receipt: receipt, signature: .init(algorithm: "Ed25519", keyID: identity.id,
-                                                                publicKey: identity.publicKeys.signingKey,
-                                                                value: Base64.encode(signature.bytes)))
+        return SignedReceipt(
+            receipt: receipt,
+            signature: .init(
+                algorithm: "Ed25519", keyID: identity.id,
+                publicKey: identity.publicKeys.signingKey,
+                value: Base64.encode(signature.bytes)))
     }
 }

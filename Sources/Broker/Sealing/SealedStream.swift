@@ -70,8 +70,11 @@ public enum SealedStream {
             let sealedKey = try SealedBox.seal(raw, to: recipient)
             let signature = broker.sign(SealedStream.signedBytes(consentID: consentID, sealedKey: sealedKey, header: stream.header))
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            opening = try encoder.encode(Opening(format: SealedStream.format, consentID: consentID, sealedKey: Base64.encode(sealedKey),
-                                                 header: Base64.encode(stream.header), signature: Base64.encode(signature.bytes))) + Data([10])
+            opening =
+                try encoder.encode(
+                    Opening(
+                        format: SealedStream.format, consentID: consentID, sealedKey: Base64.encode(sealedKey),
+                        header: Base64.encode(stream.header), signature: Base64.encode(signature.bytes))) + Data([10])
         }
 
         /// A chunk line carrying `records`.
@@ -129,11 +132,15 @@ public enum SealedStream {
             guard trailer == nil else { throw SealedStreamError("a line follows the final chunk") }
             guard let stream else {
                 guard let opening = try? JSONDecoder().decode(Opening.self, from: Data(line)), opening.format == SealedStream.format,
-                      let sealedKey = Base64.decode(opening.sealedKey), let header = Base64.decode(opening.header),
-                      let signatureBytes = Base64.decode(opening.signature), let signature = try? Signature(bytes: signatureBytes) else {
+                    let sealedKey = Base64.decode(opening.sealedKey), let header = Base64.decode(opening.header),
+                    let signatureBytes = Base64.decode(opening.signature), let signature = try? Signature(bytes: signatureBytes)
+                else {
                     throw SealedStreamError("the first line is not a \(SealedStream.format) opening")
                 }
-                guard broker.isValidSignature(signature, for: SealedStream.signedBytes(consentID: opening.consentID, sealedKey: sealedKey, header: header)) else {
+                guard
+                    broker.isValidSignature(
+                        signature, for: SealedStream.signedBytes(consentID: opening.consentID, sealedKey: sealedKey, header: header))
+                else {
                     throw SealedStreamError("the opening is not signed by the broker")
                 }
                 var raw = try SealedBox.open(sealedKey, with: recipient)
@@ -153,7 +160,8 @@ public enum SealedStream {
         }
 
         /// Reads a whole body and checks that it ended, and that the count and digest match the records.
-        public static func open(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [TelemetryRecord], trailer: Trailer) {
+        public static func open(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [TelemetryRecord], trailer: Trailer)
+        {
             let (canonical, trailer) = try openCanonical(body, recipient: recipient, broker: broker)
             let decoder = JSONDecoder()
             return (try canonical.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) }, trailer)
@@ -161,7 +169,8 @@ public enum SealedStream {
 
         /// `open`, leaving each record as the canonical JSON bytes sent (for clients that store
         /// or forward them as they are). The digest is checked over exactly these bytes.
-        public static func openCanonical(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [[UInt8]], trailer: Trailer) {
+        public static func openCanonical(_ body: Data, recipient: BoxSecretKey, broker: VerifyingKey) throws -> (records: [[UInt8]], trailer: Trailer)
+        {
             let reader = Reader(recipient: recipient, broker: broker)
             var records: [[UInt8]] = []
             for line in body.split(separator: 10) where !line.isEmpty { records += try reader.readCanonical(line) }

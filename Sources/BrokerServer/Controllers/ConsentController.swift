@@ -153,7 +153,8 @@ struct ConsentController: BrokerController {
 
     /// POST /v1/devices
     @Sendable func bindDevice(_ request: Request, context: BrokerRequestContext) async throws -> Response {
-        let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.deviceAttested, DomainEvent.TypeName.deviceConfirmed])
+        let recorded = try await submit(
+            request, context: context, types: [DomainEvent.TypeName.deviceAttested, DomainEvent.TypeName.deviceConfirmed])
         return try BrokerAPI.json(SubmitResult(recorded), status: .created)
     }
 

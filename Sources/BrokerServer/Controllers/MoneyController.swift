@@ -29,8 +29,9 @@ struct MoneyController: BrokerController {
     @Sendable func statement(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let owner = BrokerAPI.owner(try context.requirePrincipal())
         let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0
-        let lines = try await service.statement(account: try BrokerAPI.pathID(context), owner: owner, after: after,
-                                                limit: BrokerAPI.limit(request))
+        let lines = try await service.statement(
+            account: try BrokerAPI.pathID(context), owner: owner, after: after,
+            limit: BrokerAPI.limit(request))
         return try BrokerAPI.json(["transfers": lines])
     }
 
@@ -41,9 +42,11 @@ struct MoneyController: BrokerController {
         }
         let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
         let body = try JSONDecoder().decode(BrokerAPI.RedemptionBody.self, from: Data(bytes.readableBytesView))
-        let result = try await service.redeem(subject: subject, amount: body.amountKRW, manufacturer: body.manufacturer,
-                                              kind: try RedemptionKind(named: body.kind), id: body.id)
+        let result = try await service.redeem(
+            subject: subject, amount: body.amountKRW, manufacturer: body.manufacturer,
+            kind: try RedemptionKind(named: body.kind), id: body.id)
         let account = try await service.accounts(of: Owner(.person, subject)).first { $0.kind == .rewards }
-        return try BrokerAPI.json(BrokerAPI.RedemptionResult(result: result, availableKRW: account?.available ?? 0), status: result == .redeemed ? .created : .ok)
+        return try BrokerAPI.json(
+            BrokerAPI.RedemptionResult(result: result, availableKRW: account?.available ?? 0), status: result == .redeemed ? .created : .ok)
     }
 }

@@ -30,8 +30,9 @@ struct HealthController: BrokerController {
             let head = try await withDeadline(seconds: APILimits.readinessSecondsMax) { try await store.head() }
             return try BrokerAPI.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
         } catch {
-            return try BrokerAPI.json(["status": "unavailable", "detail": "the store did not answer within \(Int(APILimits.readinessSecondsMax)) s"],
-                                      status: .serviceUnavailable)
+            return try BrokerAPI.json(
+                ["status": "unavailable", "detail": "the store did not answer within \(Int(APILimits.readinessSecondsMax)) s"],
+                status: .serviceUnavailable)
         }
     }
 }
@@ -61,7 +62,8 @@ struct PublicController: BrokerController {
     /// GET /v1/openapi.yaml
     @Sendable func openAPIDocument(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let data = FileManager.default.contents(atPath: url.path) else {
+            let data = FileManager.default.contents(atPath: url.path)
+        else {
             throw HTTPError(.notFound, message: "the OpenAPI document is not installed next to the binary")
         }
         return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

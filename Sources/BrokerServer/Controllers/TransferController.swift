@@ -26,8 +26,9 @@ struct TransferController: BrokerController {
         let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
         let body = Data(bytes.readableBytesView)
         let items = try BrokerAPI.pushItems(body: body, contentType: request.headers[.contentType])
-        let result = try await transfer.push(items: items, manufacturer: manufacturer, idempotencyKey: request.headers[BrokerAPI.idempotencyKeyField],
-                                             digest: Hex.encode(BLAKE2b.hash256([UInt8](body))))
+        let result = try await transfer.push(
+            items: items, manufacturer: manufacturer, idempotencyKey: request.headers[BrokerAPI.idempotencyKeyField],
+            digest: Hex.encode(BLAKE2b.hash256([UInt8](body))))
         traffic?.count(records: result.replayed ? 0 : result.accepted, party: manufacturer)
         return try BrokerAPI.json(result, status: result.replayed ? .ok : .created)
     }
@@ -67,8 +68,9 @@ struct TransferController: BrokerController {
         }
         let recipientKey = try BoxPublicKey(bytes: boxBytes)
         if streamed {
-            let delivery = try await transfer.pullCanonical(consentID: consentID, recipient: recipient, after: after,
-                                                            limit: BrokerAPI.limit(request, max: APILimits.streamedRecordsMax))
+            let delivery = try await transfer.pullCanonical(
+                consentID: consentID, recipient: recipient, after: after,
+                limit: BrokerAPI.limit(request, max: APILimits.streamedRecordsMax))
             traffic?.count(records: delivery.records.count, party: recipient)
             return try BrokerAPI.stream(delivery, to: recipientKey, broker: service.identity.signingKey)
         }

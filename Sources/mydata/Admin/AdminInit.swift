@@ -27,26 +27,34 @@ struct AdminInit: AsyncParsableCommand {
                 keys.role = "broker"
                 try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
             }
-            let broker = try await LocalBroker.open(directory, store: global.resolvedStore, purpose: .initialising,
-                                                allowAsyncCommit: global.allowAsyncCommit)
+            let broker = try await LocalBroker.open(
+                directory, store: global.resolvedStore, purpose: .initialising,
+                allowAsyncCommit: global.allowAsyncCommit)
             let head = try await broker.session { broker in
                 _ = try directory.vaultKey(create: true)
                 try await broker.service.initialise()
                 if try LedgerIdentity.read(directory) == nil, let first = try await broker.store.events(from: 1, limit: 1).first {
-                    try LedgerIdentity(brokerSigningKey: broker.service.identity.publicKeys.signingKey, firstEventHash: first.hash).write(to: directory)
+                    try LedgerIdentity(brokerSigningKey: broker.service.identity.publicKeys.signingKey, firstEventHash: first.hash).write(
+                        to: directory)
                 }
                 try await broker.service.activatePolicy(loaded)
                 if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }
                 return try await broker.store.head()
             }
             if global.json {
-                try Terminal.printJSON(["dataDir": directory.url.path, "policyVersion": loaded.policy.version,
-                                        "policyHash": loaded.hash, "events": "\(head.sequence)"])
+                try Terminal.printJSON([
+                    "dataDir": directory.url.path, "policyVersion": loaded.policy.version,
+                    "policyHash": loaded.hash, "events": "\(head.sequence)",
+                ])
                 return
             }
-            print(fresh ? "Created broker data directory \(directory.url.path)" : "Data directory \(directory.url.path) already existed; brought it up to date")
+            print(
+                fresh
+                    ? "Created broker data directory \(directory.url.path)"
+                    : "Data directory \(directory.url.path) already existed; brought it up to date")
             print("Policy \(loaded.policy.version) active (hash \(loaded.hash.prefix(16))…); ledger holds \(head.sequence) events.")
-            print("""
+            print(
+                """
 
                 Try it (as a person sharing your product data):
                   export MYDATA_DATA_DIR=\(directory.url.path)

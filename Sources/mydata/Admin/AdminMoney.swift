@@ -16,9 +16,12 @@ struct AdminAccounts: AsyncParsableCommand {
             let accounts = try await broker.store.accounts(owner: nil)
             if global.json { try Terminal.printJSON(accounts.map(AccountView.init)); return }
             guard !accounts.isEmpty else { print("No accounts yet."); return }
-            print(Terminal.table(["ACCOUNT", "KIND", "BALANCE", "AVAILABLE", "PENDING IN", "PENDING OUT"], accounts.map {
-                [$0.id, $0.kind.rawValue, "\($0.balance)", "\($0.available)", "\($0.creditsPending)", "\($0.debitsPending)"]
-            }))
+            print(
+                Terminal.table(
+                    ["ACCOUNT", "KIND", "BALANCE", "AVAILABLE", "PENDING IN", "PENDING OUT"],
+                    accounts.map {
+                        [$0.id, $0.kind.rawValue, "\($0.balance)", "\($0.available)", "\($0.creditsPending)", "\($0.debitsPending)"]
+                    }))
             let debits = accounts.reduce(Int64(0)) { $0 + $1.debitsPosted }, credits = accounts.reduce(Int64(0)) { $0 + $1.creditsPosted }
             print("Posted debits \(debits) = credits \(credits) won; the sum of all balances is \(credits - debits).")
         }
@@ -44,10 +47,15 @@ struct AdminStatement: AsyncParsableCommand {
             } else if global.json {
                 try Terminal.printJSON(lines)
             } else {
-                print(Terminal.table(["TIME", "TRANSFER", "CODE", "AMOUNT", "COUNTERPARTY", "PHASE", "REFERENCE"], lines.map {
-                    [Timestamp(milliseconds: $0.time).description, $0.transfer, $0.code.rawValue, RewardsShow.amount($0),
-                     $0.counterparty, $0.phase.rawValue, $0.reference]
-                }))
+                print(
+                    Terminal.table(
+                        ["TIME", "TRANSFER", "CODE", "AMOUNT", "COUNTERPARTY", "PHASE", "REFERENCE"],
+                        lines.map {
+                            [
+                                Timestamp(milliseconds: $0.time).description, $0.transfer, $0.code.rawValue, RewardsShow.amount($0),
+                                $0.counterparty, $0.phase.rawValue, $0.reference,
+                            ]
+                        }))
             }
         }
     }
@@ -105,7 +113,8 @@ struct AdminVoucherIssue: AsyncParsableCommand {
             let broker = try await LocalBroker.open(global)
             let voucherID = id ?? Identifiers.random(prefix: "vch")
             let voucher = try await broker.session {
-                try await $0.service.issueVoucher(id: voucherID, recipient: recipient, amount: amount, expiresAt: $0.service.clock.now().adding(days: Int64(days)))
+                try await $0.service.issueVoucher(
+                    id: voucherID, recipient: recipient, amount: amount, expiresAt: $0.service.clock.now().adding(days: Int64(days)))
             }
             if global.json { try Terminal.printJSON(voucher); return }
             print("Issued voucher \(voucher.id) of \(amount) won to \(recipient), expiring \(voucher.expiresAt).")
@@ -123,9 +132,12 @@ struct AdminVoucherList: AsyncParsableCommand {
             let vouchers = try await LocalBroker.open(global).service.vouchers(recipient: recipient)
             if global.json { try Terminal.printJSON(vouchers); return }
             guard !vouchers.isEmpty else { print("No vouchers."); return }
-            print(Terminal.table(["VOUCHER", "RECIPIENT", "ISSUED", "LEFT", "EXPIRES", "STATUS"], vouchers.map {
-                [$0.id, $0.recipient, "\($0.issued)", "\($0.available)", $0.expiresAt.description, $0.expired ? "expired" : "active"]
-            }))
+            print(
+                Terminal.table(
+                    ["VOUCHER", "RECIPIENT", "ISSUED", "LEFT", "EXPIRES", "STATUS"],
+                    vouchers.map {
+                        [$0.id, $0.recipient, "\($0.issued)", "\($0.available)", $0.expiresAt.description, $0.expired ? "expired" : "active"]
+                    }))
         }
     }
 }

@@ -6,7 +6,9 @@ import Foundation
 struct AdminParty: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "party", abstract: "Register, list, suspend and reinstate manufacturers and recipients.",
-        subcommands: [AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self, AdminPartyRotate.self, AdminPartyCallback.self])
+        subcommands: [
+            AdminPartyAdd.self, AdminPartyList.self, AdminPartySuspend.self, AdminPartyReinstate.self, AdminPartyRotate.self, AdminPartyCallback.self,
+        ])
 }
 
 extension PartyRole: ExpressibleByArgument {}
@@ -90,7 +92,9 @@ struct AdminPartyRotate: AsyncParsableCommand {
         try await reportingErrors {
             let broker = try await LocalBroker.open(global)
             var (keys, generated) = try PartyKeys.read(id: id, publicKeyFile: publicKeyFile)
-            guard let party = try await broker.store.party(id) else { throw ConsentError(.unknownParty, "party '\(id)' is not registered; add it first") }
+            guard let party = try await broker.store.party(id) else {
+                throw ConsentError(.unknownParty, "party '\(id)' is not registered; add it first")
+            }
             keys.role = party.role.rawValue
             keys.name = party.name
             try await broker.session { try await $0.service.rotateKeys(party: id, keys: keys) }

@@ -17,7 +17,9 @@ struct AdminPolicyCheck: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let loaded = try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true))
-            print("Policy \(loaded.policy.version) is valid: \(loaded.policy.categories.count) categories, \(loaded.policy.purposes.count) purposes; hash \(loaded.hash)")
+            print(
+                "Policy \(loaded.policy.version) is valid: \(loaded.policy.categories.count) categories, \(loaded.policy.purposes.count) purposes; hash \(loaded.hash)"
+            )
         }
     }
 }
@@ -34,8 +36,10 @@ struct AdminPolicyActivate: AsyncParsableCommand {
             let loaded = try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true))
             let broker = try await LocalBroker.open(global)
             let changed = try await broker.session { try await $0.service.activatePolicy(loaded) }
-            print(changed ? "Activated policy \(loaded.policy.version) (hash \(loaded.hash))."
-                          : "Policy \(loaded.policy.version) with this hash is already active; nothing changed.")
+            print(
+                changed
+                    ? "Activated policy \(loaded.policy.version) (hash \(loaded.hash))."
+                    : "Policy \(loaded.policy.version) with this hash is already active; nothing changed.")
         }
     }
 }

@@ -18,7 +18,9 @@ struct PartyKeyOption: ParsableArguments {
     func identity(for party: String, in directory: DataDirectory) throws -> Identity {
         let url = keyFile.map { URL(fileURLWithPath: $0) } ?? directory.partyKeyURL(party)
         let identity = try KeyFile.read(url) { try Terminal.passphrase(prompt: "Passphrase for \(party): ") }
-        guard identity.id == party else { throw CLIError(message: "\(url.path) holds the key of '\(identity.id)', not '\(party)'", exitCode: ExitCodes.keyProblem) }
+        guard identity.id == party else {
+            throw CLIError(message: "\(url.path) holds the key of '\(identity.id)', not '\(party)'", exitCode: ExitCodes.keyProblem)
+        }
         return identity
     }
 }
@@ -46,7 +48,9 @@ struct AdminRequestCreate: AsyncParsableCommand {
         for (name, text) in [("--data-from", dataFrom), ("--data-to", dataTo)] {
             if let text, Timestamp(rfc3339: text) == nil { throw ValidationError("\(name) must be RFC 3339, e.g. 2026-01-01T00:00:00Z") }
         }
-        guard (1...ConsentLimits.offerDaysMax).contains(offerDays) else { throw ValidationError("--offer-days must be 1 to \(ConsentLimits.offerDaysMax)") }
+        guard (1...ConsentLimits.offerDaysMax).contains(offerDays) else {
+            throw ValidationError("--offer-days must be 1 to \(ConsentLimits.offerDaysMax)")
+        }
     }
 
     func run() async throws {
@@ -57,13 +61,15 @@ struct AdminRequestCreate: AsyncParsableCommand {
                 let signer = try key.identity(for: recipient, in: broker.directory)
                 let now = service.clock.now()
                 let policy = try await broker.store.activePolicy()
-                let terms = ConsentTerms(category: category, items: items, purpose: purpose,
-                                         dataFrom: dataFrom.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: -365),
-                                         dataTo: dataTo.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: 365),
-                                         durationDays: days, onceOff: onceOff, retentionDays: retentionDays, incentiveKRW: incentive)
-                let request = ConsentRequested(requestID: id ?? Identifiers.random(prefix: "req"), recipient: recipient, subject: subject,
-                                               terms: terms, offerExpiresAt: now.adding(days: Int64(offerDays)),
-                                               policyVersion: policy?.version ?? "")
+                let terms = ConsentTerms(
+                    category: category, items: items, purpose: purpose,
+                    dataFrom: dataFrom.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: -365),
+                    dataTo: dataTo.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: 365),
+                    durationDays: days, onceOff: onceOff, retentionDays: retentionDays, incentiveKRW: incentive)
+                let request = ConsentRequested(
+                    requestID: id ?? Identifiers.random(prefix: "req"), recipient: recipient, subject: subject,
+                    terms: terms, offerExpiresAt: now.adding(days: Int64(offerDays)),
+                    policyVersion: policy?.version ?? "")
                 let recorded = try await service.submit(signer.sign(.consentRequested(request), at: now))
                 if global.json {
                     try Terminal.printJSON(["request": request.requestID, "ledgerSequence": "\(recorded.sequence)"])
@@ -89,7 +95,8 @@ struct AdminRequestWithdraw: AsyncParsableCommand {
                     throw ConsentError(.requestNotFound, "request \(requestID) does not exist")
                 }
                 let signer = try key.identity(for: request.recipient, in: broker.directory)
-                try await broker.service.submit(signer.sign(.requestWithdrawn(RequestWithdrawn(requestID: requestID)), at: broker.service.clock.now()))
+                try await broker.service.submit(
+                    signer.sign(.requestWithdrawn(RequestWithdrawn(requestID: requestID)), at: broker.service.clock.now()))
                 print("Withdrew request \(requestID).")
             }
         }

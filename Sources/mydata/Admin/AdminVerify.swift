@@ -12,7 +12,10 @@ struct AdminVerify: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The broker public key to trust (default: keys/broker.pub in the data directory).", valueName: "file"))
     var brokerKey: String?
-    @Option(name: .long, help: ArgumentHelp("A checkpoint kept outside the database (from `mydata admin checkpoint`): the ledger must reach and match it.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A checkpoint kept outside the database (from `mydata admin checkpoint`): the ledger must reach and match it.", valueName: "file"))
     var trustedCheckpoint: String?
 
     func run() async throws {
@@ -33,8 +36,9 @@ struct AdminVerify: AsyncParsableCommand {
             } catch let error as LedgerIdentityError {
                 // What the ledger must reach, when somebody kept a checkpoint of it.
                 guard let trusted else { throw error }
-                throw LedgerIdentityError(error.message + ". The trusted checkpoint says it held at least \(trusted.sequence) events, "
-                    + "with head hash \(Hex.encode(trusted.headHash))")
+                throw LedgerIdentityError(
+                    error.message + ". The trusted checkpoint says it held at least \(trusted.sequence) events, "
+                        + "with head hash \(Hex.encode(trusted.headHash))")
             }
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
@@ -47,19 +51,23 @@ struct AdminVerify: AsyncParsableCommand {
             switch (result, money) {
             case (.success(let report), .success(let accounts)):
                 if global.json {
-                    try Terminal.printJSON(VerifyView(ok: true, events: report.events, signatures: report.signatures,
-                                                      checkpoints: report.checkpoints, headHash: Hex.encode(report.head.hash),
-                                                      accounts: accounts.accounts, transfers: accounts.transfers, postedKRW: accounts.posted,
-                                                      pendingKRW: accounts.pending))
+                    try Terminal.printJSON(
+                        VerifyView(
+                            ok: true, events: report.events, signatures: report.signatures,
+                            checkpoints: report.checkpoints, headHash: Hex.encode(report.head.hash),
+                            accounts: accounts.accounts, transfers: accounts.transfers, postedKRW: accounts.posted,
+                            pendingKRW: accounts.pending))
                 } else {
                     print("Ledger intact: \(report.events) events, \(report.signatures) author signatures, \(report.checkpoints) broker checkpoints.")
                     print("Head: event \(report.head.sequence), hash \(Hex.encode(report.head.hash))")
-                    print("Accounts add up: \(accounts.accounts) accounts, \(accounts.transfers) transfers replayed to their recorded balances; "
-                          + "debits = credits = \(accounts.posted) won posted, \(accounts.pending) won pending.")
+                    print(
+                        "Accounts add up: \(accounts.accounts) accounts, \(accounts.transfers) transfers replayed to their recorded balances; "
+                            + "debits = credits = \(accounts.posted) won posted, \(accounts.pending) won pending.")
                 }
             case (.failure(let failure), _), (_, .failure(let failure)):
                 if global.json {
-                    try Terminal.printJSON(VerifyView(ok: false, firstBadEvent: failure.sequence, problem: failure.kind.rawValue, detail: failure.detail))
+                    try Terminal.printJSON(
+                        VerifyView(ok: false, firstBadEvent: failure.sequence, problem: failure.kind.rawValue, detail: failure.detail))
                 } else {
                     print("LEDGER NOT INTACT: \(failure)")
                 }
