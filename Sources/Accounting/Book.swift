@@ -163,6 +163,8 @@ public struct Book: Sendable, Equatable {
     }
 
     private mutating func commit(_ effect: Effect, undo: inout Undo) {
+        assert(
+            Self.isDoubleEntry(effect, before: accounts), "transfer \(effect.transfer.id) moves as much into one account as it takes from the other")
         for account in [effect.debit, effect.credit] {
             if undo.accounts[account.id] == nil { undo.accounts[account.id] = accounts[account.id] }
             if let last = savepoints.indices.last, savepoints[last].accounts[account.id] == nil {
@@ -177,6 +179,19 @@ public struct Book: Sendable, Equatable {
         }
         positions[effect.transfer.id] = log.count
         log.append(effect.transfer)
+    }
+
+    /// Double entry, per transfer (checked in debug builds): the debit account's debits grow by
+    /// exactly what the credit account's credits grow by, pending and posted alike, and neither
+    /// account's other side moves. Summed over every transfer this is `totals.isBalanced`.
+    static func isDoubleEntry(_ effect: Effect, before accounts: [String: Account]) -> Bool {
+        guard effect.debit.id != effect.credit.id, let debit = accounts[effect.debit.id], let credit = accounts[effect.credit.id] else {
+            return false
+        }
+        return effect.debit.debitsPending &- debit.debitsPending == effect.credit.creditsPending &- credit.creditsPending
+            && effect.debit.debitsPosted &- debit.debitsPosted == effect.credit.creditsPosted &- credit.creditsPosted
+            && effect.debit.creditsPending == debit.creditsPending && effect.debit.creditsPosted == debit.creditsPosted
+            && effect.credit.debitsPending == credit.debitsPending && effect.credit.debitsPosted == credit.debitsPosted
     }
 
     private mutating func rollBack(_ undo: Undo) {

@@ -11,14 +11,6 @@ public enum DurableSQLite {
     /// `PRAGMA synchronous` as SQLite reports it: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
     public static let synchronousFull = 2
 
-    /// WAL pages after which the committing connection copies the log into the database file
-    /// (SQLite's default is 1,000). A ledger append touches pages all over the projections'
-    /// indexes; with 1,000 the writer stopped every dozen commits to copy and fsync pages that
-    /// the next commits changed again. 10,000 (about 40 MB) copies each hot page once per ten
-    /// times as many commits: measured +16% durable person-signed appends (`mydata-bench
-    /// ledger`), and the baseline it is compared with gets the same setting.
-    public static let walAutoCheckpointPages = 10_000
-
     /// A pool in WAL mode whose writer commits with `synchronous = FULL`.
     ///
     /// - Throws: the database's error, or `LedgerError.storeUnavailable` when the writer does not
@@ -27,7 +19,12 @@ public enum DurableSQLite {
         let pool = try DatabasePool(path: path, configuration: configuration)
         let effective = try pool.writeWithoutTransaction { db -> Int in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walAutoCheckpointPages)")
+            // With SQLite's default of 1,000 pages the writer stopped every dozen commits to copy
+            // and fsync pages the next commits changed again (an append touches pages all over the
+            // projections' indexes); 10,000 (about 40 MB) copies each hot page once per ten times
+            // as many commits: measured +16% durable person-signed appends (`mydata-bench ledger`),
+            // and the baseline it is compared with gets the same setting.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(StorageLimits.sqliteWALAutoCheckpointPages)")
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
         guard effective >= synchronousFull else {

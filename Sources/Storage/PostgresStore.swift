@@ -26,23 +26,13 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     /// The migrations this process applied when it connected (empty when the schema was current).
     public private(set) var appliedMigrations: [String] = []
 
-    /// How often a commit that failed before `COMMIT` was sent is retried, with back-off.
-    static let commitRetriesMax = 5
-    /// Connections this process opens at most.
-    public static let connectionsMax = 8
-    /// Seconds a transaction may sit idle holding locks, and an append may wait for the chain position.
-    public static let stalledTransactionSecondsMax = 10
-    /// Seconds an append waits for a connection before it counts the server as unreachable.
-    static let leaseSecondsMax = 1.0
-    /// Seconds an append keeps trying to reach an unreachable server before it gives up.
-    static let commitUnreachableSecondsMax: Int64 = 3
-
     private init(client: PostgresClient, runTask: Task<Void, Never>, location: PostgresLocation, logger: Logger) {
         self.client = client
         self.runTask = runTask
         self.location = location
         self.logger = logger
-        committer = GroupCommitter(groupWeightMax: 8 * Limits.appendBatchEventsMax, weight: { $0.batch.events.count }) { [client, logger] batches in
+        committer = GroupCommitter(groupWeightMax: StorageLimits.appendGroupEventsMax, weight: { $0.batch.events.count }) {
+            [client, logger] batches in
             await Self.commit(batches, client: client, logger: logger)
         }
     }
@@ -80,12 +70,12 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         var config = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username,
             password: location.password, database: location.database, tls: try location.clientTLS())
-        config.options.maximumConnections = connectionsMax
+        config.options.maximumConnections = StorageLimits.postgresConnectionsMax
         // A broker that stops (frozen, or cut off) while it holds the chain position must not stall
         // every other broker: the server ends its transaction, and waiting for the lock gives up.
         config.options.additionalStartupParameters = [
-            ("idle_in_transaction_session_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
-            ("lock_timeout", "\(Self.stalledTransactionSecondsMax * 1000)"),
+            ("idle_in_transaction_session_timeout", "\(StorageLimits.postgresStalledTransactionSecondsMax * 1000)"),
+            ("lock_timeout", "\(StorageLimits.postgresStalledTransactionSecondsMax * 1000)"),
             // Acknowledged means durable: every COMMIT waits for its WAL flush, whatever the
             // server's or the role's default says.
             ("synchronous_commit", "on"),
@@ -95,7 +85,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         let runTask = Task { await client.run() }
         let store = PostgresStore(client: client, runTask: runTask, location: location, logger: logger)
         do {
-            _ = try await withDeadline(seconds: 10, "PostgreSQL") { try await client.query("SELECT 1", logger: logger) }
+            _ = try await withDeadline(seconds: StorageLimits.postgresConnectSecondsMax, "PostgreSQL") {
+                try await client.query("SELECT 1", logger: logger)
+            }
             let durability = try await store.durability()
             if let problem = durability.problem {
                 guard allowAsyncCommit else {
@@ -168,7 +160,7 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     @discardableResult
     public func migrate() async throws -> [String] {
         try await client.withTransaction(logger: logger) { conn in
-            try await conn.query("SELECT pg_advisory_xact_lock(7001)", logger: self.logger)
+            try await conn.query("SELECT pg_advisory_xact_lock(\(StorageLimits.postgresMigrationLockID))", logger: self.logger)
             try await conn.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)", logger: self.logger)
             var applied = Set<String>()
@@ -291,16 +283,18 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     private static func commit(_ batches: [PendingAppend], client: PostgresClient, logger: Logger) async -> [Result<[RecordedEvent], any Error>] {
         var delay: UInt64 = 50_000_000
         let started = ContinuousClock.now
-        for attempt in 1...commitRetriesMax {
+        for attempt in 1...StorageLimits.postgresCommitRetriesMax {
             do {
-                return try await withLease(client, seconds: leaseSecondsMax) { conn in
+                return try await withLease(client, seconds: StorageLimits.postgresLeaseSecondsMax) { conn in
                     try await conn.withTransaction(logger: logger) { conn in
                         try await appendGroup(batches, on: conn, logger: logger)
                     }
                 }
             } catch let error as LedgerError where error.code == .storeUnavailable {
                 // No connection could be had: nothing was sent. Try again while the time allows.
-                guard attempt < commitRetriesMax, ContinuousClock.now - started < .seconds(commitUnreachableSecondsMax) else { break }
+                guard attempt < StorageLimits.postgresCommitRetriesMax,
+                    ContinuousClock.now - started < .seconds(StorageLimits.postgresCommitUnreachableSecondsMax)
+                else { break }
                 logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
                 try? await Task.sleep(nanoseconds: delay)
                 delay *= 2
@@ -312,7 +306,7 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 return batches.map { _ in .failure(failure) }
             } catch let error as PostgresTransactionError where isConnectionFailure(error) {
                 // Nothing was committed: the transaction never reached COMMIT. Wait and try again.
-                guard attempt < commitRetriesMax else { break }
+                guard attempt < StorageLimits.postgresCommitRetriesMax else { break }
                 logger.warning("database unreachable; retrying the commit", metadata: ["attempt": "\(attempt)"])
                 try? await Task.sleep(nanoseconds: delay)
                 delay *= 2
@@ -329,7 +323,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 ]
             }
         }
-        let failure = LedgerError(.storeUnavailable, "PostgreSQL stayed unreachable through \(commitRetriesMax) attempts; nothing was appended")
+        let failure = LedgerError(
+            .storeUnavailable, "PostgreSQL stayed unreachable through \(StorageLimits.postgresCommitRetriesMax) attempts; nothing was appended")
         return batches.map { _ in .failure(failure) }
     }
 

@@ -41,7 +41,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
     /// - Throws: `LedgerError.storeUnavailable` with the reason.
     public init(path: String, logger: Logger = Logger(label: "mydata.storage")) throws {
         var config = Configuration()
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(StorageLimits.sqliteBusySecondsMax)
         config.prepareDatabase { db in
             // Freed space is overwritten with zeros, so a destroyed data key does not linger in free pages.
             try db.execute(sql: "PRAGMA secure_delete = ON")
@@ -62,10 +62,10 @@ public final class SQLiteStore: BrokerStore, Sendable {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         }
         let pool = self.pool
-        nonceCommitter = GroupCommitter(groupWeightMax: 1_000, weight: { _ in 1 }) { claims in
+        nonceCommitter = GroupCommitter(groupWeightMax: StorageLimits.nonceGroupClaimsMax, weight: { _ in 1 }) { claims in
             await Self.claim(claims, pool: pool)
         }
-        committer = GroupCommitter(groupWeightMax: 8 * Limits.appendBatchEventsMax, weight: { $0.batch.events.count }) { batches in
+        committer = GroupCommitter(groupWeightMax: StorageLimits.appendGroupEventsMax, weight: { $0.batch.events.count }) { batches in
             await Self.commit(batches, pool: pool)
         }
     }
