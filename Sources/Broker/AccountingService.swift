@@ -26,9 +26,10 @@ import Metrics
 public actor AccountingService {
     let store: any BrokerStore
     let clock: any Clock
-    private var book: Book?
-    /// How many events the `accounting` stream holds in what `book` reflects.
-    private var version = 0
+    /// What this process knows of the book. A group commit takes the book out (`takeBook`),
+    /// decides on it, and puts it back only when it knows what the store holds; otherwise the
+    /// next group reads it again from the projections.
+    private var state = BookState.unloaded
     private var queue: [Queued] = []
     private var draining = false
 
@@ -163,6 +164,15 @@ public actor AccountingService {
         draining = false
     }
 
+    /// The book of this process, or none.
+    private enum BookState {
+        /// Not read yet; or dropped because another process moved the accounts, or because a
+        /// commit's outcome is unknown.
+        case unloaded
+        /// The book as of `version` events of the `accounting` stream.
+        case loaded(Book, version: Int)
+    }
+
     /// What becomes of a request after a commit: answered, or decided again (`counted` when it
     /// is its own retry, not one forced by an earlier request's failure).
     private enum Disposition {
@@ -181,32 +191,32 @@ public actor AccountingService {
     /// Decides `request` on the live book: opens its accounts, applies its transfers, and returns
     /// the `accounts.opened` / `transfers.posted` events. Leaves the book changed; the caller
     /// holds a savepoint.
-    private func decide(_ request: Queued, now: Timestamp) throws -> Decision {
-        let movement = try request.plan(book!, now)
+    private func decide(_ request: Queued, on book: inout Book, now: Timestamp) throws -> Decision {
+        let movement = try request.plan(book, now)
         guard movement.transfers.count <= Self.transfersPerCommitMax else {
             throw ConsentError(
                 .transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
         }
-        let wanted = AccountNames.brokerAccounts.filter { book!.accounts[$0.id] == nil } + movement.accounts
+        let wanted = AccountNames.brokerAccounts.filter { book.accounts[$0.id] == nil } + movement.accounts
         var opened: [Account] = []
-        for (account, result) in zip(wanted, book!.createAccounts(wanted)) {
+        for (account, result) in zip(wanted, book.createAccounts(wanted)) {
             switch result {
             case .ok: opened.append(account)
             case .exists: break
             case .rejected(let rejection): throw ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
             }
         }
-        let before = book!.log.count
-        let results = book!.apply(movement.transfers, at: now.milliseconds)
+        let before = book.log.count
+        let results = book.apply(movement.transfers, at: now.milliseconds)
         if request.allOrNothing, let (index, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
             throw ConsentError(.transferRejected, "transfer \(movement.transfers[index].id) was refused: \(refused.code)")
         }
-        let applied = Array(book!.log[before...])
+        let applied = Array(book.log[before...])
         var money: [DomainEvent] = []
         if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
         if !applied.isEmpty {
             let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
-            money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book!.accounts[$0] })))
+            money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book.accounts[$0] })))
         }
         return Decision(results: results, money: money)
     }
@@ -218,32 +228,29 @@ public actor AccountingService {
     /// Money-only requests: decided one after another (each under its own savepoint, so a
     /// refused all-or-nothing request leaves no trace) and appended as one batch.
     private func commitMoneyOnly(_ group: [Queued]) async throws -> [Disposition] {
-        _ = try await loaded()
+        var (book, version) = try await takeBook()
         let now = clock.now()
-        book!.savepoint()
-        var kept = false
-        defer { if kept { book?.releaseSavepoint() } else { book?.rollBackToSavepoint() } }
         var decided: [Result<Decision, any Error>] = []
         for request in group {
-            book!.savepoint()
+            book.savepoint()
             do {
-                decided.append(.success(try decide(request, now: now)))
-                book!.releaseSavepoint()
+                decided.append(.success(try decide(request, on: &book, now: now)))
+                book.releaseSavepoint()
             } catch {
-                book!.rollBackToSavepoint()
+                book.rollBackToSavepoint()
                 decided.append(.failure(error))
             }
         }
         let money = decided.flatMap { (try? $0.get().money) ?? [] }
         guard !money.isEmpty else {
-            kept = true
+            state = .loaded(book, version: version)
             return decided.map { .done($0.map { Outcome(results: $0.results, recorded: []) }) }
         }
         let fence = StreamCondition(streamID: StreamName.accounting, expectedVersion: version)
         do {
             let recorded = try await store.append(AppendBatch(typed: try typed(money, at: now), conditions: [fence]))
-            kept = true
             version += money.count
+            state = .loaded(book, version: version)
             Counter(label: "mydata_transfers_posted_total").increment(
                 by: money.reduce(0) { if case .transfersPosted(let e) = $1 { $0 + e.transfers.count } else { $0 } })
             var offset = 0
@@ -255,10 +262,12 @@ public actor AccountingService {
                     })
             }
         } catch let error as LedgerError where error.code == .streamVersionConflict {
-            book = nil  // another process moved the accounts: reload and decide again
+            // Another process moved the accounts: the book stays unloaded, is read again and
+            // every request decided again.
             return decided.map { if case .failure(let own) = $0 { .done(.failure(own)) } else { .retry(counted: true) } }
         } catch {
-            book = nil  // a failed COMMIT may or may not have stored it: read back what is there
+            // A failed COMMIT may or may not have stored it: the book stays unloaded and is read
+            // back from what is there.
             return decided.map { if case .failure(let own) = $0 { .done(.failure(own)) } else { .done(.failure(error)) } }
         }
     }
@@ -266,21 +275,19 @@ public actor AccountingService {
     /// Requests with other events: each its own batch, queued together in order, each fenced
     /// at the version the batches before it leave.
     private func commitWithEvents(_ group: [Queued]) async throws -> [Disposition] {
-        _ = try await loaded()
+        var (book, version) = try await takeBook()
         let now = clock.now()
-        book!.savepoint()
-        defer { book?.releaseSavepoint() }
         var outcomes: [Disposition] = Array(repeating: .retry(counted: false), count: group.count)
         var batches: [AppendBatch] = []
         var pending: [(request: Int, results: [TransferResult], money: Int)] = []  // holds a savepoint each, in stack order
         var expected = version
         for (index, request) in group.enumerated() {
-            book!.savepoint()
+            book.savepoint()
             do {
-                let decision = try decide(request, now: now)
+                let decision = try decide(request, on: &book, now: now)
                 let events = request.events + (try typed(decision.money, at: now))
                 guard !events.isEmpty else {
-                    book!.releaseSavepoint()
+                    book.releaseSavepoint()
                     outcomes[index] = .done(.success(Outcome(results: decision.results, recorded: [])))
                     continue
                 }
@@ -292,29 +299,30 @@ public actor AccountingService {
                 expected += decision.money.count
                 pending.append((index, decision.results, decision.money.count))
             } catch {
-                book!.rollBackToSavepoint()
+                book.rollBackToSavepoint()
                 outcomes[index] = .done(.failure(error))
             }
         }
         let results = await store.append(batches: batches)
         guard let failed = results.firstIndex(where: { if case .failure = $0 { true } else { false } }) else {
-            for _ in pending { book!.releaseSavepoint() }
+            for _ in pending { book.releaseSavepoint() }
             for (position, entry) in pending.enumerated() {
                 version += entry.money
                 outcomes[entry.request] = .done(.success(Outcome(results: entry.results, recorded: try results[position].get())))
             }
+            state = .loaded(book, version: version)
             return outcomes
         }
-        let unwindable = !results[failed...].contains { if case .success = $0 { true } else { false } }
-        if unwindable {
+        // Whether this process still knows what the store holds; when not, the book stays
+        // unloaded and is read back before the next decision.
+        var known = !results[failed...].contains { if case .success = $0 { true } else { false } }
+        if known {
             // Undo the failed batch and every one after it (innermost first), keep the rest.
-            for _ in pending[failed...] { book!.rollBackToSavepoint() }
-            for _ in pending[..<failed] { book!.releaseSavepoint() }
-        } else {
-            // A batch with no money of its own does not move the fence, so one after a failure can
-            // have succeeded: the stack of savepoints cannot express that, so read the book back.
-            book = nil
+            for _ in pending[failed...] { book.rollBackToSavepoint() }
+            for _ in pending[..<failed] { book.releaseSavepoint() }
         }
+        // Otherwise a batch with no money of its own, which does not move the fence, succeeded
+        // after a failure: the stack of savepoints cannot express that.
         for (position, entry) in pending.enumerated() {
             guard case .success(let recorded) = results[position] else { continue }
             version += entry.money
@@ -327,37 +335,37 @@ public actor AccountingService {
         guard let ledger = error as? LedgerError, ledger.code == .streamVersionConflict else {
             // A failed COMMIT may or may not have stored this batch and those after it: each of
             // them is told so (a retry could charge twice), and the book is read back.
-            book = nil
             outcomes[pending[failed].request] = .done(.failure(error))
             for entry in later { outcomes[entry.request] = .done(.failure(error)) }
             return outcomes
         }
         // A conflict is the caller's own when the accounts did not move; the batches after it
         // only failed their fence and are decided again without counting it against them.
-        let moved: Bool
         do {
             let store = self.store
-            moved =
-                try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) } != version
-                || book == nil
+            let stored = try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) }
+            known = known && stored == version
         } catch {
-            book = nil
             outcomes[pending[failed].request] = .done(.failure(error))
             return outcomes
         }
-        if moved {
-            book = nil  // another process moved the accounts: reload, then decide again
-            outcomes[pending[failed].request] = .retry(counted: true)
-        } else {
+        if known {
+            state = .loaded(book, version: version)
             outcomes[pending[failed].request] = .done(.failure(error))
+        } else {
+            outcomes[pending[failed].request] = .retry(counted: true)  // another process moved the accounts: reload, then decide again
         }
         return outcomes
     }
 
-    /// Reads the book from the projections (when this process has none) and checks that
-    /// replaying its transfers gives the stored balances.
-    private func loaded() async throws -> Book {
-        if let book { return book }
+    /// Takes the book out of `state` for a group commit (leaving it unloaded), reading it from
+    /// the projections when this process has none, and checking that replaying its transfers
+    /// gives the stored balances.
+    private func takeBook() async throws -> (Book, version: Int) {
+        if case .loaded(let book, let version) = state {
+            state = .unloaded
+            return (book, version)
+        }
         Counter(label: "mydata_accounting_reloads_total").increment()
         let snapshot = try await store.accountingSnapshot()
         let replayed: Book
@@ -367,8 +375,7 @@ public actor AccountingService {
         for account in snapshot.accounts where replayed.accounts[account.id] != account {
             throw LedgerError(.corruptRecord, "account \(account.id) does not hold what its transfers give; run `mydata admin verify`")
         }
-        book = replayed
-        version = snapshot.version
-        return replayed
+        return (replayed, snapshot.version)
     }
+
 }
