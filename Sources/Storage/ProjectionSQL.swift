@@ -49,6 +49,12 @@ enum ProjectionSQL {
         return versions
     }
 
+    /// Debug builds check that an update of one projection row found it: the event it comes from
+    /// was decided on that row, so a miss means the projections and the ledger have parted.
+    private static func assertOneRow(_ db: Database, _ what: @autoclosure () -> String) {
+        assert(db.changesCount == 1, "the projection update of \(what()) changed \(db.changesCount) rows, not 1")
+    }
+
     private static func json<T: Encodable>(_ value: T) throws -> Data { Data(try CanonicalJSON.encode(value)) }
 
     private static func apply(_ change: ProjectionChange, sequence: UInt64, db: Database) throws {
@@ -64,8 +70,10 @@ enum ProjectionSQL {
             ).execute(arguments: [p.id, p.role.rawValue, p.name, p.signingKey, p.boxKey, p.status.rawValue, p.registeredAt.milliseconds])
         case .setPartyStatus(let id, let status):
             try db.cachedStatement(sql: "UPDATE parties SET status = ? WHERE id = ?").execute(arguments: [status.rawValue, id])
+            assertOneRow(db, "party \(id)")
         case .setPartyKeys(let id, let signingKey, let boxKey):
             try db.cachedStatement(sql: "UPDATE parties SET signing_key = ?, box_key = ? WHERE id = ?").execute(arguments: [signingKey, boxKey, id])
+            assertOneRow(db, "party \(id)")
         case .insertSubject(let s):
             try db.cachedStatement(sql: "INSERT INTO subjects (id, signing_key, registered_ms) VALUES (?, ?, ?)")
                 .execute(arguments: [s.id, s.signingKey, s.registeredAt.milliseconds])
@@ -81,6 +89,7 @@ enum ProjectionSQL {
             ])
         case .withdrawRequest(let id, let at):
             try db.cachedStatement(sql: "UPDATE requests SET withdrawn_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+            assertOneRow(db, "request \(id)")
         case .insertConsent(let c):
             try db.cachedStatement(
                 sql: """
@@ -95,6 +104,7 @@ enum ProjectionSQL {
             ])
         case .revokeConsent(let id, let at):
             try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+            assertOneRow(db, "consent \(id)")
             // In the same transaction as the revocation: the recipient will be told, whatever happens next.
             try db.cachedStatement(
                 sql: """
@@ -171,6 +181,7 @@ enum ProjectionSQL {
                     """)
             for a in balances {
                 try update.execute(arguments: [a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted, a.id])
+                assertOneRow(db, "account \(a.id)")
             }
         case .appendAccess(let a):
             // Item ids are policy identifiers (a-z, 0-9, '-', '_', '.'), so a comma separates them safely.
