@@ -33,16 +33,6 @@ public actor AccountingService {
     private var queue: [Queued] = []
     private var draining = false
 
-    /// Transfers in one commit: one `transfers.posted` event stays well under the payload limit.
-    public static let transfersPerCommitMax = 300
-    /// Transfers decided into one group of money-only requests.
-    static let groupTransfersMax = 6_000
-    /// Requests with other events decided into one group.
-    static let groupRequestsMax = 64
-    static let conflictRetriesMax = 8
-    /// Seconds to wait for the accounts' stream version after a failed commit.
-    static let storeReadSecondsMax: Double = 5
-
     init(store: any BrokerStore, clock: any Clock) {
         self.store = store
         self.clock = clock
@@ -64,8 +54,9 @@ public actor AccountingService {
     /// - Throws: `ConsentError.transferRejected` (all-or-nothing, or an account refused), or a
     ///   store error.
     public func commit(opening accounts: [Account] = [], transfers: [Transfer], allOrNothing: Bool) async throws -> Outcome {
-        guard transfers.count <= Self.transfersPerCommitMax else {
-            throw ConsentError(.transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
+        guard transfers.count <= BrokerLimits.transfersPerCommitMax else {
+            throw ConsentError(
+                .transferRejected, "at most \(BrokerLimits.transfersPerCommitMax) transfers in one commit, got \(transfers.count); split them")
         }
         return try await enqueue(events: [], conditions: [], allOrNothing: allOrNothing, size: transfers.count) { _, _ in
             MoneyRules.Movement(accounts: accounts, transfers: transfers)
@@ -82,7 +73,7 @@ public actor AccountingService {
         with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
         plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
     ) async throws -> Outcome {
-        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: Self.transfersPerCommitMax, plan: plan)
+        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: BrokerLimits.transfersPerCommitMax, plan: plan)
     }
 
     // MARK: The queue
@@ -135,8 +126,8 @@ public actor AccountingService {
             while let next = queue.first, next.moneyOnly == kind,
                 group.isEmpty
                     || (kind
-                        ? transfers < Self.groupTransfersMax && group.count < Limits.appendBatchEventsMax / 2
-                        : group.count < Self.groupRequestsMax)
+                        ? transfers < BrokerLimits.accountingGroupTransfersMax && group.count < Limits.appendBatchEventsMax / 2
+                        : group.count < BrokerLimits.accountingGroupRequestsMax)
             {
                 group.append(queue.removeFirst())
                 transfers += next.size
@@ -151,7 +142,7 @@ public actor AccountingService {
                 switch outcome {
                 case .done(let result):
                     request.continuation.resume(with: result)
-                case .retry(let counted) where counted && request.attempts + 1 >= Self.conflictRetriesMax:
+                case .retry(let counted) where counted && request.attempts + 1 >= BrokerLimits.accountingFenceRetriesMax:
                     request.continuation.resume(
                         with: .failure(LedgerError(.streamVersionConflict, "other brokers kept moving the accounts; try again")))
                 case .retry(let counted):
@@ -193,9 +184,10 @@ public actor AccountingService {
     /// holds a savepoint.
     private func decide(_ request: Queued, on book: inout Book, now: Timestamp) throws -> Decision {
         let movement = try request.plan(book, now)
-        guard movement.transfers.count <= Self.transfersPerCommitMax else {
+        guard movement.transfers.count <= BrokerLimits.transfersPerCommitMax else {
             throw ConsentError(
-                .transferRejected, "at most \(Self.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
+                .transferRejected,
+                "at most \(BrokerLimits.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
         }
         let wanted = AccountNames.brokerAccounts.filter { book.accounts[$0.id] == nil } + movement.accounts
         var opened: [Account] = []
@@ -343,7 +335,9 @@ public actor AccountingService {
         // only failed their fence and are decided again without counting it against them.
         do {
             let store = self.store
-            let stored = try await withDeadline(seconds: Self.storeReadSecondsMax) { try await store.streamVersion(StreamName.accounting) }
+            let stored = try await withDeadline(seconds: BrokerLimits.accountingStoreReadSecondsMax) {
+                try await store.streamVersion(StreamName.accounting)
+            }
             known = known && stored == version
         } catch {
             outcomes[pending[failed].request] = .done(.failure(error))

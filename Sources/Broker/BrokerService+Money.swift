@@ -92,7 +92,7 @@ extension BrokerService {
         let rules = try await moneyRules()
         let outcome = try await accounting.commit(with: [], conditions: [], allOrNothing: false) { book, now in
             let due = book.accounts.values.filter { $0.kind == .voucher && $0.isExpired(at: now.milliseconds) && $0.available > 0 }
-                .sorted { $0.id < $1.id }.prefix(AccountingService.transfersPerCommitMax)
+                .sorted { $0.id < $1.id }.prefix(BrokerLimits.transfersPerCommitMax)
             return MoneyRules.Movement(
                 accounts: [AccountNames.fundAccount(rules.fund)],
                 transfers: due.map { voucher in
@@ -115,7 +115,7 @@ extension BrokerService {
         let outcome = try await accounting.commit(with: [], conditions: [], allOrNothing: false) { book, now in
             let expired = book.log.filter { $0.flags.contains(.pending) && book.pendingStatus(of: $0.id, at: now.milliseconds) == .expired }
             return MoneyRules.Movement(
-                transfers: expired.prefix(AccountingService.transfersPerCommitMax).map { pending in
+                transfers: expired.prefix(BrokerLimits.transfersPerCommitMax).map { pending in
                     Transfer(
                         id: "\(pending.id):void", debitAccountID: pending.debitAccountID, creditAccountID: pending.creditAccountID, amount: 0,
                         pendingID: pending.id, flags: .voidPending, code: pending.code, reference: "expired:\(pending.id)")

@@ -22,8 +22,6 @@ public final class BrokerService: Sendable {
     private let policyCache = PolicyCache()
     /// Which key signs for an author id.
     public let signers: Signers
-    /// How often a decision is retried when a concurrent append changed what it read.
-    static let conflictRetriesMax = 5
 
     public init(
         store: any BrokerStore, identity: Identity, clock: any Clock = SystemClock(),

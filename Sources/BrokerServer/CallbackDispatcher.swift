@@ -16,11 +16,6 @@ public struct CallbackDispatcher: Service {
     let broker: Identity
     let clock: any Clock
     let logger: Logger
-    /// Seconds a recipient has to answer one notice.
-    static let timeoutSecondsMax: Double = 5
-    static let backoffSecondsMax: Int64 = 3_600
-    /// Seconds between two looks for due notices.
-    static let pollSeconds: Double = 1
 
     public init(store: any CallbackStore, broker: Identity, clock: any Clock, logger: Logger) {
         self.store = store
@@ -43,7 +38,7 @@ public struct CallbackDispatcher: Service {
     public func runOnce() async -> Int {
         let now = clock.now()
         // A claim lasts longer than the posts of a whole round can take.
-        let lease = now.adding(seconds: Int64(Self.timeoutSecondsMax) * 60)
+        let lease = now.adding(seconds: Int64(BrokerLimits.callbackAnswerSecondsMax) * 60)
         guard let due = try? await store.claimDueCallbacks(now: now, leaseUntil: lease, limit: 50) else { return 0 }
         var delivered = 0
         for callback in due {
@@ -54,7 +49,7 @@ public struct CallbackDispatcher: Service {
                 delivered += 1
             } catch {
                 let attempts = callback.attempts + 1
-                let wait = min(Int64(1) << Int64(min(attempts, 20)), Self.backoffSecondsMax)
+                let wait = min(Int64(1) << Int64(min(attempts, 20)), BrokerLimits.callbackBackoffSecondsMax)
                 try? await store.markCallbackFailed(
                     id: callback.id, attempts: attempts, nextAttempt: clock.now().adding(seconds: wait),
                     error: "\(error)")
@@ -66,13 +61,13 @@ public struct CallbackDispatcher: Service {
     }
 
     /// Runs as a service of the application until graceful shutdown (or cancellation), looking
-    /// for due notices every `pollSeconds`. A notice being posted at shutdown is finished or, cut
+    /// for due notices every `BrokerLimits.callbackPollSeconds`. A notice being posted at shutdown is finished or, cut
     /// off, posted again by the next broker (its lease expires).
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await runOnce()
-                try? await Task.sleep(nanoseconds: UInt64(Self.pollSeconds * 1e9))
+                try? await Task.sleep(nanoseconds: UInt64(BrokerLimits.callbackPollSeconds * 1e9))
             }
         }
     }
@@ -92,7 +87,7 @@ public struct CallbackDispatcher: Service {
         encoder.outputFormatting = [.sortedKeys]
         var request = try BrokerHTTPClient(baseURL: base, identity: broker, announceKey: false)
             .signedRequest("POST", path, body: try encoder.encode(notice))
-        request.timeoutInterval = Self.timeoutSecondsMax
+        request.timeoutInterval = BrokerLimits.callbackAnswerSecondsMax
         let (_, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else { throw CallbackFailure.notAcknowledged(status: status) }

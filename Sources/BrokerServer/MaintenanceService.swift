@@ -4,13 +4,10 @@ import ServiceLifecycle
 
 /// The broker's periodic work, run as a service of the application (it ends at graceful
 /// shutdown, with the server): a quiet broker still signs its head within
-/// `Limits.checkpointEverySeconds`, and every `MaintenanceService.sweepEveryTicks` ticks (about
+/// `Limits.checkpointEverySeconds`, and every `BrokerLimits.sweepEveryCheckpointTicks` ticks (about
 /// once a minute) returns what is left on expired vouchers to their fund and voids reservations
 /// past their timeout (rewards of consents that expired undelivered).
 public struct MaintenanceService: Service {
-    /// Checkpoint ticks between two sweeps of expired vouchers and reservations.
-    public static let sweepEveryTicks = 6
-
     let broker: BrokerService
     let tickSeconds: Double
 
@@ -30,7 +27,7 @@ public struct MaintenanceService: Service {
                 // Failures are the store's and are retried at the next tick; requests report their own.
                 try? await broker.signCheckpoint()
                 ticks += 1
-                if ticks % Self.sweepEveryTicks == 0 {
+                if ticks % BrokerLimits.sweepEveryCheckpointTicks == 0 {
                     _ = try? await broker.expireVouchers()
                     _ = try? await broker.voidExpiredReservations()
                 }

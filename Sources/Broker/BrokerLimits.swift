@@ -1,0 +1,35 @@
+/// The numbers of the application services, in one place, units last in the names.
+public enum BrokerLimits {
+    // MARK: Decisions
+
+    /// Times a decision is made again when a concurrent append changed what it read
+    /// (`retryingOnConflict`).
+    public static let conflictRetriesMax = 5
+
+    // MARK: The book (`AccountingService`)
+
+    /// Transfers in one commit: one `transfers.posted` event stays well under the payload limit.
+    public static let transfersPerCommitMax = 300
+    /// Transfers decided into one group of money-only requests.
+    public static let accountingGroupTransfersMax = 6_000
+    /// Requests with other events decided into one group.
+    public static let accountingGroupRequestsMax = 64
+    /// Attempts per request when the book's fence fails because other processes moved the accounts.
+    public static let accountingFenceRetriesMax = 8
+    /// Seconds to wait for the accounts' stream version after a failed commit.
+    public static let accountingStoreReadSecondsMax = 5.0
+
+    // MARK: Revocation callbacks (`CallbackDispatcher`)
+
+    /// Seconds a recipient has to answer one notice.
+    public static let callbackAnswerSecondsMax = 5.0
+    /// Seconds between two attempts at most (the back-off doubles from 1 s up to this).
+    public static let callbackBackoffSecondsMax: Int64 = 3_600
+    /// Seconds between two looks for due notices.
+    public static let callbackPollSeconds = 1.0
+
+    // MARK: Maintenance (`MaintenanceService`)
+
+    /// Checkpoint ticks between two sweeps of expired vouchers and reservations (about a minute).
+    public static let sweepEveryCheckpointTicks = 6
+}
