@@ -43,6 +43,8 @@ extension PostgresStore: VaultStore {
         try await client.query("DELETE FROM records WHERE batch_id = \(batchID)", logger: logger)
     }
 
+    /// The cursor is compared as a row value, so the index (subject, batch_seq, id) starts the
+    /// scan at the cursor (see `SQLiteStore.records`).
     public func records(_ q: RecordQuery) async throws -> [SealedRecord] {
         guard !q.items.isEmpty else { return [] }
         let rows = try await client.query(
@@ -54,7 +56,7 @@ extension PostgresStore: VaultStore {
             WHERE r.subject = \(q.subject) AND r.item = ANY(\(q.items)) AND r.time_ms >= \(q.from.milliseconds)
               AND r.time_ms < \(q.to.milliseconds)
               AND r.batch_seq IS NOT NULL
-              AND (r.batch_seq > \(q.after.batchSequence) OR (r.batch_seq = \(q.after.batchSequence) AND r.id > \(q.after.recordID)))
+              AND (r.batch_seq, r.id) > (\(q.after.batchSequence), \(q.after.recordID))
             ORDER BY r.batch_seq, r.id LIMIT \(q.limit)
             """, logger: logger)
         var out: [SealedRecord] = []
