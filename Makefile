@@ -1,7 +1,8 @@
 # The two set-up commands of the README:
 #   make run    install what is missing, build, create a demo broker data directory, print what to type
 #               next, and serve the broker's HTTP API on 127.0.0.1:$(PORT)
-#   make test   install what is missing, build, run every test, then every fuzz target for FUZZ_SECONDS
+#   make test   install what is missing, check the formatting, build, run every test, then every fuzz
+#               target for FUZZ_SECONDS
 # and the benchmark:
 #   make bench  release build, then the ledger, API, accounting and PostgreSQL benchmarks (tables and JSON)
 
@@ -39,7 +40,7 @@ run: build
 	@echo "Starting the broker on http://127.0.0.1:$(PORT) (Ctrl-C stops it gracefully)…"
 	@$$($(SWIFT) build --show-bin-path)/mydata serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port $(PORT)
 
-test: test-deps
+test: test-deps format-check
 	$(SWIFT) test
 	.ci/fuzz $(FUZZ_SECONDS)
 
