@@ -74,8 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let host = self.host
             let transfer = try broker.transfer()
-            // Background work, as services of the application: checkpoints and sweeps, and
-            // revocation notices to recipients' callback URLs, retried until acknowledged.
+            // Background work, as services of the application: the store (ended last, with the
+            // final checkpoint), checkpoints and sweeps, and revocation notices to recipients'
+            // callback URLs, retried until acknowledged.
+            let storeService = StoreService(broker: broker.service)
             let maintenance = MaintenanceService(broker: broker.service)
             let dispatcher = CallbackDispatcher(
                 store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
@@ -89,12 +91,19 @@ struct ServeCommand: AsyncParsableCommand {
                 // PostgreSQL's pool waits for a connection without end while the server
                 // is gone; SQLite answers or fails by itself (its busy wait is bounded).
                 requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
-                services: [maintenance, dispatcher],
+                services: [storeService, maintenance, dispatcher],
                 logger: LocalBroker.logger("mydata.server")
             ) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))
             }
-            try await broker.session { _ in try await app.runService() }
+            do {
+                try await app.runService()
+            } catch {
+                // The application failed (a port already in use): the store service may never have
+                // closed the store. What was appended before is checkpointed by the next start.
+                broker.store.close()
+                throw error
+            }
         }
     }
 }

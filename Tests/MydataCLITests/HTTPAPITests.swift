@@ -7,6 +7,7 @@ import FoundationNetworking
 #endif
 import Ledger
 import Sodium
+import Storage
 import TestSupport
 import Testing
 
@@ -59,6 +60,11 @@ struct HTTPAPITests {
 
         broker.stop()
         #expect(broker.process.terminationStatus == 0, "SIGTERM stops the server gracefully")
+        // The store service, ended last, signed a checkpoint over everything the server appended
+        // (read before any other command could sign one).
+        let store = try SQLiteStore(path: broker.cli.dataDir + "/ledger.sqlite")
+        #expect(try await store.checkpoints().last?.sequence == (try await store.head()).sequence, "the head is checkpointed at the stop")
+        store.close()
         #expect(try broker.cli.run(["admin", "verify"]).status == 0)
     }
 
