@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "BrokerServerTests",
             dependencies: [
-                "BrokerServer", "Broker", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
+                "BrokerServer", "Broker", "Consent", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
