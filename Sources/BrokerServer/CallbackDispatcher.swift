@@ -11,7 +11,10 @@ import ServiceLifecycle
 
 /// Posts queued revocation notices to recipients' callback URLs, signed by the broker (RFC 9421),
 /// and retries with back-off (1 s, 2 s, 4 s … up to an hour) until a 2xx acknowledges them.
-public struct CallbackDispatcher: Service {
+public struct CallbackDispatcher: Service, CustomStringConvertible {
+    /// What ServiceLifecycle logs for it: a name, never the broker's identity (keys) it holds.
+    public var description: String { "CallbackDispatcher" }
+
     let store: any CallbackStore
     let broker: Identity
     let clock: any Clock

@@ -7,7 +7,10 @@ import ServiceLifecycle
 /// `Limits.checkpointEverySeconds`, and every `BrokerLimits.sweepEveryCheckpointTicks` ticks (about
 /// once a minute) returns what is left on expired vouchers to their fund and voids reservations
 /// past their timeout (rewards of consents that expired undelivered).
-public struct MaintenanceService: Service {
+public struct MaintenanceService: Service, CustomStringConvertible {
+    /// What ServiceLifecycle logs for it: a name, not the broker's state.
+    public var description: String { "MaintenanceService" }
+
     let broker: BrokerService
     let tickSeconds: Double
 

@@ -6,7 +6,10 @@ import ServiceLifecycle
 /// graceful shutdown (SIGTERM, SIGINT), after the server has answered what it had accepted and
 /// the other services have stopped, it signs the final checkpoint and closes the store's
 /// connections (PostgreSQL's client; SQLite's pool).
-public struct StoreService: Service {
+public struct StoreService: Service, CustomStringConvertible {
+    /// What ServiceLifecycle logs for it: a name, not the broker's state.
+    public var description: String { "StoreService" }
+
     let broker: BrokerService
 
     public init(broker: BrokerService) { self.broker = broker }
