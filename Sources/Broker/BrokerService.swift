@@ -440,7 +440,7 @@ public final class BrokerService: Sendable {
                 switch refusal {
                 case .unknownSubject(let id):
                     throw ConsentError(.unknownSubject, "person \(id) is not registered; register the key first")
-                case .keyDoesNotDeriveID(let id, _):
+                case .keyDoesNotDeriveID(let id):
                     throw ConsentError(.badSignature, "the key on record for \(id) does not match the id; run `mydata admin verify`")
                 case .unknownParty(let id):
                     throw ConsentError(.unknownParty, "party '\(id)' is not registered")

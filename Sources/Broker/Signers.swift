@@ -30,7 +30,7 @@ public enum SignerRefusal: Error, Sendable, Equatable {
     /// A person's id with no key on record and none offered.
     case unknownSubject(String)
     /// The key on record, or offered, for a person's id does not derive that id.
-    case keyDoesNotDeriveID(String, onRecord: Bool)
+    case keyDoesNotDeriveID(String)
     case unknownParty(String)
     case suspendedParty(String)
     /// The party's key on record does not decode as an Ed25519 key.
@@ -50,19 +50,18 @@ public struct Signers: Sendable {
     public func resolve(_ id: String, offered: VerifyingKey? = nil) async throws -> (Principal, VerifyingKey) {
         if Identifiers.isSubjectID(id) {
             let key: VerifyingKey
-            let onRecord: Bool
             if let subject = try await readModel.subject(id) {
                 guard let bytes = Base64.decode(subject.signingKey), let k = try? VerifyingKey(bytes: bytes) else {
-                    throw SignerRefusal.keyDoesNotDeriveID(id, onRecord: true)
+                    throw SignerRefusal.keyDoesNotDeriveID(id)
                 }
-                (key, onRecord) = (k, true)
+                key = k
             } else if let offered {
-                (key, onRecord) = (offered, false)
+                key = offered
             } else {
                 throw SignerRefusal.unknownSubject(id)
             }
             // A person's id derives from their key, so a swapped key cannot sign for them.
-            guard Identifiers.subjectID(signingKey: key) == id else { throw SignerRefusal.keyDoesNotDeriveID(id, onRecord: onRecord) }
+            guard Identifiers.subjectID(signingKey: key) == id else { throw SignerRefusal.keyDoesNotDeriveID(id) }
             return (.subject(id), key)
         }
         guard let party = try await readModel.party(id) else { throw SignerRefusal.unknownParty(id) }

@@ -28,18 +28,6 @@ struct RequestPage: ListingPage { var requests: [RequestItem]; var nextCursor: S
 struct ConsentPage: ListingPage { var consents: [ConsentItem]; var nextCursor: String? }
 struct AccessPage: ListingPage { var entries: [AccessLogEntry]; var nextCursor: String? }
 
-extension BrokerAPI {
-    func catalog() async throws -> Response {
-        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
-        let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
-        return try Self.json(
-            CatalogView(
-                policyVersion: policy.version, policyHash: policy.hash,
-                categories: policy.policy.categories, purposes: policy.policy.purposes,
-                manufacturers: manufacturers))
-    }
-}
-
 struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
 struct MeView: Codable { var id: String; var registered: Bool }
 

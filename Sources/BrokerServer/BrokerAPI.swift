@@ -121,6 +121,4 @@ extension BrokerController {
     ) async throws -> [RecordedEvent] {
         try await api.submit(request, context: context, types: types, check: check)
     }
-
-    func catalog() async throws -> Response { try await api.catalog() }
 }

@@ -108,7 +108,7 @@ enum CallbackFailure: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .unusableURL(let url): "callback URL \(url) is not usable"
-        case .notAcknowledged(let status): "the recipient answered \(status), not 2xx"
+        case .notAcknowledged(let status): status == 0 ? "the recipient gave no HTTP answer" : "the recipient answered \(status), not 2xx"
         }
     }
 }

@@ -117,7 +117,7 @@ public struct SignatureMiddleware: RouterMiddleware {
         } catch let refusal as SignerRefusal {
             switch refusal {
             case .unknownSubject(let id): throw HTTPSignatureError(.unknownKey, "person \(id) is unknown; send your public key in MyData-Subject-Key")
-            case .keyDoesNotDeriveID(let id, _): throw HTTPSignatureError(.unknownKey, "the key for \(id) does not derive that id")
+            case .keyDoesNotDeriveID(let id): throw HTTPSignatureError(.unknownKey, "the key for \(id) does not derive that id")
             case .unknownParty(let id): throw HTTPSignatureError(.unknownKey, "no party is registered as '\(id)'")
             case .suspendedParty(let id): throw HTTPSignatureError(.suspendedKey, "party '\(id)' is suspended")
             case .unusableKey(let id): throw HTTPSignatureError(.unknownKey, "party '\(id)' has no usable key")

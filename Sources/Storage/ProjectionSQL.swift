@@ -38,14 +38,10 @@ enum ProjectionSQL {
         try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [streamID]) ?? 0
     }
 
-    /// The stored versions of `streamIDs` (a stream with no events is absent).
+    /// The stored versions of `streamIDs` (0 for a stream with no events).
     static func streamVersions(_ streamIDs: [String], db: Database) throws -> [String: Int] {
         var versions: [String: Int] = [:]
-        for id in streamIDs {
-            if let version = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE stream_id = ?"), arguments: [id]) {
-                versions[id] = version
-            }
-        }
+        for id in streamIDs { versions[id] = try streamVersion(id, db: db) }
         return versions
     }
 

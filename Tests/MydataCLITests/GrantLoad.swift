@@ -11,7 +11,7 @@ import FoundationNetworking
 #endif
 
 /// What one signed grant got.
-struct GrantOutcome: Sendable { var consentID: String; var status: Int; var started = Date(); var finished = Date() }
+struct GrantOutcome: Sendable { var consentID: String; var status: Int }
 
 /// A signed write load: grants from new people, round-robin over the brokers, until `running` turns false.
 final class GrantLoad: @unchecked Sendable {
@@ -34,9 +34,8 @@ final class GrantLoad: @unchecked Sendable {
                         else { continue }
                         let consentID = Identifiers.consentID(requestID: request.id, subject: person.id)
                         let client = BrokerHTTPClient(baseURL: brokers[n % brokers.count], identity: person)
-                        let started = Date()
                         let status = await Self.send(client, body: body)
-                        self.outcomes.withLock { $0.append(GrantOutcome(consentID: consentID, status: status, started: started)) }
+                        self.outcomes.withLock { $0.append(GrantOutcome(consentID: consentID, status: status)) }
                     }
                 })
         }

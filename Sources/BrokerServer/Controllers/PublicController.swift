@@ -56,7 +56,13 @@ struct PublicController: BrokerController {
 
     /// GET /v1/catalog
     @Sendable func catalog(_ request: Request, context: BrokerRequestContext) async throws -> Response {
-        try await catalog()
+        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
+        return try BrokerAPI.json(
+            CatalogView(
+                policyVersion: policy.version, policyHash: policy.hash,
+                categories: policy.policy.categories, purposes: policy.policy.purposes,
+                manufacturers: manufacturers))
     }
 
     /// GET /v1/openapi.yaml
