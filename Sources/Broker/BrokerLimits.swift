@@ -6,6 +6,12 @@ public enum BrokerLimits {
     /// (`retryingOnConflict`).
     public static let conflictRetriesMax = 5
 
+    // MARK: Pulls (`TransferService`)
+
+    /// Records in one delivery at most, whatever a pull asks for: a repeated pull reads a
+    /// delivery's whole range again in one page.
+    public static let deliveryRecordsMax = 10_000
+
     // MARK: The book (`AccountingService`)
 
     /// Transfers in one commit: one `transfers.posted` event stays well under the payload limit.

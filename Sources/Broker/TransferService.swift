@@ -154,20 +154,34 @@ public struct TransferService: Sendable {
 
     /// What a pull returns before it is sealed.
     public struct Delivery: Codable, Sendable, Equatable {
+        /// Nil when the page held nothing the consent covers (nothing was delivered or logged).
         public var deliveryID: String?
         public var consentID: String
+        /// The cursor this page was pulled after.
+        public var after: String
         public var records: [TelemetryRecord]
-        /// Pass as `after` for the next page (`<batch sequence>.<record id>`); nil when this page is the last.
-        public var nextCursor: String?
+        /// Each record's position, in order: a cursor to continue after it.
+        public var positions: [String]
+        /// Pass as `after` for the next pull: on every page, also the last and an empty one.
+        public var nextCursor: String
+        /// True when more records follow now; false when the recipient has everything there is
+        /// (poll again later from `nextCursor`).
+        public var hasMore: Bool
+        /// True when this pull repeated an earlier one from the same cursor and got its delivery
+        /// again: not charged and not logged a second time.
+        public var replayed: Bool
         /// BLAKE2b-256 (hex) of `records` as canonical JSON: the digest the person's access log shows.
         public var digest: String?
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
 
-        public init(deliveryID: String?, consentID: String, records: [TelemetryRecord], nextCursor: String?, digest: String?, ledgerSequence: UInt64?)
-        {
-            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
-            self.nextCursor = nextCursor; self.digest = digest; self.ledgerSequence = ledgerSequence
+        public init(
+            deliveryID: String?, consentID: String, after: String, records: [TelemetryRecord], positions: [String], nextCursor: String,
+            hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?
+        ) {
+            self.deliveryID = deliveryID; self.consentID = consentID; self.after = after; self.records = records
+            self.positions = positions; self.nextCursor = nextCursor; self.hasMore = hasMore; self.replayed = replayed
+            self.digest = digest; self.ledgerSequence = ledgerSequence
         }
     }
 
@@ -176,14 +190,22 @@ public struct TransferService: Sendable {
     public struct CanonicalDelivery: Sendable, Equatable {
         public var deliveryID: String?
         public var consentID: String
+        public var after: RecordCursor
         public var records: [[UInt8]]
-        public var nextCursor: String?
+        public var positions: [RecordCursor]
+        public var nextCursor: RecordCursor
+        public var hasMore: Bool
+        public var replayed: Bool
         public var digest: String?
         public var ledgerSequence: UInt64?
 
-        public init(deliveryID: String?, consentID: String, records: [[UInt8]], nextCursor: String?, digest: String?, ledgerSequence: UInt64?) {
-            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
-            self.nextCursor = nextCursor; self.digest = digest; self.ledgerSequence = ledgerSequence
+        public init(
+            deliveryID: String?, consentID: String, after: RecordCursor, records: [[UInt8]], positions: [RecordCursor],
+            nextCursor: RecordCursor, hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?
+        ) {
+            self.deliveryID = deliveryID; self.consentID = consentID; self.after = after; self.records = records
+            self.positions = positions; self.nextCursor = nextCursor; self.hasMore = hasMore; self.replayed = replayed
+            self.digest = digest; self.ledgerSequence = ledgerSequence
         }
     }
 
@@ -192,23 +214,30 @@ public struct TransferService: Sendable {
     /// identifier, a hex digest or a cursor, so none needs escaping.
     public static func deliveryJSON(_ d: CanonicalDelivery) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(d.records.reduce(256) { $0 + $1.count + 1 })
+        out.reserveCapacity(d.records.reduce(256) { $0 + $1.count + 24 })
         func string(_ key: String, _ value: String?) {
             guard let value else { return }
             out += "\"\(key)\":\"".utf8; out += value.utf8; out += "\",".utf8
         }
         out += "{".utf8
+        string("after", d.after.description)
         string("consentID", d.consentID)
         string("deliveryID", d.deliveryID)
         string("digest", d.digest)
+        out += "\"hasMore\":\(d.hasMore),".utf8
         if let sequence = d.ledgerSequence { out += "\"ledgerSequence\":\(sequence),".utf8 }
-        string("nextCursor", d.nextCursor)
-        out += "\"records\":[".utf8
+        string("nextCursor", d.nextCursor.description)
+        out += "\"positions\":[".utf8
+        for (i, position) in d.positions.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += "\"\(position)\"".utf8
+        }
+        out += "],\"records\":[".utf8
         for (i, record) in d.records.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out += record
         }
-        out += "]}".utf8
+        out += "],\"replayed\":\(d.replayed)}".utf8
         return out
     }
 
@@ -230,23 +259,36 @@ public struct TransferService: Sendable {
         let raw = try await pullCanonical(consentID: consentID, recipient: recipient, after: cursor, limit: limit)
         let decoder = JSONDecoder()
         return Delivery(
-            deliveryID: raw.deliveryID, consentID: raw.consentID,
+            deliveryID: raw.deliveryID, consentID: raw.consentID, after: raw.after.description,
             records: try raw.records.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) },
-            nextCursor: raw.nextCursor, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
+            positions: raw.positions.map(\.description), nextCursor: raw.nextCursor.description, hasMore: raw.hasMore,
+            replayed: raw.replayed, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
     }
 
-    /// The records consent `consentID` covers for `recipient` now, after `cursor`. The delivery is
-    /// logged in the same append that checks the consent stream did not change since it was
-    /// read, so a pull that starts after a revocation was acknowledged returns nothing.
+    /// The records consent `consentID` covers for `recipient` now, after `cursor`, at most
+    /// `limit` (and `BrokerLimits.deliveryRecordsMax`). The delivery is logged (and charged) in
+    /// the same append that checks that neither the consent stream nor the consent's deliveries
+    /// changed since they were read, so a pull that starts after a revocation was acknowledged
+    /// returns nothing, and two pulls from one cursor never both deliver.
+    ///
+    /// Deliveries cover contiguous, non-overlapping ranges of record positions, `(after,
+    /// through]`, so every record is delivered, charged and logged at most once per consent: a
+    /// pull from the start of an earlier delivery returns that delivery again (`replayed`, same
+    /// id and digest, nothing appended); a pull from inside one is refused; a new delivery never
+    /// reaches into the range of a later one.
     ///
     /// - Throws: `ConsentError` (consentNotFound, recipientMismatch, recipientSuspended,
-    ///   consentRevoked, consentExpired) when the consent does not cover the recipient now.
+    ///   consentRevoked, consentExpired) when the consent does not cover the recipient now;
+    ///   `cursorInsideDelivery` when `cursor` falls inside a delivery already made.
     public func pullCanonical(consentID: String, recipient: String, after cursor: RecordCursor = .start, limit: Int) async throws -> CanonicalDelivery
     {
-        // A conflict means the consent changed (a revocation) while this was decided: decide again.
-        try await retryingOnConflict { _ in
-            let stream = StreamName.consent(consentID)
+        let limit = min(max(limit, 1), BrokerLimits.deliveryRecordsMax)
+        // A conflict means the consent changed (a revocation) or another pull delivered while this
+        // was decided: decide again.
+        return try await retryingOnConflict { _ in
+            let stream = StreamName.consent(consentID), deliveries = StreamName.deliveries(consentID)
             let version = try await store.streamVersion(stream)
+            let deliveriesVersion = try await store.streamVersion(deliveries)
             let consent = try await store.consent(consentID)
             let standing = try await store.party(recipient)?.status
             let now = broker.clock.now()
@@ -259,50 +301,105 @@ public struct TransferService: Sendable {
                 throw denial
             }
             guard let consent else { throw ConsentError(.consentNotFound, "no such consent") }
+            let around = try await store.deliveries(consentID: consentID, around: cursor)
+            if let earlier = around.atOrBefore, let start = earlier.after, let end = earlier.through {
+                if start == cursor {
+                    return try await replay(earlier, range: (start, end), consent: consent, standing: standing, now: now)
+                }
+                if cursor < end {
+                    throw ConsentError(
+                        .cursorInsideDelivery,
+                        "the records after \(cursor) were delivered in \(earlier.deliveryID) (after=\(start)); "
+                            + "pull after=\(start) to receive that delivery again (not charged twice), or after=\(end) to continue")
+                }
+            }
+            // A new delivery never reaches into a later one's range (one made after a skip ahead).
+            let bound = around.next?.after ?? .end
             let page = try await vault.store.records(
                 RecordQuery(
-                    subject: consent.subject, items: consent.terms.items,
-                    from: consent.terms.dataFrom, to: consent.terms.dataTo,
-                    after: cursor, limit: limit))
-            // Every record is checked again by the one decision function, whatever the query did.
-            let covered = page.filter { r in
-                AccessDecision.denial(
-                    consent: consent, recipientStatus: standing,
-                    query: AccessQuery(
-                        recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
-            }
+                    subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,
+                    after: cursor, through: bound, limit: limit))
+            let full = page.count == limit
+            // The cursor to continue from covers the whole page read, also the records the consent
+            // does not cover, so a recipient never reads them again; up to the next delivery when
+            // one follows.
+            let next = full ? page[page.count - 1].cursor : (bound != .end ? bound : page.last?.cursor ?? cursor)
+            let hasMore = full || bound != .end
+            let covered = Self.covered(page, consent: consent, recipient: recipient, standing: standing, now: now)
             guard !covered.isEmpty else {
-                return CanonicalDelivery(deliveryID: nil, consentID: consentID, records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
+                return CanonicalDelivery(
+                    deliveryID: nil, consentID: consentID, after: cursor, records: [], positions: [], nextCursor: next, hasMore: hasMore,
+                    replayed: false, digest: nil, ledgerSequence: nil)
             }
             let key = try await vault.dataKey(for: consent.subject)
             let records = try covered.map { try vault.openCanonical($0, key: key) }
             let deliveryID = Identifiers.random(prefix: "dlv")
-            let next = page.count == limit ? page.last?.cursor.description : nil
             // The digest the person sees in their access log: BLAKE2b-256 of the records as canonical JSON.
             let digest = Self.digest(ofCanonical: records)
             var delivery = CanonicalDelivery(
-                deliveryID: deliveryID, consentID: consentID, records: records, nextCursor: next,
-                digest: digest, ledgerSequence: nil)
+                deliveryID: deliveryID, consentID: consentID, after: cursor, records: records, positions: covered.map(\.cursor),
+                nextCursor: next, hasMore: hasMore, replayed: false, digest: digest, ledgerSequence: nil)
             let event = DomainEvent.dataDelivered(
                 DataDelivered(
                     deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
                     recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
-                    records: records.count, digest: digest))
-            let condition = StreamCondition(streamID: stream, expectedVersion: version)
+                    records: records.count, digest: digest, after: cursor, through: next))
+            let conditions = [
+                StreamCondition(streamID: stream, expectedVersion: version),
+                StreamCondition(streamID: deliveries, expectedVersion: deliveriesVersion),
+            ]
             let recorded: RecordedEvent
             if let money = try await broker.activePolicy()?.policy.accounting {
                 // The charge (and the reward the first delivery pays) in the same commit as the access event.
                 let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
-                recorded = try await broker.appendBrokerEvent(event, conditions: [condition]) { book, now in
+                recorded = try await broker.appendBrokerEvent(event, conditions: conditions) { book, now in
                     try MoneyRules.delivery(deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, policy: money, book: book)
                 }
             } else {
-                recorded = try await broker.appendBrokerEvent(event, conditions: [condition])
+                recorded = try await broker.appendBrokerEvent(event, conditions: conditions)
             }
             delivery.ledgerSequence = recorded.sequence
             Counter(label: "mydata_deliveries_total").increment()
             Counter(label: "mydata_records_delivered_total").increment(by: records.count)
             return delivery
+        }
+    }
+
+    /// An earlier delivery again, read from its range with the same decision: nothing appended,
+    /// nothing charged. Its digest is the logged one unless records in the range have gone since
+    /// (then the digest of what is sent, so the recipient's check still holds).
+    private func replay(
+        _ entry: AccessLogEntry, range: (after: RecordCursor, through: RecordCursor), consent: Consent, standing: Party.Status?, now: Timestamp
+    ) async throws -> CanonicalDelivery {
+        let page = try await vault.store.records(
+            RecordQuery(
+                subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,
+                after: range.after, through: range.through, limit: BrokerLimits.deliveryRecordsMax))
+        let covered = Self.covered(page, consent: consent, recipient: entry.recipient, standing: standing, now: now)
+        let key = try await vault.dataKey(for: consent.subject)
+        let records = try covered.map { try vault.openCanonical($0, key: key) }
+        let later = try await store.deliveries(consentID: entry.consentID, around: range.through).next
+        let end = try await vault.store.records(
+            RecordQuery(
+                subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,
+                after: range.through, through: .end, limit: 1))
+        Counter(label: "mydata_deliveries_replayed_total").increment()
+        return CanonicalDelivery(
+            deliveryID: entry.deliveryID, consentID: entry.consentID, after: range.after, records: records,
+            positions: covered.map(\.cursor), nextCursor: range.through, hasMore: later != nil || !end.isEmpty, replayed: true,
+            digest: Self.digest(ofCanonical: records), ledgerSequence: entry.sequence)
+    }
+
+    /// The records of a page that the one decision function lets the recipient have now,
+    /// whatever the query did.
+    private static func covered(
+        _ page: [SealedRecord], consent: Consent, recipient: String, standing: Party.Status?, now: Timestamp
+    ) -> [SealedRecord] {
+        page.filter { r in
+            AccessDecision.denial(
+                consent: consent, recipientStatus: standing,
+                query: AccessQuery(
+                    recipient: recipient, subject: r.subject, item: r.item, recordTime: r.time, deviceConfirmed: true, now: now)) == nil
         }
     }
 }

@@ -1,3 +1,5 @@
+import Broker
+
 /// Every bound on what an HTTP request can make the broker do, in one place; units last.
 public enum APILimits {
     /// Bytes of a request body.
@@ -20,5 +22,5 @@ public enum APILimits {
     /// Requests the broker works on at once, per core, by default (`serve --requests-in-flight-max`).
     public static let requestsInFlightPerCore = 16
     /// Records in one pull page sent as a sealed NDJSON stream (`Accept: application/x-ndjson`).
-    public static let streamedRecordsMax = 10_000
+    public static let streamedRecordsMax = BrokerLimits.deliveryRecordsMax
 }

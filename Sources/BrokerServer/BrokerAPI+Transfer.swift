@@ -12,6 +12,9 @@ extension BrokerAPI {
     /// The broker's Ed25519 signature (base64) over the sealed response body.
     public static let brokerSignatureField = HTTPField.Name("MyData-Broker-Signature")!
     public static let nextCursorField = HTTPField.Name("MyData-Next-Cursor")!
+    /// On a pull: `?1` when more records follow now, `?0` when the recipient has all there is
+    /// (an RFC 8941 boolean; the opened delivery says the same in `hasMore`).
+    public static let moreField = HTTPField.Name("MyData-More")!
 
     /// A pushed entry: a record, or why it is not one (so one bad entry rejects only itself).
     struct Entry: Decodable {
@@ -49,7 +52,8 @@ extension BrokerAPI {
     /// time. The delivery was logged before the first byte is sent.
     static func stream(_ delivery: TransferService.CanonicalDelivery, to recipient: BoxPublicKey, broker: SigningKey) throws -> Response {
         var headers: HTTPFields = [.contentType: SealedStream.mediaType]
-        if let next = delivery.nextCursor { headers[Self.nextCursorField] = next }
+        headers[Self.nextCursorField] = delivery.nextCursor.description
+        headers[Self.moreField] = delivery.hasMore ? "?1" : "?0"
         let body = ResponseBody(contentLength: nil) { (out: inout any ResponseBodyWriter) in
             let writer = try SealedStream.Writer(consentID: delivery.consentID, recipient: recipient, broker: broker)
             try await out.write(ByteBuffer(bytes: writer.opening))
@@ -61,10 +65,7 @@ extension BrokerAPI {
             }
             try await out.write(
                 ByteBuffer(
-                    bytes: try writer.finish(
-                        SealedStream.Trailer(
-                            deliveryID: delivery.deliveryID, consentID: delivery.consentID, records: delivery.records.count, digest: delivery.digest,
-                            nextCursor: delivery.nextCursor, ledgerSequence: delivery.ledgerSequence))))
+                    bytes: try writer.finish(SealedStream.Trailer(delivery))))
             try await out.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

@@ -37,7 +37,8 @@ public enum ErrorTable {
             .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
             .forbidden
         case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
-            .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused:
+            .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused,
+            .cursorInsideDelivery:
             .conflict
         case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,

@@ -50,6 +50,9 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         case itemNotInScope
         case outsideDataWindow
         case deviceNotBound
+        /// A pull's `after` falls inside a delivery already made: pull from that delivery's start
+        /// to receive it again, or from its end to continue.
+        case cursorInsideDelivery
         // Devices.
         case deviceNotFound
         case deviceAlreadyConfirmed

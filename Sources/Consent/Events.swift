@@ -189,12 +189,18 @@ public struct DataDelivered: Codable, Sendable, Equatable {
     public var records: Int
     /// BLAKE2b-256 (hex) of the bytes sent.
     public var digest: String
+    /// The range of record positions the delivery covers, `(after, through]`: a pull from `after`
+    /// again returns this delivery instead of a new one. Absent in deliveries made before ranges
+    /// were recorded.
+    public var after: RecordCursor?
+    public var through: RecordCursor?
     public init(
         deliveryID: String, consentID: String, subject: String, recipient: String,
-        items: [String], records: Int, digest: String
+        items: [String], records: Int, digest: String, after: RecordCursor? = nil, through: RecordCursor? = nil
     ) {
         self.deliveryID = deliveryID; self.consentID = consentID; self.subject = subject
         self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
+        self.after = after; self.through = through
     }
 }
 

@@ -117,7 +117,8 @@ public enum Projection {
                 .appendAccess(
                     AccessLogEntry(
                         sequence: 0, time: time, deliveryID: e.deliveryID, consentID: e.consentID,
-                        subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest))
+                        subject: e.subject, recipient: e.recipient, items: e.items, records: e.records, digest: e.digest,
+                        after: e.after, through: e.through))
             ]
         case .partyCallbackSet(let e):
             return [.setPartyCallback(id: e.partyID, url: e.url)]

@@ -134,12 +134,17 @@ public struct AccessLogEntry: Sendable, Equatable, Codable {
     public var items: [String]
     public var records: Int
     public var digest: String
+    /// The record positions the delivery covers, `(after, through]` (nil for deliveries made
+    /// before ranges were recorded).
+    public var after: RecordCursor?
+    public var through: RecordCursor?
     public init(
         sequence: UInt64, time: Timestamp, deliveryID: String, consentID: String, subject: String,
-        recipient: String, items: [String], records: Int, digest: String
+        recipient: String, items: [String], records: Int, digest: String, after: RecordCursor? = nil, through: RecordCursor? = nil
     ) {
         self.sequence = sequence; self.time = time; self.deliveryID = deliveryID; self.consentID = consentID
         self.subject = subject; self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
+        self.after = after; self.through = through
     }
 }
 
@@ -163,6 +168,12 @@ public protocol ConsentReadModel: Sendable {
     func deviceBinding(manufacturer: String, deviceID: String) async throws -> DeviceBinding?
     /// Newest first; `before` is an entry's ledger sequence from the previous page.
     func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry]
+    /// The deliveries made under a consent, oldest first; `after` is an entry's ledger sequence
+    /// from the previous page.
+    func deliveries(consentID: String, limit: Int, after: UInt64?) async throws -> [AccessLogEntry]
+    /// Around a record position of a consent's deliveries (those with a range): the one whose
+    /// range starts at or before `cursor` (the latest such), and the first that starts after it.
+    func deliveries(consentID: String, around cursor: RecordCursor) async throws -> (atOrBefore: AccessLogEntry?, next: AccessLogEntry?)
     /// The stored telemetry batch a manufacturer sent with `idempotencyKey`.
     func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch?
     /// Sequence of the last event the projections reflect.

@@ -242,14 +242,17 @@ public enum FuzzSeeds {
     static func delivery() throws -> TransferService.CanonicalDelivery {
         let canonical = try records.map { try CanonicalJSON.encode($0) }
         return TransferService.CanonicalDelivery(
-            deliveryID: "dlv_0123456789abcdef", consentID: grant().consentID, records: canonical,
-            nextCursor: "7.42", digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 9)
+            deliveryID: "dlv_0123456789abcdef", consentID: grant().consentID, after: RecordCursor(batchSequence: 7, recordID: 38),
+            records: canonical, positions: (0..<canonical.count).map { RecordCursor(batchSequence: 7, recordID: Int64(39 + $0)) },
+            nextCursor: RecordCursor(batchSequence: 7, recordID: 42), hasMore: true, replayed: false,
+            digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 9)
     }
 
     static func sealedPage() throws -> [(String, [UInt8])] {
         let page = TransferService.deliveryJSON(try delivery())
         var last = try delivery()
-        last.records = []; last.nextCursor = nil; last.digest = TransferService.digest(ofCanonical: [])
+        last.records = []; last.positions = []; last.after = last.nextCursor; last.hasMore = false
+        last.deliveryID = nil; last.digest = nil; last.ledgerSequence = nil
         return [
             ("sealed.bin", try SealedBox.seal(page, to: FuzzKeys.recipient.boxKey.publicKey)),
             ("opened.json", page), ("opened-empty.json", TransferService.deliveryJSON(last)),
@@ -262,9 +265,7 @@ public enum FuzzSeeds {
         let writer = try SealedStream.Writer(
             consentID: d.consentID, recipient: FuzzKeys.recipient.boxKey.publicKey,
             broker: FuzzKeys.broker.signingKey)
-        let trailer = SealedStream.Trailer(
-            deliveryID: d.deliveryID, consentID: d.consentID, records: d.records.count, digest: d.digest,
-            nextCursor: d.nextCursor, ledgerSequence: d.ledgerSequence)
+        let trailer = SealedStream.Trailer(d)
         var body = writer.opening
         body += try writer.chunk(canonical: d.records[0..<2])
         body += try writer.chunk(canonical: d.records[2...])

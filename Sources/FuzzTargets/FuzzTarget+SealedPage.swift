@@ -20,12 +20,17 @@ extension FuzzTarget {
         let page = try JSONDecoder().decode(TransferService.Delivery.self, from: Data(plain))
         let canonical = try page.records.map { try CanonicalJSON.encode($0) }
         _ = page.digest == TransferService.digest(ofCanonical: canonical)
-        let names = [page.consentID] + [page.deliveryID, page.nextCursor, page.digest].compactMap { $0 }
+        let names = [page.consentID] + [page.deliveryID, page.digest].compactMap { $0 }
         guard names.allSatisfy(Identifiers.isValidReference) else { return }
+        // Cursors the broker writes are in their canonical form.
+        let positions = page.positions.compactMap(RecordCursor.init)
+        guard let after = RecordCursor(page.after), let next = RecordCursor(page.nextCursor), positions.count == page.positions.count,
+            ([page.after, page.nextCursor] + page.positions) == ([after, next] + positions).map(\.description)
+        else { return }
         let written = TransferService.deliveryJSON(
             TransferService.CanonicalDelivery(
-                deliveryID: page.deliveryID, consentID: page.consentID, records: canonical, nextCursor: page.nextCursor,
-                digest: page.digest, ledgerSequence: page.ledgerSequence))
+                deliveryID: page.deliveryID, consentID: page.consentID, after: after, records: canonical, positions: positions,
+                nextCursor: next, hasMore: page.hasMore, replayed: page.replayed, digest: page.digest, ledgerSequence: page.ledgerSequence))
         try FuzzCheck.require(
             JSONDecoder().decode(TransferService.Delivery.self, from: Data(written)) == page,
             "a page written by deliveryJSON reads back: \(String(decoding: written, as: UTF8.self))")

@@ -80,6 +80,10 @@ struct DirectBinding {
         index += 1
     }
 
+    mutating func int(_ value: Int64?) {
+        if let value { int(value) } else { sqlite3_bind_null(handle, index); index += 1 }
+    }
+
     mutating func text(_ value: String) {
         var value = value
         value.withUTF8 { buffer in

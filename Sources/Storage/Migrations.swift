@@ -224,6 +224,18 @@ enum Migrations {
             // A device's confirmation moves its stored records in the pull order.
             try db.execute(sql: "CREATE INDEX records_device ON records(manufacturer, device_id)")
         }
+        migrator.registerMigration("v7-delivery-ranges") { db in
+            // A delivery's record range, so that a repeated pull returns the same delivery.
+            try db.execute(
+                sql: """
+                    ALTER TABLE access_log ADD COLUMN after_batch INTEGER;
+                    ALTER TABLE access_log ADD COLUMN after_record INTEGER;
+                    ALTER TABLE access_log ADD COLUMN through_batch INTEGER;
+                    ALTER TABLE access_log ADD COLUMN through_record INTEGER;
+                    CREATE INDEX access_log_consent ON access_log(consent_id, seq);
+                    CREATE INDEX access_log_range ON access_log(consent_id, after_batch, after_record);
+                    """)
+        }
         return migrator
     }
 

@@ -231,6 +231,15 @@ enum PostgresMigrations {
             CREATE INDEX records_device ON records(manufacturer, device_id);
             """
         ),
+        (
+            "v7-delivery-ranges",
+            """
+            ALTER TABLE access_log ADD COLUMN after_batch BIGINT, ADD COLUMN after_record BIGINT,
+                ADD COLUMN through_batch BIGINT, ADD COLUMN through_record BIGINT;
+            CREATE INDEX access_log_consent ON access_log(consent_id, seq);
+            CREATE INDEX access_log_range ON access_log(consent_id, after_batch, after_record);
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

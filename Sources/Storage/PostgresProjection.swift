@@ -54,11 +54,17 @@ enum PostgresProjection {
             let entries = run.compactMap { if case .appendAccess(let a) = $0.1 { a } else { nil } }
             try await conn.query(
                 """
-                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
-                SELECT * FROM UNNEST(\(entries.map { Int64($0.sequence) })::bigint[], \(entries.map(\.time.milliseconds))::bigint[],
+                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest,
+                                        after_batch, after_record, through_batch, through_record)
+                SELECT seq, t, d, c, s, r, i, n, g, NULLIF(ab, -1), NULLIF(ar, -1), NULLIF(tb, -1), NULLIF(tr, -1)
+                FROM UNNEST(\(entries.map { Int64($0.sequence) })::bigint[], \(entries.map(\.time.milliseconds))::bigint[],
                     \(entries.map(\.deliveryID))::text[], \(entries.map(\.consentID))::text[], \(entries.map(\.subject))::text[],
                     \(entries.map(\.recipient))::text[], \(entries.map { $0.items.joined(separator: ",") })::text[],
-                    \(entries.map { Int64($0.records) })::bigint[], \(entries.map(\.digest))::text[])
+                    \(entries.map { Int64($0.records) })::bigint[], \(entries.map(\.digest))::text[],
+                    -- A range is absent in deliveries logged before ranges were: -1 stands for NULL in the arrays.
+                    \(entries.map { $0.after?.batchSequence ?? -1 })::bigint[], \(entries.map { $0.after?.recordID ?? -1 })::bigint[],
+                    \(entries.map { $0.through?.batchSequence ?? -1 })::bigint[], \(entries.map { $0.through?.recordID ?? -1 })::bigint[])
+                    AS u(seq, t, d, c, s, r, i, n, g, ab, ar, tb, tr)
                 """, logger: logger)
         case .insertSubject:
             let subjects = run.compactMap { if case .insertSubject(let s) = $0.1 { s } else { nil } }
@@ -195,9 +201,11 @@ enum PostgresProjection {
         case .appendAccess(let a):
             try await conn.query(
                 """
-                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
+                INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest,
+                                        after_batch, after_record, through_batch, through_record)
                 VALUES (\(Int64(a.sequence)), \(a.time.milliseconds), \(a.deliveryID), \(a.consentID), \(a.subject), \(a.recipient),
-                        \(a.items.joined(separator: ",")), \(Int64(a.records)), \(a.digest))
+                        \(a.items.joined(separator: ",")), \(Int64(a.records)), \(a.digest),
+                        \(a.after?.batchSequence), \(a.after?.recordID), \(a.through?.batchSequence), \(a.through?.recordID))
                 """, logger: logger)
         }
     }

@@ -180,18 +180,53 @@ extension PostgresStore {
 
     public func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
         let before = Int64(clamping: before ?? UInt64(Int64.max))
-        let rows = try await client.query(
+        return try await accessEntries(
             """
-            SELECT seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest FROM access_log
+            SELECT \(unescaped: Self.accessColumns) FROM access_log
             WHERE subject = \(subject) AND seq < \(before) ORDER BY seq DESC LIMIT \(Self.page(limit))
-            """, logger: logger)
+            """)
+    }
+
+    public func deliveries(consentID: String, limit: Int, after: UInt64?) async throws -> [AccessLogEntry] {
+        let after = Int64(clamping: after ?? 0)
+        return try await accessEntries(
+            """
+            SELECT \(unescaped: Self.accessColumns) FROM access_log
+            WHERE consent_id = \(consentID) AND seq > \(after) ORDER BY seq LIMIT \(Self.page(limit))
+            """)
+    }
+
+    public func deliveries(consentID: String, around cursor: RecordCursor) async throws -> (atOrBefore: AccessLogEntry?, next: AccessLogEntry?) {
+        let atOrBefore = try await accessEntries(
+            """
+            SELECT \(unescaped: Self.accessColumns) FROM access_log
+            WHERE consent_id = \(consentID) AND after_batch IS NOT NULL
+              AND (after_batch, after_record) <= (\(cursor.batchSequence), \(cursor.recordID))
+            ORDER BY after_batch DESC, after_record DESC LIMIT 1
+            """)
+        let next = try await accessEntries(
+            """
+            SELECT \(unescaped: Self.accessColumns) FROM access_log
+            WHERE consent_id = \(consentID) AND after_batch IS NOT NULL
+              AND (after_batch, after_record) > (\(cursor.batchSequence), \(cursor.recordID))
+            ORDER BY after_batch, after_record LIMIT 1
+            """)
+        return (atOrBefore.first, next.first)
+    }
+
+    private static let accessColumns =
+        "seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest, after_batch, after_record, through_batch, through_record"
+
+    private func accessEntries(_ query: PostgresQuery) async throws -> [AccessLogEntry] {
+        let rows = try await client.query(query, logger: logger)
         var out: [AccessLogEntry] = []
-        for try await r in rows.decode((Int64, Int64, String, String, String, String, String, Int64, String).self) {
+        for try await r in rows.decode((Int64, Int64, String, String, String, String, String, Int64, String, Int64?, Int64?, Int64?, Int64?).self) {
+            func cursor(_ b: Int64?, _ r: Int64?) -> RecordCursor? { b.flatMap { b in r.map { RecordCursor(batchSequence: b, recordID: $0) } } }
             out.append(
                 AccessLogEntry(
                     sequence: UInt64(r.0), time: Timestamp(milliseconds: r.1), deliveryID: r.2, consentID: r.3,
                     subject: r.4, recipient: r.5, items: r.6.split(separator: ",").map(String.init),
-                    records: Int(r.7), digest: r.8))
+                    records: Int(r.7), digest: r.8, after: cursor(r.9, r.10), through: cursor(r.11, r.12)))
         }
         return out
     }

@@ -57,6 +57,7 @@ extension PostgresStore: VaultStore {
               AND r.time_ms < \(q.to.milliseconds)
               AND r.batch_seq IS NOT NULL
               AND (r.batch_seq, r.id) > (\(q.after.batchSequence), \(q.after.recordID))
+              AND (r.batch_seq, r.id) <= (\(q.through.batchSequence), \(q.through.recordID))
             ORDER BY r.batch_seq, r.id LIMIT \(q.limit)
             """, logger: logger)
         var out: [SealedRecord] = []

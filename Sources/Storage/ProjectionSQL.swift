@@ -184,12 +184,14 @@ enum ProjectionSQL {
             try DirectBinding.execute(
                 db.cachedStatement(
                     sql: """
-                        INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO access_log (seq, time_ms, delivery_id, consent_id, subject, recipient, items, records, digest,
+                                                after_batch, after_record, through_batch, through_record)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
             ) { b in
                 b.int(Int64(a.sequence)); b.int(a.time.milliseconds); b.text(a.deliveryID); b.text(a.consentID)
                 b.text(a.subject); b.text(a.recipient); b.text(a.items.joined(separator: ",")); b.int(Int64(a.records)); b.text(a.digest)
+                b.int(a.after?.batchSequence); b.int(a.after?.recordID); b.int(a.through?.batchSequence); b.int(a.through?.recordID)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Consent
+import struct Consent.RecordCursor
 import Foundation
 import GRDB
 import Ledger
@@ -121,15 +122,51 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM access_log WHERE subject = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                 arguments: [subject, before, limit]
-            ).map { row in
-                AccessLogEntry(
-                    sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
-                    deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
-                    recipient: row["recipient"],
-                    items: (row["items"] as String).split(separator: ",").map(String.init),
-                    records: row["records"], digest: row["digest"])
-            }
+            ).map(Self.accessEntry(from:))
         }
+    }
+
+    public func deliveries(consentID: String, limit: Int, after: UInt64?) async throws -> [AccessLogEntry] {
+        let limit = Self.page(limit), after = Int64(clamping: after ?? 0)
+        return try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM access_log WHERE consent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [consentID, after, limit]
+            ).map(Self.accessEntry(from:))
+        }
+    }
+
+    public func deliveries(consentID: String, around cursor: RecordCursor) async throws -> (atOrBefore: AccessLogEntry?, next: AccessLogEntry?) {
+        try await read { db in
+            let arguments: StatementArguments = [consentID, cursor.batchSequence, cursor.recordID]
+            let atOrBefore = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM access_log WHERE consent_id = ? AND after_batch IS NOT NULL AND (after_batch, after_record) <= (?, ?)
+                    ORDER BY after_batch DESC, after_record DESC LIMIT 1
+                    """, arguments: arguments)
+            let next = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM access_log WHERE consent_id = ? AND after_batch IS NOT NULL AND (after_batch, after_record) > (?, ?)
+                    ORDER BY after_batch, after_record LIMIT 1
+                    """, arguments: arguments)
+            return (atOrBefore.map(Self.accessEntry(from:)), next.map(Self.accessEntry(from:)))
+        }
+    }
+
+    private static func accessEntry(from row: Row) -> AccessLogEntry {
+        func cursor(_ batch: String, _ record: String) -> RecordCursor? {
+            guard let b = row[batch] as Int64?, let r = row[record] as Int64? else { return nil }
+            return RecordCursor(batchSequence: b, recordID: r)
+        }
+        return AccessLogEntry(
+            sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
+            deliveryID: row["delivery_id"], consentID: row["consent_id"], subject: row["subject"],
+            recipient: row["recipient"],
+            items: (row["items"] as String).split(separator: ",").map(String.init),
+            records: row["records"], digest: row["digest"],
+            after: cursor("after_batch", "after_record"), through: cursor("through_batch", "through_record"))
     }
 
     public func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {

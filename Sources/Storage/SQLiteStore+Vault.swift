@@ -55,7 +55,9 @@ extension SQLiteStore: VaultStore {
         return try await read { db in
             var arguments: [(any DatabaseValueConvertible)?] = [q.subject]
             arguments += q.items.map { $0 }
-            arguments += [q.from.milliseconds, q.to.milliseconds, q.after.batchSequence, q.after.recordID, q.limit]
+            arguments += [
+                q.from.milliseconds, q.to.milliseconds, q.after.batchSequence, q.after.recordID, q.through.batchSequence, q.through.recordID, q.limit,
+            ]
             return try Row.fetchAll(
                 db,
                 sql: """
@@ -64,7 +66,7 @@ extension SQLiteStore: VaultStore {
                     JOIN device_bindings d ON d.manufacturer = r.manufacturer AND d.device_id = r.device_id
                          AND d.subject = r.subject AND d.confirmed_ms IS NOT NULL
                     WHERE r.subject = ? AND r.item IN (\(marks)) AND r.time_ms >= ? AND r.time_ms < ?
-                      AND r.batch_seq IS NOT NULL AND (r.batch_seq, r.id) > (?, ?)
+                      AND r.batch_seq IS NOT NULL AND (r.batch_seq, r.id) > (?, ?) AND (r.batch_seq, r.id) <= (?, ?)
                     ORDER BY r.batch_seq, r.id LIMIT ?
                     """, arguments: StatementArguments(arguments)
             ).map { row in

@@ -29,35 +29,6 @@ public struct SealedRecord: Sendable, Equatable {
     }
 }
 
-/// A position in a person's records: ordered by the ledger sequence of the batch that made them
-/// visible, then by record id. A batch committed after another always comes after it, so paging
-/// never skips it. Written `<batch sequence>.<record id>`.
-public struct RecordCursor: Sendable, Equatable, Comparable, CustomStringConvertible {
-    public var batchSequence: Int64
-    public var recordID: Int64
-
-    public static let start = RecordCursor(batchSequence: 0, recordID: 0)
-
-    public init(batchSequence: Int64, recordID: Int64) {
-        self.batchSequence = batchSequence
-        self.recordID = recordID
-    }
-
-    /// Parses `<batch sequence>.<record id>` (or a lone `0`).
-    public init?(_ text: String) {
-        if text == "0" { self = .start; return }
-        let parts = text.split(separator: ".")
-        guard parts.count == 2, let b = Int64(parts[0]), let r = Int64(parts[1]), b >= 0, r >= 0 else { return nil }
-        self.init(batchSequence: b, recordID: r)
-    }
-
-    public var description: String { "\(batchSequence).\(recordID)" }
-
-    public static func < (a: RecordCursor, b: RecordCursor) -> Bool {
-        (a.batchSequence, a.recordID) < (b.batchSequence, b.recordID)
-    }
-}
-
 /// Which records a pull may see: one person's, of some items, in a time window, from devices
 /// the person confirmed, after a cursor.
 public struct RecordQuery: Sendable, Equatable {
@@ -67,10 +38,15 @@ public struct RecordQuery: Sendable, Equatable {
     public var to: Timestamp
     /// Only records after this position.
     public var after: RecordCursor
+    /// Only records at or before this position (`.end`: no bound).
+    public var through: RecordCursor
     public var limit: Int
 
-    public init(subject: String, items: [String], from: Timestamp, to: Timestamp, after: RecordCursor, limit: Int) {
-        self.subject = subject; self.items = items; self.from = from; self.to = to; self.after = after; self.limit = limit
+    public init(
+        subject: String, items: [String], from: Timestamp, to: Timestamp, after: RecordCursor, through: RecordCursor = .end, limit: Int
+    ) {
+        self.subject = subject; self.items = items; self.from = from; self.to = to
+        self.after = after; self.through = through; self.limit = limit
     }
 }
 

@@ -94,6 +94,7 @@ struct APIBench: AsyncParsableCommand {
         // Pull everything, page by page.
         log("pull: every record under one consent, 500 per page…")
         var pulled = 0
+        var positions: [String] = []
         let pullSeconds = try await measure {
             var cursor = "0"
             while true {
@@ -102,8 +103,9 @@ struct APIBench: AsyncParsableCommand {
                 let opened = try SealedBox.open([UInt8](reply.body), with: recipient.boxKey)
                 let delivery = try JSONDecoder().decode(TransferService.Delivery.self, from: Data(opened))
                 pulled += delivery.records.count
-                guard let next = delivery.nextCursor else { break }
-                cursor = next
+                positions += delivery.positions
+                cursor = delivery.nextCursor
+                guard delivery.hasMore else { break }
             }
         }
         guard pulled == pushed else { throw ValidationError("pulled \(pulled) of \(pushed) records") }
@@ -112,21 +114,23 @@ struct APIBench: AsyncParsableCommand {
                 name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
                 goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000, durability: durability))
 
-        // Pull everything again as sealed NDJSON streams of large pages.
-        log("pull: every record under one consent, sealed NDJSON streams of 10,000…")
+        // Pull everything again as sealed NDJSON streams of large pages, under a second consent
+        // (under the first, a pull from 0 would get its first delivery again).
+        log("pull: every record under another consent, sealed NDJSON streams of 10,000…")
+        let streamConsent = try await grant(service: service, person: person, recipient: recipient, now: now)
         var streamed = 0
         let brokerKey = service.identity.signingKey.verifyingKey
         let streamSeconds = try await measure {
             var cursor = "0"
             while true {
                 let reply = try await recipientClient.send(
-                    "GET", "/v1/consents/\(consent)/data?limit=10000&after=\(cursor)",
+                    "GET", "/v1/consents/\(streamConsent)/data?limit=10000&after=\(cursor)",
                     extraFields: ["Accept": SealedStream.mediaType])
                 guard reply.status == 200 else { throw ValidationError("streamed pull answered \(reply.status)") }
                 let page = try SealedStream.Reader.openCanonical(reply.body, recipient: recipient.boxKey, broker: brokerKey)
                 streamed += page.records.count
-                guard let next = page.trailer.nextCursor else { break }
-                cursor = next
+                cursor = page.trailer.nextCursor
+                guard page.trailer.hasMore else { break }
             }
         }
         guard streamed == pushed else { throw ValidationError("streamed \(streamed) of \(pushed) records") }
@@ -135,10 +139,20 @@ struct APIBench: AsyncParsableCommand {
                 name: "pull over HTTP, sealed NDJSON streams of 10,000", value: Double(streamed) / streamSeconds, unit: "records/s",
                 goal: "≥ 100,000/s", met: Double(streamed) / streamSeconds >= 100_000, durability: durability))
 
-        // Latency at a fixed rate.
+        // Latency at a fixed rate: every request a new 10-record delivery (logged and charged),
+        // spread over consents as many recipients' pulls would be (pulls under one consent are
+        // serialised by its deliveries stream).
+        var granted: [String] = []
+        for _ in 0..<50 { granted.append(try await grant(service: service, person: person, recipient: recipient, now: now)) }
+        let latencyConsents = granted
+        let starts = stride(from: 0, to: positions.count, by: 10).map { positions[$0] }
+        guard latencyRequests <= latencyConsents.count * starts.count else {
+            throw ValidationError("--latency-requests at most \(latencyConsents.count * starts.count) with \(batches) batches")
+        }
         log("pull latency at \(rate) requests/s…")
-        let latencies = try await paced(count: latencyRequests, rate: rate) {
-            let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=0")
+        let latencies = try await paced(count: latencyRequests, rate: rate) { i in
+            let consent = latencyConsents[i % latencyConsents.count], after = starts[i / latencyConsents.count]
+            let reply = try await recipientClient.send("GET", "/v1/consents/\(consent)/data?limit=10&after=\(after)")
             guard reply.status == 200 else { throw ValidationError("pull answered \(reply.status)") }
         }
         figures.append(
@@ -189,7 +203,7 @@ struct APIBench: AsyncParsableCommand {
     }
 
     /// Starts `count` requests at `rate` per second (open loop) and returns each one's latency.
-    private func paced(count: Int, rate: Int, _ request: @escaping @Sendable () async throws -> Void) async throws -> [Double] {
+    private func paced(count: Int, rate: Int, _ request: @escaping @Sendable (Int) async throws -> Void) async throws -> [Double] {
         let interval = 1.0 / Double(rate)
         let start = Date()
         return try await withThrowingTaskGroup(of: Double.self) { group in
@@ -197,7 +211,7 @@ struct APIBench: AsyncParsableCommand {
                 let due = start.addingTimeInterval(Double(i) * interval)
                 let wait = due.timeIntervalSinceNow
                 if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
-                group.addTask { try await measure { try await request() } }
+                group.addTask { try await measure { try await request(i) } }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }

@@ -34,13 +34,18 @@ struct AccountingFlowTests {
             try await f.broker.submit(
                 person.sign(
                     .deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
+            try await pushRecords(records)
+        }
+
+        /// `count` records of the person's car.
+        func pushRecords(_ count: Int) async throws {
             let now = f.clock.now()
-            let batch = (0..<records).map { i in
+            let batch = (0..<count).map { i in
                 TelemetryRecord(
                     device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-i - 1)),
                     values: ["distance": .integer(Int64(i)), "duration": .integer(60), "average_speed": .integer(30)])
             }
-            _ = try await transfer.push(batch, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "00")
+            _ = try await transfer.push(batch, manufacturer: f.manufacturer.id, idempotencyKey: nil, digest: "push-\(count)-\(now)")
         }
 
         func consent(days: Int = 90) async throws -> Consent {
@@ -91,8 +96,10 @@ struct AccountingFlowTests {
             events == [DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.accountsOpened, DomainEvent.TypeName.transfersPosted],
             "the maker's revenue account is opened by its first charge")
 
-        // A second delivery pays nothing more to the person's reward, only the share.
-        _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        // A second delivery (of new records) pays nothing more to the person's reward, only the share.
+        try await w.pushRecords(10)
+        _ = try await w.transfer.pull(
+            consentID: consent.id, recipient: w.payer.id, after: try #require(RecordCursor(delivery.nextCursor)), limit: 100)
         #expect(try await w.account(AccountNames.rewards(w.person.id)).balance == 3_009 + 9)
         try await w.checkBooks()
     }
@@ -310,7 +317,7 @@ struct LateConfirmationTests {
         let first = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 5)
         #expect(first.records.count == 5, "only the confirmed car's records")
         #expect(first.records.allSatisfy { $0.device == "car" })
-        let cursor = try #require(first.nextCursor.flatMap(RecordCursor.init), "a full page hands out its cursor")
+        let cursor = try #require(RecordCursor(first.nextCursor), "a page hands out its cursor")
         try await f.broker.submit(
             w.person.sign(
                 .deviceConfirmed(DeviceConfirmed(deviceID: "car-late", manufacturer: f.manufacturer.id, subject: w.person.id)), at: f.clock.now()))
@@ -318,5 +325,6 @@ struct LateConfirmationTests {
         #expect(next.records.map(\.device) == ["car-late", "car-late"], "the late device's records come after the cursor, once")
         let again = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
         #expect(again.records.count == 2, "the same cursor gives the same page")
+        #expect(again.replayed && again.deliveryID == next.deliveryID && again.digest == next.digest, "as the same delivery")
     }
 }

@@ -61,6 +61,12 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
         try await inner.accessLog(subject: subject, limit: limit, before: before)
     }
+    func deliveries(consentID: String, limit: Int, after: UInt64?) async throws -> [AccessLogEntry] {
+        try await inner.deliveries(consentID: consentID, limit: limit, after: after)
+    }
+    func deliveries(consentID: String, around cursor: RecordCursor) async throws -> (atOrBefore: AccessLogEntry?, next: AccessLogEntry?) {
+        try await inner.deliveries(consentID: consentID, around: cursor)
+    }
     func telemetryBatch(manufacturer: String, idempotencyKey: String) async throws -> TelemetryBatch? {
         try await inner.telemetryBatch(manufacturer: manufacturer, idempotencyKey: idempotencyKey)
     }
@@ -103,30 +109,43 @@ struct CommitFailureTests {
     func uncertainCommit(_ backend: Backend) async throws {
         let w = try await AccountingFlowTests.World(backend, records: 2, cash: 1_000)
         let consent = try await w.consent()
-        _ = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)  // pays the reward
+        let first = try await w.transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)  // pays the reward
         let flaky = CommitThenFailStore(w.f.store)
         let broker = BrokerService(store: flaky, identity: w.f.brokerIdentity, clock: w.f.clock)
         let transfer = TransferService(broker: broker, vault: w.transfer.vault)
         let before = try await w.account(AccountNames.cash(w.payer.id)).balance
+        var cursor = try #require(RecordCursor(first.nextCursor))
+        try await w.pushRecords(2)
         flaky.arm()
         await #expect(throws: LedgerError.self) {
-            _ = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+            _ = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
         }
-        // It did land: charged once. The next pull through the same broker decides on the book read back.
+        // It did land: charged once. The recipient, told nothing certain, asks again from the same
+        // cursor and gets the delivery that landed, not charged again.
         #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == before - 14)
-        _ = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100)
+        let retried = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
+        #expect(retried.replayed && retried.records.count == 2)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == before - 14)
+        // The next pull through the same broker decides on the book read back.
+        cursor = try #require(RecordCursor(retried.nextCursor))
+        try await w.pushRecords(2)
+        let next = try await transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100)
         #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == before - 28, "one more charge, for the one more delivery")
 
-        // Several pulls in flight when a COMMIT breaks: whatever each was told, every recorded
-        // delivery was charged exactly once and nothing was charged without a delivery.
+        // Several pulls from one cursor in flight when a COMMIT breaks: whatever each was told,
+        // one delivery was recorded, charged exactly once, and nothing was charged without it.
         let deliveries = try await w.f.store.accessLog(subject: w.person.id, limit: 1_000).count
         let cash = try await w.account(AccountNames.cash(w.payer.id)).balance
+        cursor = try #require(RecordCursor(next.nextCursor))
+        try await w.pushRecords(2)
         flaky.arm()
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<6 { group.addTask { _ = try? await transfer.pull(consentID: consent.id, recipient: w.payer.id, limit: 100) } }
+            for _ in 0..<6 {
+                group.addTask { [cursor] in _ = try? await transfer.pull(consentID: consent.id, recipient: w.payer.id, after: cursor, limit: 100) }
+            }
         }
         let recorded = try await w.f.store.accessLog(subject: w.person.id, limit: 1_000).count - deliveries
-        #expect(recorded >= 1)
+        #expect(recorded == 1)
         #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == cash - 14 * Int64(recorded))
         try await w.checkBooks()
     }

@@ -33,8 +33,9 @@ struct SealedStreamTests {
         lines.append(
             try writer.finish(
                 SealedStream.Trailer(
-                    deliveryID: "dlv_1", consentID: consentID, records: records.count,
-                    digest: digest, nextCursor: "7.x", ledgerSequence: 9)))
+                    deliveryID: "dlv_1", consentID: consentID, records: records.count, digest: digest, after: "7.1",
+                    positions: records.indices.map { "7.\($0 + 2)" }, nextCursor: "7.\(records.count + 1)", hasMore: false, replayed: false,
+                    ledgerSequence: 9)))
         return lines
     }
 
@@ -50,7 +51,7 @@ struct SealedStreamTests {
         let (opened, trailer) = try SealedStream.Reader.open(lines.reduce(Data(), +), recipient: recipient, broker: broker.verifyingKey)
         #expect(opened == records)
         #expect(trailer.records == 600)
-        #expect(trailer.nextCursor == "7.x")
+        #expect(trailer.nextCursor == "7.601")
         #expect(try self.open(try self.lines([])).isEmpty, "an empty page is an opening and a trailer")
     }
 
@@ -108,15 +109,19 @@ struct CanonicalRecordTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let full = TransferService.CanonicalDelivery(
-            deliveryID: "dlv_1", consentID: "con_2", records: canonical, nextCursor: "12.34",
+            deliveryID: "dlv_1", consentID: "con_2", after: RecordCursor(batchSequence: 12, recordID: 3), records: canonical,
+            positions: canonical.indices.map { RecordCursor(batchSequence: 12, recordID: Int64(4 + $0)) },
+            nextCursor: RecordCursor(batchSequence: 12, recordID: 34), hasMore: true, replayed: false,
             digest: TransferService.digest(ofCanonical: canonical), ledgerSequence: 99)
         let empty = TransferService.CanonicalDelivery(
-            deliveryID: nil, consentID: "con_2", records: [], nextCursor: nil, digest: nil, ledgerSequence: nil)
+            deliveryID: nil, consentID: "con_2", after: RecordCursor(batchSequence: 12, recordID: 34), records: [], positions: [],
+            nextCursor: RecordCursor(batchSequence: 12, recordID: 34), hasMore: false, replayed: true, digest: nil, ledgerSequence: nil)
         for (page, decoded) in [(full, records), (empty, [])] {
             let expected = try encoder.encode(
                 TransferService.Delivery(
-                    deliveryID: page.deliveryID, consentID: page.consentID, records: decoded,
-                    nextCursor: page.nextCursor, digest: page.digest, ledgerSequence: page.ledgerSequence))
+                    deliveryID: page.deliveryID, consentID: page.consentID, after: page.after.description, records: decoded,
+                    positions: page.positions.map(\.description), nextCursor: page.nextCursor.description, hasMore: page.hasMore,
+                    replayed: page.replayed, digest: page.digest, ledgerSequence: page.ledgerSequence))
             #expect(TransferService.deliveryJSON(page) == Array(expected), "\(String(decoding: TransferService.deliveryJSON(page), as: UTF8.self))")
         }
     }

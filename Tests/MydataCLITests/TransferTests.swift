@@ -146,11 +146,12 @@ struct TransferTests {
         #expect(first.contentType == SealedStream.mediaType)
         let page1 = try SealedStream.Reader.open(first.body, recipient: recipientIdentity.boxKey, broker: try broker.brokerKey)
         #expect(page1.records.count == 600)
-        let cursor = try #require(page1.trailer.nextCursor)
+        let cursor = page1.trailer.nextCursor
+        #expect(page1.trailer.hasMore && page1.trailer.positions.count == 600 && page1.trailer.positions.last == cursor)
         let second = try await recipient.send("GET", "/v1/consents/\(consentID)/data?limit=600&after=\(cursor)", extraFields: ndjson)
         let page2 = try SealedStream.Reader.open(second.body, recipient: recipientIdentity.boxKey, broker: try broker.brokerKey)
         #expect(page2.records.count == 400)
-        #expect(page2.trailer.nextCursor == nil)
+        #expect(!page2.trailer.hasMore && page2.trailer.nextCursor == page2.trailer.positions.last)
         #expect((page1.records + page2.records).sorted { $0.time < $1.time } == records, "every record once, none changed")
 
         let log = try await me.send("GET", "/v1/access-log").decode([String: [AccessLogEntry]].self)["entries"] ?? []

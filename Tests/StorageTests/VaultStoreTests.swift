@@ -99,8 +99,8 @@ struct VaultStoreTests {
         while true {
             let page = try await transfer.pull(consentID: consent.id, recipient: f.recipient.id, after: cursor, limit: 10)
             seen += page.records.compactMap { if case .integer(let n)? = $0.values["distance"] { n } else { nil } }
-            guard let next = page.nextCursor else { break }
-            cursor = try #require(RecordCursor(next))
+            cursor = try #require(RecordCursor(page.nextCursor))
+            guard page.hasMore else { break }
         }
         #expect(seen.sorted() == (0..<25).map(Int64.init), "every record once, none skipped")
     }

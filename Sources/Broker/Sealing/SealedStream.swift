@@ -42,12 +42,30 @@ public enum SealedStream {
         public var records: Int
         /// BLAKE2b-256 (hex) of the records as canonical JSON, as in the person's access log.
         public var digest: String?
-        public var nextCursor: String?
+        /// As in a sealed page's `Delivery`: the cursor pulled after, each record's position, the
+        /// cursor to continue from (always), whether more follow now, whether this repeated an
+        /// earlier delivery.
+        public var after: String
+        public var positions: [String]
+        public var nextCursor: String
+        public var hasMore: Bool
+        public var replayed: Bool
         public var ledgerSequence: UInt64?
 
-        public init(deliveryID: String?, consentID: String, records: Int, digest: String?, nextCursor: String?, ledgerSequence: UInt64?) {
-            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records
-            self.digest = digest; self.nextCursor = nextCursor; self.ledgerSequence = ledgerSequence
+        public init(
+            deliveryID: String?, consentID: String, records: Int, digest: String?, after: String, positions: [String], nextCursor: String,
+            hasMore: Bool, replayed: Bool, ledgerSequence: UInt64?
+        ) {
+            self.deliveryID = deliveryID; self.consentID = consentID; self.records = records; self.digest = digest
+            self.after = after; self.positions = positions; self.nextCursor = nextCursor; self.hasMore = hasMore
+            self.replayed = replayed; self.ledgerSequence = ledgerSequence
+        }
+
+        public init(_ delivery: TransferService.CanonicalDelivery) {
+            deliveryID = delivery.deliveryID; consentID = delivery.consentID; records = delivery.records.count
+            digest = delivery.digest; after = delivery.after.description; positions = delivery.positions.map(\.description)
+            nextCursor = delivery.nextCursor.description; hasMore = delivery.hasMore; replayed = delivery.replayed
+            ledgerSequence = delivery.ledgerSequence
         }
     }
 

@@ -80,7 +80,8 @@ struct TransferController: BrokerController {
         let signature = service.identity.signingKey.sign(sealed)
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
         headers[BrokerAPI.brokerSignatureField] = Base64.encode(signature.bytes)
-        if let next = delivery.nextCursor { headers[BrokerAPI.nextCursorField] = "\(next)" }
+        headers[BrokerAPI.nextCursorField] = delivery.nextCursor.description
+        headers[BrokerAPI.moreField] = delivery.hasMore ? "?1" : "?0"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: sealed)))
     }
 }
