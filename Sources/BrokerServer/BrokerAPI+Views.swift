@@ -27,6 +27,7 @@ protocol ListingPage: Encodable { var nextCursor: String? { get } }
 struct RequestPage: ListingPage { var requests: [RequestItem]; var nextCursor: String? }
 struct ConsentPage: ListingPage { var consents: [ConsentItem]; var nextCursor: String? }
 struct AccessPage: ListingPage { var entries: [AccessLogEntry]; var nextCursor: String? }
+struct DeliveryPage: ListingPage { var deliveries: [AccessLogEntry]; var nextCursor: String? }
 
 struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
 struct MeView: Codable { var id: String; var registered: Bool }

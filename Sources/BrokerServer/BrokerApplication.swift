@@ -24,7 +24,8 @@ public enum BrokerApplication {
         let router = Router(context: BrokerRequestContext.self)
         let traffic = TrafficLimiter(clock: service.clock) { try await service.activePolicy()?.policy.traffic }
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ProblemMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: ProblemMiddleware(routes: routes))
         router.add(middleware: AdmissionMiddleware(gate: admission))
         let api = BrokerAPI(service: service, transfer: transfer, traffic: traffic)
         HealthController(api: api).addRoutes(to: router)
@@ -41,6 +42,7 @@ public enum BrokerApplication {
         TransferController(api: api).addRoutes(to: signed)
         MoneyController(api: api).addRoutes(to: signed)
         LogController(api: api).addRoutes(to: signed)
+        routes.load(router.routes)
         return router
     }
 

@@ -101,21 +101,37 @@ public enum ErrorTable {
 }
 
 /// Turns every thrown error into `application/problem+json`.
-public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The router's routes, for telling a wrong method (405) from an unknown path (404).
+    let routes: RouteTable
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let problem = ErrorTable.problem(for: error)
+            var problem = ErrorTable.problem(for: error)
+            var headers: HTTPFields = [.contentType: "application/problem+json"]
+            if let e = error as? HTTPError, e.status == .notFound, case let allowed = routes.methods(for: request.uri.path), !allowed.isEmpty {
+                let names = allowed.map(\.rawValue).joined(separator: ", ")
+                problem = ProblemDetails(
+                    code: "methodNotAllowed", status: .methodNotAllowed, detail: "\(request.uri.path) answers \(names), not \(request.method)")
+                headers[.allow] = names
+            }
+            if problem.status == HTTPResponse.Status.unauthorized.code {
+                // RFC 9110 §11.6.1: a 401 names how to authenticate. Here: an RFC 9421 signature
+                // (Accept-Signature, RFC 9421 §5.1, says which components it must cover).
+                headers[.wwwAuthenticate] = #"Signature realm="mydata", alg="ed25519""#
+                headers[HTTPField.Name("Accept-Signature")!] =
+                    request.method == .get || request.method == .head
+                    ? #"sig1=("@method" "@target-uri");alg="ed25519""#
+                    : #"sig1=("@method" "@target-uri" "content-digest");alg="ed25519""#
+            }
             if problem.status >= 500 {
                 context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "problem.code": "\(problem.code)"])
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let body = (try? encoder.encode(problem)) ?? Data()
-            var headers: HTTPFields = [.contentType: "application/problem+json"]
             if let refusal = error as? Refusal { headers[.retryAfter] = "\(refusal.retryAfterSeconds)" }
             return Response(
                 status: HTTPResponse.Status(code: problem.status), headers: headers,

@@ -8,6 +8,7 @@ import Sodium
 import TestSupport
 import Testing
 import Vault
+import Yams
 
 /// The router as `BrokerApplication` assembles it, driven in process (HummingbirdTesting): which
 /// routes need a signature, what an unknown path gets, and that a refusal changes nothing. The
@@ -57,6 +58,10 @@ struct RouterTests {
                     #expect(response.status == .unauthorized, "\(method) \(path): \(response.status)")
                     #expect(response.headers[.contentType] == "application/problem+json", "\(method) \(path)")
                     #expect(String(buffer: response.body).contains("\"code\":\"missingSignature\""), "\(String(buffer: response.body))")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Signature ") == true, "a 401 says how to authenticate")
+                    let accept = response.headers[HTTPField.Name("Accept-Signature")!] ?? ""
+                    #expect(accept.contains("\"@method\" \"@target-uri\""), "\(accept)")
+                    #expect(accept.contains("content-digest") == (method == .post), "\(method): \(accept)")
                 }
             }
         }
@@ -73,5 +78,41 @@ struct RouterTests {
                 #expect(response.headers[.contentType] == "application/problem+json")
             }
         }
+    }
+
+    @Test("a known path asked with another method is 405 with the methods it answers in Allow, and appends nothing")
+    func wrongMethod() async throws {
+        let f = try await BrokerFixture()
+        let head = try await f.store.head()
+        let app = Application(router: try Self.router(f))
+        try await app.test(.router) { client in
+            for (method, path, allowed) in [
+                (HTTPRequest.Method.delete, "/v1/consents/con_x/revoke", "POST"), (.post, "/v1/consents/con_x/data", "GET"),
+                (.put, "/v1/telemetry", "POST"), (.post, "/healthz", "GET"), (.get, "/v1/consents", "GET, POST"),
+            ] where method != .get {
+                try await client.execute(uri: path, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(path): \(response.status)")
+                    #expect(response.headers[.allow] == allowed, "\(method) \(path)")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    #expect(String(buffer: response.body).contains("\"code\":\"methodNotAllowed\""))
+                }
+            }
+        }
+        #expect(try await f.store.head() == head)
+    }
+
+    @Test("the routes the server serves are exactly the operations of docs/openapi.yaml")
+    func routesMatchTheDocument() async throws {
+        let f = try await BrokerFixture()
+        let served = Set(try Self.router(f).routes.map { route in
+            "\(route.method.rawValue) /" + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{id}" : String($0) }.joined(separator: "/")
+        })
+        let document = try Yams.load(yaml: String(contentsOf: Repository.root.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8))
+        let paths = try #require((document as? [String: Any])?["paths"] as? [String: Any])
+        let documented = Set(paths.flatMap { path, item in
+            ((item as? [String: Any]) ?? [:]).keys.filter { ["get", "post", "put", "delete", "patch"].contains($0) }.map { "\($0.uppercased()) \(path)" }
+        })
+        #expect(served.subtracting(documented).sorted() == [], "served but not in the document")
+        #expect(documented.subtracting(served).sorted() == [], "in the document but not served")
     }
 }

@@ -16,6 +16,7 @@ struct TransferController: BrokerController {
         group.post("telemetry", use: push)
         group.post("erasure", use: erase)
         group.get("consents/:id/data", use: pull)
+        group.get("consents/:id/deliveries", use: deliveries)
     }
 
     /// POST /v1/telemetry
@@ -49,6 +50,28 @@ struct TransferController: BrokerController {
         }
         let recorded = try await transfer.erase(events, subject: subject)
         return try BrokerAPI.json(SubmitResult(recorded))
+    }
+
+    /// GET /v1/consents/:id/deliveries: the deliveries made under a consent, oldest first, for
+    /// its recipient (to reconcile what it holds) and its person.
+    @Sendable func deliveries(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let consentID = try BrokerAPI.pathID(context)
+        guard let consent = try await store.consent(consentID) else { throw ConsentError(.consentNotFound, "no such consent") }
+        switch try context.requirePrincipal() {
+        case .subject(let subject) where subject == consent.subject: break
+        case .party(let party) where party.id == consent.recipient: break
+        default: throw ConsentError(.consentNotFound, "no such consent of yours")
+        }
+        var after: UInt64?
+        if let text = request.uri.queryParameters.get("after").map({ String($0) }) {
+            guard text.utf8.count <= 20, let sequence = UInt64(text) else {
+                throw ConsentError(.invalidTerms, "after must be the nextCursor of a previous page (a ledger sequence)")
+            }
+            after = sequence
+        }
+        let limit = BrokerAPI.limit(request)
+        let entries = try await store.deliveries(consentID: consentID, limit: limit, after: after)
+        return try BrokerAPI.page(DeliveryPage(deliveries: entries, nextCursor: entries.count == limit ? entries.last.map { "\($0.sequence)" } : nil))
     }
 
     /// GET /v1/consents/:id/data
