@@ -137,8 +137,12 @@ extension BrokerService {
         guard amount >= max(rules.redemptionMinimumKRW, 1) else {
             throw ConsentError(.transferRejected, "redeem at least \(max(rules.redemptionMinimumKRW, 1)) won")
         }
-        guard let maker = try await store.party(manufacturer), maker.role == .manufacturer else {
-            throw ConsentError(.invalidIdentifier, "no manufacturer '\(manufacturer)' is registered; redeem with one of the makers of your devices")
+        guard let maker = try await store.party(manufacturer) else {
+            throw ConsentError(.unknownParty, "no manufacturer '\(manufacturer)' is registered; redeem with one of the makers of your devices")
+        }
+        guard maker.role == .manufacturer else {
+            throw ConsentError(
+                .wrongRole, "\(manufacturer) is a \(maker.role.rawValue), not a manufacturer; redeem with one of the makers of your devices")
         }
         guard maker.status == .active else { throw ConsentError(.partySuspended, "\(manufacturer) is suspended and takes no redemptions") }
         guard Identifiers.isValidReference(id), id.utf8.count <= 48 else {

@@ -33,7 +33,7 @@ extension BrokerAPI {
     ///
     /// - Throws: `DecodingError` when a JSON body is not `{"records": […]}` at all.
     public static func pushItems(body: Data, contentType: String?) throws -> [TransferService.PushItem] {
-        guard contentType?.hasPrefix("application/x-ndjson") == true else {
+        guard mediaType(contentType) == SealedStream.mediaType else {
             return try JSONDecoder().decode(TelemetryBody.self, from: body).records.map(\.item)
         }
         let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -48,6 +48,17 @@ extension BrokerAPI {
 }
 
 extension BrokerAPI {
+    /// The media type of a `Content-Type` value without its parameters, in lower case (media
+    /// types are case-insensitive, RFC 9110 §8.3.1).
+    static func mediaType(_ value: String?) -> String? {
+        value.map { $0.split(separator: ";", maxSplits: 1).first.map(String.init) ?? $0 }?.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    /// Whether an `Accept` value names `type` (case-insensitive, parameters ignored).
+    static func accepts(_ value: String?, _ type: String) -> Bool {
+        value?.split(separator: ",").contains { mediaType(String($0)) == type } ?? false
+    }
+
     /// A delivery as a sealed NDJSON stream (`SealedStream`): written and encrypted a chunk at a
     /// time. The delivery was logged before the first byte is sent.
     static func stream(_ delivery: TransferService.CanonicalDelivery, to recipient: BoxPublicKey, broker: SigningKey) throws -> Response {

@@ -70,6 +70,15 @@ public struct BrokerAPI: Sendable {
         _ request: Request, context: BrokerRequestContext, types: Set<String>,
         check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }
     ) async throws -> [RecordedEvent] {
+        try await service.submit(try await events(request, context: context, types: types, check: check))
+    }
+
+    /// The signed events of a submit body, each the principal's own, of an allowed type, and
+    /// decodable as its domain event (`malformedEvent` otherwise, whatever the endpoint).
+    func events(
+        _ request: Request, context: BrokerRequestContext, types: Set<String>,
+        check: (NewEvent, DomainEvent) throws -> Void = { _, _ in }
+    ) async throws -> [NewEvent] {
         let principal = try context.requirePrincipal()
         // Decoded here rather than by Hummingbird, so that the error names the field.
         let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
@@ -98,7 +107,7 @@ public struct BrokerAPI: Sendable {
             try check(event, domain)
             events.append(event)
         }
-        return try await service.submit(events)
+        return events
     }
 }
 

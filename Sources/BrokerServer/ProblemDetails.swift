@@ -94,7 +94,12 @@ public enum ErrorTable {
         case .keyNotFound(let key, let ctx): return "missing field '\(path(ctx.codingPath + [key]))'"
         case .typeMismatch(_, let ctx): return "field '\(path(ctx.codingPath))' has the wrong type: \(ctx.debugDescription)"
         case .valueNotFound(_, let ctx): return "field '\(path(ctx.codingPath))' is null"
-        case .dataCorrupted(let ctx): return "\(path(ctx.codingPath)) is not valid JSON: \(ctx.debugDescription)"
+        case .dataCorrupted(let ctx) where ctx.codingPath.isEmpty:
+            // Foundation's decoder says only "not valid JSON", with no path, also for valid JSON
+            // holding a number its field cannot take.
+            return
+                "the body is not valid JSON, or a number in it does not fit its field (an integer beyond 64 bits, a fraction where a whole number is expected)"
+        case .dataCorrupted(let ctx): return "\(path(ctx.codingPath)) is not valid: \(ctx.debugDescription)"
         @unknown default: return "the body is not valid JSON"
         }
     }

@@ -55,4 +55,31 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var identityKeyURL: URL { resolvedConfigDir.appendingPathComponent("identity.key") }
+
+    /// The global options that take a value, and the flags.
+    static let valued: Set<String> = ["--data-dir", "--config-dir", "--store", "--broker"]
+    static let flags: Set<String> = ["--json", "--allow-async-commit"]
+
+    /// The arguments with the global options written before the subcommand (`mydata --broker URL
+    /// grant req_1`) moved after it, where every command declares them; the parser reads options
+    /// only after the command that declares them. Stops at the first argument that is not a global
+    /// option; a value-taking option keeps its value (`--broker URL` or `--broker=URL`).
+    static func hoisted(_ arguments: [String]) -> [String] {
+        var leading: [String] = [], index = 0
+        while index < arguments.count {
+            let argument = arguments[index], name = String(argument.prefix { $0 != "=" })
+            if flags.contains(argument) || (valued.contains(name) && argument.contains("=")) {
+                leading.append(argument); index += 1
+            } else if valued.contains(argument), index + 1 < arguments.count {
+                leading += arguments[index...index + 1]; index += 2
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty else { return arguments }
+        var rest = Array(arguments[index...])
+        // Before a `--`, after which everything is a positional argument.
+        rest.insert(contentsOf: leading, at: rest.firstIndex(of: "--") ?? rest.endIndex)
+        return rest
+    }
 }

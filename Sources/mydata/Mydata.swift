@@ -16,4 +16,19 @@ struct Mydata: AsyncParsableCommand {
             AdminCommand.self,
         ]
     )
+
+    /// As `AsyncParsableCommand.main()`, after moving global options written before the
+    /// subcommand to after it (`GlobalOptions.hoisted`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -104,14 +104,19 @@ struct RouterTests {
     @Test("the routes the server serves are exactly the operations of docs/openapi.yaml")
     func routesMatchTheDocument() async throws {
         let f = try await BrokerFixture()
-        let served = Set(try Self.router(f).routes.map { route in
-            "\(route.method.rawValue) /" + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{id}" : String($0) }.joined(separator: "/")
-        })
+        let served = Set(
+            try Self.router(f).routes.map { route in
+                "\(route.method.rawValue) /"
+                    + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{id}" : String($0) }.joined(separator: "/")
+            })
         let document = try Yams.load(yaml: String(contentsOf: Repository.root.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8))
         let paths = try #require((document as? [String: Any])?["paths"] as? [String: Any])
-        let documented = Set(paths.flatMap { path, item in
-            ((item as? [String: Any]) ?? [:]).keys.filter { ["get", "post", "put", "delete", "patch"].contains($0) }.map { "\($0.uppercased()) \(path)" }
-        })
+        let documented = Set(
+            paths.flatMap { path, item in
+                ((item as? [String: Any]) ?? [:]).keys.filter { ["get", "post", "put", "delete", "patch"].contains($0) }.map {
+                    "\($0.uppercased()) \(path)"
+                }
+            })
         #expect(served.subtracting(documented).sorted() == [], "served but not in the document")
         #expect(documented.subtracting(served).sorted() == [], "in the document but not served")
     }

@@ -22,6 +22,22 @@ struct EndToEndTests {
         return try #require(requests.first { $0["recipient"] as? String == recipient }?["id"] as? String)
     }
 
+    @Test("global options work before the subcommand as after it: --json, --data-dir, --broker")
+    func globalOptionsBeforeTheSubcommand() throws {
+        let cli = try initialised()
+        let after = try cli.run(["requests", "--json"])
+        let before = try cli.run(["--json", "requests"])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout == after.stdout)
+        let elsewhere = dir.file("elsewhere").path
+        let verify = try cli.run(["--data-dir=\(elsewhere)", "admin", "verify"])
+        #expect(verify.status != 0 && verify.stderr.contains(elsewhere), "--data-dir=… before the subcommand is the one used: \(verify.stderr)")
+        // A broker that is not there: the error names the URL given before the subcommand.
+        let remote = try cli.run(["--broker", "http://127.0.0.1:9", "--json", "requests"])
+        #expect(remote.status != 0 && !remote.stderr.contains("Unknown option"), "\(remote.stderr)")
+        #expect(try cli.run(["--no-such-option", "requests"]).stderr.contains("no-such-option"), "an unknown option is still refused")
+    }
+
     @Test("a new user sees demo offers, grants one, gets a verifiable receipt, revokes, and the ledger verifies")
     func demoFlow() throws {
         let cli = try initialised()

@@ -39,15 +39,8 @@ struct TransferController: BrokerController {
         guard case .subject(let subject) = try context.requirePrincipal() else {
             throw ConsentError(.notConsentSubject, "only a person can ask for their own erasure")
         }
-        let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
-        let body = try JSONDecoder().decode(SubmitBody.self, from: Data(bytes.readableBytesView))
-        guard (1...APILimits.submittedEventsMax).contains(body.events.count) else {
-            throw ConsentError(.malformedEvent, "submit 1 to \(APILimits.submittedEventsMax) events")
-        }
-        let events = try body.events.map { try $0.event() }
-        guard events.allSatisfy({ $0.authorID == subject }) else {
-            throw ConsentError(.badSignature, "every event of an erasure is the person's own")
-        }
+        let events = try await api.events(
+            request, context: context, types: [DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.subjectErased])
         let recorded = try await transfer.erase(events, subject: subject)
         return try BrokerAPI.json(SubmitResult(recorded))
     }
@@ -84,7 +77,7 @@ struct TransferController: BrokerController {
         guard let after = RecordCursor(text) else {
             throw ConsentError(.invalidTerms, "after must be a cursor from MyData-Next-Cursor (<batch>.<record>), or 0")
         }
-        let streamed = request.headers[.accept]?.contains(SealedStream.mediaType) == true
+        let streamed = BrokerAPI.accepts(request.headers[.accept], SealedStream.mediaType)
         let consentID = try BrokerAPI.pathID(context)
         guard let boxBytes = Base64.decode(party.boxKey) else {
             throw ConsentError(.unknownParty, "recipient \(recipient) has no box key")
