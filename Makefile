@@ -13,7 +13,7 @@ PORT     ?= 8080
 FUZZ_SECONDS ?= 10
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres bench deps test-deps build clean-demo format format-check
+.PHONY: run test test-postgres bench deps test-deps build clean-demo format format-check openapi-client openapi-check
 
 deps:
 	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
@@ -40,7 +40,7 @@ run: build
 	@echo "Starting the broker on http://127.0.0.1:$(PORT) (Ctrl-C stops it gracefully)…"
 	@$$($(SWIFT) build --show-bin-path)/mydata serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port $(PORT)
 
-test: test-deps format-check
+test: test-deps format-check openapi-check
 	$(SWIFT) test
 	.ci/fuzz $(FUZZ_SECONDS)
 
@@ -64,3 +64,11 @@ format:
 
 format-check:
 	$(SWIFT) format lint --strict --recursive --configuration .swift-format Sources Tests Package.swift
+
+# The client library's generated code (Sources/MyDataClient/Generated) from docs/openapi.yaml:
+# regenerate it after changing the document; the check fails when the committed code differs.
+openapi-client:
+	.ci/openapi-client
+
+openapi-check:
+	.ci/openapi-client --check

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "mydata", targets: ["mydata"]),
         .executable(name: "mydata-bench", targets: ["mydata-bench"]),
+        // For manufacturers' and startups' Swift programs: the API, typed and signed.
+        .library(name: "MyDataClient", targets: ["MyDataClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -26,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The client library's generated code runs on these (Sources/MyDataClient/Generated).
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
     ],
     targets: [
         // The C library enters here and only `Sodium` imports it.
@@ -67,35 +72,57 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // What client and server of the HTTP API share, without either: RFC 9421 request
+        // signatures and Content-Digest, the signed event as it travels, problem details, the
+        // API's own header fields.
+        .target(
+            name: "MyDataWire",
+            dependencies: [
+                "Consent", "Ledger", "Sodium",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+            ]),
         // The HTTP API: routes, RFC 9421 signature verification, problem+json. Translates and
         // authenticates; never decides whether data may leave.
         .target(
             name: "BrokerServer",
             dependencies: [
-                "Accounting", "Broker", "Consent", "Ledger", "Ports", "Sodium", "Vault",
+                "Accounting", "Broker", "Consent", "Ledger", "MyDataWire", "Ports", "Sodium", "Vault",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], resources: [.copy("Resources/openapi.yaml")]),
+        // The client library (no Hummingbird): the generated client of docs/openapi.yaml, the
+        // signing middleware, openers of sealed deliveries, the raw signing client.
+        .target(
+            name: "MyDataClient",
+            dependencies: [
+                "Broker", "Consent", "Ledger", "MyDataWire", "Sodium",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
+            ]),
         .executableTarget(
             name: "mydata",
             dependencies: [
-                "Accounting", "BrokerServer", "Broker", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
+                "Accounting", "BrokerServer", "Broker", "MyDataClient", "MyDataWire", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         // The benchmark: measures its own baselines (raw libsodium, raw SQLite) in the same run.
         .executableTarget(
             name: "mydata-bench",
             dependencies: [
                 "Accounting",
-                "Broker", "BrokerServer", "Storage", "Sodium", "Ledger", "Consent", "Vault",
+                "Broker", "BrokerServer", "MyDataClient", "MyDataWire", "Storage", "Sodium", "Ledger", "Consent", "Vault",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -107,7 +134,7 @@ let package = Package(
             ]),
         // Fuzz targets: every parser that takes outside input, as one function each over bytes.
         // Run by `mydata-fuzz` under libFuzzer (.ci/fuzz) and by the corpus replay test.
-        .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "Sodium"]),
+        .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "MyDataWire", "Sodium"]),
         .executableTarget(name: "mydata-fuzz", dependencies: ["FuzzTargets"]),
         .target(
             name: "TestSupport",
@@ -134,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "BrokerServerTests",
             dependencies: [
-                "BrokerServer", "Broker", "Consent", "Ledger", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
+                "BrokerServer", "Broker", "Consent", "Ledger", "MyDataWire", "Storage", "Sodium", "Vault", "TestSupport", "FuzzTargets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -145,7 +172,9 @@ let package = Package(
         .testTarget(
             name: "MydataCLITests",
             dependencies: [
-                "Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "Ports", "Storage", "Consent", "Ledger", "Vault",
+                "Accounting", "TestSupport", "Sodium", "Broker", "BrokerServer", "MyDataClient", "MyDataWire", "Ports", "Storage", "Consent",
+                "Ledger",
+                "Vault",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // The independent Python clients, run by the tests as separate processes.

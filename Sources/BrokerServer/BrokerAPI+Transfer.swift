@@ -1,6 +1,7 @@
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -8,13 +9,11 @@ import Sodium
 import Vault
 
 extension BrokerAPI {
-    static let idempotencyKeyField = HTTPField.Name("Idempotency-Key")!
-    /// The broker's Ed25519 signature (base64) over the sealed response body.
-    public static let brokerSignatureField = HTTPField.Name("MyData-Broker-Signature")!
-    public static let nextCursorField = HTTPField.Name("MyData-Next-Cursor")!
-    /// On a pull: `?1` when more records follow now, `?0` when the recipient has all there is
-    /// (an RFC 8941 boolean; the opened delivery says the same in `hasMore`).
-    public static let moreField = HTTPField.Name("MyData-More")!
+    static let idempotencyKeyField = WireField.idempotencyKey
+    public static let brokerSignatureField = WireField.brokerSignature
+    public static let nextCursorField = WireField.nextCursor
+    /// On a pull: an RFC 8941 boolean; the opened delivery says the same in `hasMore`.
+    public static let moreField = WireField.more
 
     /// A pushed entry: a record, or why it is not one (so one bad entry rejects only itself).
     struct Entry: Decodable {

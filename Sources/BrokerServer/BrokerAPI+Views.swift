@@ -1,6 +1,7 @@
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -9,15 +10,19 @@ import Ports
 /// What a listing returns for one request or consent: the record and its status now.
 struct RequestItem: Codable { var request: ConsentRequest; var status: RequestStatus }
 struct ConsentItem: Codable { var consent: Consent; var status: ConsentStatus }
-/// The answer to a write: the sequences of the submitted events and the ledger's head after them.
+/// The answer to a write: the sequences of the submitted events and the ledger's head when the
+/// answer was made (at least the last of them; later when other writes came in between).
 struct SubmitResult: Codable {
     var events: [UInt64]
     var ledgerHead: UInt64
+}
 
-    /// For events just appended (at least one).
-    init(_ recorded: [RecordedEvent]) {
-        events = recorded.map(\.sequence)
-        ledgerHead = recorded.last!.sequence
+extension BrokerAPI {
+    /// The answer to events just appended (at least one).
+    func submitted(_ recorded: [RecordedEvent], status: HTTPResponse.Status = .ok) async throws -> Response {
+        let head = try await store.head().sequence
+        return try BrokerAPI.json(
+            SubmitResult(events: recorded.map(\.sequence), ledgerHead: max(head, recorded.last?.sequence ?? 0)), status: status)
     }
 }
 

@@ -1,5 +1,6 @@
 import Broker
 import Hummingbird
+import MyDataWire
 import Logging
 
 /// The request context: Hummingbird's core storage plus the authenticated principal.

@@ -6,6 +6,7 @@ import FoundationNetworking
 import Ledger
 import Logging
 import Metrics
+import MyDataWire
 import Ports
 import ServiceLifecycle
 
@@ -25,15 +26,6 @@ public struct CallbackDispatcher: Service, CustomStringConvertible {
         self.broker = broker
         self.clock = clock
         self.logger = logger
-    }
-
-    /// What a recipient receives.
-    public struct Notice: Codable, Sendable, Equatable {
-        public var type: String
-        public var consentID: String
-        public var recipient: String
-        /// The ledger sequence of the revocation.
-        public var ledgerSequence: UInt64
     }
 
     /// Attempts every due notice once; returns how many were delivered.
@@ -83,13 +75,22 @@ public struct CallbackDispatcher: Service, CustomStringConvertible {
         }
         let base = URL(string: "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? ""))!
         let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?\($0)" } ?? "")
-        let notice = Notice(
+        let notice = RevocationNotice(
             type: "consent.revoked", consentID: callback.consentID, recipient: callback.recipient,
             ledgerSequence: callback.eventSequence)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var request = try BrokerHTTPClient(baseURL: base, identity: broker, announceKey: false)
-            .signedRequest("POST", path, body: try encoder.encode(notice))
+        guard let url = URL(string: path, relativeTo: base)?.absoluteURL else { throw CallbackFailure.unusableURL(callback.url) }
+        let body = try encoder.encode(notice)
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        for (name, value) in try RequestSigning.fields(
+            method: "POST", url: url, body: [UInt8](body), keyID: broker.id, key: broker.signingKey,
+            extraFields: ["Content-Type": "application/json"])
+        {
+            request.setValue(value, forHTTPHeaderField: name)
+        }
         request.timeoutInterval = BrokerLimits.callbackAnswerSecondsMax
         let (_, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0

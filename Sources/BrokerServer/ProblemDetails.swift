@@ -3,28 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import MyDataWire
 import NIOCore
-
-/// RFC 9457 problem details: every error the API returns.
-public struct ProblemDetails: Codable, Sendable, Equatable {
-    /// A stable URI naming the problem: `https://mydata.example/problems/<code>`.
-    public var type: String
-    public var title: String
-    public var status: Int
-    public var detail: String
-    /// The broker's error code, e.g. `consentAlreadyRevoked`.
-    public var code: String
-
-    public static let typeBase = "https://mydata.example/problems/"
-
-    public init(code: String, status: HTTPResponse.Status, detail: String) {
-        type = Self.typeBase + code
-        title = status.reasonPhrase
-        self.status = status.code
-        self.detail = detail
-        self.code = code
-    }
-}
 
 /// The one table from domain error codes to HTTP statuses.
 public enum ErrorTable {
@@ -126,7 +106,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 // RFC 9110 §11.6.1: a 401 names how to authenticate. Here: an RFC 9421 signature
                 // (Accept-Signature, RFC 9421 §5.1, says which components it must cover).
                 headers[.wwwAuthenticate] = #"Signature realm="mydata", alg="ed25519""#
-                headers[HTTPField.Name("Accept-Signature")!] =
+                headers[WireField.acceptSignature] =
                     request.method == .get || request.method == .head
                     ? #"sig1=("@method" "@target-uri");alg="ed25519""#
                     : #"sig1=("@method" "@target-uri" "content-digest");alg="ed25519""#

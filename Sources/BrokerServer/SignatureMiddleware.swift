@@ -1,6 +1,7 @@
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -17,10 +18,10 @@ public struct SignatureMiddleware: RouterMiddleware {
 
     /// A person's public key (base64), for a person the broker does not know yet: their id
     /// derives from it, so whoever signs with it is that person.
-    public static let subjectKeyField = HTTPField.Name("MyData-Subject-Key")!
-    static let signatureInputField = HTTPField.Name("Signature-Input")!
-    static let signatureField = HTTPField.Name("Signature")!
-    static let contentDigestField = HTTPField.Name("Content-Digest")!
+    public static let subjectKeyField = WireField.subjectKey
+    static let signatureInputField = WireField.signatureInput
+    static let signatureField = WireField.signature
+    static let contentDigestField = WireField.contentDigest
 
     let signers: Signers
     let nonces: any NonceStore

@@ -1,6 +1,7 @@
 import BrokerServer
 import Consent
 import Foundation
+import MyDataWire
 import Ledger
 
 extension FuzzTarget {

@@ -1,5 +1,6 @@
 import BrokerServer
 import Foundation
+import MyDataWire
 import Sodium
 
 extension FuzzTarget {

@@ -1,4 +1,5 @@
 import Foundation
+import MyDataWire
 
 /// A parser that takes input from outside the broker, run on arbitrary bytes by libFuzzer
 /// (`mydata-fuzz`) and by the corpus replay test. docs/fuzzing.md lists what each one covers.

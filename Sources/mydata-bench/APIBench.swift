@@ -3,6 +3,8 @@ import Broker
 import BrokerServer
 import Consent
 import Foundation
+import MyDataClient
+import MyDataWire
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -3,6 +3,7 @@ import Broker
 import Consent
 import Foundation
 import Ledger
+import MyDataClient
 import Sodium
 
 /// The exit codes documented in docs/cli.md; never renumbered.
@@ -51,6 +52,10 @@ private func describe(_ error: any Error) -> (String, Int32) {
     case let e as ReceiptError: ("receipt does not verify: \(e.message)", ExitCodes.verificationFailed)
     case let e as LedgerError where e.code == .storeUnavailable: (e.description, ExitCodes.storeProblem)
     case let e as LedgerError: ("\(e.code): \(e.description)", ExitCodes.failure)
+    case MyDataClientError.problem(let p, _) where p.status == 503: ("the broker cannot serve now (\(p.code)): \(p.detail)", ExitCodes.storeProblem)
+    case MyDataClientError.problem(let p, _): ("refused (\(p.code)): \(p.detail)", ExitCodes.refused)
+    case let e as MyDataClientError: ("\(e)", ExitCodes.verificationFailed)
+    case let e as URLError: ("cannot reach the broker: \(e.localizedDescription)", ExitCodes.failure)
     default: ("\(error)", ExitCodes.failure)
     }
 }

@@ -2,6 +2,8 @@ import Broker
 import BrokerServer
 import Consent
 import Foundation
+import MyDataClient
+import MyDataWire
 import Ledger
 
 /// A broker over HTTP: every request signed with the person's key (RFC 9421).

@@ -1,5 +1,6 @@
 import BrokerServer
 import Foundation
+import MyDataWire
 import Sodium
 import TestSupport
 import Testing

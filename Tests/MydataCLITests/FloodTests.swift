@@ -2,6 +2,7 @@ import Broker
 import BrokerServer
 import Consent
 import Foundation
+import MyDataClient
 import Ledger
 import Sodium
 import TestSupport

@@ -1,6 +1,7 @@
 import Broker
 import BrokerServer
 import Foundation
+import MyDataClient
 import Sodium
 import TestSupport
 import Testing

@@ -72,9 +72,10 @@ final class RunningBroker: @unchecked Sendable {
     }
 
     /// The ledger head the server reports.
-    func ledgerHead() async throws -> String {
+    func ledgerHead() async throws -> UInt64 {
+        struct Ready: Decodable { var ledgerHead: UInt64 }
         let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("readyz"))
-        return try JSONDecoder().decode([String: String].self, from: data)["ledgerHead"] ?? ""
+        return try JSONDecoder().decode(Ready.self, from: data).ledgerHead
     }
 
     /// The active policy, as clients learn it.

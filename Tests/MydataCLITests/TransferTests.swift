@@ -2,6 +2,8 @@ import Broker
 import BrokerServer
 import Consent
 import Foundation
+import MyDataClient
+import MyDataWire
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

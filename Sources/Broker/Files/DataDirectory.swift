@@ -85,7 +85,11 @@ public struct DataDirectory: Sendable {
     }
 
     /// Reads public keys written by `writePublicKeys`.
-    public static func readPublicKeys(_ url: URL) throws -> PublicKeys {
+    /// A public key file (`Keys/README.md`): `signingKey` and `boxKey` required, `id` taken from
+    /// `id` when the file has none (a party's file before registration), `role` and `name` optional.
+    ///
+    /// - Throws: `KeyFileError` naming the file and what it lacks.
+    public static func readPublicKeys(_ url: URL, id fallbackID: String? = nil) throws -> PublicKeys {
         let file: Data?
         do { file = try InputFile.read(url.path, bytesMax: InputLimits.keyFileBytesMax) } catch {
             throw KeyFileError("\(url.path) is larger than \(InputLimits.keyFileBytesMax) bytes: not a public key file")
@@ -93,8 +97,18 @@ public struct DataDirectory: Sendable {
         guard let data = file else {
             throw KeyFileError("no public key file at \(url.path)")
         }
-        do { return try JSONDecoder().decode(PublicKeys.self, from: data) } catch {
-            throw KeyFileError("\(url.path) is not a public key file: \(error)")
+        struct Shape: Decodable {
+            var id: String?, signingKey: String?, boxKey: String?, role: String?, name: String?
         }
+        guard let shape = try? JSONDecoder().decode(Shape.self, from: data) else {
+            throw KeyFileError("\(url.path) is not a public key file: not a JSON object of strings (see Keys/README.md)")
+        }
+        let missing = [("signingKey", shape.signingKey), ("boxKey", shape.boxKey), ("id", shape.id ?? fallbackID)].filter { $0.1 == nil }
+        guard missing.isEmpty, let id = shape.id ?? fallbackID, let signingKey = shape.signingKey, let boxKey = shape.boxKey else {
+            throw KeyFileError(
+                "\(url.path) lacks \(missing.map { "\"\($0.0)\"" }.joined(separator: " and ")); a public key file has \"signingKey\" and \"boxKey\" (base64), see Keys/README.md"
+            )
+        }
+        return PublicKeys(id: id, signingKey: signingKey, boxKey: boxKey, role: shape.role, name: shape.name)
     }
 }

@@ -1,6 +1,7 @@
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -32,7 +33,7 @@ struct ConsentController: BrokerController {
     /// POST /v1/consent-requests
     @Sendable func createRequest(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentRequested])
-        return try BrokerAPI.json(SubmitResult(recorded), status: .created)
+        return try await api.submitted(recorded, status: .created)
     }
 
     /// GET /v1/consent-requests
@@ -72,13 +73,13 @@ struct ConsentController: BrokerController {
                 throw ConsentError(.malformedEvent, "the withdrawal names another request than \(id)")
             }
         }
-        return try BrokerAPI.json(SubmitResult(recorded))
+        return try await api.submitted(recorded)
     }
 
     /// POST /v1/consents
     @Sendable func grant(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.consentGranted])
-        return try BrokerAPI.json(SubmitResult(recorded), status: .created)
+        return try await api.submitted(recorded, status: .created)
     }
 
     /// GET /v1/consents
@@ -104,7 +105,7 @@ struct ConsentController: BrokerController {
                 throw ConsentError(.malformedEvent, "the revocation names another consent than \(id)")
             }
         }
-        return try BrokerAPI.json(SubmitResult(recorded))
+        return try await api.submitted(recorded)
     }
 
     /// GET /v1/consents/:id/receipt
@@ -139,7 +140,8 @@ struct ConsentController: BrokerController {
         guard let proof = Base64.decode(body.proof) else { throw ConsentError(.badSignature, "proof is not base64") }
         try await service.rotateOwnKeys(party: id, keys: PublicKeys(id: id, signingKey: body.signingKey, boxKey: body.boxKey), proof: proof)
         let head = try await store.head().sequence
-        return try BrokerAPI.json(["party": id, "ledgerHead": "\(head)"])
+        struct Rotated: Encodable { var party: String; var ledgerHead: UInt64 }
+        return try BrokerAPI.json(Rotated(party: id, ledgerHead: head))
     }
 
     /// POST /v1/subjects
@@ -148,14 +150,14 @@ struct ConsentController: BrokerController {
             throw ConsentError(.wrongRole, "only a person registers their own key here")
         }
         let recorded = try await submit(request, context: context, types: [DomainEvent.TypeName.subjectRegistered])
-        return try BrokerAPI.json(SubmitResult(recorded), status: .created)
+        return try await api.submitted(recorded, status: .created)
     }
 
     /// POST /v1/devices
     @Sendable func bindDevice(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         let recorded = try await submit(
             request, context: context, types: [DomainEvent.TypeName.deviceAttested, DomainEvent.TypeName.deviceConfirmed])
-        return try BrokerAPI.json(SubmitResult(recorded), status: .created)
+        return try await api.submitted(recorded, status: .created)
     }
 
     /// GET /v1/devices

@@ -28,7 +28,8 @@ struct HealthController: BrokerController {
         let store = self.store
         do {
             let head = try await withDeadline(seconds: APILimits.readinessSecondsMax) { try await store.head() }
-            return try BrokerAPI.json(["status": "ready", "ledgerHead": "\(head.sequence)"])
+            struct Ready: Encodable { var status = "ready"; var ledgerHead: UInt64 }
+            return try BrokerAPI.json(Ready(ledgerHead: head.sequence))
         } catch {
             return try BrokerAPI.json(
                 ["status": "unavailable", "detail": "the store did not answer within \(Int(APILimits.readinessSecondsMax)) s"],

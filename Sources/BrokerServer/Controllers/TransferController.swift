@@ -1,6 +1,7 @@
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import HTTPTypes
 import Hummingbird
 import Ledger
@@ -42,7 +43,7 @@ struct TransferController: BrokerController {
         let events = try await api.events(
             request, context: context, types: [DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.subjectErased])
         let recorded = try await transfer.erase(events, subject: subject)
-        return try BrokerAPI.json(SubmitResult(recorded))
+        return try await api.submitted(recorded)
     }
 
     /// GET /v1/consents/:id/deliveries: the deliveries made under a consent, oldest first, for

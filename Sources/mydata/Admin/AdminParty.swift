@@ -130,7 +130,7 @@ struct AdminPartyCallback: AsyncParsableCommand {
 enum PartyKeys {
     static func read(id: String, publicKeyFile: String?) throws -> (keys: PublicKeys, generated: Identity?) {
         if let publicKeyFile {
-            var keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile))
+            var keys = try DataDirectory.readPublicKeys(URL(fileURLWithPath: publicKeyFile), id: id)
             keys.id = id
             return (keys, nil)
         }

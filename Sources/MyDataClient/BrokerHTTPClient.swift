@@ -1,5 +1,6 @@
 import Broker
 import Foundation
+import MyDataWire
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -7,8 +8,10 @@ import Ledger
 import Consent
 import Sodium
 
-/// A client of the broker's HTTP API that signs every request (RFC 9421, Ed25519) with an
-/// identity's key: the CLI's `--broker` mode and the end-to-end tests use it.
+/// The raw client of the broker's HTTP API: signs every request (RFC 9421, Ed25519) with an
+/// identity's key and hands back status, body and content type, nothing typed. The CLI's
+/// `--broker` mode, the end-to-end tests and the benchmark's raw path use it; `MyDataClient` is
+/// the typed library.
 public struct BrokerHTTPClient: Sendable {
     public let baseURL: URL
     public let identity: Identity
@@ -47,32 +50,26 @@ public struct BrokerHTTPClient: Sendable {
         _ method: String, _ pathAndQuery: String, body: Data? = nil, created: Int64? = nil,
         nonce: String? = nil, extraFields: [String: String] = [:]
     ) throws -> URLRequest {
-        guard let url = URL(string: pathAndQuery, relativeTo: baseURL)?.absoluteURL,
-            let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let host = components.host
-        else {
+        guard let url = URL(string: pathAndQuery, relativeTo: baseURL)?.absoluteURL else {
             throw HTTPSignatureError(.malformed, "cannot build a URL from \(pathAndQuery)")
         }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        var fields = extraFields
-        var covered = ["@method", "@target-uri"]
+        var extra = extraFields
         if let body {
             request.httpBody = body
-            fields["Content-Type"] = "application/json"
-            fields["Content-Digest"] = HTTPMessageSignatures.contentDigest([UInt8](body))
-            covered.append("content-digest")
+            if extra["Content-Type"] == nil { extra["Content-Type"] = "application/json" }
         }
-        if announceKey, Identifiers.isSubjectID(identity.id) { fields[SignatureMiddleware.subjectKeyField.rawName] = identity.publicKeys.signingKey }
-        let authority = components.port.map { "\(host):\($0)" } ?? host
-        let signed = SignedRequest(
-            method: method, scheme: components.scheme ?? "http", authority: authority,
-            path: components.percentEncodedPath, query: components.percentEncodedQuery, fields: fields)
-        let (input, signature) = try HTTPMessageSignatures.sign(
-            signed, covered: covered, keyID: identity.id, key: identity.signingKey,
-            created: created ?? Timestamp.now().milliseconds / 1000, nonce: nonce ?? Hex.encode(Sodium.randomBytes(16)))
+        let fields = try RequestSigning.fields(
+            method: method, url: url, body: body.map { [UInt8]($0) }, keyID: identity.id, key: identity.signingKey,
+            announcedKey: announceKey ? identity.announcedKey : nil, extraFields: extra, created: created, nonce: nonce)
         for (name, value) in fields { request.setValue(value, forHTTPHeaderField: name) }
-        request.setValue(input, forHTTPHeaderField: "Signature-Input")
-        request.setValue(signature, forHTTPHeaderField: "Signature")
         return request
     }
+}
+
+extension Identity {
+    /// What a request signed by this identity announces as `MyData-Subject-Key`: a person's
+    /// signing key (base64); nothing for a party, whose key the broker has registered.
+    var announcedKey: String? { Identifiers.isSubjectID(id) ? publicKeys.signingKey : nil }
 }

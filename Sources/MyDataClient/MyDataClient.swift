@@ -1,0 +1,165 @@
+import Broker
+import Consent
+import Foundation
+import HTTPTypes
+import MyDataWire
+import OpenAPIRuntime
+import OpenAPIURLSession
+import Sodium
+
+extension ClientError: ClientErrorWrapping {
+    var wrapped: any Error { underlyingError }
+}
+
+/// The broker's API for a manufacturer's or a startup's Swift program: every operation of
+/// `docs/openapi.yaml` typed (`api`, generated from the document, so it cannot drift from it),
+/// each request signed with the party's key, problems thrown as `MyDataClientError`, safe calls
+/// retried with back-off; and the calls a party makes most, with the checks done for it:
+/// `push` (NDJSON, under the body limit), `pull` and `pullStream` (the broker's signature checked,
+/// the box opened, the consent and digest compared), `deliveries`.
+public struct MyDataClient: Sendable {
+    /// Bytes of one request body, as the broker takes them.
+    public static let requestBodyBytesMax = 1_048_576
+    /// Bytes of a sealed page or stream read into memory.
+    public static let responseBytesMax = 256 * 1_048_576
+
+    public let baseURL: URL
+    public let identity: Identity
+    /// The broker's Ed25519 key, from a trusted copy of its `broker.pub` (never from an answer):
+    /// what `pull` checks a delivery against.
+    public let brokerKey: VerifyingKey?
+    /// Every operation of the document, generated; requests signed, problems thrown.
+    public let api: Client
+
+    public init(
+        baseURL: URL, identity: Identity, brokerKey: VerifyingKey? = nil, transport: any ClientTransport = URLSessionTransport(),
+        retry: RetryMiddleware = RetryMiddleware()
+    ) {
+        self.baseURL = baseURL
+        self.identity = identity
+        self.brokerKey = brokerKey
+        api = Client(
+            serverURL: baseURL, transport: transport,
+            middlewares: [ProblemMiddleware(), retry, SigningMiddleware(identity: identity)])
+    }
+
+    /// The full URL of a request the generated client makes (its path is relative to `baseURL`).
+    static func url(of request: HTTPRequest, baseURL: URL) throws -> URL {
+        let base = baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
+        guard let url = URL(string: base + (request.path ?? "")) else {
+            throw MyDataClientError.unexpected("cannot build a URL from \(base) and \(request.path ?? "")")
+        }
+        return url
+    }
+
+    /// Runs a generated call and rethrows what a middleware threw without `ClientError` around it.
+    public func call<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch { throw MyDataClientError.unwrap(error) }
+    }
+
+    // MARK: Manufacturers
+
+    /// Pushes records as one NDJSON batch (at most 1,000 records and `requestBodyBytesMax`
+    /// bytes; `Batches` splits larger sets). With an idempotency key, a repeat of the same bytes
+    /// is answered from the first push and never stores twice, so it is retried on a transient failure.
+    public func push(ndjson body: [UInt8], idempotencyKey: String? = nil) async throws -> Components.Schemas.PushResult {
+        guard body.count <= Self.requestBodyBytesMax else {
+            throw MyDataClientError.unexpected("a push body holds at most \(Self.requestBodyBytesMax) bytes, this one \(body.count); split it")
+        }
+        let output = try await call {
+            try await api.pushTelemetry(headers: .init(idempotencyKey: idempotencyKey), body: .applicationXNdjson(HTTPBody(body)))
+        }
+        switch output {
+        case .created(let created): return try created.body.json
+        case .ok(let ok): return try ok.body.json
+        default: throw MyDataClientError.unexpected("a push answered \(output)")
+        }
+    }
+
+    /// Pushes records (encoded here as NDJSON, in the canonical form).
+    public func push(_ records: [TelemetryRecord], idempotencyKey: String? = nil) async throws -> Components.Schemas.PushResult {
+        try await push(ndjson: try Batches.ndjson(records), idempotencyKey: idempotencyKey)
+    }
+
+    // MARK: Recipients
+
+    /// One sealed page under a consent, after `after`: the broker's signature checked against
+    /// `brokerKey`, the box opened with the identity's box key, the consent and the digest
+    /// compared. `nextCursor` is where to continue (on every page), `hasMore` whether to go on
+    /// at once, `replayed` whether this repeated an earlier delivery (not charged again).
+    public func pull(consentID: String, after: String = "0", limit: Int? = nil) async throws -> TransferService.Delivery {
+        let brokerKey = try requireBrokerKey()
+        let output = try await call {
+            try await api.pullData(
+                path: .init(id: consentID), query: .init(limit: limit, after: after), headers: .init(accept: [.init(contentType: .binary)]))
+        }
+        guard case .ok(let ok) = output else { throw MyDataClientError.unexpected("a pull answered \(output)") }
+        let sealed = try await [UInt8](collecting: try ok.body.binary, upTo: Self.responseBytesMax)
+        guard let signatureText = ok.headers.myDataBrokerSignature, let signatureBytes = Base64.decode(signatureText),
+            let signature = try? Signature(bytes: signatureBytes), (try? brokerKey.verify(signature, for: sealed)) != nil
+        else {
+            throw MyDataClientError.notFromBroker("the page's MyData-Broker-Signature does not verify with the broker key")
+        }
+        guard let opened = try? SealedBox.open(sealed, with: identity.boxKey) else {
+            throw MyDataClientError.notFromBroker("the page does not open with \(identity.id)'s box key")
+        }
+        let delivery = try JSONDecoder().decode(TransferService.Delivery.self, from: Data(opened))
+        try Self.check(delivery.consentID, delivery.digest, records: delivery.records, asked: consentID)
+        return delivery
+    }
+
+    /// One page as a sealed NDJSON stream (up to 10,000 records): the opening's broker signature,
+    /// every chunk, the trailer's count and digest checked by `SealedStream.Reader`.
+    public func pullStream(
+        consentID: String, after: String = "0", limit: Int? = nil
+    ) async throws -> (
+        records: [[UInt8]], trailer: SealedStream.Trailer
+    ) {
+        let brokerKey = try requireBrokerKey()
+        let output = try await call {
+            try await api.pullData(
+                path: .init(id: consentID), query: .init(limit: limit, after: after),
+                headers: .init(accept: [.init(contentType: .applicationXNdjson)]))
+        }
+        guard case .ok(let ok) = output else { throw MyDataClientError.unexpected("a pull answered \(output)") }
+        let body = try await Data(collecting: try ok.body.applicationXNdjson, upTo: Self.responseBytesMax)
+        let opened: (records: [[UInt8]], trailer: SealedStream.Trailer)
+        do { opened = try SealedStream.Reader.openCanonical(body, recipient: identity.boxKey, broker: brokerKey) } catch {
+            throw MyDataClientError.notFromBroker("the stream does not open: \(error)")
+        }
+        guard opened.trailer.consentID == consentID else {
+            throw MyDataClientError.notFromBroker("asked for \(consentID), the stream is of \(opened.trailer.consentID)")
+        }
+        return opened
+    }
+
+    /// Every delivery made under a consent, oldest first (all pages).
+    public func deliveries(consentID: String) async throws -> [Components.Schemas.AccessLogEntry] {
+        var all: [Components.Schemas.AccessLogEntry] = [], after: String?
+        repeat {
+            let output = try await call {
+                try await api.listDeliveries(path: .init(id: consentID), query: .init(limit: 500, after: after))
+            }
+            guard case .ok(let ok) = output else { throw MyDataClientError.unexpected("listing deliveries answered \(output)") }
+            let page = try ok.body.json
+            all += page.deliveries
+            after = page.nextCursor
+        } while after != nil
+        return all
+    }
+
+    private func requireBrokerKey() throws -> VerifyingKey {
+        guard let brokerKey else {
+            throw MyDataClientError.unexpected("give the client the broker's key (a trusted copy of its broker.pub) to check deliveries")
+        }
+        return brokerKey
+    }
+
+    /// A delivery names the consent asked for, and its digest is the digest of its records.
+    static func check(_ consentID: String, _ digest: String?, records: [TelemetryRecord], asked: String) throws {
+        guard consentID == asked else { throw MyDataClientError.notFromBroker("asked for \(asked), the page is of \(consentID)") }
+        if let digest, digest != TransferService.digest(ofCanonical: try records.map { try CanonicalJSON.encode($0) }) {
+            throw MyDataClientError.notFromBroker("the page's digest is not the digest of its records")
+        }
+    }
+}

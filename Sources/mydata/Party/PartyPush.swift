@@ -1,0 +1,140 @@
+import ArgumentParser
+import Broker
+import Consent
+import Foundation
+import MyDataClient
+import Sodium
+
+struct PartyPush: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Push telemetry records from a file (NDJSON, a JSON array, or {\"records\": [...]}), or - for stdin.",
+        discussion: """
+            Splits the records into batches under the broker's limits (1,000 records, 1 MiB). Each batch's
+            Idempotency-Key is derived from its content, so running the same push again (after an
+            interruption, say) stores nothing twice. Exits 3 when any record was rejected, after a summary
+            of the reasons.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var party: PartyOptions
+    @Argument(help: ArgumentHelp("The records' file, or - for stdin.", valueName: "file")) var file: String
+    @Option(name: .long, help: "Batches in flight at once.") var concurrency = 4
+
+    func run() async throws {
+        try await reportingErrors {
+            let client = try party.client(global)
+            let bodies = try Batches.split(lines: try Self.lines(of: try Self.read(file)))
+            guard !bodies.isEmpty else { throw CLIError(message: "\(file) holds no records", exitCode: ExitCodes.failure) }
+            let summary = PushSummary(batches: bodies.count)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var next = 0
+                func start() {
+                    let index = next, body = bodies[index]
+                    next += 1
+                    group.addTask {
+                        // The key is the batch's content: a re-run sends the same key with the same bytes.
+                        let key = "push-" + Hex.encode(BLAKE2b.hash(body, outputBytes: 16))
+                        let result = try await client.push(ndjson: body, idempotencyKey: key)
+                        await summary.add(result, batch: index)
+                    }
+                }
+                for _ in 0..<min(max(concurrency, 1), bodies.count) { start() }
+                while try await group.next() != nil {
+                    if Terminal.stderrIsTTY && !global.json { Terminal.progress(await summary.progressLine) }
+                    if next < bodies.count { start() }
+                }
+            }
+            let report = await summary.report
+            if Terminal.stderrIsTTY && !global.json { Terminal.progress(await summary.progressLine, final: true) }
+            if global.json { try Terminal.printJSON(report) } else { print(report.text) }
+            if report.rejected > 0 {
+                throw CLIError(
+                    message: "\(report.rejected) of \(report.accepted + report.rejected) records were rejected", exitCode: ExitCodes.refused)
+            }
+        }
+    }
+
+    /// The input's bytes.
+    static func read(_ file: String) throws -> [UInt8] {
+        if file == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
+        }
+        return [UInt8](data)
+    }
+
+    /// One record per line: NDJSON as it is (blank lines dropped); a JSON array or a
+    /// `{"records": [...]}` object split into its elements, each written as one line.
+    static func lines(of bytes: [UInt8]) throws -> [ArraySlice<UInt8>] {
+        let first = bytes.first { ![9, 10, 13, 32].contains($0) }
+        if first == UInt8(ascii: "[") || first == UInt8(ascii: "{"),
+            let whole = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        {
+            let elements: [Any]
+            if let array = whole as? [Any] {
+                elements = array
+            } else if let object = whole as? [String: Any], let records = object["records"] as? [Any] {
+                elements = records
+            } else if whole is [String: Any] {
+                elements = [whole]  // one record as a JSON object
+            } else {
+                throw CLIError(message: "the input is JSON but neither records nor {\"records\": [...]}", exitCode: ExitCodes.failure)
+            }
+            return try elements.map { element in
+                ArraySlice(try JSONSerialization.data(withJSONObject: element, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]))
+            }
+        }
+        return bytes.split(separator: 10, omittingEmptySubsequences: true).map { line in
+            line.last == 13 ? line.dropLast() : line
+        }.filter { !$0.allSatisfy { $0 == 32 || $0 == 9 } }
+    }
+}
+
+/// What a push did, batch by batch, as the summary prints it.
+actor PushSummary {
+    struct Report: Encodable {
+        var batches: Int
+        var replayedBatches: Int
+        var accepted: Int
+        var rejected: Int
+        /// Rejected records by reason code, with up to three examples each.
+        var rejections: [String: Rejections]
+
+        struct Rejections: Encodable {
+            var count: Int
+            var examples: [String]
+        }
+
+        var text: String {
+            var lines = [
+                "Pushed \(batches) batches: \(accepted) records accepted, \(rejected) rejected"
+                    + (replayedBatches > 0 ? " (\(replayedBatches) batches were already stored and were not stored again)" : "") + "."
+            ]
+            for (code, r) in rejections.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(code): \(r.count)" + (r.examples.isEmpty ? "" : " — e.g. " + r.examples.joined(separator: "; ")))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    private(set) var report: Report
+    private var done = 0
+
+    init(batches: Int) { report = Report(batches: batches, replayedBatches: 0, accepted: 0, rejected: 0, rejections: [:]) }
+
+    func add(_ result: Components.Schemas.PushResult, batch: Int) {
+        done += 1
+        report.accepted += result.accepted
+        report.rejected += result.rejected
+        if result.replayed { report.replayedBatches += 1 }
+        for r in result.results where r.status == .rejected {
+            let code = r.code ?? "rejected"
+            var entry = report.rejections[code] ?? .init(count: 0, examples: [])
+            entry.count += 1
+            if entry.examples.count < 3 { entry.examples.append("batch \(batch + 1) record \(r.index + 1): \(r.reason ?? code)") }
+            report.rejections[code] = entry
+        }
+    }
+
+    var progressLine: String { "pushed \(done)/\(report.batches) batches, \(report.accepted) accepted, \(report.rejected) rejected" }
+}

@@ -1,0 +1,1 @@
+// The package exists for its dependency, swift-openapi-generator; see Package.swift.
