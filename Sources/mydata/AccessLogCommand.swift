@@ -15,15 +15,8 @@ struct AccessLogCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (subject, broker) = try await Personal.open(global)
             let entries = try await broker.session { try await broker.accessLog(subject: subject, limit: limit) }
-            if global.json {
-                try Terminal.printJSON(
-                    entries.map {
-                        AccessView(
-                            time: $0.time.description, recipient: $0.recipient, consent: $0.consentID, items: $0.items,
-                            records: $0.records, digest: $0.digest, ledgerSequence: $0.sequence)
-                    })
-                return
-            }
+            // The API's shape (`AccessLogEntry` in docs/openapi.yaml), as `GET /v1/access-log` lists it.
+            if global.json { try Terminal.printJSON(entries); return }
             guard !entries.isEmpty else { print("No data of yours has been delivered."); return }
             print(
                 Terminal.table(
@@ -33,8 +26,4 @@ struct AccessLogCommand: AsyncParsableCommand {
                     }))
         }
     }
-}
-
-struct AccessView: Encodable {
-    let time: String, recipient: String, consent: String, items: [String], records: Int, digest: String, ledgerSequence: UInt64
 }

@@ -52,10 +52,12 @@ private func describe(_ error: any Error) -> (String, Int32) {
     case let e as ReceiptError: ("receipt does not verify: \(e.message)", ExitCodes.verificationFailed)
     case let e as LedgerError where e.code == .storeUnavailable: (e.description, ExitCodes.storeProblem)
     case let e as LedgerError: ("\(e.code): \(e.description)", ExitCodes.failure)
-    case MyDataClientError.problem(let p, _) where p.status == 503: ("the broker cannot serve now (\(p.code)): \(p.detail)", ExitCodes.storeProblem)
+    case MyDataClientError.problem(let p, _) where p.status == 401:
+        ("the broker refused the request's signature (\(p.code)): \(p.detail)", ExitCodes.keyProblem)
+    case MyDataClientError.problem(let p, _) where p.status >= 500: ("the broker failed (\(p.code)): \(p.detail)", ExitCodes.storeProblem)
     case MyDataClientError.problem(let p, _): ("refused (\(p.code)): \(p.detail)", ExitCodes.refused)
     case let e as MyDataClientError: ("\(e)", ExitCodes.verificationFailed)
-    case let e as URLError: ("cannot reach the broker: \(e.localizedDescription)", ExitCodes.failure)
+    case let e as URLError: ("cannot reach the broker: \(e.localizedDescription)", ExitCodes.storeProblem)
     default: ("\(error)", ExitCodes.failure)
     }
 }

@@ -40,7 +40,7 @@ struct PartyCallbacksListen: AsyncParsableCommand {
             let brokerKey = try DataDirectory.readPublicKeys(URL(fileURLWithPath: path), id: "broker").verifyingKey()
             let seen = NonceMemory(), exec = self.exec
             let router = Router()
-            router.post("**") { request, context -> Response in
+            let receive: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 let body = try await request.body.collect(upTo: 65_536)
                 var fields: [String: String] = [:]
                 for field in request.headers { fields[field.name.canonicalName] = field.value }
@@ -64,13 +64,18 @@ struct PartyCallbacksListen: AsyncParsableCommand {
                 }
                 return Response(status: try Self.run(exec, notice: notice, json: line) ? .noContent : .internalServerError)
             }
+            // Any path: the root (which `**` does not match) and below.
+            router.post("/", use: receive)
+            router.post("**", use: receive)
+            var logger = Logger(label: "mydata.callbacks")
+            logger.logLevel = .warning
             let app = Application(
                 router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mydata-callbacks"),
                 onServerRunning: { channel in
                     FileHandle.standardError.write(
                         Data("Listening for revocation notices on http://\(host):\(channel.localAddress?.port ?? port)/\n".utf8))
                 },
-                logger: Logger(label: "mydata.callbacks"))
+                logger: logger)
             try await app.runService()
         }
     }

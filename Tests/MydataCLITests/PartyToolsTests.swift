@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `mydata party` as a manufacturer and a startup use it, against `mydata serve`: a large push
+/// killed halfway and run again, pulls around a new push, reconcile, a revocation with its
+/// notice. Every record is stored, delivered, charged and logged exactly once.
+@Suite(.serialized)
+struct PartyToolsTests {
+    /// A person (the CLI over HTTP), the broker, and the demo parties' key files.
+    struct World {
+        let broker: RunningBroker
+        let work: TemporaryDirectory
+        let person: MydataCLI
+        let subject: String
+
+        init() throws {
+            broker = try RunningBroker()
+            work = TemporaryDirectory("mydata-party")
+            person = MydataCLI(dataDir: work.file("none").path, configDir: work.file("person").path)
+            let remote = ["MYDATA_BROKER": broker.baseURL.absoluteString]
+            #expect(try person.run(["key", "init"], environment: remote).status == 0)
+            let registered = try person.run(["key", "register"], environment: remote)
+            #expect(registered.status == 0, "\(registered.stderr)")
+            let shown = try #require(try person.run(["key", "show", "--json"]).json() as? [String: Any])
+            subject = try #require(shown["subject"] as? String)
+        }
+
+        var remote: [String: String] { ["MYDATA_BROKER": broker.baseURL.absoluteString] }
+
+        /// `mydata party …` signed by a demo party's key.
+        func party(_ id: String, _ args: [String]) throws -> MydataCLI.Output {
+            try person.run(
+                ["party"] + args,
+                environment: remote.merging([
+                    "MYDATA_PARTY_KEY": broker.dir.file("data/keys/\(id).key").path,
+                    "MYDATA_BROKER_KEY": broker.dir.file("data/keys/broker.pub").path,
+                    "MYDATA_PARTY_STATE": work.file("\(id)-state.json").path,
+                ]) { $1 })
+        }
+
+        /// `count` records of car-1 as NDJSON, numbered from `first` (the distance is the number).
+        func records(_ first: Int, _ count: Int) -> String {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return (first..<first + count).map { n in
+                #"{"device":"car-1","item":"vehicle.driving","time":\#(now - Int64(n) * 1000),"values":{"average_speed":40,"distance":\#(n),"duration":60}}"#
+            }.joined(separator: "\n") + "\n"
+        }
+
+        /// The record numbers in a pulled NDJSON file.
+        func numbers(_ file: URL) throws -> [Int] {
+            try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map { line in
+                let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require((record["values"] as? [String: Any])?["distance"] as? Int)
+            }
+        }
+    }
+
+    @Test(
+        "a manufacturer's 50,000-record push killed halfway and run again stores each record once; a startup pulls each once, charged and logged once"
+    )
+    func pushPullReconcileRevoke() async throws {
+        let w = try World()
+        #expect(try w.party("hanbit-motors", ["devices", "attest", "--device", "car-1", "--subject", w.subject]).status == 0)
+        #expect(try w.person.run(["devices", "confirm", "hanbit-motors", "car-1"], environment: w.remote).status == 0)
+
+        // The push, killed once some batches are in, then run again to the end.
+        let file = w.work.file("driving.ndjson")
+        try w.records(0, 50_000).write(to: file, atomically: true, encoding: .utf8)
+        let headBefore = try await w.broker.ledgerHead()
+        let killed = Process()
+        killed.executableURL = MydataCLI.executable
+        killed.arguments = ["party", "push", file.path, "--concurrency", "1"]
+        killed.environment = ProcessInfo.processInfo.environment.merging(w.remote) { $1 }.merging([
+            "MYDATA_PARTY_KEY": w.broker.dir.file("data/keys/hanbit-motors.key").path
+        ]) { $1 }
+        killed.standardOutput = FileHandle.nullDevice
+        killed.standardError = FileHandle.nullDevice
+        try ChildProcesses.start(killed)
+        while killed.isRunning, try await w.broker.ledgerHead() < headBefore + 10 { try await Task.sleep(nanoseconds: 10_000_000) }
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        ChildProcesses.forget(killed)
+        let pushed = try w.party("hanbit-motors", ["push", file.path, "--json"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let summary = try #require(try pushed.json() as? [String: Any])
+        #expect(summary["accepted"] as? Int == 50_000 && summary["rejected"] as? Int == 0, "\(summary)")
+        #expect((summary["replayedBatches"] as? Int ?? 0) >= 1, "the batches the killed run stored were answered from the ledger: \(summary)")
+
+        // A person grants; the startup pulls everything, a new push arrives, it pulls again.
+        let requests = try #require(try w.person.run(["requests", "--json"], environment: w.remote).json() as? [[String: Any]])
+        let request = try #require(requests.first { $0["recipient"] as? String == "safedrive-insurance" }?["id"] as? String)
+        #expect(try w.person.run(["grant", request, "--yes"], environment: w.remote).status == 0)
+        let consents = try #require(try w.person.run(["consents", "--json"], environment: w.remote).json() as? [[String: Any]])
+        let consent = try #require(consents.first?["id"] as? String)
+        let out = w.work.file("received.ndjson")
+        let first = try w.party("safedrive-insurance", ["pull", consent, "--out", out.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try w.numbers(out).count == 50_000)
+        let again = try w.party("safedrive-insurance", ["pull", consent, "--out", out.path])
+        #expect(again.status == 0 && again.stderr.contains("Pulled 0 records"), "nothing new, nothing twice: \(again.stderr)")
+        try w.records(50_000, 300).write(to: w.work.file("more.ndjson"), atomically: true, encoding: .utf8)
+        #expect(try w.party("hanbit-motors", ["push", w.work.file("more.ndjson").path]).status == 0)
+        #expect(try w.party("safedrive-insurance", ["pull", consent, "--out", out.path]).status == 0)
+        let held = try w.numbers(out)
+        #expect(held.count == 50_300 && Set(held) == Set(0..<50_300), "every record exactly once")
+
+        // The person's access log and the startup's charges match what it received.
+        let log = try #require(try w.person.run(["access-log", "--json", "--limit", "500"], environment: w.remote).json() as? [[String: Any]])
+        #expect(log.reduce(0) { $0 + ($1["records"] as? Int ?? 0) } == 50_300, "each record logged once")
+        #expect(log.allSatisfy { $0["deliveryID"] is String && $0["after"] is String && $0["through"] is String })
+        let accounts = try #require(try w.party("safedrive-insurance", ["accounts", "--json"]).json() as? [String: Any])
+        let balances = try #require(accounts["accounts"] as? [[String: Any]]).reduce(0) { $0 + ($1["balance"] as? Int ?? 0) }
+        // The demo gives each recipient 50,000 won cash and a 100,000 won voucher; a vehicle page
+        // costs 10 won plus 2 per record (Policies/accounting.yaml).
+        #expect(150_000 - balances == log.count * 10 + 50_300 * 2, "charged once per delivery and record")
+        let reconciled = try w.party("safedrive-insurance", ["reconcile", consent, "--json"])
+        #expect(reconciled.status == 0, "\(reconciled.stdout)")
+        #expect((try reconciled.json() as? [String: Any])?["complete"] as? Bool == true)
+
+        // A revocation: the notice reaches the listener, and the next pull stops clearly.
+        let listener = Process()
+        listener.executableURL = MydataCLI.executable
+        listener.arguments = ["party", "callbacks", "listen", "--port", "0", "--broker-key", w.broker.dir.file("data/keys/broker.pub").path]
+        let notices = Pipe(), said = Pipe()
+        listener.standardOutput = notices
+        listener.standardError = said
+        try ChildProcesses.start(listener)
+        defer { ChildProcesses.stop(listener) }
+        var banner = ""
+        while !banner.contains("Listening") || !banner.hasSuffix("\n") {
+            let chunk = said.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            banner += String(decoding: chunk, as: UTF8.self)
+        }
+        let listening = banner.split(separator: "\n").first { $0.contains("Listening") } ?? ""
+        let url = try #require(listening.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }, "\(banner)")
+        let registered = try w.broker.cli.run(["admin", "party", "callback", "safedrive-insurance", "--url", url])
+        #expect(registered.status == 0, "\(registered.stderr)")
+        #expect(try w.person.run(["revoke", consent], environment: w.remote).status == 0)
+        // Bounded, so a notice that never comes fails the test instead of hanging it (the broker
+        // looks for due notices every second).
+        let arrived = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var line = ""
+        DispatchQueue.global().async {
+            line = String(decoding: notices.fileHandleForReading.availableData, as: UTF8.self)
+            arrived.signal()
+        }
+        guard arrived.wait(timeout: .now() + 60) == .success else {
+            Issue.record("no revocation notice reached the listener")
+            return
+        }
+        let notice = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        #expect(notice["consentID"] as? String == consent && notice["type"] as? String == "consent.revoked")
+        let stopped = try w.party("safedrive-insurance", ["pull", consent, "--out", out.path])
+        #expect(stopped.status == 3 && stopped.stderr.contains("consentRevoked"), "\(stopped.stderr)")
+        #expect(try w.numbers(out).count == 50_300, "nothing more arrived")
+    }
+}
