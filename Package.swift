@@ -176,6 +176,9 @@ let package = Package(
                 "Ledger",
                 "Vault",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
             ],
             // The independent Python clients, run by the tests as separate processes.
             exclude: ["Clients"]),
