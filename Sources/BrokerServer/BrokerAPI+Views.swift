@@ -7,9 +7,6 @@ import Hummingbird
 import Ledger
 import Ports
 
-/// What a listing returns for one request or consent: the record and its status now.
-struct RequestItem: Codable { var request: ConsentRequest; var status: RequestStatus }
-struct ConsentItem: Codable { var consent: Consent; var status: ConsentStatus }
 /// The answer to a write: the sequences of the submitted events and the ledger's head when the
 /// answer was made (at least the last of them; later when other writes came in between).
 struct SubmitResult: Codable {

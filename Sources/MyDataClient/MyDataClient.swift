@@ -104,7 +104,14 @@ public struct MyDataClient: Sendable {
             throw MyDataClientError.notFromBroker("the page does not open with \(identity.id)'s box key")
         }
         let delivery = try JSONDecoder().decode(TransferService.Delivery.self, from: Data(opened))
-        try Self.check(delivery.consentID, delivery.digest, records: delivery.records, asked: consentID)
+        guard delivery.consentID == consentID else {
+            throw MyDataClientError.notFromBroker("asked for \(consentID), the page is of \(delivery.consentID)")
+        }
+        if let digest = delivery.digest, Self.recordsDigest(in: opened) != digest,
+            digest != TransferService.digest(ofCanonical: try delivery.records.map { try CanonicalJSON.encode($0) })
+        {
+            throw MyDataClientError.notFromBroker("the page's digest is not the digest of its records")
+        }
         return delivery
     }
 
@@ -155,11 +162,14 @@ public struct MyDataClient: Sendable {
         return brokerKey
     }
 
-    /// A delivery names the consent asked for, and its digest is the digest of its records.
-    static func check(_ consentID: String, _ digest: String?, records: [TelemetryRecord], asked: String) throws {
-        guard consentID == asked else { throw MyDataClientError.notFromBroker("asked for \(asked), the page is of \(consentID)") }
-        if let digest, digest != TransferService.digest(ofCanonical: try records.map { try CanonicalJSON.encode($0) }) {
-            throw MyDataClientError.notFromBroker("the page's digest is not the digest of its records")
-        }
+    /// BLAKE2b-256 (hex) of the `records` array exactly as it stands in a delivery's JSON: the
+    /// broker writes it with sorted keys, `records` second to last and `replayed` last, each
+    /// record its canonical JSON, so these bytes are what the digest covers and need not be
+    /// encoded again. Nil when the layout is not that one (`pull` then encodes the records).
+    static func recordsDigest(in json: [UInt8]) -> String? {
+        let open = Array(#""records":["#.utf8), close = Array(#"],"replayed":"#.utf8)
+        guard let start = json.firstRange(of: open)?.upperBound, let end = json.ranges(of: close).last?.lowerBound, start <= end + 1
+        else { return nil }
+        return Hex.encode(BLAKE2b.hash256(Array(json[(start - 1)...end])))
     }
 }

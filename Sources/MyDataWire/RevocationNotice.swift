@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import MyDataWire
 import Sodium
 import Synchronization
 

@@ -73,25 +73,50 @@ struct APIBench: AsyncParsableCommand {
                 }
             ])
         }
-        let counter = BatchCounter(total: batches)
-        let pushSeconds = try await measure {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<pushers {
-                    group.addTask {
-                        while let b = await counter.take() {
-                            let reply = try await makerClient.send("POST", "/v1/telemetry", body: bodies[b])
-                            guard reply.status == 201 else { throw ValidationError("push answered \(reply.status)") }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+        let pushSeconds = try await pushAll(count: batches, pushers: pushers) { b in
+            let reply = try await makerClient.send("POST", "/v1/telemetry", body: bodies[b])
+            guard reply.status == 201 else { throw ValidationError("push answered \(reply.status)") }
         }
-        let pushed = batches * 1_000
+        var pushed = batches * 1_000
         figures.append(
             Figure(
                 name: "push over HTTP, signed 1,000-record batches", value: Double(pushed) / pushSeconds, unit: "records/s",
                 goal: "≥ 100,000/s", met: Double(pushed) / pushSeconds >= 100_000, durability: durability))
+
+        // The same records as NDJSON, through the raw client and through MyDataClient, side by side.
+        log("push: the same batches as NDJSON, raw client and MyDataClient…")
+        let ndjson = try (0..<batches).map { b in
+            try Batches.ndjson(
+                (0..<1_000).map { i in
+                    TelemetryRecord(
+                        device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-(b * 1_000 + i))),
+                        values: ["distance": .number(Double(i) / 10), "duration": .integer(600), "average_speed": .number(40)])
+                })
+        }
+        // Both read the answer, as a manufacturer must to learn which records were rejected.
+        let rawNDJSONSeconds = try await pushAll(count: batches, pushers: pushers) { b in
+            let reply = try await makerClient.send(
+                "POST", "/v1/telemetry", body: Data(ndjson[b]), extraFields: ["Content-Type": "application/x-ndjson"])
+            guard reply.status == 201, try reply.decode(TransferService.PushResult.self).accepted == 1_000 else {
+                throw ValidationError("push answered \(reply.status)")
+            }
+        }
+        let library = MyDataClient(baseURL: base, identity: maker)
+        let librarySeconds = try await pushAll(count: batches, pushers: pushers) { b in
+            let result = try await library.push(ndjson: ndjson[b])
+            guard result.accepted == 1_000 else { throw ValidationError("the library's push accepted \(result.accepted)") }
+        }
+        pushed += 2 * batches * 1_000
+        let rawRate = Double(batches * 1_000) / rawNDJSONSeconds, libraryRate = Double(batches * 1_000) / librarySeconds
+        figures.append(
+            Figure(
+                name: "push over HTTP, raw client, NDJSON 1,000-record batches", value: rawRate, unit: "records/s",
+                durability: durability))
+        figures.append(
+            Figure(
+                name: "push over HTTP, MyDataClient, NDJSON 1,000-record batches", value: libraryRate, unit: "records/s",
+                goal: "≥ 0.9× the raw client", ratio: libraryRate / rawRate, baseline: "raw client, NDJSON",
+                met: libraryRate / rawRate >= 0.9, durability: durability))
 
         // Pull everything, page by page.
         log("pull: every record under one consent, 500 per page…")
@@ -111,10 +136,34 @@ struct APIBench: AsyncParsableCommand {
             }
         }
         guard pulled == pushed else { throw ValidationError("pulled \(pulled) of \(pushed) records") }
+        let rawPullRate = Double(pulled) / pullSeconds
         figures.append(
             Figure(
-                name: "pull over HTTP, sealed 500-record pages", value: Double(pulled) / pullSeconds, unit: "records/s",
-                goal: "≥ 100,000/s", met: Double(pulled) / pullSeconds >= 100_000, durability: durability))
+                name: "pull over HTTP, sealed 500-record pages", value: rawPullRate, unit: "records/s",
+                goal: "≥ 100,000/s", met: rawPullRate >= 100_000, durability: durability))
+
+        // The same through MyDataClient, under another consent: it also checks the broker's
+        // signature and the page's digest, which the raw path above does not.
+        log("pull: every record under another consent, 500 per page, through MyDataClient…")
+        let libraryConsent = try await grant(service: service, person: person, recipient: recipient, now: now)
+        let libraryRecipient = MyDataClient(baseURL: base, identity: recipient, brokerKey: service.identity.signingKey.verifyingKey)
+        var libraryPulled = 0
+        let libraryPullSeconds = try await measure {
+            var cursor = "0"
+            while true {
+                let page = try await libraryRecipient.pull(consentID: libraryConsent, after: cursor, limit: 500)
+                libraryPulled += page.records.count
+                cursor = page.nextCursor
+                guard page.hasMore else { break }
+            }
+        }
+        guard libraryPulled == pushed else { throw ValidationError("the library pulled \(libraryPulled) of \(pushed) records") }
+        let libraryPullRate = Double(libraryPulled) / libraryPullSeconds
+        figures.append(
+            Figure(
+                name: "pull over HTTP, sealed 500-record pages, MyDataClient (checked)", value: libraryPullRate, unit: "records/s",
+                goal: "≥ 0.9× the raw client", ratio: libraryPullRate / rawPullRate, baseline: "raw client",
+                met: libraryPullRate / rawPullRate >= 0.9, durability: durability))
 
         // Pull everything again as sealed NDJSON streams of large pages, under a second consent
         // (under the first, a pull from 0 would get its first delivery again).
@@ -202,6 +251,19 @@ struct APIBench: AsyncParsableCommand {
         try await service.submit(
             person.sign(ConsentDrafts.grant(of: stored, by: person.id, policy: policy, now: now, sensitiveConfirmed: false), at: now))
         return Identifiers.consentID(requestID: request.requestID, subject: person.id)
+    }
+
+    /// Seconds to send `count` batches with `pushers` concurrent senders.
+    private func pushAll(count: Int, pushers: Int, _ send: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+        let counter = BatchCounter(total: count)
+        return try await measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<pushers {
+                    group.addTask { while let b = await counter.take() { try await send(b) } }
+                }
+                try await group.waitForAll()
+            }
+        }
     }
 
     /// Starts `count` requests at `rate` per second (open loop) and returns each one's latency.

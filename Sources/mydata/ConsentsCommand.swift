@@ -2,6 +2,7 @@ import ArgumentParser
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import Ledger
 
 struct ConsentsCommand: AsyncParsableCommand {
@@ -17,7 +18,8 @@ struct ConsentsCommand: AsyncParsableCommand {
             let now = broker.now()
             let consents = try await broker.session { try await broker.consents(subject: subject, limit: limit) }
             if global.json {
-                try Terminal.printJSON(consents.map { ConsentView($0, now: now) })
+                // The API's shape (`ConsentItem` in docs/openapi.yaml).
+                try Terminal.printJSON(consents.map { ConsentItem(consent: $0, status: $0.status(at: now)) })
                 return
             }
             guard !consents.isEmpty else { print("You have not granted any consent."); return }
@@ -31,19 +33,5 @@ struct ConsentsCommand: AsyncParsableCommand {
                         ]
                     }))
         }
-    }
-}
-
-/// A consent as `--json` prints it.
-struct ConsentView: Encodable {
-    let id: String, requestID: String, recipient: String, category: String, items: [String], purpose: String
-    let grantedAt: String, expiresAt: String, revokedAt: String?, dataFrom: String, dataTo: String
-    let policyVersion: String, status: String, ledgerSequence: UInt64
-
-    init(_ c: Consent, now: Timestamp) {
-        id = c.id; requestID = c.requestID; recipient = c.recipient; category = c.terms.category; items = c.terms.items
-        purpose = c.terms.purpose; grantedAt = c.grantedAt.description; expiresAt = c.expiresAt.description
-        revokedAt = c.revokedAt?.description; dataFrom = c.terms.dataFrom.description; dataTo = c.terms.dataTo.description
-        policyVersion = c.policyVersion; status = c.status(at: now).rawValue; ledgerSequence = c.grantSequence
     }
 }

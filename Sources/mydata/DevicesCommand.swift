@@ -18,13 +18,8 @@ struct DevicesList: AsyncParsableCommand {
             let (subject, broker) = try await Personal.open(global)
             let bindings = try await broker.session { try await broker.deviceBindings(subject: subject) }
             if global.json {
-                try Terminal.printJSON(
-                    bindings.map {
-                        [
-                            "manufacturer": $0.manufacturer, "device": $0.deviceID, "attestedAt": $0.attestedAt.description,
-                            "confirmedAt": $0.confirmedAt?.description ?? "",
-                        ]
-                    })
+                // The API's shape (`DeviceBinding` in docs/openapi.yaml).
+                try Terminal.printJSON(bindings)
                 return
             }
             guard !bindings.isEmpty else { print("No maker has attested a device of yours."); return }

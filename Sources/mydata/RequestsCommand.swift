@@ -2,6 +2,7 @@ import ArgumentParser
 import Broker
 import Consent
 import Foundation
+import MyDataWire
 import Ledger
 
 struct RequestsCommand: AsyncParsableCommand {
@@ -21,7 +22,8 @@ struct RequestsCommand: AsyncParsableCommand {
             let requests = try await broker.session { try await broker.requests(for: subject, limit: limit) }
                 .filter { all || $0.status(at: now) == .open }
             if global.json {
-                try Terminal.printJSON(requests.map { RequestView($0, now: now) })
+                // The API's shape (`RequestItem` in docs/openapi.yaml).
+                try Terminal.printJSON(requests.map { RequestItem(request: $0, status: $0.status(at: now)) })
                 return
             }
             guard !requests.isEmpty else { print("No open requests for you."); return }
@@ -36,20 +38,5 @@ struct RequestsCommand: AsyncParsableCommand {
                     }))
             print("\nTo agree: mydata grant <request>   (you will see the details first)")
         }
-    }
-}
-
-/// A request as `--json` prints it.
-struct RequestView: Encodable {
-    let id: String, recipient: String, addressedTo: String?, category: String, items: [String], purpose: String
-    let dataFrom: String, dataTo: String, durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64
-    let offerExpiresAt: String, policyVersion: String, status: RequestStatus
-
-    init(_ r: ConsentRequest, now: Timestamp) {
-        id = r.id; recipient = r.recipient; addressedTo = r.subject; category = r.terms.category; items = r.terms.items
-        purpose = r.terms.purpose; dataFrom = r.terms.dataFrom.description; dataTo = r.terms.dataTo.description
-        durationDays = r.terms.durationDays; onceOff = r.terms.onceOff; retentionDays = r.terms.retentionDays
-        incentiveKRW = r.terms.incentiveKRW; offerExpiresAt = r.offerExpiresAt.description; policyVersion = r.policyVersion
-        status = r.status(at: now)
     }
 }

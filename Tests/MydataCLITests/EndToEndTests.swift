@@ -17,9 +17,14 @@ struct EndToEndTests {
         return cli
     }
 
+    /// The request of an item `requests --json` prints (the API's `RequestItem`).
+    static func request(_ item: [String: Any]) -> [String: Any] { item["request"] as? [String: Any] ?? [:] }
+    /// The consent of an item `consents --json` prints (the API's `ConsentItem`).
+    static func consent(_ item: [String: Any]) -> [String: Any] { item["consent"] as? [String: Any] ?? [:] }
+
     func firstRequest(_ cli: MydataCLI, recipient: String = "safedrive-insurance") throws -> String {
         let requests = try #require(try cli.run(["requests", "--json"]).json() as? [[String: Any]])
-        return try #require(requests.first { $0["recipient"] as? String == recipient }?["id"] as? String)
+        return try #require(requests.map(Self.request).first { $0["recipient"] as? String == recipient }?["id"] as? String)
     }
 
     @Test("global options work before the subcommand as after it: --json, --data-dir, --broker")
@@ -51,7 +56,7 @@ struct EndToEndTests {
         #expect(grant.stderr.contains("asks for your vehicle data"), "the terms are shown in plain words")
         let consents = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
         #expect(consents.count == 1)
-        let consentID = try #require(consents[0]["id"] as? String)
+        let consentID = try #require(Self.consent(consents[0])["id"] as? String)
         #expect(consents[0]["status"] as? String == "active")
 
         let receiptFile = dir.file("receipt.json").path
@@ -172,8 +177,8 @@ struct EndToEndTests {
             try cli.run(["admin", "device", "attest", "--manufacturer", "hanbit-motors", "--device", "car-7f3a", "--subject", subject]).status == 0)
         #expect(try cli.run(["devices"]).stdout.contains("car-7f3a"))
         #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 0)
-        let listed = try #require(try cli.run(["devices", "--json"]).json() as? [[String: String]])
-        #expect(listed.first?["confirmedAt"]?.isEmpty == false)
+        let listed = try #require(try cli.run(["devices", "--json"]).json() as? [[String: Any]])
+        #expect(listed.first?["confirmedAt"] is Int, "a time in milliseconds, as the API gives it: \(listed)")
         #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 3)
     }
 }
@@ -211,7 +216,7 @@ struct TamperEndToEndTests {
         _ = try cli.run(["admin", "init"])
         _ = try cli.run(["key", "init"])
         let requests = try #require(try cli.run(["requests", "--json"]).json() as? [[String: Any]])
-        for r in requests.prefix(3) where r["recipient"] as? String != "nutrilab" {
+        for r in requests.prefix(3).map(EndToEndTests.request) where r["recipient"] as? String != "nutrilab" {
             _ = try cli.run(["grant", r["id"] as! String, "--yes"])
         }
         let grant = try DatabaseQueue(path: dir.file("data/ledger.sqlite").path).read { db in

@@ -183,11 +183,11 @@ struct RemoteCLITests {
         let env = ["MYDATA_BROKER": broker.baseURL.absoluteString]
         #expect(try cli.run(["key", "init"]).status == 0)
         let requests = try #require(try cli.run(["requests", "--json"], environment: env).json() as? [[String: Any]])
-        let offer = try #require(requests.first { $0["recipient"] as? String == "fixit-ai" }?["id"] as? String)
+        let offer = try #require(requests.map(EndToEndTests.request).first { $0["recipient"] as? String == "fixit-ai" }?["id"] as? String)
         let grant = try cli.run(["grant", offer, "--yes"], environment: env)
         #expect(grant.status == 0, "\(grant.stderr)")
         let consents = try #require(try cli.run(["consents", "--json"], environment: env).json() as? [[String: Any]])
-        let consent = try #require(consents.first?["id"] as? String)
+        let consent = try #require(consents.first.map(EndToEndTests.consent)?["id"] as? String)
         let receiptFile = home.file("receipt.json").path
         #expect(try cli.run(["receipt", consent, "-o", receiptFile], environment: env).status == 0)
         #expect(try cli.run(["receipt", "verify", receiptFile, "--broker-key", broker.dir.file("data/keys/broker.pub").path]).status == 0)

@@ -89,10 +89,11 @@ struct PartyToolsTests {
 
         // A person grants; the startup pulls everything, a new push arrives, it pulls again.
         let requests = try #require(try w.person.run(["requests", "--json"], environment: w.remote).json() as? [[String: Any]])
-        let request = try #require(requests.first { $0["recipient"] as? String == "safedrive-insurance" }?["id"] as? String)
+        let request = try #require(
+            requests.map(EndToEndTests.request).first { $0["recipient"] as? String == "safedrive-insurance" }?["id"] as? String)
         #expect(try w.person.run(["grant", request, "--yes"], environment: w.remote).status == 0)
         let consents = try #require(try w.person.run(["consents", "--json"], environment: w.remote).json() as? [[String: Any]])
-        let consent = try #require(consents.first?["id"] as? String)
+        let consent = try #require(consents.first.map(EndToEndTests.consent)?["id"] as? String)
         let out = w.work.file("received.ndjson")
         let first = try w.party("safedrive-insurance", ["pull", consent, "--out", out.path])
         #expect(first.status == 0, "\(first.stderr)")

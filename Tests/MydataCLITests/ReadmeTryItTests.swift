@@ -25,9 +25,9 @@ struct ReadmeTryItTests {
             + blocks.joined(separator: "\n")
             .replacingOccurrences(of: "$(swift build --show-bin-path)", with: MydataCLI.executable.deletingLastPathComponent().path)
             .replacingOccurrences(of: "http://127.0.0.1:8080", with: broker.baseURL.absoluteString)
-            .replacingOccurrences(
-                of: #"print([r["id"] for r in json.load(sys.stdin) if r["recipient"] == "safedrive-insurance"][0])')""#,
-                with: #"print([r["id"] for r in json.load(sys.stdin) if r["recipient"] == "safedrive-insurance"][0])')" --yes"#)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("mydata grant ") ? $0 + " --yes" : String($0) }
+            .joined(separator: "\n")
         #expect(script.contains("--yes"), "the grant line changed: update this test with the README")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
