@@ -7,6 +7,12 @@ import OpenAPIRuntime
 import OpenAPIURLSession
 import Sodium
 
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: String.UTF8View) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
+    }
+}
+
 extension ClientError: ClientErrorWrapping {
     var wrapped: any Error { underlyingError }
 }
@@ -166,10 +172,30 @@ public struct MyDataClient: Sendable {
     /// broker writes it with sorted keys, `records` second to last and `replayed` last, each
     /// record its canonical JSON, so these bytes are what the digest covers and need not be
     /// encoded again. Nil when the layout is not that one (`pull` then encodes the records).
-    static func recordsDigest(in json: [UInt8]) -> String? {
-        let open = Array(#""records":["#.utf8), close = Array(#"],"replayed":"#.utf8)
-        guard let start = json.firstRange(of: open)?.upperBound, let end = json.ranges(of: close).last?.lowerBound, start <= end + 1
-        else { return nil }
-        return Hex.encode(BLAKE2b.hash256(Array(json[(start - 1)...end])))
+    public static func recordsDigest(in json: [UInt8]) -> String? {
+        // The end is fixed: `],"replayed":false}` or `],"replayed":true}`.
+        let end: Int
+        if json.ends(with: #"],"replayed":false}"#.utf8) {
+            end = json.count - #","replayed":false}"#.utf8.count
+        } else if json.ends(with: #"],"replayed":true}"#.utf8) {
+            end = json.count - #","replayed":true}"#.utf8.count
+        } else {
+            return nil
+        }
+        // The start: the first `"records":[`, which no key before it can hold (a page is hundreds
+        // of kilobytes, searched once over its bytes).
+        let open = Array(#""records":["#.utf8)
+        let found: Int? = json.withUnsafeBufferPointer { bytes in
+            open.withUnsafeBufferPointer { needle in
+                var i = 0
+                while i + needle.count <= bytes.count {
+                    if bytes[i] == needle[0], memcmp(bytes.baseAddress! + i, needle.baseAddress!, needle.count) == 0 { return i }
+                    i += 1
+                }
+                return nil
+            }
+        }
+        guard let found, found + open.count - 1 < end else { return nil }
+        return Hex.encode(BLAKE2b.hash256(Array(json[(found + open.count - 1)..<end])))
     }
 }

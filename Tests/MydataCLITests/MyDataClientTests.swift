@@ -161,4 +161,20 @@ struct MyDataClientTests {
         }
         #expect(unkeyed.attempts("pushTelemetry") == 1)
     }
+
+    @Test("a page's digest read over the records' bytes as the broker wrote them is the digest of the records")
+    func digestOverTheWrittenBytes() throws {
+        let records = try (0..<3).map { n in
+            try CanonicalJSON.encode(TransferTests.record("car-1", "vehicle.driving", Timestamp(milliseconds: 1_000 + Int64(n)), km: Double(n)))
+        }
+        for (records, replayed) in [(records, false), (records, true), ([], false)] {
+            let page = TransferService.CanonicalDelivery(
+                deliveryID: "dlv_1", consentID: "con_1", after: .start, records: records,
+                positions: records.indices.map { RecordCursor(batchSequence: 5, recordID: Int64($0 + 1)) },
+                nextCursor: RecordCursor(batchSequence: 5, recordID: 3), hasMore: false, replayed: replayed,
+                digest: TransferService.digest(ofCanonical: records), ledgerSequence: 7)
+            #expect(MyDataClient.recordsDigest(in: TransferService.deliveryJSON(page)) == page.digest, "replayed \(replayed)")
+        }
+        #expect(MyDataClient.recordsDigest(in: Array(#"{"records":[]}"#.utf8)) == nil, "another layout: the records are encoded again")
+    }
 }

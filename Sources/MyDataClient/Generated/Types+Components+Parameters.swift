@@ -3,19 +3,19 @@
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-@_spi(Generated) public import OpenAPIRuntime
+@_spi(Generated) import OpenAPIRuntime
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.URL
+import struct Foundation.URL
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.Data
+import struct Foundation.Data
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.Date
+import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     public enum Parameters {
@@ -29,8 +29,8 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/Before`.
         public typealias Before = Swift.String
-        /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-        /// ignored (the default applies). The newest items come first.
+        /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+        /// an integer is ignored (the default applies).
         ///
         ///
         /// - Remark: Generated from `#/components/parameters/Limit`.

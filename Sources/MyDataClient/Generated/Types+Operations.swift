@@ -3,19 +3,19 @@
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-@_spi(Generated) public import OpenAPIRuntime
+@_spi(Generated) import OpenAPIRuntime
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.URL
+import struct Foundation.URL
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.Data
+import struct Foundation.Data
 #if compiler(>=6.4)
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
-public import struct Foundation.Date
+import struct Foundation.Date
 /// API operations, with input and output types, generated from `#/paths` in the OpenAPI document.
 public enum Operations {
     /// Liveness: the process answers.
@@ -961,8 +961,8 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/v1/consent-requests/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/consent-requests/GET/query/limit`.
@@ -976,7 +976,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 ///   - before: The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
                 public init(
                     limit: Components.Parameters.Limit? = nil,
@@ -2315,8 +2315,8 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/v1/consents/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/consents/GET/query/limit`.
@@ -2330,7 +2330,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 ///   - before: The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
                 public init(
                     limit: Components.Parameters.Limit? = nil,
@@ -3721,8 +3721,8 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/v1/access-log/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/access-log/GET/query/limit`.
@@ -3736,7 +3736,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 ///   - before: The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
                 public init(
                     limit: Components.Parameters.Limit? = nil,
@@ -4775,8 +4775,8 @@ public enum Operations {
             public var path: Operations.AccountStatement.Input.Path
             /// - Remark: Generated from `#/paths/v1/accounts/{id}/transfers/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/accounts/{id}/transfers/GET/query/limit`.
@@ -4788,7 +4788,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 ///   - after: Skip this many transfers (the number already read).
                 public init(
                     limit: Components.Parameters.Limit? = nil,
@@ -5552,8 +5552,8 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/v1/callbacks/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/callbacks/GET/query/limit`.
@@ -5561,7 +5561,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 public init(limit: Components.Parameters.Limit? = nil) {
                     self.limit = limit
                 }
@@ -7331,12 +7331,14 @@ public enum Operations {
             @frozen public enum Body: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/telemetry/POST/requestBody/json`.
                 public struct JsonPayload: Codable, Hashable, Sendable {
+                    /// 1 to 1,000 records (none, or more, is `422 invalidRecord`).
+                    ///
                     /// - Remark: Generated from `#/paths/v1/telemetry/POST/requestBody/json/records`.
                     public var records: [Components.Schemas.TelemetryRecord]
                     /// Creates a new `JsonPayload`.
                     ///
                     /// - Parameters:
-                    ///   - records:
+                    ///   - records: 1 to 1,000 records (none, or more, is `422 invalidRecord`).
                     public init(records: [Components.Schemas.TelemetryRecord]) {
                         self.records = records
                     }
@@ -8315,8 +8317,8 @@ public enum Operations {
             public var path: Operations.ListDeliveries.Input.Path
             /// - Remark: Generated from `#/paths/v1/consents/{id}/deliveries/GET/query`.
             public struct Query: Sendable, Hashable {
-                /// At most this many items. Values are clamped to 1…500; a value that is not an integer is
-                /// ignored (the default applies). The newest items come first.
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
                 ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/consents/{id}/deliveries/GET/query/limit`.
@@ -8328,7 +8330,7 @@ public enum Operations {
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
-                ///   - limit: At most this many items. Values are clamped to 1…500; a value that is not an integer is
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
                 ///   - after: The `nextCursor` of the previous page (a ledger sequence); absent for the first page.
                 public init(
                     limit: Components.Parameters.Limit? = nil,
@@ -8823,6 +8825,31 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/erasure/post(erase)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
                             response: self
                         )
                     }

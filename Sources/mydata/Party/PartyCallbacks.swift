@@ -17,12 +17,7 @@ struct PartyCallbacksListen: AsyncParsableCommand {
         commandName: "listen",
         abstract: "Receive the broker's signed revocation notices: print each as a JSON line, or run a command for it.",
         discussion: """
-            Checks each notice's RFC 9421 signature against the broker key (--broker-key), its Content-Digest,
-            its freshness and that it was not received before; answers 204 to a good one (the broker then
-            stops sending it) and 401 to anything else. With --exec, runs the command with the notice in
-            $MYDATA_CONSENT_ID, $MYDATA_RECIPIENT and $MYDATA_LEDGER_SEQUENCE and its JSON on stdin, and
-            answers 500 when the command fails (the broker sends the notice again later).
-            The operator registers the URL: `mydata admin party callback <your id> --url http://HOST:PORT/`.
+            Checks each notice's RFC 9421 signature against the broker key (--broker-key), its Content-Digest, its freshness and that it was not received before; answers 204 to a good one (the broker then stops sending it) and 401 to anything else. With --exec, runs the command with the notice in $MYDATA_CONSENT_ID, $MYDATA_RECIPIENT and $MYDATA_LEDGER_SEQUENCE and its JSON on stdin, and answers 500 when the command fails (the broker sends the notice again later). The operator registers the URL: `mydata admin party callback <your id> --url http://HOST:PORT/`.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var party: PartyOptions

@@ -12,9 +12,7 @@ struct PartyCommand: AsyncParsableCommand {
         commandName: "party",
         abstract: "For manufacturers and startups: push telemetry, ask for consent, pull what it covers.",
         discussion: """
-            Signs with a party key file (--key FILE or $MYDATA_PARTY_KEY; make one with `mydata party key init`)
-            against the broker at --broker URL ($MYDATA_BROKER). Pulls check deliveries against the broker's
-            public key (--broker-key FILE or $MYDATA_BROKER_KEY: a trusted copy of its broker.pub).
+            Signs with a party key file (--key FILE or $MYDATA_PARTY_KEY; make one with `mydata party key init`) against the broker at --broker URL ($MYDATA_BROKER). Pulls check deliveries against the broker's public key (--broker-key FILE or $MYDATA_BROKER_KEY: a trusted copy of its broker.pub).
             """,
         subcommands: [
             PartyKey.self, PartyPush.self, PartyDevices.self, PartyRequest.self, PartyRequests.self, PartyPull.self,
@@ -72,9 +70,7 @@ struct PartyKeyInit: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a party's key pair: <id>.key (private, mode 0600) and <id>.pub (for the broker's operator).",
         discussion: """
-            <id>.pub is what `mydata admin party add --public-key-file` and the Keys/ trust store take as it is.
-            The private key is unprotected by default (a service starts unattended); --protect asks for a
-            passphrase ($MYDATA_PASSPHRASE).
+            <id>.pub is what `mydata admin party add --public-key-file` and the Keys/ trust store take as it is. The private key is unprotected by default (a service starts unattended); --protect asks for a passphrase ($MYDATA_PASSPHRASE).
             """)
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "The party id: 3-64 of a-z, 0-9 and '-'.") var id: String

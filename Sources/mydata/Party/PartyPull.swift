@@ -56,12 +56,7 @@ struct PartyPull: AsyncParsableCommand {
         commandName: "pull",
         abstract: "Pull the records a consent covers, checked and opened, as NDJSON or CSV; continue where the last run stopped.",
         discussion: """
-            Every page is checked (the broker's signature against --broker-key, the sealed box, the consent,
-            the digest) before its records are written. The cursor and the received deliveries are kept in
-            the state file (--state, default $MYDATA_PARTY_STATE or ./mydata-party-state.json) after the
-            records are on disk, and a run first cuts the output file back to what the state says was
-            written, so each record is in the file once even when a run is killed. A repeated page comes
-            back from the broker as the same delivery, not charged again. --follow keeps polling.
+            Every page is checked (the broker's signature against --broker-key, the sealed box, the consent, the digest) before its records are written. The cursor and the received deliveries are kept in the state file (--state, default $MYDATA_PARTY_STATE or ./mydata-party-state.json) after the records are on disk, and a run first cuts the output file back to what the state says was written, so each record is in the file once even when a run is killed. A repeated page comes back from the broker as the same delivery, not charged again. --follow keeps polling.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var party: PartyOptions

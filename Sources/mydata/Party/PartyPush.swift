@@ -10,10 +10,7 @@ struct PartyPush: AsyncParsableCommand {
         commandName: "push",
         abstract: "Push telemetry records from a file (NDJSON, a JSON array, or {\"records\": [...]}), or - for stdin.",
         discussion: """
-            Splits the records into batches under the broker's limits (1,000 records, 1 MiB). Each batch's
-            Idempotency-Key is derived from its content, so running the same push again (after an
-            interruption, say) stores nothing twice. Exits 3 when any record was rejected, after a summary
-            of the reasons.
+            Splits the records into batches under the broker's limits (1,000 records, 1 MiB). Each batch's Idempotency-Key is derived from its content, so running the same push again (after an interruption, say) stores nothing twice. Exits 3 when any record was rejected, after a summary of the reasons.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var party: PartyOptions
