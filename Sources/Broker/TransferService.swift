@@ -378,7 +378,7 @@ public struct TransferService: Sendable {
         let covered = Self.covered(page, consent: consent, recipient: entry.recipient, standing: standing, now: now)
         let key = try await vault.dataKey(for: consent.subject)
         let records = try covered.map { try vault.openCanonical($0, key: key) }
-        let later = try await store.deliveries(consentID: entry.consentID, around: range.through).next
+        // More follow when any record the consent covers lies after this delivery's range.
         let end = try await vault.store.records(
             RecordQuery(
                 subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,
@@ -386,7 +386,7 @@ public struct TransferService: Sendable {
         Counter(label: "mydata_deliveries_replayed_total").increment()
         return CanonicalDelivery(
             deliveryID: entry.deliveryID, consentID: entry.consentID, after: range.after, records: records,
-            positions: covered.map(\.cursor), nextCursor: range.through, hasMore: later != nil || !end.isEmpty, replayed: true,
+            positions: covered.map(\.cursor), nextCursor: range.through, hasMore: !end.isEmpty, replayed: true,
             digest: Self.digest(ofCanonical: records), ledgerSequence: entry.sequence)
     }
 

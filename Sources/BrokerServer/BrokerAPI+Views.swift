@@ -17,9 +17,10 @@ struct SubmitResult: Codable {
 extension BrokerAPI {
     /// The answer to events just appended (at least one).
     func submitted(_ recorded: [RecordedEvent], status: HTTPResponse.Status = .ok) async throws -> Response {
-        let head = try await store.head().sequence
-        return try BrokerAPI.json(
-            SubmitResult(events: recorded.map(\.sequence), ledgerHead: max(head, recorded.last?.sequence ?? 0)), status: status)
+        // The events are stored: a head that cannot be read now must not turn their answer into an error.
+        let last = recorded.last?.sequence ?? 0
+        let head = (try? await store.head().sequence) ?? last
+        return try BrokerAPI.json(SubmitResult(events: recorded.map(\.sequence), ledgerHead: max(head, last)), status: status)
     }
 }
 

@@ -96,7 +96,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             var problem = ErrorTable.problem(for: error)
             var headers: HTTPFields = [.contentType: "application/problem+json"]
-            if let e = error as? HTTPError, e.status == .notFound, case let allowed = routes.methods(for: request.uri.path), !allowed.isEmpty {
+            // The router's own 404 for a path it serves with other methods (a handler's 404 on a
+            // path that does take this method stays a 404).
+            if let e = error as? HTTPError, e.status == .notFound, case let allowed = routes.methods(for: request.uri.path), !allowed.isEmpty,
+                !allowed.contains(request.method)
+            {
                 let names = allowed.map(\.rawValue).joined(separator: ", ")
                 problem = ProblemDetails(
                     code: "methodNotAllowed", status: .methodNotAllowed, detail: "\(request.uri.path) answers \(names), not \(request.method)")

@@ -113,6 +113,10 @@ public struct MyDataClient: Sendable {
         guard delivery.consentID == consentID else {
             throw MyDataClientError.notFromBroker("asked for \(consentID), the page is of \(delivery.consentID)")
         }
+        guard delivery.positions.count == delivery.records.count else {
+            throw MyDataClientError.notFromBroker("the page has \(delivery.records.count) records and \(delivery.positions.count) positions")
+        }
+        try Self.checkPositions(after: delivery.after, positions: delivery.positions, next: delivery.nextCursor, asked: after)
         if let digest = delivery.digest, Self.recordsDigest(in: opened) != digest,
             digest != TransferService.digest(ofCanonical: try delivery.records.map { try CanonicalJSON.encode($0) })
         {
@@ -143,6 +147,10 @@ public struct MyDataClient: Sendable {
         guard opened.trailer.consentID == consentID else {
             throw MyDataClientError.notFromBroker("asked for \(consentID), the stream is of \(opened.trailer.consentID)")
         }
+        guard opened.trailer.positions.count == opened.records.count else {
+            throw MyDataClientError.notFromBroker("the stream has \(opened.records.count) records and \(opened.trailer.positions.count) positions")
+        }
+        try Self.checkPositions(after: opened.trailer.after, positions: opened.trailer.positions, next: opened.trailer.nextCursor, asked: after)
         return opened
     }
 
@@ -166,6 +174,25 @@ public struct MyDataClient: Sendable {
             throw MyDataClientError.unexpected("give the client the broker's key (a trusted copy of its broker.pub) to check deliveries")
         }
         return brokerKey
+    }
+
+    /// A page answers the cursor asked for: it was pulled after it, its positions rise after it,
+    /// and it continues at or after the last of them. A page the broker signed for another
+    /// cursor (an older answer sent again by someone on the way) would otherwise be taken for
+    /// this one, and its records held twice.
+    static func checkPositions(after: String, positions: [String], next: String, asked: String) throws {
+        guard let asked = RecordCursor(asked) else { throw MyDataClientError.unexpected("not a cursor: \(asked)") }
+        guard let start = RecordCursor(after), start == asked, let end = RecordCursor(next) else {
+            throw MyDataClientError.notFromBroker("asked after \(asked), the page was pulled after \(after)")
+        }
+        var previous = start
+        for text in positions {
+            guard let position = RecordCursor(text), previous < position else {
+                throw MyDataClientError.notFromBroker("the page's positions do not rise after \(asked)")
+            }
+            previous = position
+        }
+        guard previous <= end else { throw MyDataClientError.notFromBroker("the page continues at \(next), before its last record") }
     }
 
     /// BLAKE2b-256 (hex) of the `records` array exactly as it stands in a delivery's JSON: the

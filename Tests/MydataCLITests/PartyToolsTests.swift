@@ -118,11 +118,21 @@ struct PartyToolsTests {
         let reconciled = try w.party("safedrive-insurance", ["reconcile", consent, "--json"])
         #expect(reconciled.status == 0, "\(reconciled.stdout)")
         #expect((try reconciled.json() as? [String: Any])?["complete"] as? Bool == true)
+        // Asked again from the start, every delivery comes back as a repeat and none is written twice;
+        // another consent may not write into this consent's file.
+        let fromStart = try w.party("safedrive-insurance", ["pull", consent, "--out", out.path, "--after", "0"])
+        #expect(fromStart.status == 0 && fromStart.stderr.contains("Pulled 0 records"), "\(fromStart.stderr)")
+        #expect(try w.numbers(out).count == 50_300)
+        let intruder = try w.party("safedrive-insurance", ["pull", "con_00000000000000000000000000000000", "--out", out.path])
+        #expect(intruder.status == 1 && intruder.stderr.contains("another consent's records"), "\(intruder.stderr)")
 
         // A revocation: the notice reaches the listener, and the next pull stops clearly.
         let listener = Process()
         listener.executableURL = MydataCLI.executable
-        listener.arguments = ["party", "callbacks", "listen", "--port", "0", "--broker-key", w.broker.dir.file("data/keys/broker.pub").path]
+        listener.arguments = [
+            "party", "callbacks", "listen", "--port", "0", "--recipient", "safedrive-insurance", "--broker-key",
+            w.broker.dir.file("data/keys/broker.pub").path,
+        ]
         let notices = Pipe(), said = Pipe()
         listener.standardOutput = notices
         listener.standardError = said

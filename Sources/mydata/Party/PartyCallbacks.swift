@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import MyDataWire
 import NIOCore
+import Synchronization
 
 struct PartyCallbacks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,16 @@ struct PartyCallbacksListen: AsyncParsableCommand {
     @Option(name: .long, help: "The address to listen on.") var host = "127.0.0.1"
     @Option(name: .long, help: "The port to listen on (0: any free port, printed).") var port = 8090
     @Option(name: .long, help: ArgumentHelp("A command run for each notice (through /bin/sh -c).", valueName: "command")) var exec: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The callback URL as registered with the broker (default: http://HOST:PORT/ of this listener); notices are checked against it.",
+            valueName: "url"))
+    var url: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Accept notices for this recipient only (default: the party of --key, when given).", valueName: "id"))
+    var recipient: String?
 
     func run() async throws {
         try await reportingErrors {
@@ -34,20 +45,25 @@ struct PartyCallbacksListen: AsyncParsableCommand {
             }
             let brokerKey = try DataDirectory.readPublicKeys(URL(fileURLWithPath: path), id: "broker").verifyingKey()
             let seen = NonceMemory(), exec = self.exec
+            let expected = try recipient ?? (party.keyPath != nil ? party.identity().id : nil)
+            if let url, URL(string: url)?.host == nil { throw CLIError(message: "--url must be an http(s) URL: \(url)", exitCode: ExitCodes.failure) }
+            // The URL the broker signed: the registered one, not one built from the request's own
+            // Host header (which whoever sends it chooses). Known once the port is (with --port 0).
+            let registered = Mutex<URL?>(url.flatMap(URL.init(string:)))
             let router = Router()
             let receive: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 let body = try await request.body.collect(upTo: 65_536)
                 var fields: [String: String] = [:]
                 for field in request.headers { fields[field.name.canonicalName] = field.value }
-                let authority = request.head.authority ?? fields["host"] ?? "localhost"
-                guard let url = URL(string: "http://\(authority)\(request.uri.path)" + (request.uri.query.map { "?\($0)" } ?? "")) else {
-                    return Response(status: .badRequest)
-                }
+                guard let url = registered.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
                 let notice: RevocationNotice
                 do {
                     notice = try RevocationNotice.verify(
                         method: request.method.rawValue, url: url, fields: fields, body: Array(body.readableBytesView), brokerKey: brokerKey,
                         seen: seen)
+                    if let expected, notice.recipient != expected {
+                        throw CLIError(message: "the notice is for \(notice.recipient), not \(expected)", exitCode: ExitCodes.refused)
+                    }
                 } catch {
                     FileHandle.standardError.write(Data("mydata: refused a notice: \(error)\n".utf8))
                     return Response(status: .unauthorized)
@@ -67,8 +83,15 @@ struct PartyCallbacksListen: AsyncParsableCommand {
             let app = Application(
                 router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mydata-callbacks"),
                 onServerRunning: { channel in
+                    let listening = URL(string: "http://\(host):\(channel.localAddress?.port ?? port)/")
+                    let checked = registered.withLock { url in
+                        if url == nil { url = listening }
+                        return url
+                    }
                     FileHandle.standardError.write(
-                        Data("Listening for revocation notices on http://\(host):\(channel.localAddress?.port ?? port)/\n".utf8))
+                        Data(
+                            "Listening for revocation notices on \(listening?.absoluteString ?? "?"), checked as sent to \(checked?.absoluteString ?? "?")\n"
+                                .utf8))
                 },
                 logger: logger)
             try await app.runService()

@@ -176,7 +176,7 @@ struct PartyReconcile: AsyncParsableCommand {
                 print("\(consent): \(report.held.count) of \(logged.count) deliveries held as logged.")
                 for m in report.missing {
                     print(
-                        "  missing \(m.deliveryID) (\(m.records) records): `mydata party pull` from after=\(m.after ?? "?") gets it again, not charged"
+                        "  missing \(m.deliveryID) (\(m.records) records): `mydata party pull \(consent) --after \(m.after ?? "0")` gets it again, not charged"
                     )
                 }
                 for d in report.differing {

@@ -65,6 +65,12 @@ struct PartyPull: AsyncParsableCommand {
     @Option(name: .long, help: "ndjson or csv.") var format: PullFormat = .ndjson
     @Option(name: .long, help: ArgumentHelp("The state file.", valueName: "file")) var state: String?
     @Option(name: .long, help: "Records per page (1 to 500).") var limit = 500
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Start from this cursor instead of the saved one (to fetch a delivery `reconcile` says is missing; deliveries already held are not written again).",
+            valueName: "cursor"))
+    var after: String?
     @Flag(name: .long, help: "Keep polling for new records until interrupted.") var follow = false
     @Option(name: .long, help: "Seconds between polls when nothing is new (--follow); doubles up to 10x while nothing comes.")
     var interval = 30.0
@@ -75,7 +81,14 @@ struct PartyPull: AsyncParsableCommand {
             let stateURL = PullState.path(state)
             var saved = try PullState.load(stateURL)
             var entry = saved.consents[consent] ?? .init()
-            let output = try PullOutput(path: out, format: format, entry: &entry)
+            if let after {
+                guard let cursor = RecordCursor(after) else {
+                    throw CLIError(message: "--after takes a cursor, <batch>.<record> or 0: \(after)", exitCode: ExitCodes.failure)
+                }
+                entry.cursor = cursor.description
+            }
+            let owners = saved.consents.filter { $0.key != consent }.compactMap(\.value.output)
+            let output = try PullOutput(path: out, format: format, entry: &entry, ownedByOthers: Set(owners))
             var total = 0, delay = interval
             defer { try? output.close() }
             while true {
@@ -89,11 +102,14 @@ struct PartyPull: AsyncParsableCommand {
                     }
                     throw error
                 }
-                if !page.records.isEmpty {
+                // A delivery already held (asked for again from an earlier cursor) is not written twice.
+                let held = page.deliveryID.map { id in entry.received.contains { $0.deliveryID == id } } ?? false
+                if !page.records.isEmpty && !held {
                     try output.write(page.records)
-                    entry.outputBytes = try output.committedLength()
+                    if let length = try output.committedLength() { entry.outputBytes = length }
+                    total += page.records.count
                 }
-                if let id = page.deliveryID, let digest = page.digest, !entry.received.contains(where: { $0.deliveryID == id }) {
+                if let id = page.deliveryID, let digest = page.digest, !held {
                     entry.received.append(
                         .init(
                             deliveryID: id, digest: digest, records: page.records.count, after: page.after, through: page.nextCursor,
@@ -102,7 +118,6 @@ struct PartyPull: AsyncParsableCommand {
                 entry.cursor = page.nextCursor
                 saved.consents[consent] = entry
                 try saved.save(stateURL)
-                total += page.records.count
                 if Terminal.stderrIsTTY { Terminal.progress("\(consent): \(total) records, cursor \(entry.cursor)") }
                 if page.hasMore { delay = interval; continue }
                 guard follow else { break }
@@ -123,7 +138,9 @@ final class PullOutput {
     private let format: PullFormat
     private var wroteHeader: Bool
 
-    init(path: String?, format: PullFormat, entry: inout PullState.Consent) throws {
+    /// - Parameter ownedByOthers: the output files of the state's other consents, which this one
+    ///   must not write into (each cuts its own file back to its own committed length).
+    init(path: String?, format: PullFormat, entry: inout PullState.Consent, ownedByOthers: Set<String>) throws {
         self.format = format
         guard let path else {
             handle = FileHandle.standardOutput; isFile = false; wroteHeader = false
@@ -132,11 +149,15 @@ final class PullOutput {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         if let previous = entry.output, previous != absolute {
             throw CLIError(
-                message: "the state file says \(entry.output ?? "") holds this consent's records; pull into it, or give another --state",
+                message: "the state file says \(previous) holds this consent's records; pull into it, or give another --state",
                 exitCode: ExitCodes.failure)
         }
+        guard !ownedByOthers.contains(absolute) else {
+            throw CLIError(
+                message: "\(absolute) holds another consent's records; give each consent its own --out file", exitCode: ExitCodes.failure)
+        }
         if !FileManager.default.fileExists(atPath: absolute) {
-            guard entry.outputBytes == 0 else {
+            guard entry.output == nil || entry.outputBytes == 0 else {
                 throw CLIError(
                     message: "\(absolute) is gone but the state file says it held records; give another --state to start over",
                     exitCode: ExitCodes.failure)
@@ -148,9 +169,20 @@ final class PullOutput {
         guard let handle = FileHandle(forUpdatingAtPath: absolute) else {
             throw CLIError(message: "cannot write \(absolute)", exitCode: ExitCodes.failure)
         }
-        // Whatever a killed run wrote after its last saved state goes: those records come again.
-        try handle.truncate(atOffset: entry.outputBytes)
-        try handle.seekToEnd()
+        let length = try handle.seekToEnd()
+        if entry.output == nil {
+            // A file this state has not written yet: what it holds stays, the records come after it.
+            entry.outputBytes = length
+        } else if length < entry.outputBytes {
+            throw CLIError(
+                message:
+                    "\(absolute) is shorter than the \(entry.outputBytes) bytes the state file says were written: something else changed it; give another --state to start over",
+                exitCode: ExitCodes.failure)
+        } else {
+            // Whatever a killed run wrote after its last saved state goes: those records come again.
+            try handle.truncate(atOffset: entry.outputBytes)
+            try handle.seekToEnd()
+        }
         self.handle = handle
         isFile = true
         wroteHeader = entry.outputBytes > 0
@@ -173,7 +205,8 @@ final class PullOutput {
         if isFile { try handle.synchronize() }
     }
 
-    func committedLength() throws -> UInt64 { isFile ? try handle.offset() : 0 }
+    /// The file's length after the last write; nil for stdout.
+    func committedLength() throws -> UInt64? { isFile ? try handle.offset() : nil }
 
     func close() throws { if isFile { try handle.close() } }
 

@@ -16,9 +16,18 @@ struct PartyPush: AsyncParsableCommand {
     @OptionGroup var party: PartyOptions
     @Argument(help: ArgumentHelp("The records' file, or - for stdin.", valueName: "file")) var file: String
     @Option(name: .long, help: "Batches in flight at once.") var concurrency = 4
+    @Option(
+        name: .long,
+        help:
+            "Begins each batch's Idempotency-Key. A re-run under the same prefix is answered from the first push; another prefix sends the records again as new batches (after fixing what rejected some of them, say)."
+    )
+    var keyPrefix = "push"
 
     func run() async throws {
         try await reportingErrors {
+            guard keyPrefix.utf8.count <= 64, keyPrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) else {
+                throw CLIError(message: "--key-prefix is 1 to 64 letters, digits or -_.:", exitCode: ExitCodes.failure)
+            }
             let client = try party.client(global)
             let bodies = try Batches.split(lines: try Self.lines(of: try Self.read(file)))
             guard !bodies.isEmpty else { throw CLIError(message: "\(file) holds no records", exitCode: ExitCodes.failure) }
@@ -30,7 +39,7 @@ struct PartyPush: AsyncParsableCommand {
                     next += 1
                     group.addTask {
                         // The key is the batch's content: a re-run sends the same key with the same bytes.
-                        let key = "push-" + Hex.encode(BLAKE2b.hash(body, outputBytes: 16))
+                        let key = keyPrefix + "-" + Hex.encode(BLAKE2b.hash(body, outputBytes: 16))
                         let result = try await client.push(ndjson: body, idempotencyKey: key)
                         await summary.add(result, batch: index)
                     }
@@ -109,6 +118,11 @@ actor PushSummary {
             ]
             for (code, r) in rejections.sorted(by: { $0.key < $1.key }) {
                 lines.append("  \(code): \(r.count)" + (r.examples.isEmpty ? "" : " — e.g. " + r.examples.joined(separator: "; ")))
+            }
+            if replayedBatches > 0 && rejected > 0 {
+                lines.append(
+                    "  (a batch answered from an earlier push repeats its counts, not its reasons; to send its records again, use another --key-prefix)"
+                )
             }
             return lines.joined(separator: "\n")
         }
