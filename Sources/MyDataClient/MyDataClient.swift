@@ -180,7 +180,7 @@ public struct MyDataClient: Sendable {
     /// and it continues at or after the last of them. A page the broker signed for another
     /// cursor (an older answer sent again by someone on the way) would otherwise be taken for
     /// this one, and its records held twice.
-    static func checkPositions(after: String, positions: [String], next: String, asked: String) throws {
+    public static func checkPositions(after: String, positions: [String], next: String, asked: String) throws {
         guard let asked = RecordCursor(asked) else { throw MyDataClientError.unexpected("not a cursor: \(asked)") }
         guard let start = RecordCursor(after), start == asked, let end = RecordCursor(next) else {
             throw MyDataClientError.notFromBroker("asked after \(asked), the page was pulled after \(after)")

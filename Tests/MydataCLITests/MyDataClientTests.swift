@@ -177,4 +177,22 @@ struct MyDataClientTests {
         }
         #expect(MyDataClient.recordsDigest(in: Array(#"{"records":[]}"#.utf8)) == nil, "another layout: the records are encoded again")
     }
+
+    @Test("a page that does not answer the cursor asked for is refused: another start, positions out of order, a cursor behind them")
+    func pagesMustAnswerTheirCursor() throws {
+        try MyDataClient.checkPositions(after: "0", positions: ["3.1", "3.2", "4.1"], next: "4.1", asked: "0")
+        try MyDataClient.checkPositions(after: "4.1", positions: [], next: "4.1", asked: "4.1")
+        try MyDataClient.checkPositions(after: "0", positions: ["3.1"], next: "9.9", asked: "0.0")
+        for (after, positions, next, asked) in [
+            ("0", ["3.1"], "3.1", "3.1"),  // an older page, sent again for a later cursor
+            ("3.1", ["3.1"], "3.1", "3.1"),  // a record at the cursor itself
+            ("0", ["3.2", "3.1"], "3.2", "0"),  // positions not rising
+            ("0", ["3.1", "3.2"], "3.1", "0"),  // continues before its last record
+            ("0", ["x"], "3.1", "0"),  // not a cursor
+        ] {
+            #expect(throws: MyDataClientError.self, "\(after) \(positions) \(next) asked \(asked)") {
+                try MyDataClient.checkPositions(after: after, positions: positions, next: next, asked: asked)
+            }
+        }
+    }
 }
