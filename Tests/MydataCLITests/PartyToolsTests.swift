@@ -87,6 +87,12 @@ struct PartyToolsTests {
         #expect(summary["accepted"] as? Int == 50_000 && summary["rejected"] as? Int == 0, "\(summary)")
         #expect((summary["replayedBatches"] as? Int ?? 0) >= 1, "the batches the killed run stored were answered from the ledger: \(summary)")
 
+        // A JSON array of records from a device nobody attested: read whole, each rejected with its reason.
+        let stranger = #"[{"device":"car-9","item":"vehicle.driving","time":1,"values":{"average_speed":1,"distance":1,"duration":1}}]"#
+        try stranger.write(to: w.work.file("stranger.json"), atomically: true, encoding: .utf8)
+        let rejected = try w.party("hanbit-motors", ["push", w.work.file("stranger.json").path])
+        #expect(rejected.status == 3 && rejected.stdout.contains("deviceNotFound: 1"), "\(rejected.stdout)\(rejected.stderr)")
+
         // A person grants; the startup pulls everything, a new push arrives, it pulls again.
         let requests = try #require(try w.person.run(["requests", "--json"], environment: w.remote).json() as? [[String: Any]])
         let request = try #require(

@@ -29,13 +29,16 @@ struct PartyPush: AsyncParsableCommand {
                 throw CLIError(message: "--key-prefix is 1 to 64 letters, digits or -_.:", exitCode: ExitCodes.failure)
             }
             let client = try party.client(global)
-            let bodies = try Batches.split(lines: try Self.lines(of: try Self.read(file)))
-            guard !bodies.isEmpty else { throw CLIError(message: "\(file) holds no records", exitCode: ExitCodes.failure) }
-            let summary = PushSummary(batches: bodies.count)
+            let input = try PushInput(file)
+            let summary = PushSummary()
+            let keyPrefix = self.keyPrefix
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var next = 0
-                func start() {
-                    let index = next, body = bodies[index]
+                // Starts the next batch; false when the input is done. At most `concurrency` batches
+                // are read ahead, so memory stays bounded whatever the size of an NDJSON input.
+                func start() throws -> Bool {
+                    guard let body = try input.nextBody() else { return false }
+                    let index = next
                     next += 1
                     group.addTask {
                         // The key is the batch's content: a re-run sends the same key with the same bytes.
@@ -43,13 +46,15 @@ struct PartyPush: AsyncParsableCommand {
                         let result = try await client.push(ndjson: body, idempotencyKey: key)
                         await summary.add(result, batch: index)
                     }
+                    return true
                 }
-                for _ in 0..<min(max(concurrency, 1), bodies.count) { start() }
+                for _ in 0..<max(concurrency, 1) where try start() {}
                 while try await group.next() != nil {
                     if Terminal.stderrIsTTY && !global.json { Terminal.progress(await summary.progressLine) }
-                    if next < bodies.count { start() }
+                    _ = try start()
                 }
             }
+            guard await summary.report.batches > 0 else { throw CLIError(message: "\(file) holds no records", exitCode: ExitCodes.failure) }
             let report = await summary.report
             if Terminal.stderrIsTTY && !global.json { Terminal.progress(await summary.progressLine, final: true) }
             if global.json { try Terminal.printJSON(report) } else { print(report.text) }
@@ -58,15 +63,6 @@ struct PartyPush: AsyncParsableCommand {
                     message: "\(report.rejected) of \(report.accepted + report.rejected) records were rejected", exitCode: ExitCodes.refused)
             }
         }
-    }
-
-    /// The input's bytes.
-    static func read(_ file: String) throws -> [UInt8] {
-        if file == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
-        }
-        return [UInt8](data)
     }
 
     /// One record per line: NDJSON as it is (blank lines dropped); a JSON array or a
@@ -128,13 +124,10 @@ actor PushSummary {
         }
     }
 
-    private(set) var report: Report
-    private var done = 0
-
-    init(batches: Int) { report = Report(batches: batches, replayedBatches: 0, accepted: 0, rejected: 0, rejections: [:]) }
+    private(set) var report = Report(batches: 0, replayedBatches: 0, accepted: 0, rejected: 0, rejections: [:])
 
     func add(_ result: Components.Schemas.PushResult, batch: Int) {
-        done += 1
+        report.batches += 1
         report.accepted += result.accepted
         report.rejected += result.rejected
         if result.replayed { report.replayedBatches += 1 }
@@ -147,5 +140,99 @@ actor PushSummary {
         }
     }
 
-    var progressLine: String { "pushed \(done)/\(report.batches) batches, \(report.accepted) accepted, \(report.rejected) rejected" }
+    var progressLine: String { "pushed \(report.batches) batches, \(report.accepted) accepted, \(report.rejected) rejected" }
+}
+
+/// A push's input as batch bodies, read as they are needed: NDJSON a chunk at a time (any size, in
+/// bounded memory), a JSON array or `{"records": [...]}` whole (at most `jsonBytesMax`).
+final class PushInput {
+    static let jsonBytesMax = 1 << 30
+    private static let chunkBytes = 1 << 20
+
+    private let handle: FileHandle
+    private let name: String
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var ended = false
+    /// The bodies of a JSON input, split when it was read.
+    private var json: IndexingIterator<[[UInt8]]>?
+
+    init(_ file: String) throws {
+        name = file
+        if file == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: file) else { throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure) }
+            handle = opened
+        }
+        try fill()
+        let first = buffer.first { ![9, 10, 13, 32].contains($0) }
+        if first == UInt8(ascii: "[") || first == UInt8(ascii: "{") {
+            while !ended {
+                try fill()
+                guard buffer.count <= Self.jsonBytesMax else {
+                    throw CLIError(
+                        message:
+                            "\(file) is JSON larger than \(Self.jsonBytesMax) bytes; give it as NDJSON (one record per line), which is read as it goes",
+                        exitCode: ExitCodes.failure)
+                }
+            }
+            json = try Batches.split(lines: PartyPush.lines(of: buffer)).makeIterator()
+            buffer = []
+        }
+    }
+
+    /// The next body under the broker's limits, or nil at the end.
+    func nextBody() throws -> [UInt8]? {
+        if json != nil { return json!.next() }
+        var body: [UInt8] = [], count = 0
+        while true {
+            guard let line = try nextLine() else { return body.isEmpty ? nil : body }
+            guard line.count + 1 <= MyDataClient.requestBodyBytesMax else {
+                throw CLIError(
+                    message: "a record of \(line.count) bytes in \(name) is over the push limit of \(MyDataClient.requestBodyBytesMax)",
+                    exitCode: ExitCodes.failure)
+            }
+            if count == Batches.recordsMax || body.count + line.count + 1 > MyDataClient.requestBodyBytesMax {
+                pushBack(line)
+                return body
+            }
+            body += line
+            body.append(10)
+            count += 1
+        }
+    }
+
+    private var pending: [UInt8]?
+
+    private func pushBack(_ line: [UInt8]) { pending = line }
+
+    /// The next line that is not blank, without its line break.
+    private func nextLine() throws -> [UInt8]? {
+        if let line = pending { pending = nil; return line }
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 10) {
+                var line = Array(buffer[start..<newline])
+                start = newline + 1
+                if line.last == 13 { line.removeLast() }
+                if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+                return line
+            }
+            if ended {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                return line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) ? nil : line
+            }
+            buffer.removeFirst(start)
+            start = 0
+            try fill()
+        }
+    }
+
+    private func fill() throws {
+        guard !ended else { return }
+        let chunk = try handle.read(upToCount: Self.chunkBytes) ?? Data()
+        if chunk.isEmpty { ended = true } else { buffer += chunk }
+    }
 }
