@@ -33,7 +33,8 @@ struct EraseCommand: AsyncParsableCommand {
                 events.append(try identity.sign(.subjectErased(SubjectErased(subjectID: subject)), at: broker.now()))
                 let sequences = try await broker.submit(events, as: .erasure)
                 if global.json {
-                    try Terminal.printJSON(["subject": subject, "revoked": "\(active.count)", "ledgerSequence": "\(sequences.last ?? 0)"])
+                    struct Erased: Encodable { var subject: String; var revoked: Int; var ledgerSequence: UInt64 }
+                    try Terminal.printJSON(Erased(subject: subject, revoked: active.count, ledgerSequence: sequences.last ?? 0))
                 } else {
                     print("Erased. \(active.count) consent(s) revoked; your data key is destroyed, so your data can no longer be read.")
                 }

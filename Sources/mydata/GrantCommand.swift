@@ -52,7 +52,8 @@ struct GrantCommand: AsyncParsableCommand {
                 let sequences = try await broker.submit(events, as: .grant)
                 guard case .consentGranted(let g) = grant else { return }
                 if global.json {
-                    try Terminal.printJSON(["consent": g.consentID, "expiresAt": g.expiresAt.description, "ledgerSequence": "\(sequences.last ?? 0)"])
+                    struct Granted: Encodable { var consent: String; var expiresAt: Timestamp; var ledgerSequence: UInt64 }
+                    try Terminal.printJSON(Granted(consent: g.consentID, expiresAt: g.expiresAt, ledgerSequence: sequences.last ?? 0))
                 } else {
                     print("Granted. Consent \(g.consentID), valid until \(g.expiresAt).")
                     print("Keep a receipt: mydata receipt \(g.consentID) > receipt.json   Revoke any time: mydata revoke \(g.consentID)")

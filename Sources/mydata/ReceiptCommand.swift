@@ -54,7 +54,8 @@ struct ReceiptVerify: AsyncParsableCommand {
             let signed = try ReceiptVerifier.verify(data, brokerKey: key)
             let r = signed.receipt
             if global.json {
-                try Terminal.printJSON(["valid": "true", "consent": r.recordID, "status": r.status, "statusAt": r.statusAt])
+                struct Verified: Encodable { var valid = true; var consent: String; var status: String; var statusAt: String }
+                try Terminal.printJSON(Verified(consent: r.recordID, status: r.status, statusAt: r.statusAt))
             } else {
                 print(
                     "Valid receipt: consent \(r.recordID) by \(r.piiPrincipalID) to \(r.piiController.id) for \(r.purposes.map(\.id).joined(separator: ",")),"

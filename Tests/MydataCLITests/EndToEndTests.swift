@@ -41,6 +41,9 @@ struct EndToEndTests {
         let remote = try cli.run(["--broker", "http://127.0.0.1:9", "--json", "requests"])
         #expect(remote.status != 0 && !remote.stderr.contains("Unknown option"), "\(remote.stderr)")
         #expect(try cli.run(["--no-such-option", "requests"]).stderr.contains("no-such-option"), "an unknown option is still refused")
+        // Results as JSON values of their kind, as the API gives them: numbers and booleans, not strings.
+        let rebuilt = try #require(try cli.run(["--json", "admin", "rebuild"]).json() as? [String: Any])
+        #expect(rebuilt["identical"] as? Bool == true && rebuilt["events"] is Int, "\(rebuilt)")
     }
 
     @Test("a new user sees demo offers, grants one, gets a verifiable receipt, revokes, and the ledger verifies")

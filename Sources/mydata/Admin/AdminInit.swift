@@ -42,10 +42,9 @@ struct AdminInit: AsyncParsableCommand {
                 return try await broker.store.head()
             }
             if global.json {
-                try Terminal.printJSON([
-                    "dataDir": directory.url.path, "policyVersion": loaded.policy.version,
-                    "policyHash": loaded.hash, "events": "\(head.sequence)",
-                ])
+                struct Initialised: Encodable { var dataDir: String; var policyVersion: String; var policyHash: String; var events: UInt64 }
+                try Terminal.printJSON(
+                    Initialised(dataDir: directory.url.path, policyVersion: loaded.policy.version, policyHash: loaded.hash, events: head.sequence))
                 return
             }
             print(

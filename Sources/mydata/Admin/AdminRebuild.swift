@@ -14,7 +14,8 @@ struct AdminRebuild: AsyncParsableCommand {
             let after = try await broker.store.dumpProjections()
             let events = try await broker.store.head().sequence
             if global.json {
-                try Terminal.printJSON(["events": "\(events)", "identical": before == after ? "true" : "false"])
+                struct Rebuilt: Encodable { var events: UInt64; var identical: Bool }
+                try Terminal.printJSON(Rebuilt(events: events, identical: before == after))
             } else if before == after {
                 print("Rebuilt projections from \(events) events: identical to the live ones.")
             } else {

@@ -72,7 +72,8 @@ struct AdminRequestCreate: AsyncParsableCommand {
                     policyVersion: policy?.version ?? "")
                 let recorded = try await service.submit(signer.sign(.consentRequested(request), at: now))
                 if global.json {
-                    try Terminal.printJSON(["request": request.requestID, "ledgerSequence": "\(recorded.sequence)"])
+                    struct Created: Encodable { var request: String; var ledgerSequence: UInt64 }
+                    try Terminal.printJSON(Created(request: request.requestID, ledgerSequence: recorded.sequence))
                 } else {
                     print("Created request \(request.requestID).")
                 }
