@@ -20,19 +20,43 @@ public enum Batches {
     ///
     /// - Throws: `MyDataClientError.unexpected` for a line that alone is over the byte limit.
     public static func split(lines: [ArraySlice<UInt8>]) throws -> [[UInt8]] {
-        var bodies: [[UInt8]] = [], body: [UInt8] = [], count = 0
-        for line in lines {
+        var builder = Builder(), bodies: [[UInt8]] = []
+        for line in lines { if let full = try builder.add(line) { bodies.append(full) } }
+        if let last = builder.finish() { bodies.append(last) }
+        return bodies
+    }
+
+    /// Builds bodies one line at a time (for input read as it goes): the one rule for where a
+    /// batch ends.
+    public struct Builder {
+        private var body: [UInt8] = []
+        private var count = 0
+
+        public init() {}
+
+        /// Adds a line; returns the body it closed when it did not fit there.
+        ///
+        /// - Throws: `MyDataClientError.unexpected` for a line that alone is over the byte limit.
+        public mutating func add(_ line: some Collection<UInt8>) throws -> [UInt8]? {
             guard line.count + 1 <= MyDataClient.requestBodyBytesMax else {
                 throw MyDataClientError.unexpected("a record of \(line.count) bytes is over the push limit of \(MyDataClient.requestBodyBytesMax)")
             }
+            var full: [UInt8]?
             if count == recordsMax || body.count + line.count + 1 > MyDataClient.requestBodyBytesMax {
-                bodies.append(body); body = []; count = 0
+                full = body
+                body = []
+                count = 0
             }
             body += line
             body.append(10)
             count += 1
+            return full
         }
-        if count > 0 { bodies.append(body) }
-        return bodies
+
+        /// The last body, if any line is in it.
+        public mutating func finish() -> [UInt8]? {
+            defer { body = []; count = 0 }
+            return count > 0 ? body : nil
+        }
     }
 }

@@ -185,31 +185,20 @@ final class PushInput {
     /// The next body under the broker's limits, or nil at the end.
     func nextBody() throws -> [UInt8]? {
         if json != nil { return json!.next() }
-        var body: [UInt8] = [], count = 0
-        while true {
-            guard let line = try nextLine() else { return body.isEmpty ? nil : body }
-            guard line.count + 1 <= MyDataClient.requestBodyBytesMax else {
-                throw CLIError(
-                    message: "a record of \(line.count) bytes in \(name) is over the push limit of \(MyDataClient.requestBodyBytesMax)",
-                    exitCode: ExitCodes.failure)
+        while let line = try nextLine() {
+            do {
+                if let full = try builder.add(line) { return full }
+            } catch let error as MyDataClientError {
+                throw CLIError(message: "\(name): \(error)", exitCode: ExitCodes.failure)
             }
-            if count == Batches.recordsMax || body.count + line.count + 1 > MyDataClient.requestBodyBytesMax {
-                pushBack(line)
-                return body
-            }
-            body += line
-            body.append(10)
-            count += 1
         }
+        return builder.finish()
     }
 
-    private var pending: [UInt8]?
-
-    private func pushBack(_ line: [UInt8]) { pending = line }
+    private var builder = Batches.Builder()
 
     /// The next line that is not blank, without its line break.
     private func nextLine() throws -> [UInt8]? {
-        if let line = pending { pending = nil; return line }
         while true {
             if let newline = buffer[start...].firstIndex(of: 10) {
                 var line = Array(buffer[start..<newline])
