@@ -31,12 +31,16 @@ extension BrokerAPI {
     /// `{"records": […]}`. An entry that is not a record rejects only itself.
     ///
     /// - Throws: `DecodingError` when a JSON body is not `{"records": […]}` at all.
-    public static func pushItems(body: Data, contentType: String?) throws -> [TransferService.PushItem] {
+    /// `TelemetryJSON` reads the usual shapes; whatever it leaves (a body, or one NDJSON line) is
+    /// decoded with `JSONDecoder`, the reference (`reference: true` uses only it).
+    public static func pushItems(body: Data, contentType: String?, reference: Bool = false) throws -> [TransferService.PushItem] {
         guard mediaType(contentType) == SealedStream.mediaType else {
+            if !reference, let records = body.withUnsafeBytes(TelemetryJSON.records) { return records.map(TransferService.PushItem.record) }
             return try JSONDecoder().decode(TelemetryBody.self, from: body).records.map(\.item)
         }
         let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         return lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 13 } }.map { number, line in
+            if !reference, let record = line.withUnsafeBytes(TelemetryJSON.record) { return .record(record) }
             do { return .record(try JSONDecoder().decode(TelemetryRecord.self, from: Data(line))) } catch let e as DecodingError {
                 return .malformed("line \(number + 1) is not a record: " + ErrorTable.describe(e))
             } catch {

@@ -35,7 +35,7 @@ public struct Vault: Sendable {
 
     /// Seals a record for `subject`, binding the ciphertext to its metadata.
     public func seal(_ record: TelemetryRecord, manufacturer: String, subject: String, batchID: String, key: SymmetricKey) throws -> SealedRecord {
-        var plain = try CanonicalJSON.encode(record.values)
+        var plain = TelemetryJSON.canonical(record.values)
         defer { Sodium.zero(&plain) }
         let sealed = XChaCha20Poly1305.seal(
             plain, key: key,
