@@ -287,10 +287,9 @@ public struct TransferService: Sendable {
         // was decided: decide again.
         return try await retryingOnConflict { _ in
             let stream = StreamName.consent(consentID), deliveries = StreamName.deliveries(consentID)
-            let version = try await store.streamVersion(stream)
-            let deliveriesVersion = try await store.streamVersion(deliveries)
-            let consent = try await store.consent(consentID)
-            let standing = try await store.party(recipient)?.status
+            let state = try await store.pullState(consentID: consentID, recipient: recipient, around: cursor)
+            let version = state.consentVersion, deliveriesVersion = state.deliveriesVersion
+            let consent = state.consent, standing = state.recipientStatus
             let now = broker.clock.now()
             if let denial = AccessDecision.denial(
                 consent: consent, recipientStatus: standing,
@@ -301,8 +300,7 @@ public struct TransferService: Sendable {
                 throw denial
             }
             guard let consent else { throw ConsentError(.consentNotFound, "no such consent") }
-            let around = try await store.deliveries(consentID: consentID, around: cursor)
-            if let earlier = around.atOrBefore, let start = earlier.after, let end = earlier.through {
+            if let earlier = state.atOrBefore, let start = earlier.after, let end = earlier.through {
                 if start == cursor {
                     return try await replay(earlier, range: (start, end), consent: consent, standing: standing, now: now)
                 }
@@ -314,7 +312,7 @@ public struct TransferService: Sendable {
                 }
             }
             // A new delivery never reaches into a later one's range (one made after a skip ahead).
-            let bound = around.next?.after ?? .end
+            let bound = state.next?.after ?? .end
             let page = try await vault.store.records(
                 RecordQuery(
                     subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,

@@ -150,6 +150,11 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
     public var locationDescription: String { location.description }
 
     /// Closes the connections.
+    /// Separate reads: the append's stream conditions keep them safe.
+    public func pullState(consentID: String, recipient: String, around cursor: RecordCursor) async throws -> PullState {
+        try await pullStateBySeparateReads(consentID: consentID, recipient: recipient, around: cursor)
+    }
+
     public func close() {
         runTask.cancel()
     }

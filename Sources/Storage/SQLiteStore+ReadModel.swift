@@ -3,6 +3,7 @@ import struct Consent.RecordCursor
 import Foundation
 import GRDB
 import Ledger
+import Ports
 
 extension SQLiteStore {
     public func activePolicy() async throws -> ActivePolicy? {
@@ -137,21 +138,41 @@ extension SQLiteStore {
     }
 
     public func deliveries(consentID: String, around cursor: RecordCursor) async throws -> (atOrBefore: AccessLogEntry?, next: AccessLogEntry?) {
-        try await read { db in
-            let arguments: StatementArguments = [consentID, cursor.batchSequence, cursor.recordID]
-            let atOrBefore = try Row.fetchOne(
-                db,
+        try await read { db in try Self.deliveries(consentID: consentID, around: cursor, db: db) }
+    }
+
+    private static func deliveries(
+        consentID: String, around cursor: RecordCursor, db: Database
+    ) throws -> (
+        atOrBefore: AccessLogEntry?, next: AccessLogEntry?
+    ) {
+        let arguments: StatementArguments = [consentID, cursor.batchSequence, cursor.recordID]
+        let atOrBefore = try Row.fetchOne(
+            db.cachedStatement(
                 sql: """
                     SELECT * FROM access_log WHERE consent_id = ? AND after_batch IS NOT NULL AND (after_batch, after_record) <= (?, ?)
                     ORDER BY after_batch DESC, after_record DESC LIMIT 1
-                    """, arguments: arguments)
-            let next = try Row.fetchOne(
-                db,
+                    """), arguments: arguments)
+        let next = try Row.fetchOne(
+            db.cachedStatement(
                 sql: """
                     SELECT * FROM access_log WHERE consent_id = ? AND after_batch IS NOT NULL AND (after_batch, after_record) > (?, ?)
                     ORDER BY after_batch, after_record LIMIT 1
-                    """, arguments: arguments)
-            return (atOrBefore.map(Self.accessEntry(from:)), next.map(Self.accessEntry(from:)))
+                    """), arguments: arguments)
+        return (atOrBefore.map(Self.accessEntry(from:)), next.map(Self.accessEntry(from:)))
+    }
+
+    /// One read transaction, so one snapshot and one trip through the pool, with cached statements.
+    public func pullState(consentID: String, recipient: String, around cursor: RecordCursor) async throws -> PullState {
+        try await read { db in
+            let consent = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM consents WHERE id = ?"), arguments: [consentID])
+            let party = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM parties WHERE id = ?"), arguments: [recipient])
+            let around = try Self.deliveries(consentID: consentID, around: cursor, db: db)
+            return PullState(
+                consentVersion: try ProjectionSQL.streamVersion(StreamName.consent(consentID), db: db),
+                deliveriesVersion: try ProjectionSQL.streamVersion(StreamName.deliveries(consentID), db: db),
+                consent: try consent.map(Self.consent(from:)), recipientStatus: try party.map(Self.party(from:))?.status,
+                atOrBefore: around.atOrBefore, next: around.next)
         }
     }
 

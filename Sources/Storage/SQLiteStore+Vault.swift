@@ -5,7 +5,15 @@ import Vault
 
 extension SQLiteStore: VaultStore {
     public func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? {
-        try await write { db in
+        // Read first: a person's key is made once and read at every push and pull, and a read
+        // does not wait behind the one writer (a no-op INSERT OR IGNORE would).
+        let stored = try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT wrapped FROM data_keys WHERE subject = ?"), arguments: [subject]).map {
+                ($0["wrapped"] as Data?).map { [UInt8]($0) }
+            }
+        }
+        if let stored { return stored }
+        return try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO data_keys (subject, wrapped, created_ms) VALUES (?, ?, ?)",
                 arguments: [subject, Data(wrapped), Timestamp.now().milliseconds])

@@ -21,7 +21,7 @@ import Vault
 struct APIBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "Push, pull and revoke over signed HTTP on loopback.")
 
-    @Option(help: "1,000-record batches pushed.") var batches = 100
+    @Option(help: "1,000-record batches pushed.") var batches = 200
     @Option(help: "Concurrent pushers.") var pushers = 4
     @Option(help: "Requests for the latency scenario.") var latencyRequests = 2_000
     @Option(help: "Rate of the latency scenario, requests per second.") var rate = 500

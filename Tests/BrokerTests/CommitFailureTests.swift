@@ -33,6 +33,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func append(_ batch: AppendBatch) async throws -> [RecordedEvent] { try await inner.append(batch) }
     func events(from sequence: UInt64, limit: Int) async throws -> [RecordedEvent] { try await inner.events(from: sequence, limit: limit) }
     func head() async throws -> ChainHead { try await inner.head() }
+    func pullState(consentID: String, recipient: String, around cursor: RecordCursor) async throws -> PullState {
+        try await inner.pullState(consentID: consentID, recipient: recipient, around: cursor)
+    }
     func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
     func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }

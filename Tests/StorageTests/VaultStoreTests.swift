@@ -12,13 +12,18 @@ import Vault
 struct VaultStoreTests {
     @Test("a person's data key is created once, even when two pushes race for it", arguments: Backend.available)
     func dataKeyCreatedOnce(_ backend: Backend) async throws {
-        let store = try await backend.open(TemporaryDirectory())
+        // The directory must outlive the store: a pool opens reader connections as it needs them.
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
         let vault = Vault(kek: try SymmetricKey(), store: store)
         let keys = try await withThrowingTaskGroup(of: [UInt8].self) { group in
             for _ in 0..<8 { group.addTask { try await vault.dataKey(for: "sub_a").copyBytes() } }
             return try await group.reduce(into: [[UInt8]]()) { $0.append($1) }
         }
         #expect(Set(keys).count == 1)
+        // Asked again once it exists, the key is read, not made again.
+        #expect(try await vault.dataKey(for: "sub_a").copyBytes() == keys[0])
+        withExtendedLifetime(directory) {}
     }
 
     @Test("records are visible to pulls only once their batch is in the ledger and their device confirmed", arguments: Backend.available)
