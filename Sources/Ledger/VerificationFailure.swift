@@ -26,6 +26,8 @@ public struct VerificationFailure: Error, Sendable, CustomStringConvertible, Equ
         case trustedCheckpointMismatch = "trusted checkpoint mismatch"
         /// The accounting events do not replay to their recorded balances, or money is not conserved.
         case accountsDoNotAddUp = "accounts do not add up"
+        /// The stored Merkle tree tiles are not the tree of the events' hashes.
+        case logTilesDiffer = "log tiles differ"
     }
 
     /// The first bad sequence number.

@@ -236,6 +236,21 @@ enum Migrations {
                     CREATE INDEX access_log_range ON access_log(consent_id, after_batch, after_record);
                     """)
         }
+        migrator.registerMigration("v8-log-tiles") { db in
+            // The ledger's Merkle tree as C2SP tiles (height 8), and how many events they cover.
+            // A ledger from before fills them when the store opens (LogTileSQL.catchUp).
+            try db.execute(
+                sql: """
+                    CREATE TABLE log_tiles (
+                        level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),
+                        idx INTEGER NOT NULL CHECK (idx >= 0),
+                        hashes BLOB NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0),
+                        PRIMARY KEY (level, idx)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL CHECK (size >= 0));
+                    INSERT INTO log_state (id, size) VALUES (1, 0);
+                    """)
+        }
         return migrator
     }
 

@@ -240,6 +240,19 @@ enum PostgresMigrations {
             CREATE INDEX access_log_range ON access_log(consent_id, after_batch, after_record);
             """
         ),
+        (
+            "v8-log-tiles",
+            """
+            CREATE TABLE log_tiles (
+                level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),
+                idx BIGINT NOT NULL CHECK (idx >= 0),
+                hashes BYTEA NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0),
+                PRIMARY KEY (level, idx)
+            );
+            CREATE TABLE log_state (id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL CHECK (size >= 0));
+            INSERT INTO log_state (id, size) VALUES (1, 0);
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

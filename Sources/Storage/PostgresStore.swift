@@ -101,6 +101,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                     metadata: ["store.problem": "\(problem)"])
             }
             store.appliedMigrations = try await store.migrate()
+            // A ledger from before the tiles (or one whose tiles were dropped) gets them now.
+            try await store.catchUpLog()
         } catch let error as LedgerError {
             runTask.cancel()
             throw error
@@ -401,6 +403,9 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         let results = batches.map { plan.add($0) }
         guard !plan.accepted.isEmpty else { return results }
         try await insertEvents(plan.accepted.map(\.record), on: conn, logger: logger)
+        if let first = plan.accepted.first?.record.sequence {
+            try await extendLog(with: plan.accepted.map(\.record.hash), firstSequence: first, on: conn, logger: logger)
+        }
         try await PostgresProjection.bumpStreams(plan.increments, on: conn, logger: logger)
         try await PostgresProjection.apply(plan.accepted.map { ($0.record.sequence, $0.changes) }, on: conn, logger: logger)
         try await conn.query(

@@ -52,6 +52,8 @@ public final class SQLiteStore: BrokerStore, Sendable {
             let before = Set(try pool.read { db in try migrator.appliedMigrations(db) })
             try migrator.migrate(pool)
             appliedMigrations = try pool.read { db in try migrator.appliedMigrations(db) }.filter { !before.contains($0) }
+            // A ledger from before the tiles (or one whose tiles were dropped) gets them now.
+            try pool.write { db in try LogTileSQL.catchUp(to: try Self.head(db).sequence, db: db) }
         } catch {
             throw LedgerError(.storeUnavailable, "cannot open the ledger database at \(path)", underlying: error)
         }
@@ -200,6 +202,9 @@ public final class SQLiteStore: BrokerStore, Sendable {
                 b.blob(record.previousHash); b.blob(record.hash)
             }
         }
+        if let first = plan.accepted.first?.record.sequence {
+            try LogTileSQL.extend(with: plan.accepted.map(\.record.hash), firstSequence: first, db: db)
+        }
         for (stream, events) in plan.increments { try ProjectionSQL.bumpStream(stream, by: events, db: db) }
         for (record, changes) in plan.accepted { try ProjectionSQL.apply(changes, sequence: record.sequence, db: db) }
         try ProjectionSQL.setProjectedSequence(plan.head.sequence, db: db)
@@ -216,6 +221,23 @@ public final class SQLiteStore: BrokerStore, Sendable {
             return .genesis
         }
         return ChainHead(sequence: UInt64(row["seq"] as Int64), hash: [UInt8](row["hash"] as Data))
+    }
+
+    // MARK: Log tiles
+
+    public func logSize() async throws -> UInt64 {
+        try await pool.read { db in try LogTileSQL.size(db) }
+    }
+
+    public func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile? {
+        try await pool.read { db in try LogTileSQL.tile(level: level, index: index, db: db) }
+    }
+
+    public func rebuildLogTiles() async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM log_tiles; UPDATE log_state SET size = 0 WHERE id = 1")
+            try LogTileSQL.catchUp(to: try Self.head(db).sequence, db: db)
+        }
     }
 
     // MARK: Projections

@@ -36,6 +36,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func pullState(consentID: String, recipient: String, around cursor: RecordCursor) async throws -> PullState {
         try await inner.pullState(consentID: consentID, recipient: recipient, around: cursor)
     }
+    func logSize() async throws -> UInt64 { try await inner.logSize() }
+    func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile? { try await inner.logTile(level: level, index: index) }
+    func rebuildLogTiles() async throws { try await inner.rebuildLogTiles() }
     func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
     func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }

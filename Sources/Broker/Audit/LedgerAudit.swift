@@ -25,6 +25,11 @@ public enum LedgerAudit {
             }
         }
         var verifier = LedgerVerifier(store: store, brokerKey: brokerKey, keyBook: DomainKeyBook(), workers: workers)
-        return try await verifier.run(trusted: trusted, progress: progress)
+        let result = try await verifier.run(trusted: trusted, progress: progress)
+        // The Merkle tree's tiles must be the tree of the events just verified.
+        if case .success = result, let tiled = store as? any EventStore & LogTileStore, let failure = try await LogAudit.check(store: tiled) {
+            return .failure(failure)
+        }
+        return result
     }
 }

@@ -9,7 +9,7 @@ import Sodium
 public enum MerkleTree {
     public typealias Hash = [UInt8]
     /// A perfect subtree's hash by height and index.
-    public typealias NodeReader = (_ height: Int, _ index: UInt64) throws -> Hash
+    public typealias NodeReader = (_ height: Int, _ index: UInt64) async throws -> Hash
 
     public static let hashBytes = 32
 
@@ -30,60 +30,61 @@ public enum MerkleTree {
 
     /// MTH(D[start ..< start+count]) for a range the RFC's recursion reaches: `start` a multiple
     /// of the largest power of two not above `count`.
-    static func hash(start: UInt64, count: UInt64, node: NodeReader) throws -> Hash {
+    static func hash(start: UInt64, count: UInt64, node: NodeReader) async throws -> Hash {
         if count & (count - 1) == 0 {
             let height = count.trailingZeroBitCount
-            return try node(height, start >> height)
+            return try await node(height, start >> height)
         }
         let k = split(count)
-        return nodeHash(try hash(start: start, count: k, node: node), try hash(start: start + k, count: count - k, node: node))
+        let left = try await hash(start: start, count: k, node: node)
+        return nodeHash(left, try await hash(start: start + k, count: count - k, node: node))
     }
 
     /// The root of the tree of the first `size` leaves.
-    public static func root(size: UInt64, node: NodeReader) throws -> Hash {
-        size == 0 ? emptyRoot : try hash(start: 0, count: size, node: node)
+    public static func root(size: UInt64, node: NodeReader) async throws -> Hash {
+        size == 0 ? emptyRoot : try await hash(start: 0, count: size, node: node)
     }
 
     /// The audit path of leaf `index` in the tree of `size` leaves (RFC 9162 2.1.3.1), leaf side first.
-    public static func inclusionProof(index: UInt64, size: UInt64, node: NodeReader) throws -> [Hash] {
+    public static func inclusionProof(index: UInt64, size: UInt64, node: NodeReader) async throws -> [Hash] {
         precondition(index < size, "leaf \(index) is not in a tree of \(size)")
         var path: [Hash] = []
-        func walk(_ m: UInt64, start: UInt64, count: UInt64) throws {
+        func walk(_ m: UInt64, start: UInt64, count: UInt64) async throws {
             guard count > 1 else { return }
             let k = split(count)
             if m < k {
-                try walk(m, start: start, count: k)
-                path.append(try hash(start: start + k, count: count - k, node: node))
+                try await walk(m, start: start, count: k)
+                path.append(try await hash(start: start + k, count: count - k, node: node))
             } else {
-                try walk(m - k, start: start + k, count: count - k)
-                path.append(try hash(start: start, count: k, node: node))
+                try await walk(m - k, start: start + k, count: count - k)
+                path.append(try await hash(start: start, count: k, node: node))
             }
         }
-        try walk(index, start: 0, count: size)
+        try await walk(index, start: 0, count: size)
         return path
     }
 
     /// The consistency proof from the tree of `old` leaves to the tree of `new` (RFC 9162
     /// 2.1.4.1); empty when `old` is 0 or equal to `new`.
-    public static func consistencyProof(from old: UInt64, to new: UInt64, node: NodeReader) throws -> [Hash] {
+    public static func consistencyProof(from old: UInt64, to new: UInt64, node: NodeReader) async throws -> [Hash] {
         precondition(old <= new, "a consistency proof goes from a smaller tree to a larger one")
         guard old > 0, old < new else { return [] }
         var proof: [Hash] = []
-        func sub(_ m: UInt64, start: UInt64, count: UInt64, whole: Bool) throws {
+        func sub(_ m: UInt64, start: UInt64, count: UInt64, whole: Bool) async throws {
             if m == count {
-                if !whole { proof.append(try hash(start: start, count: count, node: node)) }
+                if !whole { proof.append(try await hash(start: start, count: count, node: node)) }
                 return
             }
             let k = split(count)
             if m <= k {
-                try sub(m, start: start, count: k, whole: whole)
-                proof.append(try hash(start: start + k, count: count - k, node: node))
+                try await sub(m, start: start, count: k, whole: whole)
+                proof.append(try await hash(start: start + k, count: count - k, node: node))
             } else {
-                try sub(m - k, start: start + k, count: count - k, whole: false)
-                proof.append(try hash(start: start, count: k, node: node))
+                try await sub(m - k, start: start + k, count: count - k, whole: false)
+                proof.append(try await hash(start: start, count: k, node: node))
             }
         }
-        try sub(old, start: 0, count: new, whole: true)
+        try await sub(old, start: 0, count: new, whole: true)
         return proof
     }
 

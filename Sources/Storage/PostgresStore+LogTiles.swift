@@ -1,0 +1,98 @@
+import Ledger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The Merkle tree's tiles in PostgreSQL (`log_tiles`, `log_state`), written in the transaction
+/// that appends the events they cover, under the ledger head's row lock.
+extension PostgresStore {
+    public func logSize() async throws -> UInt64 {
+        for try await size in try await client.query("SELECT size FROM log_state WHERE id = 1", logger: logger).decode(Int64.self) {
+            return UInt64(size)
+        }
+        return 0
+    }
+
+    public func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile? {
+        let rows = try await client.query(
+            "SELECT hashes FROM log_tiles WHERE level = \(Int32(level)) AND idx = \(Int64(clamping: index))", logger: logger)
+        for try await hashes in rows.decode(ByteBuffer.self) {
+            return LogTiles.Tile(level: level, index: index, hashes: Array(hashes.readableBytesView))
+        }
+        return nil
+    }
+
+    public func rebuildLogTiles() async throws {
+        try await client.withTransaction(logger: logger) { conn in
+            try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)
+            try await conn.query("DELETE FROM log_tiles", logger: self.logger)
+            try await conn.query("UPDATE log_state SET size = 0 WHERE id = 1", logger: self.logger)
+            try await Self.catchUpLog(on: conn, logger: self.logger)
+        }
+    }
+
+    /// Covers every event with tiles, under the head lock (at open: a ledger from before the tiles).
+    func catchUpLog() async throws {
+        try await client.withTransaction(logger: logger) { conn in
+            try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)
+            try await Self.catchUpLog(on: conn, logger: self.logger)
+        }
+    }
+
+    static func catchUpLog(on conn: PostgresConnection, logger: Logger) async throws {
+        var size = try await logSize(on: conn, logger: logger)
+        while true {
+            var hashes: [[UInt8]] = []
+            let rows = try await conn.query(
+                "SELECT hash FROM events WHERE seq > \(Int64(clamping: size)) ORDER BY seq LIMIT \(Limits.readPageEventsMax)", logger: logger)
+            for try await hash in rows.decode(ByteBuffer.self) { hashes.append(Array(hash.readableBytesView)) }
+            guard !hashes.isEmpty else { return }
+            try await extendLog(with: hashes, firstSequence: size + 1, on: conn, logger: logger)
+            size += UInt64(hashes.count)
+        }
+    }
+
+    static func logSize(on conn: PostgresConnection, logger: Logger) async throws -> UInt64 {
+        for try await size in try await conn.query("SELECT size FROM log_state WHERE id = 1", logger: logger).decode(Int64.self) {
+            return UInt64(size)
+        }
+        throw LedgerError(.corruptRecord, "the log_state row is missing: the database was changed by hand; restore it from a backup")
+    }
+
+    /// Extends the tiles with the events from `firstSequence` on (their hashes, in order); the
+    /// caller holds the head lock.
+    static func extendLog(with eventHashes: [[UInt8]], firstSequence: UInt64, on conn: PostgresConnection, logger: Logger) async throws {
+        let size = try await logSize(on: conn, logger: logger)
+        guard size + 1 == firstSequence else {
+            throw LedgerError(.corruptRecord, "the log's tiles cover \(size) events, but the next event appended is \(firstSequence)")
+        }
+        // The rightmost tile of each level the new leaves reach, read before extending.
+        var rightmost: [Int: LogTiles.Tile] = [:]
+        var level = 0
+        while LogTiles.count(level: level, size: size) > 0 {
+            let (index, width) = LogTiles.rightmost(level: level, size: size)
+            if width > 0 {
+                let rows = try await conn.query(
+                    "SELECT hashes FROM log_tiles WHERE level = \(Int32(level)) AND idx = \(Int64(clamping: index))", logger: logger)
+                for try await hashes in rows.decode(ByteBuffer.self) {
+                    rightmost[level] = LogTiles.Tile(level: level, index: index, hashes: Array(hashes.readableBytesView))
+                }
+            }
+            level += 1
+        }
+        let changed = try LogTiles.extend(size: size, with: eventHashes.map(MerkleTree.leafHash)) { level in
+            guard let tile = rightmost[level] else {
+                throw LedgerError(.corruptRecord, "the log's tile \(level)/\(LogTiles.rightmost(level: level, size: size).index) is missing")
+            }
+            return tile
+        }
+        let levels = changed.map { Int32($0.level) }, indexes = changed.map { Int64(clamping: $0.index) }
+        let contents = changed.map { ByteBuffer(bytes: $0.hashes) }
+        try await conn.query(
+            """
+            INSERT INTO log_tiles (level, idx, hashes) SELECT * FROM UNNEST(\(levels)::integer[], \(indexes)::bigint[], \(contents)::bytea[])
+            ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes
+            """, logger: logger)
+        try await conn.query("UPDATE log_state SET size = \(Int64(size) + Int64(eventHashes.count)) WHERE id = 1", logger: logger)
+    }
+}

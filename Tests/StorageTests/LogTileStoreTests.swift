@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import Ledger
+import Storage
+import TestSupport
+import Testing
+
+/// The ledger's Merkle tree as both stores keep it: tiles extended with every append, in the
+/// same transaction, giving the root computed from the events' hashes.
+struct LogTileStoreTests {
+    /// The tiles a tree of these events has, computed in memory.
+    static func expectedTiles(_ events: [RecordedEvent]) throws -> [String: LogTiles.Tile] {
+        var tiles: [String: LogTiles.Tile] = [:]
+        var size: UInt64 = 0
+        for event in events {
+            let current = tiles, base = size
+            for tile in try LogTiles.extend(
+                size: base, with: [MerkleTree.leafHash(event.hash)],
+                rightmost: { level in
+                    current["\(level)/\(LogTiles.rightmost(level: level, size: base).index)"]!
+                })
+            {
+                tiles["\(tile.level)/\(tile.index)"] = tile
+            }
+            size += 1
+        }
+        return tiles
+    }
+
+    static func expectStored(_ store: any EventStore & LogTileStore) async throws {
+        let events = try await store.events(from: 1, limit: 10_000)
+        #expect(try await store.logSize() == UInt64(events.count))
+        let expected = try Self.expectedTiles(events)
+        for (_, tile) in expected {
+            #expect(try await store.logTile(level: tile.level, index: tile.index) == tile, "tile \(tile.level)/\(tile.index)")
+        }
+        let leaves = events.map { MerkleTree.leafHash($0.hash) }
+        let root = try await MerkleTree.root(size: UInt64(events.count), node: store.logNode)
+        var level = leaves
+        while level.count > 1 {
+            // The RFC's tree from the leaves, bottom up: pairs, an odd last node carried up.
+            level = stride(from: 0, to: level.count, by: 2).map { $0 + 1 < level.count ? MerkleTree.nodeHash(level[$0], level[$0 + 1]) : level[$0] }
+        }
+        #expect(root == (level.first ?? MerkleTree.emptyRoot))
+    }
+
+    @Test("the log's tiles grow with every append, also concurrent ones, and give the root of the events' hashes", arguments: Backend.available)
+    func tilesFollowAppends(_ backend: Backend) async throws {
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
+        #expect(try await store.logSize() == 0)
+        var next = 1
+        for size in [1, 2, 253, 1, 300] {
+            _ = try await store.append(AppendBatch(events: try (next..<next + size).map { try delivery($0) }))
+            next += size
+            #expect(try await store.logSize() == UInt64(next - 1))
+        }
+        // Several writers at once: group commits extend the tiles once per group.
+        let start = next
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<6 {
+                group.addTask {
+                    for i in 0..<20 { _ = try await store.append(AppendBatch(events: [try delivery(start + w * 100 + i)])) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await Self.expectStored(store)
+        withExtendedLifetime(directory) {}
+    }
+
+    @Test("a rebuild makes the same tiles again from the events", arguments: Backend.available)
+    func rebuildMakesTheSameTiles(_ backend: Backend) async throws {
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
+        _ = try await store.append(AppendBatch(events: try (1...600).map { try delivery($0) }))
+        try await store.rebuildLogTiles()
+        try await Self.expectStored(store)
+        #expect(try await LogAudit.check(store: store) == nil)
+        withExtendedLifetime(directory) {}
+    }
+
+    @Test("the audit finds a tile that was changed or removed, and passes the tiles as the store keeps them")
+    func theAuditFindsChangedTiles() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("ledger.sqlite").path
+        let store = try SQLiteStore(path: path)
+        _ = try await store.append(AppendBatch(events: try (1...600).map { try delivery($0) }))
+        #expect(try await LogAudit.check(store: store) == nil)
+        let queue = try DatabaseQueue(path: path)
+        // One bit of the full level-0 tile 1 (leaves 257 to 512).
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE log_tiles SET hashes = CAST(zeroblob(32) || substr(hashes, 33) AS BLOB) WHERE level = 0 AND idx = 1")
+        }
+        let changed = try #require(try await LogAudit.check(store: store))
+        #expect(changed.kind == .logTilesDiffer)
+        #expect(changed.sequence == 257)
+        try await store.rebuildLogTiles()
+        #expect(try await LogAudit.check(store: store) == nil)
+        // The partial tile at the end, gone.
+        try await queue.write { db in try db.execute(sql: "DELETE FROM log_tiles WHERE level = 0 AND idx = 2") }
+        let missing = try #require(try await LogAudit.check(store: store))
+        #expect(missing.detail.contains("missing"))
+        try queue.close()
+    }
+
+    @Test("a SQLite ledger from before the tiles gets them when it is opened")
+    func anOldLedgerGetsItsTilesAtOpen() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("ledger.sqlite").path
+        do {
+            let store = try SQLiteStore(path: path)
+            _ = try await store.append(AppendBatch(events: try (1...700).map { try delivery($0) }))
+            store.close()
+        }
+        // As a ledger written before migration v8 would be: events, and no tiles.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: "DELETE FROM log_tiles; UPDATE log_state SET size = 0") }
+        try queue.close()
+        let reopened = try SQLiteStore(path: path)
+        try await Self.expectStored(reopened)
+    }
+}
