@@ -34,6 +34,7 @@ public enum BrokerApplication {
         let v1 = router.group("v1")
         if let requestDeadlineSeconds { v1.add(middleware: DeadlineMiddleware(seconds: requestDeadlineSeconds)) }
         PublicController(api: api).addRoutes(to: v1)
+        TransparencyController(api: api).addRoutes(to: v1)
 
         let signed = v1.group()
             .add(middleware: SignatureMiddleware(signers: service.signers, nonces: nonces, clock: service.clock, publicURL: publicURL))

@@ -251,6 +251,10 @@ enum Migrations {
                     INSERT INTO log_state (id, size) VALUES (1, 0);
                     """)
         }
+        migrator.registerMigration("v9-log-checkpoints") { db in
+            // The broker's checkpoints as signed C2SP notes, by tree size.
+            try db.execute(sql: "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY CHECK (size > 0), note TEXT NOT NULL)")
+        }
         return migrator
     }
 

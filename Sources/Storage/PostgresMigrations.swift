@@ -253,6 +253,12 @@ enum PostgresMigrations {
             INSERT INTO log_state (id, size) VALUES (1, 0);
             """
         ),
+        (
+            "v9-log-checkpoints",
+            """
+            CREATE TABLE log_checkpoints (size BIGINT PRIMARY KEY CHECK (size > 0), note TEXT NOT NULL);
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

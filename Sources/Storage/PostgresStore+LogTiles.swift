@@ -22,6 +22,17 @@ extension PostgresStore {
         return nil
     }
 
+    public func appendLogCheckpoint(size: UInt64, note: String) async throws {
+        try await client.query(
+            "INSERT INTO log_checkpoints (size, note) VALUES (\(Int64(clamping: size)), \(note)) ON CONFLICT (size) DO NOTHING", logger: logger)
+    }
+
+    public func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? {
+        let rows = try await client.query("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1", logger: logger)
+        for try await (size, note) in rows.decode((Int64, String).self) { return (UInt64(size), note) }
+        return nil
+    }
+
     public func rebuildLogTiles() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)

@@ -233,6 +233,20 @@ public final class SQLiteStore: BrokerStore, Sendable {
         try await pool.read { db in try LogTileSQL.tile(level: level, index: index, db: db) }
     }
 
+    public func appendLogCheckpoint(size: UInt64, note: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO log_checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(size), note])
+        }
+    }
+
+    public func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")).map {
+                (UInt64($0["size"] as Int64), $0["note"] as String)
+            }
+        }
+    }
+
     public func rebuildLogTiles() async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM log_tiles; UPDATE log_state SET size = 0 WHERE id = 1")

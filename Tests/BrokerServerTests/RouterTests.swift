@@ -25,7 +25,10 @@ struct RouterTests {
     }
 
     /// The routes anyone may call: health outside `/v1`, and the public documents under it.
-    static let unsigned: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml"]
+    static let unsigned: Set<String> = [
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml", "GET /v1/log/checkpoint",
+        "GET /v1/log/tile/**",
+    ]
 
     @Test("health, policy, catalogue and the OpenAPI document answer without a signature")
     func publicRoutes() async throws {
@@ -107,7 +110,8 @@ struct RouterTests {
         let served = Set(
             try Self.router(f).routes.map { route in
                 "\(route.method.rawValue) /"
-                    + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{id}" : String($0) }.joined(separator: "/")
+                    + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{id}" : $0 == "**" ? "{tilePath}" : String($0) }
+                    .joined(separator: "/")
             })
         let document = try Yams.load(yaml: String(contentsOf: Repository.root.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8))
         let paths = try #require((document as? [String: Any])?["paths"] as? [String: Any])

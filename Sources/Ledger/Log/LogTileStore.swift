@@ -1,3 +1,5 @@
+import Sodium
+
 /// Where the ledger's Merkle tree is kept, as C2SP tiles (`LogTiles`). A store extends the tiles
 /// in the same transaction as the events it appends, so the tiles always cover exactly the
 /// events: no checkpoint can name a tree that cannot be read back.
@@ -8,6 +10,10 @@ public protocol LogTileStore: Sendable {
     func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile?
     /// Drops the tiles and builds them again from the events (`mydata admin rebuild`).
     func rebuildLogTiles() async throws
+    /// Stores a signed checkpoint note (c2sp.org/tlog-checkpoint) of the tree of `size` leaves.
+    func appendLogCheckpoint(size: UInt64, note: String) async throws
+    /// The signed checkpoint note of the largest tree, or nil before the first.
+    func latestLogCheckpoint() async throws -> (size: UInt64, note: String)?
 }
 
 extension LogTileStore {
@@ -19,5 +25,15 @@ extension LogTileStore {
             throw LedgerError(.corruptRecord, "the log's tile \(level)/\(tileIndex) is missing")
         }
         return try LogTiles.node(height: height, index: index) { _, _ in tile }
+    }
+}
+
+/// The log's origin (c2sp.org/tlog-checkpoint): the first line of every checkpoint and the key
+/// name of the broker's note signatures.
+public enum LogOrigin {
+    /// The origin a broker's log has unless one is set at `admin init`: `mydata-broker/` and the
+    /// first 8 bytes of the SHA-256 of its public key, in hex.
+    public static func derived(from key: VerifyingKey) -> String {
+        "mydata-broker/" + SHA2.sha256(key.bytes).prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }

@@ -51,6 +51,28 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/catalog`.
     /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)`.
     func getCatalog(_ input: Operations.GetCatalog.Input) async throws -> Operations.GetCatalog.Output
+    /// The transparency log's newest checkpoint, a signed note (c2sp.org/tlog-checkpoint).
+    ///
+    /// The origin line, the tree size (the ledger's events) and the base64 root of the RFC 9162
+    /// Merkle tree over the events' hashes, signed by the broker's Ed25519 key as a C2SP signed
+    /// note (key name: the origin). Mutable: `Cache-Control: max-age=5`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/checkpoint`.
+    /// - Remark: Generated from `#/paths//v1/log/checkpoint/get(getLogCheckpoint)`.
+    func getLogCheckpoint(_ input: Operations.GetLogCheckpoint.Input) async throws -> Operations.GetLogCheckpoint.Output
+    /// A tile or an entry bundle of the transparency log (c2sp.org/tlog-tiles).
+    ///
+    /// `tilePath` is `<L>/<N>[.p/<W>]` (a tile of hashes at level L) or `entries/<N>[.p/<W>]`
+    /// (an entry bundle: each entry, a 32-byte event hash, prefixed by its length as a big-endian
+    /// uint16), exactly as c2sp.org/tlog-tiles defines it; it holds slashes, which are not
+    /// percent-encoded. A partial tile (`.p/<W>`) is served once the tree is that wide; a tile the
+    /// tree does not have yet is 404. Immutable: `Cache-Control: public, max-age=31536000, immutable`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/tile/{tilePath}`.
+    /// - Remark: Generated from `#/paths//v1/log/tile/{tilePath}/get(getLogTile)`.
+    func getLogTile(_ input: Operations.GetLogTile.Input) async throws -> Operations.GetLogTile.Output
     /// Consent requests visible to the signer, newest first.
     ///
     /// * A **person**: the requests addressed to them or open to anyone that they have not
@@ -392,6 +414,38 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)`.
     public func getCatalog(headers: Operations.GetCatalog.Input.Headers = .init()) async throws -> Operations.GetCatalog.Output {
         try await getCatalog(Operations.GetCatalog.Input(headers: headers))
+    }
+    /// The transparency log's newest checkpoint, a signed note (c2sp.org/tlog-checkpoint).
+    ///
+    /// The origin line, the tree size (the ledger's events) and the base64 root of the RFC 9162
+    /// Merkle tree over the events' hashes, signed by the broker's Ed25519 key as a C2SP signed
+    /// note (key name: the origin). Mutable: `Cache-Control: max-age=5`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/checkpoint`.
+    /// - Remark: Generated from `#/paths//v1/log/checkpoint/get(getLogCheckpoint)`.
+    public func getLogCheckpoint(headers: Operations.GetLogCheckpoint.Input.Headers = .init()) async throws -> Operations.GetLogCheckpoint.Output {
+        try await getLogCheckpoint(Operations.GetLogCheckpoint.Input(headers: headers))
+    }
+    /// A tile or an entry bundle of the transparency log (c2sp.org/tlog-tiles).
+    ///
+    /// `tilePath` is `<L>/<N>[.p/<W>]` (a tile of hashes at level L) or `entries/<N>[.p/<W>]`
+    /// (an entry bundle: each entry, a 32-byte event hash, prefixed by its length as a big-endian
+    /// uint16), exactly as c2sp.org/tlog-tiles defines it; it holds slashes, which are not
+    /// percent-encoded. A partial tile (`.p/<W>`) is served once the tree is that wide; a tile the
+    /// tree does not have yet is 404. Immutable: `Cache-Control: public, max-age=31536000, immutable`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/tile/{tilePath}`.
+    /// - Remark: Generated from `#/paths//v1/log/tile/{tilePath}/get(getLogTile)`.
+    public func getLogTile(
+        path: Operations.GetLogTile.Input.Path,
+        headers: Operations.GetLogTile.Input.Headers = .init()
+    ) async throws -> Operations.GetLogTile.Output {
+        try await getLogTile(Operations.GetLogTile.Input(
+            path: path,
+            headers: headers
+        ))
     }
     /// Consent requests visible to the signer, newest first.
     ///
