@@ -36,15 +36,17 @@ public actor Checkpointer {
 
     private func checkpoint(_ head: ChainHead) async throws {
         let now = clock.now()
-        try await store.appendCheckpoint(Checkpoint.sign(head: head, time: now, with: key))
-        // The same head as a C2SP checkpoint of the Merkle tree, signed as a note. The tiles
-        // cover every appended event (they are written in the same transaction), so the tree of
-        // this size can always be read back.
+        let checkpoint = Checkpoint.sign(head: head, time: now, with: key)
+        // The same head as a C2SP checkpoint of the Merkle tree, signed as a note, stored with it.
+        // The tiles cover every appended event (they are written in the same transaction), so
+        // the tree of this size can always be read back.
         if let tiled = store as? any LogTileStore {
             let origin = LogOrigin.derived(from: key.verifyingKey)
-            let root = try await MerkleTree.root(size: head.sequence, node: tiled.logNode)
+            let root = try await MerkleTree.root(size: head.sequence, node: tiled.cachedNodeReader())
             let note = SignedNote.sign(text: LogCheckpoint(origin: origin, size: head.sequence, root: root).text, name: origin, key: key)
-            try await tiled.appendLogCheckpoint(size: head.sequence, note: note.encoded)
+            try await tiled.appendCheckpoint(checkpoint, logNote: note.encoded)
+        } else {
+            try await store.appendCheckpoint(checkpoint)
         }
         lastSigned = head.sequence
         lastSignedAt = now

@@ -22,9 +22,19 @@ extension PostgresStore {
         return nil
     }
 
-    public func appendLogCheckpoint(size: UInt64, note: String) async throws {
-        try await client.query(
-            "INSERT INTO log_checkpoints (size, note) VALUES (\(Int64(clamping: size)), \(note)) ON CONFLICT (size) DO NOTHING", logger: logger)
+    public func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws {
+        try await client.withTransaction(logger: logger) { conn in
+            try await conn.query(
+                """
+                INSERT INTO checkpoints (seq, head_hash, time_ms, signature)
+                VALUES (\(Int64(checkpoint.sequence)), \(ByteBuffer(bytes: checkpoint.headHash)), \(checkpoint.time.milliseconds),
+                        \(ByteBuffer(bytes: checkpoint.signature)))
+                ON CONFLICT (seq) DO NOTHING
+                """, logger: self.logger)
+            try await conn.query(
+                "INSERT INTO log_checkpoints (size, note) VALUES (\(Int64(checkpoint.sequence)), \(logNote)) ON CONFLICT (size) DO NOTHING",
+                logger: self.logger)
+        }
     }
 
     public func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? {

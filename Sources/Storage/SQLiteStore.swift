@@ -104,12 +104,14 @@ public final class SQLiteStore: BrokerStore, Sendable {
     }
 
     public func appendCheckpoint(_ checkpoint: Checkpoint) async throws {
-        try await pool.write { db in
-            // A second checkpoint at the same sequence adds nothing.
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time_ms, signature) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(checkpoint.sequence), Data(checkpoint.headHash), checkpoint.time.milliseconds, Data(checkpoint.signature)])
-        }
+        try await pool.write { db in try Self.insert(checkpoint, db: db) }
+    }
+
+    private static func insert(_ checkpoint: Checkpoint, db: Database) throws {
+        // A second checkpoint at the same sequence adds nothing.
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO checkpoints (seq, head_hash, time_ms, signature) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(checkpoint.sequence), Data(checkpoint.headHash), checkpoint.time.milliseconds, Data(checkpoint.signature)])
     }
 
     public func checkpoints() async throws -> [Checkpoint] {
@@ -233,9 +235,10 @@ public final class SQLiteStore: BrokerStore, Sendable {
         try await pool.read { db in try LogTileSQL.tile(level: level, index: index, db: db) }
     }
 
-    public func appendLogCheckpoint(size: UInt64, note: String) async throws {
+    public func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO log_checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(size), note])
+            try Self.insert(checkpoint, db: db)
+            try db.execute(sql: "INSERT OR IGNORE INTO log_checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(checkpoint.sequence), logNote])
         }
     }
 

@@ -39,7 +39,7 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func logSize() async throws -> UInt64 { try await inner.logSize() }
     func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile? { try await inner.logTile(level: level, index: index) }
     func rebuildLogTiles() async throws { try await inner.rebuildLogTiles() }
-    func appendLogCheckpoint(size: UInt64, note: String) async throws { try await inner.appendLogCheckpoint(size: size, note: note) }
+    func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws { try await inner.appendCheckpoint(checkpoint, logNote: logNote) }
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? { try await inner.latestLogCheckpoint() }
     func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }

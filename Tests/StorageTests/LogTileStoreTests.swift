@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Ledger
+import Sodium
 import Storage
 import TestSupport
 import Testing
@@ -66,6 +67,27 @@ struct LogTileStoreTests {
             try await group.waitForAll()
         }
         try await Self.expectStored(store)
+        withExtendedLifetime(directory) {}
+    }
+
+    @Test("each checkpoint is stored with a signed C2SP note of the tree of its size", arguments: Backend.available)
+    func checkpointsCarryASignedNote(_ backend: Backend) async throws {
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
+        let key = try SigningKey()
+        let checkpointer = Checkpointer(store: store, key: key, clock: SystemClock())
+        _ = try await store.append(AppendBatch(events: try (1...300).map { try delivery($0) }))
+        try await checkpointer.flush()
+        let latest = try #require(try await store.latestLogCheckpoint())
+        #expect(latest.size == 300)
+        let note = try #require(SignedNote.parse(Array(latest.note.utf8)))
+        let origin = LogOrigin.derived(from: key.verifyingKey)
+        #expect(note.isSigned(by: NoteVerifier(name: origin, key: key.verifyingKey)))
+        let checkpoint = try #require(LogCheckpoint(text: note.text))
+        #expect(checkpoint.origin == origin)
+        #expect(checkpoint.size == 300)
+        #expect(checkpoint.root == (try await MerkleTree.root(size: 300, node: store.logNode)))
+        #expect(try await store.checkpoints().last?.sequence == 300, "the chain's checkpoint, in the same commit")
         withExtendedLifetime(directory) {}
     }
 

@@ -10,13 +10,21 @@ public protocol LogTileStore: Sendable {
     func logTile(level: Int, index: UInt64) async throws -> LogTiles.Tile?
     /// Drops the tiles and builds them again from the events (`mydata admin rebuild`).
     func rebuildLogTiles() async throws
-    /// Stores a signed checkpoint note (c2sp.org/tlog-checkpoint) of the tree of `size` leaves.
-    func appendLogCheckpoint(size: UInt64, note: String) async throws
+    /// Stores a checkpoint of the chain and the signed checkpoint note (c2sp.org/tlog-checkpoint)
+    /// of the tree of the same size, in one transaction (one commit, one fsync).
+    func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws
     /// The signed checkpoint note of the largest tree, or nil before the first.
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)?
 }
 
 extension LogTileStore {
+    /// A reader of tree nodes that reads each tile it needs once (a root or a proof reads a
+    /// few tiles, and many nodes from each).
+    public func cachedNodeReader() -> MerkleTree.NodeReader {
+        let cache = TileCache(store: self)
+        return { height, index in try await cache.node(height: height, index: index) }
+    }
+
     /// A tree node read from the stored tiles.
     public func logNode(height: Int, index: UInt64) async throws -> MerkleTree.Hash {
         let level = height / LogTiles.height
@@ -35,5 +43,30 @@ public enum LogOrigin {
     /// first 8 bytes of the SHA-256 of its public key, in hex.
     public static func derived(from key: VerifyingKey) -> String {
         "mydata-broker/" + SHA2.sha256(key.bytes).prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+/// The tiles one root or proof has read.
+actor TileCache {
+    let store: any LogTileStore
+    private var tiles: [String: LogTiles.Tile] = [:]
+
+    init(store: any LogTileStore) { self.store = store }
+
+    func node(height: Int, index: UInt64) async throws -> MerkleTree.Hash {
+        let level = height / LogTiles.height
+        let tileIndex = (index << UInt64(height % LogTiles.height)) / UInt64(LogTiles.width)
+        let key = "\(level)/\(tileIndex)"
+        let tile: LogTiles.Tile
+        if let cached = tiles[key] {
+            tile = cached
+        } else {
+            guard let stored = try await store.logTile(level: level, index: tileIndex) else {
+                throw LedgerError(.corruptRecord, "the log's tile \(level)/\(tileIndex) is missing")
+            }
+            tiles[key] = stored
+            tile = stored
+        }
+        return try LogTiles.node(height: height, index: index) { _, _ in tile }
     }
 }

@@ -14,10 +14,10 @@ public enum MerkleTree {
     public static let hashBytes = 32
 
     /// `SHA-256(0x00 || entry)`.
-    public static func leafHash(_ entry: [UInt8]) -> Hash { SHA2.sha256([0] + entry) }
+    public static func leafHash(_ entry: [UInt8]) -> Hash { SHA2.sha256(prefix: 0, entry) }
 
     /// `SHA-256(0x01 || left || right)`.
-    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA2.sha256([1] + left + right) }
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA2.sha256(prefix: 1, left, right) }
 
     /// The root of an empty tree: SHA-256 of nothing.
     public static let emptyRoot: Hash = SHA2.sha256([])
