@@ -25,8 +25,13 @@ struct TransparencyLogHTTPTests {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         #expect(status == 200, "no checkpoint was served")
+        // The vkey as the operator publishes it: `mydata admin log vkey`, and the file admin init wrote.
+        let printed = try broker.cli.run(["admin", "log", "vkey"])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        let vkey = printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let key = try broker.brokerKey
-        let vkey = NoteVerifier(name: LogOrigin.derived(from: key), key: key).vkey
+        #expect(vkey == NoteVerifier(name: LogOrigin.derived(from: key), key: key).vkey)
+        #expect(try String(contentsOf: broker.dir.file("data/keys/broker.vkey"), encoding: .utf8) == vkey + "\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [

@@ -9,6 +9,7 @@ import Sodium
 /// ledger.id            the ledger's identity: the broker key and event 1's hash (`LedgerIdentity`)
 /// keys/broker.key      the broker's secret keys (mode 0600, never leave the host)
 /// keys/broker.pub      the broker's public keys, to hand to anyone who verifies receipts
+/// keys/broker.vkey     the broker's log verifier key (C2SP vkey), to hand to witnesses and monitors
 /// keys/<party>.key     demo parties' secret keys (demo only: real parties keep their own)
 /// ```
 public struct DataDirectory: Sendable {
@@ -24,6 +25,8 @@ public struct DataDirectory: Sendable {
     public var keysURL: URL { url.appendingPathComponent("keys", isDirectory: true) }
     public var brokerKeyURL: URL { keysURL.appendingPathComponent("broker.key") }
     public var brokerPublicKeyURL: URL { keysURL.appendingPathComponent("broker.pub") }
+    /// The broker's transparency log verifier key (a C2SP vkey), written by `admin init`.
+    public var brokerVKeyURL: URL { keysURL.appendingPathComponent("broker.vkey") }
 
     public func partyKeyURL(_ id: String) -> URL { keysURL.appendingPathComponent("\(id).key") }
     /// The key-encryption key that wraps every person's data key (mode 0600). Every broker of a

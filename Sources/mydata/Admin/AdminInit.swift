@@ -26,6 +26,9 @@ struct AdminInit: AsyncParsableCommand {
                 var keys = identity.publicKeys
                 keys.role = "broker"
                 try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
+                // The log's verifier key beside it, to publish with it (Keys/README.md).
+                try Data((LogVerifierKey.vkey(for: identity.signingKey.verifyingKey) + "\n").utf8).write(
+                    to: directory.brokerVKeyURL, options: .atomic)
             }
             let broker = try await LocalBroker.open(
                 directory, store: global.resolvedStore, purpose: .initialising,
