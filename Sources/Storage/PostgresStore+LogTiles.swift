@@ -43,6 +43,13 @@ extension PostgresStore {
         return nil
     }
 
+    public func logCheckpoints() async throws -> [(size: UInt64, note: String)] {
+        var out: [(size: UInt64, note: String)] = []
+        let rows = try await client.query("SELECT size, note FROM log_checkpoints ORDER BY size", logger: logger)
+        for try await (size, note) in rows.decode((Int64, String).self) { out.append((UInt64(size), note)) }
+        return out
+    }
+
     public func rebuildLogTiles() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)

@@ -250,6 +250,14 @@ public final class SQLiteStore: BrokerStore, Sendable {
         }
     }
 
+    public func logCheckpoints() async throws -> [(size: UInt64, note: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT size, note FROM log_checkpoints ORDER BY size").map {
+                (UInt64($0["size"] as Int64), $0["note"] as String)
+            }
+        }
+    }
+
     public func rebuildLogTiles() async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM log_tiles; UPDATE log_state SET size = 0 WHERE id = 1")

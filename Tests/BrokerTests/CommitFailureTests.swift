@@ -41,6 +41,7 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func rebuildLogTiles() async throws { try await inner.rebuildLogTiles() }
     func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws { try await inner.appendCheckpoint(checkpoint, logNote: logNote) }
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? { try await inner.latestLogCheckpoint() }
+    func logCheckpoints() async throws -> [(size: UInt64, note: String)] { try await inner.logCheckpoints() }
     func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
     func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }

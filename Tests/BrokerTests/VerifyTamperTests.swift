@@ -221,8 +221,12 @@ struct AuthorRuleTests {
         try VerifyTamperTests.tamper(f, "DELETE FROM events WHERE seq >= \(k); DELETE FROM checkpoints;")
         // The Merkle tree's tiles still cover the cut events…
         #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f))?.kind == .logTilesDiffer)
-        // …until the tamperer rebuilds them too.
+        // …until the tamperer rebuilds them too; and the log's signed checkpoints beyond the cut
+        // still name the longer tree…
         try await f.store.rebuildLogTiles()
+        #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f))?.kind == .tailTruncated)
+        // …until the tamperer deletes them as well.
+        try VerifyTamperTests.tamper(f, "DELETE FROM log_checkpoints;")
         #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f)) == nil)
         // …but not against the checkpoint the operator kept outside the database.
         let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey, trusted: kept)
@@ -257,8 +261,11 @@ struct AuthorRuleTests {
         }
         // The Merkle tree's tiles are still the old chain's…
         #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f))?.kind == .logTilesDiffer)
-        // …until the tamperer rebuilds them too.
+        // …until the tamperer rebuilds them too; and the log's signed checkpoints name the old roots…
         try await f.store.rebuildLogTiles()
+        #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f))?.kind == .badCheckpoint)
+        // …until the tamperer deletes them as well.
+        try VerifyTamperTests.tamper(f, "DELETE FROM log_checkpoints;")
         #expect(VerifyTamperTests.failure(try await VerifyTamperTests.verify(f)) == nil, "alone, the rewrite is consistent")
         let result = try await LedgerAudit.verify(store: f.store, brokerKey: f.brokerIdentity.signingKey.verifyingKey, trusted: kept)
         let failure = try #require(VerifyTamperTests.failure(result))

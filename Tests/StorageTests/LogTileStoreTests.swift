@@ -126,6 +126,33 @@ struct LogTileStoreTests {
         try queue.close()
     }
 
+    @Test("the audit checks every stored log checkpoint: the broker's signature, and the root of the tree of its size")
+    func theAuditChecksLogCheckpoints() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("ledger.sqlite").path
+        let store = try SQLiteStore(path: path)
+        let key = try SigningKey()
+        let checkpointer = Checkpointer(store: store, key: key, clock: SystemClock())
+        for round in 0..<3 {
+            _ = try await store.append(AppendBatch(events: try (1...100).map { try delivery(round * 100 + $0) }))
+            try await checkpointer.flush()
+        }
+        #expect(try await store.logCheckpoints().map(\.size) == [100, 200, 300])
+        #expect(try await LogAudit.check(store: store, brokerKey: key.verifyingKey) == nil)
+        // Another key did not sign them.
+        #expect(try await LogAudit.check(store: store, brokerKey: try SigningKey().verifyingKey)?.kind == .badCheckpoint)
+        // A note whose root was replaced (and so whose signature no longer holds) is found.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE log_checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 5, 4), 'AAAA') WHERE size = 200")
+        }
+        let failure = try #require(try await LogAudit.check(store: store, brokerKey: key.verifyingKey))
+        #expect(failure.kind == .badCheckpoint)
+        #expect(failure.sequence == 200)
+        try queue.close()
+    }
+
     @Test("a SQLite ledger from before the tiles gets them when it is opened")
     func anOldLedgerGetsItsTilesAtOpen() async throws {
         let directory = TemporaryDirectory()

@@ -27,7 +27,9 @@ public enum LedgerAudit {
         var verifier = LedgerVerifier(store: store, brokerKey: brokerKey, keyBook: DomainKeyBook(), workers: workers)
         let result = try await verifier.run(trusted: trusted, progress: progress)
         // The Merkle tree's tiles must be the tree of the events just verified.
-        if case .success = result, let tiled = store as? any EventStore & LogTileStore, let failure = try await LogAudit.check(store: tiled) {
+        if case .success = result, let tiled = store as? any EventStore & LogTileStore,
+            let failure = try await LogAudit.check(store: tiled, brokerKey: brokerKey)
+        {
             return .failure(failure)
         }
         return result

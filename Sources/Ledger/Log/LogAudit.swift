@@ -1,8 +1,10 @@
+import Sodium
+
 /// Checks the stored tiles against the tree recomputed from the events (`mydata admin verify`).
 public enum LogAudit {
     /// The first tile that differs from the tree of the events' hashes, or nil when every tile
     /// the ledger's tree has is stored as it should be.
-    public static func check(store: any EventStore & LogTileStore) async throws -> VerificationFailure? {
+    public static func check(store: any EventStore & LogTileStore, brokerKey: VerifyingKey? = nil) async throws -> VerificationFailure? {
         var size: UInt64 = 0
         var rightmost: [Int: LogTiles.Tile] = [:]
         func compare(_ tile: LogTiles.Tile) async throws -> VerificationFailure? {
@@ -40,6 +42,34 @@ public enum LogAudit {
             return VerificationFailure(
                 sequence: min(stored, size) + 1, kind: .logTilesDiffer,
                 detail: "the tiles say they cover \(stored) events; the ledger holds \(size)")
+        }
+        if let brokerKey { return try await checkNotes(store: store, size: size, brokerKey: brokerKey) }
+        return nil
+    }
+
+    /// Every stored checkpoint note must be the broker's signature on the root of the tree of its
+    /// size, as the (just checked) tiles give it, within the ledger.
+    static func checkNotes(store: any EventStore & LogTileStore, size: UInt64, brokerKey: VerifyingKey) async throws -> VerificationFailure? {
+        let verifier = NoteVerifier(name: LogOrigin.derived(from: brokerKey), key: brokerKey)
+        let nodes = store.cachedNodeReader()
+        for (treeSize, text) in try await store.logCheckpoints() {
+            func bad(_ detail: String) -> VerificationFailure {
+                VerificationFailure(sequence: treeSize, kind: .badCheckpoint, detail: "the log checkpoint of size \(treeSize) " + detail)
+            }
+            guard let note = SignedNote.parse(Array(text.utf8)), note.isSigned(by: verifier) else {
+                return bad("is not signed by the broker's key under its origin \(verifier.name)")
+            }
+            guard let checkpoint = LogCheckpoint(text: note.text), checkpoint.origin == verifier.name, checkpoint.size == treeSize else {
+                return bad("does not name this log and this size")
+            }
+            guard treeSize <= size else {
+                return VerificationFailure(
+                    sequence: size + 1, kind: .tailTruncated,
+                    detail: "the broker signed a log checkpoint of size \(treeSize), but the ledger ends at event \(size)")
+            }
+            guard try await MerkleTree.root(size: treeSize, node: nodes) == checkpoint.root else {
+                return bad("has another root than the tree of the events: the events before it were rewritten")
+            }
         }
         return nil
     }

@@ -15,6 +15,8 @@ public protocol LogTileStore: Sendable {
     func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws
     /// The signed checkpoint note of the largest tree, or nil before the first.
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)?
+    /// Every signed checkpoint note, smallest tree first.
+    func logCheckpoints() async throws -> [(size: UInt64, note: String)]
 }
 
 extension LogTileStore {
