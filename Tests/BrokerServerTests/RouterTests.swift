@@ -27,7 +27,7 @@ struct RouterTests {
     /// The routes anyone may call: health outside `/v1`, and the public documents under it.
     static let unsigned: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml", "GET /v1/log/checkpoint",
-        "GET /v1/log/tile/**",
+        "GET /v1/log/tile/**", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency",
     ]
 
     @Test("health, policy, catalogue and the OpenAPI document answer without a signature")

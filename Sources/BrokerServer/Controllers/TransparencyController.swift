@@ -13,6 +13,50 @@ struct TransparencyController: BrokerController {
     func addRoutes(to group: some RouterMethods<BrokerRequestContext>) {
         group.get("log/checkpoint", use: checkpoint)
         group.get("log/tile/**", use: tile)
+        group.get("log/proof/inclusion", use: inclusionProof)
+        group.get("log/proof/consistency", use: consistencyProof)
+    }
+
+    /// A proof as JSON: what it is between, and its hashes in base64, leaf side first.
+    struct ProofView: Encodable {
+        var leafIndex: UInt64?
+        var from: UInt64?
+        var treeSize: UInt64
+        var hashes: [String]
+    }
+
+    /// GET /v1/log/proof/inclusion?sequence=S&size=N: the RFC 9162 inclusion proof of the event
+    /// at ledger sequence S (leaf S − 1) in the tree of N events.
+    @Sendable func inclusionProof(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let sequence = try Self.number(request, "sequence"), size = try Self.number(request, "size")
+        guard sequence >= 1, sequence <= size else {
+            throw HTTPError(.badRequest, message: "sequence must be from 1 to size (the event at sequence s is leaf s − 1)")
+        }
+        try await requireTree(size)
+        let proof = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: store.cachedNodeReader())
+        return try BrokerAPI.json(ProofView(leafIndex: sequence - 1, treeSize: size, hashes: proof.map { Data($0).base64EncodedString() }))
+    }
+
+    /// GET /v1/log/proof/consistency?from=M&to=N: the RFC 9162 consistency proof from the tree of
+    /// M events to the tree of N.
+    @Sendable func consistencyProof(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let from = try Self.number(request, "from"), to = try Self.number(request, "to")
+        guard from <= to else { throw HTTPError(.badRequest, message: "from must not be larger than to") }
+        try await requireTree(to)
+        let proof = try await MerkleTree.consistencyProof(from: from, to: to, node: store.cachedNodeReader())
+        return try BrokerAPI.json(ProofView(from: from, treeSize: to, hashes: proof.map { Data($0).base64EncodedString() }))
+    }
+
+    private func requireTree(_ size: UInt64) async throws {
+        let logSize = try await store.logSize()
+        guard size <= logSize else { throw HTTPError(.notFound, message: "the log has \(logSize) events, not \(size)") }
+    }
+
+    private static func number(_ request: Request, _ name: String) throws -> UInt64 {
+        guard let text = request.uri.queryParameters.get(name), let value = UInt64(text), String(value) == text else {
+            throw HTTPError(.badRequest, message: "\(name) must be a whole number without leading zeros")
+        }
+        return value
     }
 
     /// GET /v1/log/checkpoint: the broker's newest checkpoint, a signed note. Mutable: cached

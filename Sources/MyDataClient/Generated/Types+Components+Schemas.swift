@@ -19,6 +19,47 @@ import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// A Merkle proof of the transparency log, its hashes in base64, leaf side first.
+        ///
+        /// - Remark: Generated from `#/components/schemas/LogProof`.
+        public struct LogProof: Codable, Hashable, Sendable {
+            /// An inclusion proof's leaf (ledger sequence − 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/LogProof/leafIndex`.
+            public var leafIndex: Swift.Int64?
+            /// A consistency proof's smaller tree size.
+            ///
+            /// - Remark: Generated from `#/components/schemas/LogProof/from`.
+            public var from: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/LogProof/treeSize`.
+            public var treeSize: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/LogProof/hashes`.
+            public var hashes: [Swift.String]
+            /// Creates a new `LogProof`.
+            ///
+            /// - Parameters:
+            ///   - leafIndex: An inclusion proof's leaf (ledger sequence − 1).
+            ///   - from: A consistency proof's smaller tree size.
+            ///   - treeSize:
+            ///   - hashes:
+            public init(
+                leafIndex: Swift.Int64? = nil,
+                from: Swift.Int64? = nil,
+                treeSize: Swift.Int64,
+                hashes: [Swift.String]
+            ) {
+                self.leafIndex = leafIndex
+                self.from = from
+                self.treeSize = treeSize
+                self.hashes = hashes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case leafIndex
+                case from
+                case treeSize
+                case hashes
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Account`.
         public struct Account: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Account/id`.

@@ -1368,6 +1368,509 @@ public enum Operations {
             }
         }
     }
+    /// The RFC 9162 inclusion proof of one event in the tree of a given size.
+    ///
+    /// For clients that do not read tiles: the event at ledger sequence `sequence` is leaf
+    /// `sequence − 1`; verify with RFC 9162 section 2.1.3.2 against the root of a checkpoint of
+    /// that size.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/inclusion`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)`.
+    public enum GetLogInclusionProof {
+        public static let id: Swift.String = "getLogInclusionProof"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/query/sequence`.
+                public var sequence: Swift.Int64
+                /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/query/size`.
+                public var size: Swift.Int64
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - sequence:
+                ///   - size:
+                public init(
+                    sequence: Swift.Int64,
+                    size: Swift.Int64
+                ) {
+                    self.sequence = sequence
+                    self.size = size
+                }
+            }
+            public var query: Operations.GetLogInclusionProof.Input.Query
+            /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogInclusionProof.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogInclusionProof.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetLogInclusionProof.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetLogInclusionProof.Input.Query,
+                headers: Operations.GetLogInclusionProof.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/log/proof/inclusion/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.LogProof)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.LogProof {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetLogInclusionProof.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetLogInclusionProof.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The proof.
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetLogInclusionProof.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetLogInclusionProof.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON of the expected shape (`invalidJSON`; `detail` names the field,
+            /// e.g. `missing field 'events[0].type'`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// The RFC 9162 consistency proof between two tree sizes.
+    ///
+    /// For clients that do not read tiles: verify with RFC 9162 section 2.1.4.2 against the roots
+    /// of two checkpoints of those sizes. Empty when `from` is 0 or equals `to`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/consistency`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)`.
+    public enum GetLogConsistencyProof {
+        public static let id: Swift.String = "getLogConsistencyProof"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/query/from`.
+                public var from: Swift.Int64
+                /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/query/to`.
+                public var to: Swift.Int64
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - from:
+                ///   - to:
+                public init(
+                    from: Swift.Int64,
+                    to: Swift.Int64
+                ) {
+                    self.from = from
+                    self.to = to
+                }
+            }
+            public var query: Operations.GetLogConsistencyProof.Input.Query
+            /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogConsistencyProof.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogConsistencyProof.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetLogConsistencyProof.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetLogConsistencyProof.Input.Query,
+                headers: Operations.GetLogConsistencyProof.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/log/proof/consistency/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.LogProof)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.LogProof {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetLogConsistencyProof.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetLogConsistencyProof.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The proof.
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetLogConsistencyProof.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetLogConsistencyProof.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON of the expected shape (`invalidJSON`; `detail` names the field,
+            /// e.g. `missing field 'events[0].type'`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// Consent requests visible to the signer, newest first.
     ///
     /// * A **person**: the requests addressed to them or open to anyone that they have not

@@ -73,6 +73,25 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/log/tile/{tilePath}`.
     /// - Remark: Generated from `#/paths//v1/log/tile/{tilePath}/get(getLogTile)`.
     func getLogTile(_ input: Operations.GetLogTile.Input) async throws -> Operations.GetLogTile.Output
+    /// The RFC 9162 inclusion proof of one event in the tree of a given size.
+    ///
+    /// For clients that do not read tiles: the event at ledger sequence `sequence` is leaf
+    /// `sequence − 1`; verify with RFC 9162 section 2.1.3.2 against the root of a checkpoint of
+    /// that size.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/inclusion`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)`.
+    func getLogInclusionProof(_ input: Operations.GetLogInclusionProof.Input) async throws -> Operations.GetLogInclusionProof.Output
+    /// The RFC 9162 consistency proof between two tree sizes.
+    ///
+    /// For clients that do not read tiles: verify with RFC 9162 section 2.1.4.2 against the roots
+    /// of two checkpoints of those sizes. Empty when `from` is 0 or equals `to`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/consistency`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)`.
+    func getLogConsistencyProof(_ input: Operations.GetLogConsistencyProof.Input) async throws -> Operations.GetLogConsistencyProof.Output
     /// Consent requests visible to the signer, newest first.
     ///
     /// * A **person**: the requests addressed to them or open to anyone that they have not
@@ -444,6 +463,41 @@ extension APIProtocol {
     ) async throws -> Operations.GetLogTile.Output {
         try await getLogTile(Operations.GetLogTile.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// The RFC 9162 inclusion proof of one event in the tree of a given size.
+    ///
+    /// For clients that do not read tiles: the event at ledger sequence `sequence` is leaf
+    /// `sequence − 1`; verify with RFC 9162 section 2.1.3.2 against the root of a checkpoint of
+    /// that size.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/inclusion`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/inclusion/get(getLogInclusionProof)`.
+    public func getLogInclusionProof(
+        query: Operations.GetLogInclusionProof.Input.Query,
+        headers: Operations.GetLogInclusionProof.Input.Headers = .init()
+    ) async throws -> Operations.GetLogInclusionProof.Output {
+        try await getLogInclusionProof(Operations.GetLogInclusionProof.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The RFC 9162 consistency proof between two tree sizes.
+    ///
+    /// For clients that do not read tiles: verify with RFC 9162 section 2.1.4.2 against the roots
+    /// of two checkpoints of those sizes. Empty when `from` is 0 or equals `to`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/proof/consistency`.
+    /// - Remark: Generated from `#/paths//v1/log/proof/consistency/get(getLogConsistencyProof)`.
+    public func getLogConsistencyProof(
+        query: Operations.GetLogConsistencyProof.Input.Query,
+        headers: Operations.GetLogConsistencyProof.Input.Headers = .init()
+    ) async throws -> Operations.GetLogConsistencyProof.Output {
+        try await getLogConsistencyProof(Operations.GetLogConsistencyProof.Input(
+            query: query,
             headers: headers
         ))
     }

@@ -129,6 +129,74 @@ if full > 0:
 if mth(leaves) != root:
     fail("the root recomputed from the tiles is not the checkpoint's")
 
+# The convenience proofs, verified as RFC 9162 2.1.3.2 and 2.1.4.2 say.
+def verify_inclusion(index, size, leaf, proof, root):
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            if not fn & 1:
+                while True:
+                    fn >>= 1
+                    sn >>= 1
+                    if fn & 1 or fn == 0:
+                        break
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first, second, proof, first_hash, second_hash):
+    if first == second:
+        return not proof and first_hash == second_hash
+    if first == 0:
+        return not proof
+    if not proof:
+        return False
+    if first & (first - 1) == 0:
+        proof = [first_hash] + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = sha256(b"\x01" + c + fr)
+            sr = sha256(b"\x01" + c + sr)
+            if not fn & 1:
+                while True:
+                    fn >>= 1
+                    sn >>= 1
+                    if fn & 1 or fn == 0:
+                        break
+        else:
+            sr = sha256(b"\x01" + sr + c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_hash and sr == second_hash and sn == 0
+
+
+for sequence in sorted({1, (size + 1) // 2, size}):
+    answer = requests.get(base_url + "/v1/log/proof/inclusion", params={"sequence": sequence, "size": size}).json()
+    hashes = [base64.b64decode(h) for h in answer["hashes"]]
+    if not verify_inclusion(sequence - 1, size, leaves[sequence - 1], hashes, root):
+        fail("the inclusion proof of event %d does not verify against the checkpoint" % sequence)
+for first in sorted({0, 1, size // 2, size - 1, size}):
+    answer = requests.get(base_url + "/v1/log/proof/consistency", params={"from": first, "to": size}).json()
+    hashes = [base64.b64decode(h) for h in answer["hashes"]]
+    first_root = mth(leaves[:first]) if first > 0 else sha256(b"")
+    if not verify_consistency(first, size, hashes, first_root, root):
+        fail("the consistency proof from %d to %d does not verify" % (first, size))
+
 # A tile the tree does not have yet is not served.
 if requests.get(base_url + "/v1/log/tile/" + tile_path(0, size // 256 + 1, 1)).status_code != 404:
     fail("a tile beyond the tree was served")
