@@ -94,13 +94,13 @@ struct MerkleTreeTests {
             "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
             "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
         ]
-        let leaves = entries.map { MerkleTree.leafHash(Self.bytes(hex: $0)) }
+        let leaves = entries.map { MerkleTree.leafHash(HexString.bytes($0)) }
         var store = TileStore()
         for (n, leaf) in leaves.enumerated() {
             try store.append([leaf])
-            #expect(Self.hex(try await MerkleTree.root(size: UInt64(n + 1), node: store.node)) == roots[n], "size \(n + 1)")
+            #expect(HexString.of(try await MerkleTree.root(size: UInt64(n + 1), node: store.node)) == roots[n], "size \(n + 1)")
         }
-        #expect(Self.hex(MerkleTree.emptyRoot) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(HexString.of(MerkleTree.emptyRoot) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
     @Test func rootsAndInclusionProofsFromTilesMatchTheDefinitionForEverySize() async throws {
@@ -187,21 +187,5 @@ struct MerkleTreeTests {
         for bad in ["0/1", "01/000", "0/x000/001", "0/000.p/256", "0/000.p/0", "0/000.p/01", "64/000", "0/001/002", "0/x1/002", "", "0/", "x/000"] {
             #expect(LogTiles.parse(bad) == nil, "\(bad)")
         }
-    }
-
-    static func bytes(hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = hex.startIndex
-        while i < hex.endIndex {
-            let j = hex.index(i, offsetBy: 2)
-            out.append(UInt8(hex[i..<j], radix: 16)!)
-            i = j
-        }
-        return out
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
     }
 }

@@ -36,7 +36,7 @@ struct LogTileStoreTests {
             #expect(try await store.logTile(level: tile.level, index: tile.index) == tile, "tile \(tile.level)/\(tile.index)")
         }
         let leaves = events.map { MerkleTree.leafHash($0.hash) }
-        let root = try await MerkleTree.root(size: UInt64(events.count), node: store.logNode)
+        let root = try await MerkleTree.root(size: UInt64(events.count), node: store.cachedNodeReader())
         var level = leaves
         while level.count > 1 {
             // The RFC's tree from the leaves, bottom up: pairs, an odd last node carried up.
@@ -86,7 +86,7 @@ struct LogTileStoreTests {
         let checkpoint = try #require(LogCheckpoint(text: note.text))
         #expect(checkpoint.origin == origin)
         #expect(checkpoint.size == 300)
-        #expect(checkpoint.root == (try await MerkleTree.root(size: 300, node: store.logNode)))
+        #expect(checkpoint.root == (try await MerkleTree.root(size: 300, node: store.cachedNodeReader())))
         #expect(try await store.checkpoints().last?.sequence == 300, "the chain's checkpoint, in the same commit")
         withExtendedLifetime(directory) {}
     }

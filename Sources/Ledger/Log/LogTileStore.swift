@@ -26,16 +26,6 @@ extension LogTileStore {
         let cache = TileCache(store: self)
         return { height, index in try await cache.node(height: height, index: index) }
     }
-
-    /// A tree node read from the stored tiles.
-    public func logNode(height: Int, index: UInt64) async throws -> MerkleTree.Hash {
-        let level = height / LogTiles.height
-        let tileIndex = (index << UInt64(height % LogTiles.height)) / UInt64(LogTiles.width)
-        guard let tile = try await logTile(level: level, index: tileIndex) else {
-            throw LedgerError(.corruptRecord, "the log's tile \(level)/\(tileIndex) is missing")
-        }
-        return try LogTiles.node(height: height, index: index) { _, _ in tile }
-    }
 }
 
 /// The log's origin (c2sp.org/tlog-checkpoint): the first line of every checkpoint and the key

@@ -97,12 +97,7 @@ public enum MerkleTree {
             guard sn > 0 else { return false }
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
-                if fn & 1 == 0 {
-                    repeat {
-                        fn >>= 1
-                        sn >>= 1
-                    } while fn & 1 == 0 && fn != 0
-                }
+                shiftToRightChild(&fn, &sn)
             } else {
                 r = nodeHash(r, p)
             }
@@ -110,6 +105,15 @@ public enum MerkleTree {
             sn >>= 1
         }
         return sn == 0 && r == root
+    }
+
+    /// RFC 9162's step shared by both verifications: when `fn` is a left child (its lowest bit
+    /// clear), shift `fn` and `sn` right together until `fn`'s lowest bit is set or `fn` is 0.
+    private static func shiftToRightChild(_ fn: inout UInt64, _ sn: inout UInt64) {
+        while fn & 1 == 0 && fn != 0 {
+            fn >>= 1
+            sn >>= 1
+        }
     }
 
     /// Whether `proof` shows the tree of `old` leaves with `oldRoot` to be a prefix of the tree
@@ -132,12 +136,7 @@ public enum MerkleTree {
             if fn & 1 == 1 || fn == sn {
                 fr = nodeHash(c, fr)
                 sr = nodeHash(c, sr)
-                if fn & 1 == 0 {
-                    repeat {
-                        fn >>= 1
-                        sn >>= 1
-                    } while fn & 1 == 0 && fn != 0
-                }
+                shiftToRightChild(&fn, &sn)
             } else {
                 sr = nodeHash(sr, c)
             }

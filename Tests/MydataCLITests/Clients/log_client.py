@@ -130,6 +130,14 @@ if mth(leaves) != root:
     fail("the root recomputed from the tiles is not the checkpoint's")
 
 # The convenience proofs, verified as RFC 9162 2.1.3.2 and 2.1.4.2 say.
+def shift_to_right_child(fn, sn):
+    # RFC 9162: "if LSB(fn) is not set, right-shift both fn and sn equally until either LSB(fn) is set or fn is 0".
+    while not fn & 1 and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def verify_inclusion(index, size, leaf, proof, root):
     if index >= size:
         return False
@@ -139,12 +147,7 @@ def verify_inclusion(index, size, leaf, proof, root):
             return False
         if fn & 1 or fn == sn:
             r = sha256(b"\x01" + p + r)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = shift_to_right_child(fn, sn)
         else:
             r = sha256(b"\x01" + r + p)
         fn >>= 1
@@ -172,12 +175,7 @@ def verify_consistency(first, second, proof, first_hash, second_hash):
         if fn & 1 or fn == sn:
             fr = sha256(b"\x01" + c + fr)
             sr = sha256(b"\x01" + c + sr)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = shift_to_right_child(fn, sn)
         else:
             sr = sha256(b"\x01" + sr + c)
         fn >>= 1
