@@ -31,7 +31,10 @@ public final class BrokerService: Sendable {
         self.identity = identity
         self.clock = clock
         self.logger = logger
-        checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock)
+        let brokerKey = identity.signingKey.verifyingKey
+        checkpointer = Checkpointer(store: store, key: identity.signingKey, clock: clock) {
+            try await Self.logOrigin(store: store, brokerKey: brokerKey)
+        }
         accounting = AccountingService(store: store, clock: clock)
         signers = Signers(readModel: store)
     }
@@ -55,6 +58,21 @@ public final class BrokerService: Sendable {
         try await signCheckpoint()
     }
 
+    /// The transparency log's origin: the one set in the ledger's first event, or for ledgers
+    /// from before it could be set (and an empty ledger) the one derived from the broker's key.
+    public static func logOrigin(store: any EventStore, brokerKey: VerifyingKey) async throws -> String {
+        guard let first = try await store.events(from: 1, limit: 1).first else { return LogOrigin.derived(from: brokerKey) }
+        guard case .brokerInitialised(let e)? = try? DomainEvent.decode(first.event) else {
+            throw LedgerError(.corruptRecord, "the ledger's first event is not a broker initialisation; run `mydata admin verify`")
+        }
+        return e.logOrigin ?? LogOrigin.derived(from: brokerKey)
+    }
+
+    /// This broker's log origin (`logOrigin(store:brokerKey:)`).
+    public func logOrigin() async throws -> String {
+        try await Self.logOrigin(store: store, brokerKey: identity.signingKey.verifyingKey)
+    }
+
     // MARK: Operator actions (broker-authored events)
 
     /// Checks that the ledger was started by this broker's key: a broker with another key would
@@ -75,11 +93,33 @@ public final class BrokerService: Sendable {
     }
 
     /// Writes the first event, naming the broker's public keys; does nothing on a started ledger.
-    public func initialise() async throws {
-        guard try await store.head().sequence == 0 else { return }
+    ///
+    /// - Parameter logOrigin: the transparency log's origin, fixed for the ledger's lifetime (nil:
+    ///   derived from the broker's key, `LogOrigin.derived`).
+    /// - Throws: `ConsentError.invalidIdentifier` for an origin that cannot name a log, or one
+    ///   other than the origin an initialised ledger already has.
+    public func initialise(logOrigin: String? = nil) async throws {
+        if let logOrigin {
+            guard LogOrigin.isValid(logOrigin) else {
+                throw ConsentError(
+                    .invalidIdentifier,
+                    "the log origin '\(logOrigin)' is not usable: give 1 to \(LogOrigin.bytesMax) bytes without spaces or '+', such as example.com/mydata"
+                )
+            }
+        }
+        guard try await store.head().sequence == 0 else {
+            let current = try await Self.logOrigin(store: store, brokerKey: identity.signingKey.verifyingKey)
+            if let logOrigin, logOrigin != current {
+                throw ConsentError(
+                    .invalidIdentifier,
+                    "this ledger's log origin is \(current), set when it was created, and it never changes; leave out --log-origin")
+            }
+            return
+        }
         let keys = identity.publicKeys
         try await appendBrokerEvent(
-            .brokerInitialised(BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey)),
+            .brokerInitialised(
+                BrokerInitialised(brokerID: identity.id, signingKey: keys.signingKey, boxKey: keys.boxKey, logOrigin: logOrigin)),
             conditions: [StreamCondition(streamID: StreamName.broker, expectedVersion: 0)])
     }
 

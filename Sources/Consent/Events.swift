@@ -6,8 +6,11 @@ public struct BrokerInitialised: Codable, Sendable, Equatable {
     public var brokerID: String
     public var signingKey: String
     public var boxKey: String
-    public init(brokerID: String, signingKey: String, boxKey: String) {
-        self.brokerID = brokerID; self.signingKey = signingKey; self.boxKey = boxKey
+    /// The transparency log's origin (c2sp.org/tlog-checkpoint), set once at `admin init`; absent
+    /// in ledgers started before it could be set, whose origin is derived from `signingKey`.
+    public var logOrigin: String?
+    public init(brokerID: String, signingKey: String, boxKey: String, logOrigin: String? = nil) {
+        self.brokerID = brokerID; self.signingKey = signingKey; self.boxKey = boxKey; self.logOrigin = logOrigin
     }
 }
 

@@ -9,12 +9,18 @@ public actor Checkpointer {
     private var lastSigned: UInt64 = 0
     private var lastSignedAt: Timestamp
     private var latestHead: ChainHead = .genesis
+    private let originSource: @Sendable () async throws -> String
+    private var origin: String?
 
-    public init(store: any EventStore, key: SigningKey, clock: any Clock) {
+    /// - Parameter origin: reads the log's origin (set once, in the ledger's first event); asked
+    ///   once, at the first checkpoint. By default the origin derived from the key.
+    public init(store: any EventStore, key: SigningKey, clock: any Clock, origin: (@Sendable () async throws -> String)? = nil) {
         self.store = store
         self.key = key
         self.clock = clock
         self.lastSignedAt = clock.now()
+        let verifyingKey = key.verifyingKey
+        self.originSource = origin ?? { LogOrigin.derived(from: verifyingKey) }
     }
 
     /// Records that the chain grew to `head`, and checkpoints if it is due.
@@ -41,7 +47,7 @@ public actor Checkpointer {
         // The tiles cover every appended event (they are written in the same transaction), so
         // the tree of this size can always be read back.
         if let tiled = store as? any LogTileStore {
-            let origin = LogOrigin.derived(from: key.verifyingKey)
+            let origin = try await logOrigin()
             let root = try await MerkleTree.root(size: head.sequence, node: tiled.cachedNodeReader())
             let note = SignedNote.sign(text: LogCheckpoint(origin: origin, size: head.sequence, root: root).text, name: origin, key: key)
             try await tiled.appendCheckpoint(checkpoint, logNote: note.encoded)
@@ -50,5 +56,12 @@ public actor Checkpointer {
         }
         lastSigned = head.sequence
         lastSignedAt = now
+    }
+
+    private func logOrigin() async throws -> String {
+        if let origin { return origin }
+        let read = try await originSource()
+        origin = read
+        return read
     }
 }

@@ -28,7 +28,8 @@ public enum LedgerAudit {
         let result = try await verifier.run(trusted: trusted, progress: progress)
         // The Merkle tree's tiles must be the tree of the events just verified.
         if case .success = result, let tiled = store as? any EventStore & LogTileStore,
-            let failure = try await LogAudit.check(store: tiled, brokerKey: brokerKey)
+            let failure = try await LogAudit.check(
+                store: tiled, brokerKey: brokerKey, origin: try await BrokerService.logOrigin(store: store, brokerKey: brokerKey))
         {
             return .failure(failure)
         }

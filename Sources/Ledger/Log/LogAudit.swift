@@ -3,8 +3,12 @@ import Sodium
 /// Checks the stored tiles against the tree recomputed from the events (`mydata admin verify`).
 public enum LogAudit {
     /// The first tile that differs from the tree of the events' hashes, or nil when every tile
-    /// the ledger's tree has is stored as it should be.
-    public static func check(store: any EventStore & LogTileStore, brokerKey: VerifyingKey? = nil) async throws -> VerificationFailure? {
+    /// the ledger's tree has is stored as it should be; with `brokerKey`, also the first stored
+    /// checkpoint note that is not the broker's signature, under `origin` (by default the one
+    /// derived from the key), on the tree of its size.
+    public static func check(
+        store: any EventStore & LogTileStore, brokerKey: VerifyingKey? = nil, origin: String? = nil
+    ) async throws -> VerificationFailure? {
         var size: UInt64 = 0
         var rightmost: [Int: LogTiles.Tile] = [:]
         func compare(_ tile: LogTiles.Tile) async throws -> VerificationFailure? {
@@ -43,14 +47,18 @@ public enum LogAudit {
                 sequence: min(stored, size) + 1, kind: .logTilesDiffer,
                 detail: "the tiles say they cover \(stored) events; the ledger holds \(size)")
         }
-        if let brokerKey { return try await checkNotes(store: store, size: size, brokerKey: brokerKey) }
+        if let brokerKey {
+            return try await checkNotes(store: store, size: size, brokerKey: brokerKey, origin: origin ?? LogOrigin.derived(from: brokerKey))
+        }
         return nil
     }
 
     /// Every stored checkpoint note must be the broker's signature on the root of the tree of its
     /// size, as the (just checked) tiles give it, within the ledger.
-    static func checkNotes(store: any EventStore & LogTileStore, size: UInt64, brokerKey: VerifyingKey) async throws -> VerificationFailure? {
-        let verifier = NoteVerifier(name: LogOrigin.derived(from: brokerKey), key: brokerKey)
+    static func checkNotes(
+        store: any EventStore & LogTileStore, size: UInt64, brokerKey: VerifyingKey, origin: String
+    ) async throws -> VerificationFailure? {
+        let verifier = NoteVerifier(name: origin, key: brokerKey)
         let nodes = store.cachedNodeReader()
         for (treeSize, text) in try await store.logCheckpoints() {
             func bad(_ detail: String) -> VerificationFailure {

@@ -36,6 +36,15 @@ public enum LogOrigin {
     public static func derived(from key: VerifyingKey) -> String {
         "mydata-broker/" + SHA2.sha256(key.bytes).prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
+
+    /// The longest origin, in UTF-8 bytes.
+    public static let bytesMax = 255
+
+    /// Whether `origin` can name a log: a note key name (no spaces, no `+`, no control
+    /// characters) of at most `bytesMax` bytes.
+    public static func isValid(_ origin: String) -> Bool {
+        origin.utf8.count <= bytesMax && NoteVerifier.isValidName(origin)
+    }
 }
 
 /// The tiles one root or proof has read.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Broker
 import Foundation
+import Ledger
 
 struct AdminInit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,20 @@ struct AdminInit: AsyncParsableCommand {
     var policies = "Policies"
     @Flag(name: .long, help: "Do not create demo parties and open offers.")
     var noDemo = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The transparency log's origin, fixed for the ledger's lifetime (default: mydata-broker/ and 16 hex digits of the broker key's hash).",
+            valueName: "origin"))
+    var logOrigin: String?
+
+    func validate() throws {
+        if let logOrigin, !LogOrigin.isValid(logOrigin) {
+            throw ValidationError(
+                "--log-origin '\(logOrigin)' cannot name a log: give 1 to \(LogOrigin.bytesMax) bytes without spaces or '+', such as example.com/mydata"
+            )
+        }
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -26,16 +41,15 @@ struct AdminInit: AsyncParsableCommand {
                 var keys = identity.publicKeys
                 keys.role = "broker"
                 try DataDirectory.writePublicKeys(keys, to: directory.brokerPublicKeyURL)
-                // The log's verifier key beside it, to publish with it (Keys/README.md).
-                try Data((LogVerifierKey.vkey(for: identity.signingKey.verifyingKey) + "\n").utf8).write(
-                    to: directory.brokerVKeyURL, options: .atomic)
             }
             let broker = try await LocalBroker.open(
                 directory, store: global.resolvedStore, purpose: .initialising,
                 allowAsyncCommit: global.allowAsyncCommit)
             let head = try await broker.session { broker in
                 _ = try directory.vaultKey(create: true)
-                try await broker.service.initialise()
+                try await broker.service.initialise(logOrigin: logOrigin)
+                // The log's verifier key beside broker.pub, to publish with it (Keys/README.md).
+                try Data((try await LogVerifierKey.vkey(of: broker.service) + "\n").utf8).write(to: directory.brokerVKeyURL, options: .atomic)
                 if try LedgerIdentity.read(directory) == nil, let first = try await broker.store.events(from: 1, limit: 1).first {
                     try LedgerIdentity(brokerSigningKey: broker.service.identity.publicKeys.signingKey, firstEventHash: first.hash).write(
                         to: directory)

@@ -19,14 +19,16 @@ struct AdminLogVKey: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let directory = DataDirectory(global.resolvedDataDir)
-            let key = try DataDirectory.readPublicKeys(directory.brokerPublicKeyURL).verifyingKey()
-            print(LogVerifierKey.vkey(for: key))
+            let broker = try await LocalBroker.open(global)
+            let vkey = try await broker.session { broker in try await LogVerifierKey.vkey(of: broker.service) }
+            print(vkey)
         }
     }
 }
 
 /// The broker's log verifier key: its Ed25519 key under the log's origin, as a C2SP vkey.
 enum LogVerifierKey {
-    static func vkey(for key: VerifyingKey) -> String { NoteVerifier(name: LogOrigin.derived(from: key), key: key).vkey }
+    static func vkey(of service: BrokerService) async throws -> String {
+        NoteVerifier(name: try await service.logOrigin(), key: service.identity.signingKey.verifyingKey).vkey
+    }
 }
