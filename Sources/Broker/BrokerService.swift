@@ -22,6 +22,12 @@ public final class BrokerService: Sendable {
     private let policyCache = PolicyCache()
     /// Which key signs for an author id.
     public let signers: Signers
+    /// The witnesses that cosign the log's checkpoints, when `serve` has any (`--witness`).
+    public var witnessing: (any LogWitnessing)? {
+        get { witnessingBox.value }
+        set { witnessingBox.value = newValue }
+    }
+    private let witnessingBox = WitnessingBox()
 
     public init(
         store: any BrokerStore, identity: Identity, clock: any Clock = SystemClock(),
@@ -508,5 +514,23 @@ final class PolicyCache: @unchecked Sendable {
 
     func set(_ version: Int, _ policy: ActivePolicy?) {
         lock.withLock { entry = (version, policy) }
+    }
+}
+
+/// Where the log's checkpoints get their witnesses' cosignatures (`serve --witness`).
+public protocol LogWitnessing: Sendable {
+    /// The signed note of the checkpoint of `size` with every cosignature the witnesses gave,
+    /// waiting a bounded time for the witnesses that have not cosigned it yet; nil when it has
+    /// none to add.
+    func cosigned(size: UInt64) async throws -> (size: UInt64, note: String)?
+}
+
+/// The one mutable setting of a `BrokerService`, set once by `serve` before it takes requests.
+private final class WitnessingBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any LogWitnessing)?
+    var value: (any LogWitnessing)? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

@@ -13,7 +13,8 @@ public enum ProjectionChange: Sendable, Equatable {
     case insertRequest(ConsentRequest)
     case withdrawRequest(id: String, at: Timestamp)
     case insertConsent(Consent)
-    case revokeConsent(id: String, at: Timestamp)
+    /// `sequence` is the revocation's (0 until the store sets it, `withSequence`).
+    case revokeConsent(id: String, at: Timestamp, sequence: UInt64)
     case attestDevice(DeviceBinding)
     case confirmDevice(manufacturer: String, deviceID: String, at: Timestamp)
     case appendAccess(AccessLogEntry)
@@ -102,7 +103,7 @@ public enum Projection {
                         revokedAt: nil, grantSequence: 0))
             ]
         case .consentRevoked(let e):
-            return [.revokeConsent(id: e.consentID, at: time)]
+            return [.revokeConsent(id: e.consentID, at: time, sequence: 0)]
         case .deviceAttested(let e):
             return [
                 .attestDevice(
@@ -146,6 +147,8 @@ extension ProjectionChange {
         case .insertConsent(var c):
             c.grantSequence = sequence
             return .insertConsent(c)
+        case .revokeConsent(let id, let at, _):
+            return .revokeConsent(id: id, at: at, sequence: sequence)
         case .appendAccess(var a):
             a.sequence = sequence
             return .appendAccess(a)

@@ -84,16 +84,20 @@ public struct Consent: Sendable, Equatable, Codable {
     public var revokedAt: Timestamp?
     /// Where the signed grant sits in the ledger.
     public var grantSequence: UInt64
+    /// Where the revocation sits in the ledger, once there is one.
+    public var revokeSequence: UInt64?
 
     public init(
         id: String, requestID: String, requestHash: String, subject: String, recipient: String,
         terms: ConsentTerms, grantedAt: Timestamp, expiresAt: Timestamp, policyVersion: String,
-        policyHash: String, sensitiveConfirmed: Bool, revokedAt: Timestamp?, grantSequence: UInt64
+        policyHash: String, sensitiveConfirmed: Bool, revokedAt: Timestamp?, grantSequence: UInt64,
+        revokeSequence: UInt64? = nil
     ) {
         self.id = id; self.requestID = requestID; self.requestHash = requestHash; self.subject = subject
         self.recipient = recipient; self.terms = terms; self.grantedAt = grantedAt; self.expiresAt = expiresAt
         self.policyVersion = policyVersion; self.policyHash = policyHash
         self.sensitiveConfirmed = sensitiveConfirmed; self.revokedAt = revokedAt; self.grantSequence = grantSequence
+        self.revokeSequence = revokeSequence
     }
 
     /// `active`, `revoked` or `expired` at `now`.

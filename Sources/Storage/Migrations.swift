@@ -255,6 +255,17 @@ enum Migrations {
             // The broker's checkpoints as signed C2SP notes, by tree size.
             try db.execute(sql: "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY CHECK (size > 0), note TEXT NOT NULL)")
         }
+        migrator.registerMigration("v10-revoke-seq") { db in
+            // Where a consent's revocation sits in the ledger, for the log proof in its receipt;
+            // filled for consents revoked before, from their revocation events.
+            try db.execute(
+                sql: """
+                    ALTER TABLE consents ADD COLUMN revoke_seq INTEGER;
+                    UPDATE consents SET revoke_seq = r.seq
+                        FROM (SELECT seq, stream_id FROM events WHERE type = 'consent.revoked') AS r
+                        WHERE r.stream_id = 'consent:' || consents.id;
+                    """)
+        }
         return migrator
     }
 

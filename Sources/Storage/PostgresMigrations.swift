@@ -259,6 +259,15 @@ enum PostgresMigrations {
             CREATE TABLE log_checkpoints (size BIGINT PRIMARY KEY CHECK (size > 0), note TEXT NOT NULL);
             """
         ),
+        (
+            "v10-revoke-seq",
+            """
+            ALTER TABLE consents ADD COLUMN revoke_seq BIGINT;
+            UPDATE consents SET revoke_seq = r.seq
+                FROM (SELECT seq, stream_id FROM events WHERE type = 'consent.revoked') AS r
+                WHERE r.stream_id = 'consent:' || consents.id;
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

@@ -120,8 +120,9 @@ enum PostgresProjection {
                         \(c.grantedAt.milliseconds), \(c.expiresAt.milliseconds), \(c.policyVersion), \(c.policyHash),
                         \(c.sensitiveConfirmed), NULL, \(Int64(c.grantSequence)))
                 """, logger: logger)
-        case .revokeConsent(let id, let at):
-            try await conn.query("UPDATE consents SET revoked_ms = \(at.milliseconds) WHERE id = \(id)", logger: logger)
+        case .revokeConsent(let id, let at, let sequence):
+            try await conn.query(
+                "UPDATE consents SET revoked_ms = \(at.milliseconds), revoke_seq = \(Int64(sequence)) WHERE id = \(id)", logger: logger)
             // In the same transaction as the revocation: the recipient will be told, whatever happens next.
             try await conn.query(
                 """

@@ -95,16 +95,16 @@ extension PostgresStore {
 
     private static let consentColumns = """
         id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms, policy_version, policy_hash,
-        sensitive_confirmed, revoked_ms, grant_seq
+        sensitive_confirmed, revoked_ms, grant_seq, revoke_seq
         """
-    private typealias ConsentRow = (String, String, String, String, String, ByteBuffer, Int64, Int64, String, String, Bool, Int64?, Int64)
+    private typealias ConsentRow = (String, String, String, String, String, ByteBuffer, Int64, Int64, String, String, Bool, Int64?, Int64, Int64?)
 
     private static func consent(_ r: ConsentRow) throws -> Consent {
         Consent(
             id: r.0, requestID: r.1, requestHash: r.2, subject: r.3, recipient: r.4,
             terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.5)), grantedAt: Timestamp(milliseconds: r.6),
             expiresAt: Timestamp(milliseconds: r.7), policyVersion: r.8, policyHash: r.9, sensitiveConfirmed: r.10,
-            revokedAt: r.11.map(Timestamp.init(milliseconds:)), grantSequence: UInt64(r.12))
+            revokedAt: r.11.map(Timestamp.init(milliseconds:)), grantSequence: UInt64(r.12), revokeSequence: r.13.map(UInt64.init))
     }
 
     private func consents(_ query: PostgresQuery) async throws -> [Consent] {

@@ -98,8 +98,10 @@ enum ProjectionSQL {
                 c.grantedAt.milliseconds, c.expiresAt.milliseconds, c.policyVersion, c.policyHash,
                 c.sensitiveConfirmed, Int64(c.grantSequence),
             ])
-        case .revokeConsent(let id, let at):
-            try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ? WHERE id = ?").execute(arguments: [at.milliseconds, id])
+        case .revokeConsent(let id, let at, let sequence):
+            try db.cachedStatement(sql: "UPDATE consents SET revoked_ms = ?, revoke_seq = ? WHERE id = ?").execute(arguments: [
+                at.milliseconds, Int64(sequence), id,
+            ])
             assertOneRow(db, "consent \(id)")
             // In the same transaction as the revocation: the recipient will be told, whatever happens next.
             try db.cachedStatement(

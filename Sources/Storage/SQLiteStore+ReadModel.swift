@@ -237,7 +237,7 @@ extension SQLiteStore {
             policyVersion: row["policy_version"], policyHash: row["policy_hash"],
             sensitiveConfirmed: row["sensitive_confirmed"],
             revokedAt: (row["revoked_ms"] as Int64?).map(Timestamp.init(milliseconds:)),
-            grantSequence: UInt64(row["grant_seq"] as Int64))
+            grantSequence: UInt64(row["grant_seq"] as Int64), revokeSequence: (row["revoke_seq"] as Int64?).map(UInt64.init))
     }
 
     private static func binding(from row: Row) -> DeviceBinding {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Broker
 import Foundation
+import Ledger
 import Sodium
 
 struct ReceiptCommand: AsyncParsableCommand {
@@ -43,6 +44,7 @@ struct ReceiptVerify: AsyncParsableCommand {
     var file: String
     @Option(name: .long, help: ArgumentHelp("The broker's public key file (default: keys/broker.pub in the data directory).", valueName: "file"))
     var brokerKey: String?
+    @OptionGroup var logTrust: LogTrustOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -51,17 +53,85 @@ struct ReceiptVerify: AsyncParsableCommand {
             guard let data = try InputFile.read(file, bytesMax: InputLimits.receiptFileBytesMax) else {
                 throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
             }
-            let signed = try ReceiptVerifier.verify(data, brokerKey: key)
-            let r = signed.receipt
+            let verified = try ReceiptVerifier.verify(data, brokerKey: key, trust: try logTrust.trust(dataDir: global.resolvedDataDir))
+            let r = verified.signed.receipt
             if global.json {
-                struct Verified: Encodable { var valid = true; var consent: String; var status: String; var statusAt: String }
-                try Terminal.printJSON(Verified(consent: r.recordID, status: r.status, statusAt: r.statusAt))
+                struct Verified: Encodable {
+                    var valid = true; var consent: String; var status: String; var statusAt: String
+                    var logSize: UInt64?; var logOrigin: String?; var cosigners: [String]
+                }
+                try Terminal.printJSON(
+                    Verified(
+                        consent: r.recordID, status: r.status, statusAt: r.statusAt, logSize: verified.grantCheckpoint?.size,
+                        logOrigin: verified.grantCheckpoint?.origin, cosigners: verified.cosigners))
             } else {
                 print(
                     "Valid receipt: consent \(r.recordID) by \(r.piiPrincipalID) to \(r.piiController.id) for \(r.purposes.map(\.id).joined(separator: ",")),"
                 )
                 print("signed by the person and by the broker; status \(r.status) at \(r.statusAt).")
+                if let checkpoint = verified.grantCheckpoint {
+                    let witnessed =
+                        verified.cosigners.isEmpty ? "" : ", cosigned by \(verified.cosigners.joined(separator: ", "))"
+                    print("The grant is in the log \(checkpoint.origin) (entry \(r.evidence.ledgerSequence - 1) of \(checkpoint.size)\(witnessed)).")
+                    if let revoked = verified.revocationCheckpoint, let revocation = r.revocation {
+                        print("The revocation is in it too (entry \(revocation.ledgerSequence - 1) of \(revoked.size)).")
+                    }
+                } else {
+                    print("It carries no log proof: it was made before the broker had a transparency log.")
+                }
             }
         }
+    }
+}
+
+/// Which log and witnesses a proof must be signed by (`receipt verify`, `access-log verify`).
+struct LogTrustOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The broker's log verifier key, as text or a file (default: keys/broker.vkey in the data directory, if there is one).",
+            valueName: "vkey"))
+    var logVKey: String?
+    @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp("A witness's cosignature verifier key, as text or a file; repeat for more witnesses.", valueName: "vkey"))
+    var witnesses: [String] = []
+    @Option(
+        name: .long,
+        help: ArgumentHelp("How many of the --witness keys must have cosigned (default: 1 when any is given).", valueName: "n"))
+    var witnessQuorum: Int?
+
+    func validate() throws {
+        if let witnessQuorum, witnessQuorum < 0 || witnessQuorum > witnesses.count {
+            throw ValidationError("--witness-quorum is between 0 and the number of --witness keys (\(witnesses.count))")
+        }
+    }
+
+    func trust(dataDir: String) throws -> ReceiptVerifier.LogTrust {
+        var log: NoteVerifier?
+        if let logVKey {
+            log = try Self.read(logVKey, kind: .ed25519, what: "--log-vkey")
+        } else {
+            let url = DataDirectory(dataDir).brokerVKeyURL
+            if FileManager.default.fileExists(atPath: url.path) { log = try Self.read(url.path, kind: .ed25519, what: url.path) }
+        }
+        let witnessKeys = try witnesses.map { try Self.read($0, kind: .cosignature, what: "--witness") }
+        return ReceiptVerifier.LogTrust(log: log, witnesses: witnessKeys, quorum: witnessQuorum ?? (witnessKeys.isEmpty ? 0 : 1))
+    }
+
+    /// A vkey given as its text, or as a file holding it on its first line.
+    static func read(_ argument: String, kind: NoteVerifier.Kind, what: String) throws -> NoteVerifier {
+        var text = argument
+        if NoteVerifier(vkey: argument) == nil {
+            guard let data = try InputFile.read(argument, bytesMax: 4096) else {
+                throw CLIError(message: "\(what) \(argument) is neither a vkey nor a readable file", exitCode: ExitCodes.failure)
+            }
+            text = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        }
+        guard let verifier = NoteVerifier(vkey: text.trimmingCharacters(in: .whitespaces)), verifier.kind == kind else {
+            let expected = kind == .ed25519 ? "an Ed25519 note vkey (type 0x01)" : "a cosignature vkey (type 0x04)"
+            throw CLIError(message: "\(what) \(argument) is not \(expected): name+keyID+base64", exitCode: ExitCodes.failure)
+        }
+        return verifier
     }
 }

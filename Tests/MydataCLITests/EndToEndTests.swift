@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import Ledger
+import Sodium
 import TestSupport
 import Testing
 
@@ -67,6 +69,10 @@ struct EndToEndTests {
         let verified = try cli.run(["receipt", "verify", receiptFile, "--broker-key", dir.file("data/keys/broker.pub").path])
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(verified.stdout.contains("Valid receipt"))
+        #expect(verified.stdout.contains("The grant is in the log mydata-broker/"), "the receipt carries a log proof: \(verified.stdout)")
+        let unwitnessed = try cli.run(["receipt", "verify", receiptFile, "--witness", Self.someWitnessVKey])
+        #expect(unwitnessed.status == 4 && unwitnessed.stderr.contains("fewer than the quorum of 1"), "\(unwitnessed.stderr)")
+        let pristine = try String(contentsOfFile: receiptFile, encoding: .utf8)
 
         var text = try String(contentsOfFile: receiptFile, encoding: .utf8)
         text = text.replacingOccurrences(of: "\"retentionDays\" : 90", with: "\"retentionDays\" : 9000")
@@ -79,12 +85,46 @@ struct EndToEndTests {
         #expect(again.stderr.contains("consentAlreadyRevoked"))
         let after = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
         #expect(after[0]["status"] as? String == "revoked")
+        // The receipt made now proves the revocation too; the one made before still proves the grant.
+        #expect(try cli.run(["receipt", consentID, "-o", receiptFile]).status == 0)
+        let revoked = try cli.run(["receipt", "verify", receiptFile])
+        #expect(revoked.status == 0 && revoked.stdout.contains("The revocation is in it too"), "\(revoked.stdout)\(revoked.stderr)")
+        try pristine.write(toFile: receiptFile, atomically: true, encoding: .utf8)
+        #expect(try cli.run(["receipt", "verify", receiptFile]).status == 0)
 
         let verify = try cli.run(["admin", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("Ledger intact"))
         let rebuild = try cli.run(["admin", "rebuild"])
         #expect(rebuild.stdout.contains("identical"))
+    }
+
+    /// A witness key no test broker is cosigned by.
+    static let someWitnessVKey = NoteVerifier(name: "witness.example/w1", key: try! SigningKey().verifyingKey, kind: .cosignature).vkey
+
+    @Test("the log's origin is set once at admin init: the checkpoints and the vkey carry it, and it never changes")
+    func logOriginFixedAtInit() throws {
+        let cli = self.cli
+        let malformed = try cli.run(["admin", "init", "--log-origin", "broker example"])
+        #expect(malformed.status == 64 && malformed.stderr.contains("cannot name a log"), "\(malformed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data/keys").path), "a refused origin writes nothing")
+        #expect(try cli.run(["admin", "init", "--log-origin", "broker.example/mydata"]).status == 0)
+        let vkey = try String(contentsOfFile: dir.file("data/keys/broker.vkey").path, encoding: .utf8)
+        #expect(vkey.hasPrefix("broker.example/mydata+"))
+        #expect(try cli.run(["admin", "log", "vkey"]).stdout == vkey)
+        let other = try cli.run(["admin", "init", "--log-origin", "broker.example/other"])
+        #expect(other.status == 3 && other.stderr.contains("never changes"), "\(other.stderr)")
+        #expect(try cli.run(["admin", "init", "--log-origin", "broker.example/mydata"]).status == 0)
+        #expect(try cli.run(["key", "init"]).status == 0)
+        #expect(try cli.run(["grant", try firstRequest(cli), "--yes"]).status == 0)
+        let consents = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
+        let consentID = try #require(Self.consent(consents[0])["id"] as? String)
+        let receiptFile = dir.file("receipt.json").path
+        #expect(try cli.run(["receipt", consentID, "-o", receiptFile]).status == 0)
+        let verified = try cli.run(["receipt", "verify", receiptFile])
+        #expect(verified.stdout.contains("The grant is in the log broker.example/mydata "), "\(verified.stdout)\(verified.stderr)")
+        let verify = try cli.run(["admin", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
     @Test("without --yes and without a terminal, grant asks for nothing and signs nothing")

@@ -17,6 +17,21 @@ extension BrokerService {
             throw ConsentError(.consentNotFound, "the grant of \(consentID) is not where the projection says; run `mydata admin verify`")
         }
         let checkpoint = try await store.checkpoints().first { $0.sequence >= grant.sequence }
+        let grantProof = try await logProof(sequence: grant.sequence)
+        var revocation: ConsentReceipt.RevocationEvidence?
+        if let sequence = consent.revokeSequence, sequence > 0 {
+            guard let revoked = try await store.events(from: sequence, limit: 1).first,
+                revoked.event.type == DomainEvent.TypeName.consentRevoked, revoked.event.streamID == grant.event.streamID
+            else {
+                throw ConsentError(
+                    .consentNotFound, "the revocation of \(consentID) is not where the projection says; run `mydata admin verify`")
+            }
+            revocation = .init(
+                ledgerSequence: revoked.sequence, previousHash: Hex.encode(revoked.previousHash), eventHash: Hex.encode(revoked.hash),
+                streamID: revoked.event.streamID, eventType: revoked.event.type, schemaVersion: revoked.event.schemaVersion,
+                eventTime: revoked.event.time.milliseconds, authorID: revoked.event.authorID, payload: Base64.encode(revoked.event.payload),
+                signature: Base64.encode(revoked.event.signature), logProof: try await logProof(sequence: revoked.sequence).encoded)
+        }
         let policy = try await store.activePolicy()
         let recipient = try await store.party(consent.recipient)
         let now = clock.now()
@@ -43,7 +58,8 @@ extension BrokerService {
                     .init(
                         sequence: $0.sequence, headHash: Hex.encode($0.headHash),
                         time: $0.time.milliseconds, signature: Base64.encode($0.signature))
-                }))
+                }, previousHash: Hex.encode(grant.previousHash), logProof: grantProof.encoded),
+            revocation: revocation)
         let signature = identity.signingKey.sign(try SignedReceipt.signedBytes(receipt))
         return SignedReceipt(
             receipt: receipt,
@@ -51,5 +67,30 @@ extension BrokerService {
                 algorithm: "Ed25519", keyID: identity.id,
                 publicKey: identity.publicKeys.signingKey,
                 value: Base64.encode(signature.bytes)))
+    }
+}
+
+extension BrokerService {
+    /// A c2sp.org/tlog-proof@v1 proof that the event at ledger `sequence` (leaf `sequence − 1`)
+    /// is in the log, on the newest signed checkpoint, which covers it: when none does yet, the
+    /// broker signs one first rather than hand out a proof that cannot verify. With witnesses
+    /// configured (`witnessing`), it first waits a bounded time for their cosignatures.
+    ///
+    /// - Throws: `LedgerError` when the ledger has no such event.
+    public func logProof(sequence: UInt64) async throws -> TlogProof {
+        var latest = try await store.latestLogCheckpoint()
+        if (latest?.size ?? 0) < sequence {
+            try await signCheckpoint()
+            latest = try await store.latestLogCheckpoint()
+        }
+        guard let size = latest?.size, size >= sequence, sequence > 0 else {
+            throw LedgerError(.corruptRecord, "the ledger has no event \(sequence) for a log proof")
+        }
+        if let witnessing { latest = try await witnessing.cosigned(size: size) ?? latest }
+        guard let text = latest?.note, let note = SignedNote.parse(Array(text.utf8)) else {
+            throw LedgerError(.corruptRecord, "the log checkpoint of size \(size) is not a signed note; run `mydata admin verify`")
+        }
+        let hashes = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: store.cachedNodeReader())
+        return TlogProof(index: sequence - 1, hashes: hashes, checkpoint: note)
     }
 }

@@ -32,6 +32,30 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
         public var subjectSignature: String
         /// The broker checkpoint covering the grant, if one was signed yet.
         public var checkpoint: CheckpointRef?
+        /// The hash of the event before the grant (hex): with the fields above it gives the
+        /// grant's `eventHash`, the log entry the proof is for. Absent in older receipts.
+        public var previousHash: String?
+        /// A c2sp.org/tlog-proof@v1 proof that the grant is in the broker's transparency log
+        /// (leaf `ledgerSequence − 1`). Absent in older receipts.
+        public var logProof: String?
+    }
+    /// The revocation event, as the ledger holds it, with its log proof.
+    public struct RevocationEvidence: Codable, Sendable, Equatable {
+        public var ledgerSequence: UInt64
+        /// Hex: the hash of the event before it, and its own.
+        public var previousHash: String
+        public var eventHash: String
+        public var streamID: String
+        public var eventType: String
+        public var schemaVersion: UInt16
+        public var eventTime: Int64
+        /// The person's id, or `broker` for a revocation the broker made (an erasure).
+        public var authorID: String
+        /// Base64: the canonical payload and the author's signature (empty for the broker).
+        public var payload: String
+        public var signature: String
+        /// A c2sp.org/tlog-proof@v1 proof that the revocation is in the broker's log.
+        public var logProof: String
     }
     public struct CheckpointRef: Codable, Sendable, Equatable {
         public var sequence: UInt64
@@ -69,6 +93,8 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
     public var status: String
     public var statusAt: String
     public var evidence: Evidence
+    /// The revocation, once there is one (absent in older receipts).
+    public var revocation: RevocationEvidence?
 }
 
 /// A receipt and the broker's signature over its canonical JSON.

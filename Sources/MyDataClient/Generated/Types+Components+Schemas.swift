@@ -1028,6 +1028,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Consent/grantSequence`.
             public var grantSequence: Swift.Int64
+            /// Where the revocation sits in the ledger, once there is one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Consent/revokeSequence`.
+            public var revokeSequence: Swift.Int64?
             /// Creates a new `Consent`.
             ///
             /// - Parameters:
@@ -1044,6 +1048,7 @@ extension Components {
             ///   - sensitiveConfirmed:
             ///   - revokedAt:
             ///   - grantSequence: Where the person's signed grant sits in the ledger.
+            ///   - revokeSequence: Where the revocation sits in the ledger, once there is one.
             public init(
                 id: Swift.String,
                 requestID: Swift.String,
@@ -1057,7 +1062,8 @@ extension Components {
                 policyHash: Components.Schemas.Hash,
                 sensitiveConfirmed: Swift.Bool,
                 revokedAt: Components.Schemas.Timestamp? = nil,
-                grantSequence: Swift.Int64
+                grantSequence: Swift.Int64,
+                revokeSequence: Swift.Int64? = nil
             ) {
                 self.id = id
                 self.requestID = requestID
@@ -1072,6 +1078,7 @@ extension Components {
                 self.sensitiveConfirmed = sensitiveConfirmed
                 self.revokedAt = revokedAt
                 self.grantSequence = grantSequence
+                self.revokeSequence = revokeSequence
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -1087,6 +1094,7 @@ extension Components {
                 case sensitiveConfirmed
                 case revokedAt
                 case grantSequence
+                case revokeSequence
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentItem`.
@@ -1738,6 +1746,8 @@ extension Components {
             public var statusAt: Foundation.Date
             /// - Remark: Generated from `#/components/schemas/ConsentReceipt/evidence`.
             public var evidence: Components.Schemas.ReceiptEvidence
+            /// - Remark: Generated from `#/components/schemas/ConsentReceipt/revocation`.
+            public var revocation: Components.Schemas.ReceiptRevocation?
             /// Creates a new `ConsentReceipt`.
             ///
             /// - Parameters:
@@ -1768,6 +1778,7 @@ extension Components {
             ///   - status:
             ///   - statusAt:
             ///   - evidence:
+            ///   - revocation:
             public init(
                 schemaVersion: OpenAPIRuntime.OpenAPIValueContainer,
                 recordID: Swift.String,
@@ -1795,7 +1806,8 @@ extension Components {
                 requestHash: Components.Schemas.Hash,
                 status: Components.Schemas.ConsentReceipt.StatusPayload,
                 statusAt: Foundation.Date,
-                evidence: Components.Schemas.ReceiptEvidence
+                evidence: Components.Schemas.ReceiptEvidence,
+                revocation: Components.Schemas.ReceiptRevocation? = nil
             ) {
                 self.schemaVersion = schemaVersion
                 self.recordID = recordID
@@ -1824,6 +1836,7 @@ extension Components {
                 self.status = status
                 self.statusAt = statusAt
                 self.evidence = evidence
+                self.revocation = revocation
             }
             public enum CodingKeys: String, CodingKey {
                 case schemaVersion
@@ -1853,6 +1866,7 @@ extension Components {
                 case status
                 case statusAt
                 case evidence
+                case revocation
             }
         }
         /// - Remark: Generated from `#/components/schemas/ReceiptPartyRef`.
@@ -1941,6 +1955,12 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ReceiptEvidence/checkpoint`.
             public var checkpoint: Components.Schemas.ReceiptEvidence.CheckpointPayload?
+            /// - Remark: Generated from `#/components/schemas/ReceiptEvidence/previousHash`.
+            public var previousHash: Components.Schemas.Hash?
+            /// A c2sp.org/tlog-proof@v1 proof that the grant (leaf ledgerSequence − 1, whose entry is eventHash, recomputed from previousHash and the fields above) is in the broker's transparency log; docs/transparency.md.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiptEvidence/logProof`.
+            public var logProof: Swift.String?
             /// Creates a new `ReceiptEvidence`.
             ///
             /// - Parameters:
@@ -1954,6 +1974,8 @@ extension Components {
             ///   - subjectKey:
             ///   - subjectSignature:
             ///   - checkpoint: The first broker checkpoint at or after the grant, if one was signed yet.
+            ///   - previousHash:
+            ///   - logProof: A c2sp.org/tlog-proof@v1 proof that the grant (leaf ledgerSequence − 1, whose entry is eventHash, recomputed from previousHash and the fields above) is in the broker's transparency log; docs/transparency.md.
             public init(
                 ledgerSequence: Swift.Int64,
                 eventHash: Components.Schemas.Hash,
@@ -1964,7 +1986,9 @@ extension Components {
                 payload: OpenAPIRuntime.Base64EncodedData,
                 subjectKey: OpenAPIRuntime.Base64EncodedData,
                 subjectSignature: OpenAPIRuntime.Base64EncodedData,
-                checkpoint: Components.Schemas.ReceiptEvidence.CheckpointPayload? = nil
+                checkpoint: Components.Schemas.ReceiptEvidence.CheckpointPayload? = nil,
+                previousHash: Components.Schemas.Hash? = nil,
+                logProof: Swift.String? = nil
             ) {
                 self.ledgerSequence = ledgerSequence
                 self.eventHash = eventHash
@@ -1976,6 +2000,8 @@ extension Components {
                 self.subjectKey = subjectKey
                 self.subjectSignature = subjectSignature
                 self.checkpoint = checkpoint
+                self.previousHash = previousHash
+                self.logProof = logProof
             }
             public enum CodingKeys: String, CodingKey {
                 case ledgerSequence
@@ -1988,6 +2014,93 @@ extension Components {
                 case subjectKey
                 case subjectSignature
                 case checkpoint
+                case previousHash
+                case logProof
+            }
+        }
+        /// The revocation event as the ledger holds it, with its log proof.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ReceiptRevocation`.
+        public struct ReceiptRevocation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/ledgerSequence`.
+            public var ledgerSequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/previousHash`.
+            public var previousHash: Components.Schemas.Hash
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/eventHash`.
+            public var eventHash: Components.Schemas.Hash
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/streamID`.
+            public var streamID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/eventType`.
+            public var eventType: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/schemaVersion`.
+            public var schemaVersion: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/eventTime`.
+            public var eventTime: Components.Schemas.Timestamp
+            /// The person's id, or `broker` for a revocation by erasure.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/authorID`.
+            public var authorID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/payload`.
+            public var payload: OpenAPIRuntime.Base64EncodedData
+            /// The author's signature; empty for the broker.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/signature`.
+            public var signature: OpenAPIRuntime.Base64EncodedData
+            /// A c2sp.org/tlog-proof@v1 proof that the revocation is in the log.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiptRevocation/logProof`.
+            public var logProof: Swift.String
+            /// Creates a new `ReceiptRevocation`.
+            ///
+            /// - Parameters:
+            ///   - ledgerSequence:
+            ///   - previousHash:
+            ///   - eventHash:
+            ///   - streamID:
+            ///   - eventType:
+            ///   - schemaVersion:
+            ///   - eventTime:
+            ///   - authorID: The person's id, or `broker` for a revocation by erasure.
+            ///   - payload:
+            ///   - signature: The author's signature; empty for the broker.
+            ///   - logProof: A c2sp.org/tlog-proof@v1 proof that the revocation is in the log.
+            public init(
+                ledgerSequence: Swift.Int64,
+                previousHash: Components.Schemas.Hash,
+                eventHash: Components.Schemas.Hash,
+                streamID: Swift.String,
+                eventType: Swift.String,
+                schemaVersion: Swift.Int,
+                eventTime: Components.Schemas.Timestamp,
+                authorID: Swift.String,
+                payload: OpenAPIRuntime.Base64EncodedData,
+                signature: OpenAPIRuntime.Base64EncodedData,
+                logProof: Swift.String
+            ) {
+                self.ledgerSequence = ledgerSequence
+                self.previousHash = previousHash
+                self.eventHash = eventHash
+                self.streamID = streamID
+                self.eventType = eventType
+                self.schemaVersion = schemaVersion
+                self.eventTime = eventTime
+                self.authorID = authorID
+                self.payload = payload
+                self.signature = signature
+                self.logProof = logProof
+            }
+            public enum CodingKeys: String, CodingKey {
+                case ledgerSequence
+                case previousHash
+                case eventHash
+                case streamID
+                case eventType
+                case schemaVersion
+                case eventTime
+                case authorID
+                case payload
+                case signature
+                case logProof
             }
         }
     }
