@@ -28,6 +28,8 @@ protocol PersonalBroker: Sendable {
     func partyName(_ id: String) async throws -> String?
     func consents(subject: String, limit: Int) async throws -> [Consent]
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    /// A tlog-proof (text) of the delivery at ledger `sequence` of the person's data.
+    func deliveryProof(sequence: UInt64, subject: String) async throws -> String
     func deviceBindings(subject: String) async throws -> [DeviceBinding]
     func receipt(consentID: String, subject: String) async throws -> SignedReceipt
     func isRegistered(_ subject: String) async throws -> Bool
@@ -97,6 +99,9 @@ struct LocalPersonalBroker: PersonalBroker {
     func partyName(_ id: String) async throws -> String? { try await store.party(id)?.name }
     func consents(subject: String, limit: Int) async throws -> [Consent] { try await store.consents(subject: subject, limit: limit) }
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] { try await store.accessLog(subject: subject, limit: limit) }
+    func deliveryProof(sequence: UInt64, subject: String) async throws -> String {
+        try await local.service.deliveryProof(sequence: sequence, subject: subject).encoded
+    }
     func deviceBindings(subject: String) async throws -> [DeviceBinding] { try await store.deviceBindings(subject: subject) }
     func receipt(consentID: String, subject: String) async throws -> SignedReceipt {
         try await local.service.receipt(consentID: consentID, subject: subject)

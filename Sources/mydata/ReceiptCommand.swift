@@ -87,7 +87,7 @@ struct ReceiptVerify: AsyncParsableCommand {
 /// Which log and witnesses a proof must be signed by (`receipt verify`, `access-log verify`).
 struct LogTrustOptions: ParsableArguments {
     @Option(
-        name: .long,
+        name: .customLong("log-vkey"),
         help: ArgumentHelp(
             "The broker's log verifier key, as text or a file (default: keys/broker.vkey in the data directory, if there is one).",
             valueName: "vkey"))

@@ -96,6 +96,12 @@ struct RemoteBroker: PersonalBroker {
         return try await get("/v1/access-log?limit=\(limit)", as: List.self).entries
     }
 
+    func deliveryProof(sequence: UInt64, subject: String) async throws -> String {
+        let reply = try await send("GET", "/v1/access-log/\(sequence)/proof")
+        try Self.check(reply)
+        return String(decoding: reply.body, as: UTF8.self)
+    }
+
     func deviceBindings(subject: String) async throws -> [DeviceBinding] {
         struct List: Decodable { var devices: [DeviceBinding] }
         return try await get("/v1/devices", as: List.self).devices

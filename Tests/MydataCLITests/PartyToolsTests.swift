@@ -118,6 +118,26 @@ struct PartyToolsTests {
         let log = try #require(try w.person.run(["access-log", "--json", "--limit", "500"], environment: w.remote).json() as? [[String: Any]])
         #expect(log.reduce(0) { $0 + ($1["records"] as? Int ?? 0) } == 50_300, "each record logged once")
         #expect(log.allSatisfy { $0["deliveryID"] is String && $0["after"] is String && $0["through"] is String })
+        // One offline proof per delivery, from the broker over HTTP; each names who received what and
+        // verifies with the broker's keys alone; a changed one does not.
+        let proofs = w.work.file("proofs")
+        let listed = try w.person.run(["access-log", "--limit", "3", "--proofs", proofs.path], environment: w.remote)
+        #expect(listed.status == 0 && listed.stdout.contains("Wrote 3 proofs"), "\(listed.stdout)\(listed.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: proofs.path).sorted().map { proofs.appendingPathComponent($0).path }
+        #expect(files.count == 3 && files.allSatisfy { $0.hasSuffix(".tlog-proof") })
+        let keys = [
+            "--broker-key", w.broker.dir.file("data/keys/broker.pub").path, "--log-vkey", w.broker.dir.file("data/keys/broker.vkey").path,
+        ]
+        let checked = try w.person.run(["access-log", "verify", "--json"] + files + keys)
+        #expect(checked.status == 0, "\(checked.stderr)")
+        let proven = try #require(try checked.json() as? [[String: Any]])
+        #expect(proven.map { $0["deliveryID"] as? String } == files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent })
+        #expect(proven.allSatisfy { $0["recipient"] as? String == "safedrive-insurance" && $0["subject"] as? String == w.subject })
+        let proof = try String(contentsOfFile: files[0], encoding: .utf8)
+        let index = try #require(proof.split(separator: "\n").first { $0.hasPrefix("index ") })
+        try proof.replacingOccurrences(of: index + "\n", with: "index 0\n").write(toFile: files[0], atomically: true, encoding: .utf8)
+        let moved = try w.person.run(["access-log", "verify", files[0]] + keys)
+        #expect(moved.status == 4 && moved.stderr.contains("does not verify"), "\(moved.stderr)")
         let accounts = try #require(try w.party("safedrive-insurance", ["accounts", "--json"]).json() as? [String: Any])
         let balances = try #require(accounts["accounts"] as? [[String: Any]]).reduce(0) { $0 + ($1["balance"] as? Int ?? 0) }
         // The demo gives each recipient 50,000 won cash and a 100,000 won voucher; a vehicle page

@@ -4970,6 +4970,323 @@ public enum Operations {
             }
         }
     }
+    /// An offline proof that one delivery of the person's data is in the transparency log.
+    ///
+    /// Only for the **person** whose data was delivered (`403 notConsentSubject` for a party,
+    /// `404 consentNotFound` when the event at `sequence` is not a delivery of their data). A
+    /// `c2sp.org/tlog-proof@v1` proof whose `extra` line is the delivery event
+    /// (`mydata-logged-event-v1` JSON, base64) from which its log entry is recomputed, on the
+    /// newest checkpoint (signed first if none covers it yet). `mydata access-log verify`
+    /// checks it offline; docs/transparency.md.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/{sequence}/proof`.
+    /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)`.
+    public enum GetDeliveryProof {
+        public static let id: Swift.String = "getDeliveryProof"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The delivery's ledger sequence (an access log entry's `sequence`).
+                ///
+                /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/path/sequence`.
+                public var sequence: Swift.Int64
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - sequence: The delivery's ledger sequence (an access log entry's `sequence`).
+                public init(sequence: Swift.Int64) {
+                    self.sequence = sequence
+                }
+            }
+            public var path: Operations.GetDeliveryProof.Input.Path
+            /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A person's Ed25519 public key, base64 (32 bytes), for a person the broker does not know
+                /// yet. Ignored once the person is registered, and for parties.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/header/MyData-Subject-Key`.
+                public var myDataSubjectKey: Components.Parameters.SubjectKey?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDeliveryProof.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - myDataSubjectKey: A person's Ed25519 public key, base64 (32 bytes), for a person the broker does not know
+                ///   - accept:
+                public init(
+                    myDataSubjectKey: Components.Parameters.SubjectKey? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDeliveryProof.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.myDataSubjectKey = myDataSubjectKey
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetDeliveryProof.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetDeliveryProof.Input.Path,
+                headers: Operations.GetDeliveryProof.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/access-log/{sequence}/proof/GET/responses/200/content/text\/plain`.
+                    case plainText(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.plainText`.
+                    ///
+                    /// - Throws: An error if `self` is not `.plainText`.
+                    /// - SeeAlso: `.plainText`.
+                    public var plainText: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .plainText(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetDeliveryProof.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetDeliveryProof.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The proof.
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetDeliveryProof.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetDeliveryProof.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case plainText
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/plain":
+                    self = .plainText
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .plainText:
+                    return "text/plain"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .plainText,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// A party replaces its own keys.
     ///
     /// Signed, as always, with the party's **current** key. The body names the new Ed25519

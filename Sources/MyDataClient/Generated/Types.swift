@@ -180,6 +180,19 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/access-log`.
     /// - Remark: Generated from `#/paths//v1/access-log/get(listAccessLog)`.
     func listAccessLog(_ input: Operations.ListAccessLog.Input) async throws -> Operations.ListAccessLog.Output
+    /// An offline proof that one delivery of the person's data is in the transparency log.
+    ///
+    /// Only for the **person** whose data was delivered (`403 notConsentSubject` for a party,
+    /// `404 consentNotFound` when the event at `sequence` is not a delivery of their data). A
+    /// `c2sp.org/tlog-proof@v1` proof whose `extra` line is the delivery event
+    /// (`mydata-logged-event-v1` JSON, base64) from which its log entry is recomputed, on the
+    /// newest checkpoint (signed first if none covers it yet). `mydata access-log verify`
+    /// checks it offline; docs/transparency.md.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/{sequence}/proof`.
+    /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)`.
+    func getDeliveryProof(_ input: Operations.GetDeliveryProof.Input) async throws -> Operations.GetDeliveryProof.Output
     /// A party replaces its own keys.
     ///
     /// Signed, as always, with the party's **current** key. The body names the new Ed25519
@@ -662,6 +675,27 @@ extension APIProtocol {
     ) async throws -> Operations.ListAccessLog.Output {
         try await listAccessLog(Operations.ListAccessLog.Input(
             query: query,
+            headers: headers
+        ))
+    }
+    /// An offline proof that one delivery of the person's data is in the transparency log.
+    ///
+    /// Only for the **person** whose data was delivered (`403 notConsentSubject` for a party,
+    /// `404 consentNotFound` when the event at `sequence` is not a delivery of their data). A
+    /// `c2sp.org/tlog-proof@v1` proof whose `extra` line is the delivery event
+    /// (`mydata-logged-event-v1` JSON, base64) from which its log entry is recomputed, on the
+    /// newest checkpoint (signed first if none covers it yet). `mydata access-log verify`
+    /// checks it offline; docs/transparency.md.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/{sequence}/proof`.
+    /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)`.
+    public func getDeliveryProof(
+        path: Operations.GetDeliveryProof.Input.Path,
+        headers: Operations.GetDeliveryProof.Input.Headers = .init()
+    ) async throws -> Operations.GetDeliveryProof.Output {
+        try await getDeliveryProof(Operations.GetDeliveryProof.Input(
+            path: path,
             headers: headers
         ))
     }
