@@ -96,6 +96,16 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ], resources: [.copy("Resources/openapi.yaml")]),
+        // A transparency log witness (c2sp.org/tlog-witness): `mydata witness serve`.
+        .target(
+            name: "Witness",
+            dependencies: [
+                "Ledger", "Sodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // The client library (no Hummingbird): the generated client of docs/openapi.yaml, the
         // signing middleware, openers of sealed deliveries, the raw signing client.
         .target(
@@ -110,7 +120,9 @@ let package = Package(
             name: "mydata",
             dependencies: [
                 "Accounting", "BrokerServer", "Broker", "MyDataClient", "MyDataWire", "Storage", "Ports", "Sodium", "Ledger", "Consent", "Vault",
+                "Witness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -25,6 +25,18 @@ public enum BrokerLimits {
     /// Seconds to wait for the accounts' stream version after a failed commit.
     public static let accountingStoreReadSecondsMax = 5.0
 
+    // MARK: Witnesses (`WitnessSubmitter`, `serve --witness`)
+    /// How often the broker looks for a checkpoint its witnesses have not cosigned yet.
+    public static let witnessPollSeconds = 0.25
+    /// The longest a witness may take to answer one submission.
+    public static let witnessAnswerSecondsMax = 10.0
+    /// The longest back-off between two submissions to a witness that is down or refuses.
+    public static let witnessBackoffSecondsMax = 60.0
+    /// The longest a receipt or proof waits for witnesses that are up to cosign its checkpoint.
+    public static let witnessWaitSecondsMax = 5.0
+    /// Witnesses one broker submits to.
+    public static let witnessesMax = 16
+
     // MARK: Revocation callbacks (`CallbackDispatcher`)
 
     /// Seconds a recipient has to answer one notice.

@@ -79,6 +79,11 @@ public final class BrokerService: Sendable {
         try await Self.logOrigin(store: store, brokerKey: identity.signingKey.verifyingKey)
     }
 
+    /// The note verifier key of this broker's log: its Ed25519 key under the log's origin.
+    public func logVerifier() async throws -> NoteVerifier {
+        NoteVerifier(name: try await logOrigin(), key: identity.signingKey.verifyingKey)
+    }
+
     // MARK: Operator actions (broker-authored events)
 
     /// Checks that the ledger was started by this broker's key: a broker with another key would

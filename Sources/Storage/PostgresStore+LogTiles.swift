@@ -50,6 +50,24 @@ extension PostgresStore {
         return out
     }
 
+    public func logCheckpoint(size: UInt64) async throws -> String? {
+        let rows = try await client.query("SELECT note FROM log_checkpoints WHERE size = \(Int64(size))", logger: logger)
+        for try await note in rows.decode(String.self) { return note }
+        return nil
+    }
+
+    public func addLogCosignatures(size: UInt64, _ cosignatures: [NoteSignature]) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { conn in
+            let rows = try await conn.query("SELECT note FROM log_checkpoints WHERE size = \(Int64(size)) FOR UPDATE", logger: self.logger)
+            var stored: String?
+            for try await note in rows.decode(String.self) { stored = note }
+            guard let text = stored, let note = SignedNote.parse(Array(text.utf8)) else { return false }
+            try await conn.query(
+                "UPDATE log_checkpoints SET note = \(note.adding(cosignatures).encoded) WHERE size = \(Int64(size))", logger: self.logger)
+            return true
+        }
+    }
+
     public func rebuildLogTiles() async throws {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", logger: self.logger)

@@ -258,6 +258,23 @@ public final class SQLiteStore: BrokerStore, Sendable {
         }
     }
 
+    public func logCheckpoint(size: UInt64) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT note FROM log_checkpoints WHERE size = ?"), arguments: [Int64(size)])
+        }
+    }
+
+    public func addLogCosignatures(size: UInt64, _ cosignatures: [NoteSignature]) async throws -> Bool {
+        try await pool.write { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT note FROM log_checkpoints WHERE size = ?", arguments: [Int64(size)]),
+                let note = SignedNote.parse(Array(text.utf8))
+            else { return false }
+            try db.execute(
+                sql: "UPDATE log_checkpoints SET note = ? WHERE size = ?", arguments: [note.adding(cosignatures).encoded, Int64(size)])
+            return true
+        }
+    }
+
     public func rebuildLogTiles() async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM log_tiles; UPDATE log_state SET size = 0 WHERE id = 1")

@@ -16,6 +16,8 @@ enum ExitCodes {
     static let aborted: Int32 = 7
     /// The ledger is missing, empty, or not the one this data directory was initialised with.
     static let ledgerIdentity: Int32 = 8
+    /// The broker's transparency log shrank, forked or changed its key since this CLI last saw it.
+    static let logInconsistent: Int32 = 9
 }
 
 /// An error the CLI reports with its own exit code.
@@ -49,6 +51,7 @@ private func describe(_ error: any Error) -> (String, Int32) {
     case let e as LedgerIdentityError: (e.message, ExitCodes.ledgerIdentity)
     case let e as InputFileTooLarge: (e.description, ExitCodes.failure)
     case let e as PolicyError: ("policy error: \(e.description)", ExitCodes.failure)
+    case let e as LogInconsistency: (e.description, ExitCodes.logInconsistent)
     case let e as ReceiptError: ("receipt does not verify: \(e.message)", ExitCodes.verificationFailed)
     case let e as LedgerError where e.code == .storeUnavailable: (e.description, ExitCodes.storeProblem)
     case let e as LedgerError: ("\(e.code): \(e.description)", ExitCodes.failure)

@@ -75,7 +75,13 @@ enum Personal {
             guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
                 throw CLIError(message: "--broker must be an http(s):// URL, got \(url)", exitCode: ExitCodes.failure)
             }
-            return (subject, RemoteBroker(client: BrokerHTTPClient(baseURL: base, identity: try Person.identity(options))))
+            let broker = RemoteBroker(client: BrokerHTTPClient(baseURL: base, identity: try Person.identity(options)))
+            // Every contact checks that the broker's log still extends the one this CLI saw.
+            let monitor = LogMonitor(
+                baseURL: base, configDirectory: options.resolvedConfigDir,
+                trust: try LogTrustOptions.trust(logVKey: nil, witnesses: [], quorum: nil, dataDir: nil))
+            _ = try await monitor.check()
+            return (subject, broker)
         }
         return (subject, LocalPersonalBroker(local: try await LocalBroker.open(options)))
     }

@@ -53,8 +53,26 @@ struct ReceiptVerify: AsyncParsableCommand {
             guard let data = try InputFile.read(file, bytesMax: InputLimits.receiptFileBytesMax) else {
                 throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
             }
-            let verified = try ReceiptVerifier.verify(data, brokerKey: key, trust: try logTrust.trust(dataDir: global.resolvedDataDir))
+            let trust = try logTrust.trust(dataDir: global.resolvedDataDir)
+            let verified = try ReceiptVerifier.verify(data, brokerKey: key, trust: trust)
             let r = verified.signed.receipt
+            // With --broker: the broker's log today must still be an extension of the checkpoints
+            // the receipt's proofs rest on (a broker that rewrote its history fails here).
+            var today: UInt64?
+            if global.resolvedBroker != nil {
+                let monitor = LogMonitor(baseURL: try global.requiredBrokerURL(), configDirectory: global.resolvedConfigDir, trust: trust)
+                for (checkpoint, proof) in [
+                    (verified.grantCheckpoint, r.evidence.logProof), (verified.revocationCheckpoint, r.revocation?.logProof),
+                ] {
+                    guard let checkpoint, let proof, let text = TlogProof.parse(proof)?.checkpoint.encoded else { continue }
+                    let verifier = NoteVerifier(name: checkpoint.origin, key: key)
+                    guard let (currentText, _, current) = try await monitor.current(verifier: verifier, remembered: text) else {
+                        throw LogInconsistency("the broker serves no log checkpoint at all", remembered: text, current: nil)
+                    }
+                    try await monitor.requireExtension(of: checkpoint, evidence: text, by: current, evidence: currentText)
+                    today = current.size
+                }
+            }
             if global.json {
                 struct Verified: Encodable {
                     var valid = true; var consent: String; var status: String; var statusAt: String
@@ -76,6 +94,7 @@ struct ReceiptVerify: AsyncParsableCommand {
                     if let revoked = verified.revocationCheckpoint, let revocation = r.revocation {
                         print("The revocation is in it too (entry \(revocation.ledgerSequence - 1) of \(revoked.size)).")
                     }
+                    if let today { print("The broker's log today (\(today) entries) is a consistent extension of it.") }
                 } else {
                     print("It carries no log proof: it was made before the broker had a transparency log.")
                 }
@@ -107,16 +126,35 @@ struct LogTrustOptions: ParsableArguments {
         }
     }
 
-    func trust(dataDir: String) throws -> ReceiptVerifier.LogTrust {
+    /// The trust the options give, each falling back to its environment variable
+    /// (`MYDATA_LOG_VKEY`, `MYDATA_WITNESSES` with vkeys or files separated by commas,
+    /// `MYDATA_WITNESS_QUORUM`) and the log key to `keys/broker.vkey` in the data directory when
+    /// `dataDir` is given and has one.
+    func trust(dataDir: String?) throws -> ReceiptVerifier.LogTrust {
+        try Self.trust(logVKey: logVKey, witnesses: witnesses, quorum: witnessQuorum, dataDir: dataDir)
+    }
+
+    static func trust(logVKey: String?, witnesses: [String], quorum: Int?, dataDir: String?) throws -> ReceiptVerifier.LogTrust {
+        let env = ProcessInfo.processInfo.environment
         var log: NoteVerifier?
-        if let logVKey {
-            log = try Self.read(logVKey, kind: .ed25519, what: "--log-vkey")
-        } else {
+        if let given = logVKey ?? env["MYDATA_LOG_VKEY"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            log = try read(given, kind: .ed25519, what: "--log-vkey")
+        } else if let dataDir {
             let url = DataDirectory(dataDir).brokerVKeyURL
-            if FileManager.default.fileExists(atPath: url.path) { log = try Self.read(url.path, kind: .ed25519, what: url.path) }
+            if FileManager.default.fileExists(atPath: url.path) { log = try read(url.path, kind: .ed25519, what: url.path) }
         }
-        let witnessKeys = try witnesses.map { try Self.read($0, kind: .cosignature, what: "--witness") }
-        return ReceiptVerifier.LogTrust(log: log, witnesses: witnessKeys, quorum: witnessQuorum ?? (witnessKeys.isEmpty ? 0 : 1))
+        let listed = witnesses.isEmpty ? (env["MYDATA_WITNESSES"] ?? "").split(separator: ",").map(String.init) : witnesses
+        let witnessKeys = try listed.map { try read($0, kind: .cosignature, what: "--witness") }
+        let quorum =
+            try quorum
+            ?? env["MYDATA_WITNESS_QUORUM"].map {
+                guard let n = Int($0), (0...witnessKeys.count).contains(n) else {
+                    throw CLIError(
+                        message: "MYDATA_WITNESS_QUORUM is between 0 and the number of witnesses (\(witnessKeys.count))", exitCode: ExitCodes.failure)
+                }
+                return n
+            }
+        return ReceiptVerifier.LogTrust(log: log, witnesses: witnessKeys, quorum: quorum ?? (witnessKeys.isEmpty ? 0 : 1))
     }
 
     /// A vkey given as its text, or as a file holding it on its first line.

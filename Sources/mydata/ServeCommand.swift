@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Ledger
 import Ports
+import ServiceLifecycle
 import Vault
 
 struct ServeCommand: AsyncParsableCommand {
@@ -37,7 +38,19 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "n"))
     var requestsInFlightMax: Int?
 
+    @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness to submit each checkpoint to: its URL prefix and cosignature vkey (http://witness.example:8090=name+id+key); repeatable.",
+            valueName: "url=vkey"))
+    var witnesses: [String] = []
+
     func validate() throws {
+        guard witnesses.count <= BrokerLimits.witnessesMax else { throw ValidationError("at most \(BrokerLimits.witnessesMax) --witness") }
+        for witness in witnesses where WitnessSubmitter.Target(argument: witness) == nil {
+            throw ValidationError(
+                "--witness \(witness) is not <http(s) URL>=<cosignature vkey>, like http://127.0.0.1:8090=witness.example/w1+1a2b3c4d+BB…")
+        }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let requestsInFlightMax, !(1...100_000).contains(requestsInFlightMax) {
             throw ValidationError("--requests-in-flight-max must be 1 to 100000")
@@ -82,6 +95,15 @@ struct ServeCommand: AsyncParsableCommand {
             let dispatcher = CallbackDispatcher(
                 store: broker.store, broker: broker.service.identity, clock: broker.service.clock,
                 logger: LocalBroker.logger("mydata.callbacks"))
+            // Witnesses cosign each new checkpoint; receipts and proofs wait a bounded time for them.
+            var services: [any Service] = [storeService, maintenance, dispatcher]
+            if !witnesses.isEmpty {
+                let submitter = WitnessSubmitter(
+                    store: broker.store, targets: witnesses.compactMap(WitnessSubmitter.Target.init(argument:)),
+                    logger: LocalBroker.logger("mydata.witnesses"))
+                broker.service.witnessing = submitter
+                services.append(submitter)
+            }
             let metrics = BrokerMetrics.bootstrap()
             let app = BrokerApplication.make(
                 service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
@@ -91,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // PostgreSQL's pool waits for a connection without end while the server
                 // is gone; SQLite answers or fails by itself (its busy wait is bounded).
                 requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
-                services: [storeService, maintenance, dispatcher],
+                services: services,
                 logger: LocalBroker.logger("mydata.server")
             ) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))

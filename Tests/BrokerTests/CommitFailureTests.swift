@@ -42,6 +42,10 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func appendCheckpoint(_ checkpoint: Checkpoint, logNote: String) async throws { try await inner.appendCheckpoint(checkpoint, logNote: logNote) }
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)? { try await inner.latestLogCheckpoint() }
     func logCheckpoints() async throws -> [(size: UInt64, note: String)] { try await inner.logCheckpoints() }
+    func logCheckpoint(size: UInt64) async throws -> String? { try await inner.logCheckpoint(size: size) }
+    func addLogCosignatures(size: UInt64, _ cosignatures: [NoteSignature]) async throws -> Bool {
+        try await inner.addLogCosignatures(size: size, cosignatures)
+    }
     func streamVersion(_ streamID: String) async throws -> Int { try await inner.streamVersion(streamID) }
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
     func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }

@@ -12,11 +12,13 @@ import Testing
 final class RunningBroker: @unchecked Sendable {
     let dir = TemporaryDirectory("mydata-http")
     let cli: MydataCLI
-    let process = Process()
-    let baseURL: URL
+    private(set) var process = Process()
+    private(set) var baseURL: URL
 
     /// The lines `serve` printed before it listened (the trust store's summary).
-    let startLines: [String]
+    private(set) var startLines: [String]
+    /// What `serve` was started with, for `restart()`.
+    private let serveCommand: [String]
 
     /// - Parameter trustStore: a `Keys/`-like folder to load at start; none by default, so the
     ///   repository's own `Keys/` never leaks into a test.
@@ -25,9 +27,11 @@ final class RunningBroker: @unchecked Sendable {
     ///   - store: a PostgreSQL URL for the ledger (default: the data directory's SQLite file).
     ///   - sharing: another broker of the same deployment whose data directory (keys, vault key,
     ///     ledger identity) this one copies instead of running `admin init`.
+    ///   - beforeServe: runs after `admin init`, before `serve`, with the data directory; returns
+    ///     more `serve` arguments (a witness started for this broker's log, say).
     init(
         trustStore: URL? = nil, serveArguments: [String] = [], policies: URL? = nil, store: String? = nil,
-        sharing: RunningBroker? = nil
+        sharing: RunningBroker? = nil, beforeServe: (String) throws -> [String] = { _ in [] }
     ) throws {
         cli = MydataCLI(dataDir: dir.file("data").path, configDir: dir.file("config").path)
         let storeArguments = store.map { ["--store", $0] } ?? []
@@ -37,10 +41,17 @@ final class RunningBroker: @unchecked Sendable {
             let initRun = try cli.run(["admin", "init"] + storeArguments + (policies.map { ["--policies", $0.path] } ?? []))
             guard initRun.status == 0 else { throw TestFailure("admin init failed: \(initRun.stderr)") }
         }
-        process.executableURL = MydataCLI.executable
-        process.arguments =
+        serveCommand =
             ["serve", "--port", "0", "--data-dir", cli.dataDir, "--trust-store", trustStore?.path ?? "none"]
-            + storeArguments + serveArguments
+            + storeArguments + serveArguments + (try beforeServe(cli.dataDir))
+        (baseURL, startLines) = (URL(fileURLWithPath: "/"), [])
+        try start()
+    }
+
+    private func start() throws {
+        process = Process()
+        process.executableURL = MydataCLI.executable
+        process.arguments = serveCommand
         let out = Pipe()
         process.standardOutput = out
         // The server's log (warnings and errors), for a test that needs to say why something failed.
@@ -55,6 +66,12 @@ final class RunningBroker: @unchecked Sendable {
     /// Stops the server gracefully and waits for it.
     func stop() {
         ChildProcesses.stop(process)
+    }
+
+    /// Starts `serve` again on the same data directory (on a new port), after `stop()`.
+    func restart() throws {
+        stop()
+        try start()
     }
 
     deinit { stop() }

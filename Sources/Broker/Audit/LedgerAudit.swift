@@ -9,7 +9,7 @@ public enum LedgerAudit {
     ///
     /// - Returns: the report, or the first failure.
     public static func verify(
-        store: any EventStore, brokerKey: VerifyingKey, trusted: Checkpoint? = nil,
+        store: any EventStore, brokerKey: VerifyingKey, trusted: Checkpoint? = nil, trustedLogCheckpoints: [SignedNote] = [],
         workers: Int = ProcessInfoCores.count,
         progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) async throws -> Result<VerificationReport, VerificationFailure> {
@@ -32,6 +32,13 @@ public enum LedgerAudit {
                 store: tiled, brokerKey: brokerKey, origin: try await BrokerService.logOrigin(store: store, brokerKey: brokerKey))
         {
             return .failure(failure)
+        }
+        // Log checkpoints kept elsewhere (witnesses', receipts'): the tree must be the one they sign.
+        if case .success = result, let tiled = store as? any EventStore & LogTileStore {
+            let verifier = NoteVerifier(name: try await BrokerService.logOrigin(store: store, brokerKey: brokerKey), key: brokerKey)
+            for note in trustedLogCheckpoints {
+                if let failure = try await LogAudit.checkTrusted(note, store: tiled, verifier: verifier) { return .failure(failure) }
+            }
         }
         return result
     }

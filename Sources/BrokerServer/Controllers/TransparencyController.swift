@@ -12,9 +12,18 @@ struct TransparencyController: BrokerController {
 
     func addRoutes(to group: some RouterMethods<BrokerRequestContext>) {
         group.get("log/checkpoint", use: checkpoint)
+        group.get("log/vkey", use: vkey)
         group.get("log/tile/**", use: tile)
         group.get("log/proof/inclusion", use: inclusionProof)
         group.get("log/proof/consistency", use: consistencyProof)
+    }
+
+    /// GET /v1/log/vkey: the log's note verifier key, for a client's first contact (trust on first
+    /// use; compare it with the one the operator publishes beside `broker.pub`).
+    @Sendable func vkey(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "max-age=3600"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: try await service.logVerifier().vkey + "\n")))
     }
 
     /// A proof as JSON: what it is between, and its hashes in base64, leaf side first.

@@ -81,4 +81,27 @@ public enum LogAudit {
         }
         return nil
     }
+
+    /// A log checkpoint kept outside the database (a witness's, one from a receipt's proof) must
+    /// be the broker's signature, under `verifier`, on the tree the ledger has at its size.
+    public static func checkTrusted(
+        _ note: SignedNote, store: any EventStore & LogTileStore, verifier: NoteVerifier
+    ) async throws -> VerificationFailure? {
+        guard let checkpoint = LogCheckpoint(text: note.text), checkpoint.origin == verifier.name, note.isSigned(by: verifier) else {
+            return VerificationFailure(
+                sequence: 0, kind: .badCheckpoint, detail: "the log checkpoint given is not signed by the broker's log key \(verifier.vkey)")
+        }
+        let size = try await store.logSize()
+        guard checkpoint.size <= size else {
+            return VerificationFailure(
+                sequence: size + 1, kind: .tailTruncated,
+                detail: "the log checkpoint given covers \(checkpoint.size) events, but the ledger ends at event \(size): events were cut")
+        }
+        guard try await MerkleTree.root(size: checkpoint.size, node: store.cachedNodeReader()) == checkpoint.root else {
+            return VerificationFailure(
+                sequence: checkpoint.size, kind: .badCheckpoint,
+                detail: "the ledger's first \(checkpoint.size) events are not the tree the log checkpoint given signs: they were rewritten")
+        }
+        return nil
+    }
 }

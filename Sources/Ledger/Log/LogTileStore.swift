@@ -17,6 +17,11 @@ public protocol LogTileStore: Sendable {
     func latestLogCheckpoint() async throws -> (size: UInt64, note: String)?
     /// Every signed checkpoint note, smallest tree first.
     func logCheckpoints() async throws -> [(size: UInt64, note: String)]
+    /// The signed checkpoint note of the tree of `size`, or nil.
+    func logCheckpoint(size: UInt64) async throws -> String?
+    /// Adds witnesses' cosignatures to the stored note of the tree of `size` (one per witness
+    /// key: a newer one replaces an older), in one transaction; false when there is no such note.
+    func addLogCosignatures(size: UInt64, _ cosignatures: [NoteSignature]) async throws -> Bool
 }
 
 extension LogTileStore {

@@ -15,7 +15,7 @@ public struct SignedNote: Sendable, Equatable {
 
     /// The note as it is sent and stored.
     public var encoded: String {
-        text + "\n" + signatures.map { "— \($0.name) \(Data($0.keyID.bigEndianBytes + $0.signature).base64EncodedString())\n" }.joined()
+        text + "\n" + signatures.map(\.line).joined()
     }
 
     /// Parses a note; nil when it is not one (not UTF-8, a control character other than a
@@ -58,6 +58,20 @@ public struct SignedNote: Sendable, Equatable {
 }
 
 extension SignedNote {
+    /// The note with `added` signatures: one replaces a signature by the same key (name and key
+    /// ID), the others are appended.
+    public func adding(_ added: [NoteSignature]) -> SignedNote {
+        var merged = self
+        for signature in added {
+            if let i = merged.signatures.firstIndex(where: { $0.name == signature.name && $0.keyID == signature.keyID }) {
+                merged.signatures[i] = signature
+            } else {
+                merged.signatures.append(signature)
+            }
+        }
+        return merged
+    }
+
     /// A timestamped Ed25519 cosignature (c2sp.org/tlog-cosignature, type `0x04`) of this note's
     /// text by a cosigner (a witness) at `time` (POSIX seconds).
     public func cosignature(name: String, key: SigningKey, time: UInt64) -> NoteSignature {
@@ -78,6 +92,9 @@ public struct NoteSignature: Sendable, Equatable {
         self.keyID = keyID
         self.signature = signature
     }
+
+    /// The signature line: `— <name> base64(key ID || signature)` and a newline.
+    public var line: String { "— \(name) \(Data(keyID.bigEndianBytes + signature).base64EncodedString())\n" }
 }
 
 /// A note verifier key (vkey): `<name>+<hex key ID>+base64(type || public key)`, here for

@@ -1146,6 +1146,183 @@ public enum Operations {
             }
         }
     }
+    /// The transparency log's note verifier key (C2SP vkey).
+    ///
+    /// `<origin>+<key ID>+<base64 of 0x01 ‖ the broker's Ed25519 key>` and a newline. A client
+    /// that has no published copy (Keys/README.md) trusts it on first use and remembers it
+    /// (`mydata log check`). `Cache-Control: max-age=3600`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/vkey`.
+    /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)`.
+    public enum GetLogVerifierKey {
+        public static let id: Swift.String = "getLogVerifierKey"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/log/vkey/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogVerifierKey.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLogVerifierKey.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetLogVerifierKey.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            public init(headers: Operations.GetLogVerifierKey.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/log/vkey/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/log/vkey/GET/responses/200/content/text\/plain`.
+                    case plainText(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.plainText`.
+                    ///
+                    /// - Throws: An error if `self` is not `.plainText`.
+                    /// - SeeAlso: `.plainText`.
+                    public var plainText: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .plainText(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetLogVerifierKey.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetLogVerifierKey.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The vkey.
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetLogVerifierKey.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetLogVerifierKey.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case plainText
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/plain":
+                    self = .plainText
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .plainText:
+                    return "text/plain"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .plainText,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// A tile or an entry bundle of the transparency log (c2sp.org/tlog-tiles).
     ///
     /// `tilePath` is `<L>/<N>[.p/<W>]` (a tile of hashes at level L) or `entries/<N>[.p/<W>]`

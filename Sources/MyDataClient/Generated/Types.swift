@@ -61,6 +61,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/log/checkpoint`.
     /// - Remark: Generated from `#/paths//v1/log/checkpoint/get(getLogCheckpoint)`.
     func getLogCheckpoint(_ input: Operations.GetLogCheckpoint.Input) async throws -> Operations.GetLogCheckpoint.Output
+    /// The transparency log's note verifier key (C2SP vkey).
+    ///
+    /// `<origin>+<key ID>+<base64 of 0x01 ‖ the broker's Ed25519 key>` and a newline. A client
+    /// that has no published copy (Keys/README.md) trusts it on first use and remembers it
+    /// (`mydata log check`). `Cache-Control: max-age=3600`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/vkey`.
+    /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)`.
+    func getLogVerifierKey(_ input: Operations.GetLogVerifierKey.Input) async throws -> Operations.GetLogVerifierKey.Output
     /// A tile or an entry bundle of the transparency log (c2sp.org/tlog-tiles).
     ///
     /// `tilePath` is `<L>/<N>[.p/<W>]` (a tile of hashes at level L) or `entries/<N>[.p/<W>]`
@@ -458,6 +468,18 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//v1/log/checkpoint/get(getLogCheckpoint)`.
     public func getLogCheckpoint(headers: Operations.GetLogCheckpoint.Input.Headers = .init()) async throws -> Operations.GetLogCheckpoint.Output {
         try await getLogCheckpoint(Operations.GetLogCheckpoint.Input(headers: headers))
+    }
+    /// The transparency log's note verifier key (C2SP vkey).
+    ///
+    /// `<origin>+<key ID>+<base64 of 0x01 ‖ the broker's Ed25519 key>` and a newline. A client
+    /// that has no published copy (Keys/README.md) trusts it on first use and remembers it
+    /// (`mydata log check`). `Cache-Control: max-age=3600`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/log/vkey`.
+    /// - Remark: Generated from `#/paths//v1/log/vkey/get(getLogVerifierKey)`.
+    public func getLogVerifierKey(headers: Operations.GetLogVerifierKey.Input.Headers = .init()) async throws -> Operations.GetLogVerifierKey.Output {
+        try await getLogVerifierKey(Operations.GetLogVerifierKey.Input(headers: headers))
     }
     /// A tile or an entry bundle of the transparency log (c2sp.org/tlog-tiles).
     ///

@@ -28,7 +28,5 @@ struct AdminLogVKey: AsyncParsableCommand {
 
 /// The broker's log verifier key: its Ed25519 key under the log's origin, as a C2SP vkey.
 enum LogVerifierKey {
-    static func vkey(of service: BrokerService) async throws -> String {
-        NoteVerifier(name: try await service.logOrigin(), key: service.identity.signingKey.verifyingKey).vkey
-    }
+    static func vkey(of service: BrokerService) async throws -> String { try await service.logVerifier().vkey }
 }

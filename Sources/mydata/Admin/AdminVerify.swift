@@ -17,6 +17,12 @@ struct AdminVerify: AsyncParsableCommand {
         help: ArgumentHelp(
             "A checkpoint kept outside the database (from `mydata admin checkpoint`): the ledger must reach and match it.", valueName: "file"))
     var trustedCheckpoint: String?
+    @Option(
+        name: .customLong("log-checkpoint"),
+        help: ArgumentHelp(
+            "A log checkpoint kept outside the database: a signed note (a witness's GET /<origin hash>/checkpoint) or a .tlog-proof file holding one; the ledger's tree must be the one it signs. Repeatable.",
+            valueName: "file"))
+    var logCheckpoints: [String] = []
 
     func run() async throws {
         try await reportingErrors {
@@ -30,6 +36,16 @@ struct AdminVerify: AsyncParsableCommand {
                     throw CLIError(message: "\(path) is not a checkpoint file from `mydata admin checkpoint` (\(error))", exitCode: ExitCodes.failure)
                 }
             }
+            let notes = try logCheckpoints.map { path -> SignedNote in
+                guard let data = try InputFile.read(path, bytesMax: Limits.noteBytesMax * 2) else {
+                    throw CLIError(message: "cannot read \(path)", exitCode: ExitCodes.failure)
+                }
+                let text = String(decoding: data, as: UTF8.self)
+                guard let note = TlogProof.parse(text)?.checkpoint ?? SignedNote.parse(Array(data)) else {
+                    throw CLIError(message: "\(path) is neither a signed checkpoint note nor a tlog-proof", exitCode: ExitCodes.failure)
+                }
+                return note
+            }
             let broker: LocalBroker
             do {
                 broker = try await LocalBroker.open(global, checkOwnership: false)
@@ -42,7 +58,8 @@ struct AdminVerify: AsyncParsableCommand {
             }
             let keyURL = brokerKey.map { URL(fileURLWithPath: $0) } ?? broker.directory.brokerPublicKeyURL
             let key = try DataDirectory.readPublicKeys(keyURL).verifyingKey()
-            let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key, trusted: trusted) { done, total in
+            let result = try await LedgerAudit.verify(store: broker.store, brokerKey: key, trusted: trusted, trustedLogCheckpoints: notes) {
+                done, total in
                 Terminal.progress("verified \(done)/\(total) events")
             }
             Terminal.progress("", final: true)
