@@ -4,7 +4,7 @@
 #   make test   install what is missing, check the formatting, build, run every test, then every fuzz
 #               target for FUZZ_SECONDS
 # and the benchmark:
-#   make bench  release build, then the ledger, API, accounting and PostgreSQL benchmarks (tables and JSON)
+#   make bench  release build, then the ledger, API, accounting, log and PostgreSQL benchmarks (tables and JSON)
 
 SWIFT    ?= swift
 DATA_DIR ?= demo-data
@@ -50,9 +50,11 @@ test-postgres:
 
 bench: deps
 	$(SWIFT) build -c release --product mydata-bench
+	$(SWIFT) build -c release --product mydata
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench ledger
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench api
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench accounting
+	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench log
 	.ci/with-postgres $$($(SWIFT) build -c release --show-bin-path)/mydata-bench postgres
 
 clean-demo:

@@ -38,8 +38,11 @@ public final class SQLiteStore: BrokerStore, Sendable {
 
     /// Opens (creating if needed) the store at `path` and runs pending migrations.
     ///
+    /// - Parameter logTree: false only for the benchmark's baseline (`mydata-bench log`): appends
+    ///   then skip the Merkle tree's tiles, so no checkpoint or proof can be made until the store
+    ///   is opened again with the tree (which catches up).
     /// - Throws: `LedgerError.storeUnavailable` with the reason.
-    public init(path: String, logger: Logger = Logger(label: "mydata.storage")) throws {
+    public init(path: String, logger: Logger = Logger(label: "mydata.storage"), logTree: Bool = true) throws {
         var config = Configuration()
         config.busyMode = .timeout(StorageLimits.sqliteBusySecondsMax)
         config.prepareDatabase { db in
@@ -53,7 +56,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
             try migrator.migrate(pool)
             appliedMigrations = try pool.read { db in try migrator.appliedMigrations(db) }.filter { !before.contains($0) }
             // A ledger from before the tiles (or one whose tiles were dropped) gets them now.
-            try pool.write { db in try LogTileSQL.catchUp(to: try Self.head(db).sequence, db: db) }
+            if logTree { try pool.write { db in try LogTileSQL.catchUp(to: try Self.head(db).sequence, db: db) } }
         } catch {
             throw LedgerError(.storeUnavailable, "cannot open the ledger database at \(path)", underlying: error)
         }
@@ -68,7 +71,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
             await Self.claim(claims, pool: pool)
         }
         committer = GroupCommitter(groupWeightMax: StorageLimits.appendGroupEventsMax, weight: { $0.batch.events.count }) { batches in
-            await Self.commit(batches, pool: pool)
+            await Self.commit(batches, pool: pool, logTree: logTree)
         }
     }
 
@@ -142,12 +145,12 @@ public final class SQLiteStore: BrokerStore, Sendable {
 
     // MARK: Commit
 
-    private static func commit(_ batches: [PendingAppend], pool: DatabasePool) async -> [Result<[RecordedEvent], any Error>] {
+    private static func commit(_ batches: [PendingAppend], pool: DatabasePool, logTree: Bool) async -> [Result<[RecordedEvent], any Error>] {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var results: [Result<[RecordedEvent], any Error>] = []
                 try db.inTransaction(.immediate) {
-                    results = try appendGroup(batches, db: db)
+                    results = try appendGroup(batches, db: db, logTree: logTree)
                     return .commit
                 }
                 return results
@@ -157,7 +160,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
             // sink the others, so each is committed on its own; a batch alone gets its refusal.
             guard batches.count > 1 else { return [.failure(refused.underlying)] }
             var results: [Result<[RecordedEvent], any Error>] = []
-            for batch in batches { results += await commit([batch], pool: pool) }
+            for batch in batches { results += await commit([batch], pool: pool, logTree: logTree) }
             return results
         } catch {
             let failure = LedgerError(.storeUnavailable, "the ledger database could not commit; nothing was appended", underlying: error)
@@ -175,12 +178,12 @@ public final class SQLiteStore: BrokerStore, Sendable {
     }
 
     /// Appends every batch whose conditions hold (`AppendPlan`), inside the caller's transaction.
-    private static func appendGroup(_ batches: [PendingAppend], db: Database) throws -> [Result<[RecordedEvent], any Error>] {
+    private static func appendGroup(_ batches: [PendingAppend], db: Database, logTree: Bool) throws -> [Result<[RecordedEvent], any Error>] {
         var plan = AppendPlan(head: try head(db), versions: try ProjectionSQL.streamVersions(AppendPlan.watchedStreams(batches), db: db))
         let results = batches.map { plan.add($0) }
         guard !plan.accepted.isEmpty else { return results }
         do {
-            try write(plan, db: db)
+            try write(plan, db: db, logTree: logTree)
         } catch let error as DatabaseError where isStoreFailure(error) {
             throw error
         } catch {
@@ -190,7 +193,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
     }
 
     /// Writes what `plan` accepted: the events, the stream versions, the projections.
-    private static func write(_ plan: AppendPlan, db: Database) throws {
+    private static func write(_ plan: AppendPlan, db: Database, logTree: Bool) throws {
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
@@ -204,7 +207,7 @@ public final class SQLiteStore: BrokerStore, Sendable {
                 b.blob(record.previousHash); b.blob(record.hash)
             }
         }
-        if let first = plan.accepted.first?.record.sequence {
+        if logTree, let first = plan.accepted.first?.record.sequence {
             try LogTileSQL.extend(with: plan.accepted.map(\.record.hash), firstSequence: first, db: db)
         }
         for (stream, events) in plan.increments { try ProjectionSQL.bumpStream(stream, by: events, db: db) }

@@ -294,38 +294,6 @@ struct APIBench: AsyncParsableCommand {
         return Array(head.utf8) + (body.map { [UInt8]($0) } ?? [])
     }
 
-    /// Sends `requests` from a `mydata-bench load` process (closed loop over `connections`, or
-    /// open loop at `rate` per second) and returns the elapsed seconds and each request's status
-    /// and latency in seconds.
-    private func generateLoad(
-        _ requests: [[UInt8]], port: Int, connections: Int, rate: Int
-    ) throws -> (
-        seconds: Double, statuses: [Int], latencies: [Double]
-    ) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("mydata-load-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: file) }
-        var bytes: [UInt8] = []
-        for request in requests {
-            bytes += (0..<8).map { UInt8(truncatingIfNeeded: request.count >> (8 * $0)) }
-            bytes += request
-        }
-        try Data(bytes).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = ["load", "--port", "\(port)", "--requests", file.path, "--connections", "\(connections)", "--rate", "\(rate)"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let lines = text.split(separator: "\n").map { $0.split(separator: " ") }
-        guard process.terminationStatus == 0, lines.count == requests.count + 1, lines[0].count == 2, let elapsed = Double(lines[0][1]) else {
-            throw ValidationError("the load generator failed (status \(process.terminationStatus)): \(text.prefix(300))")
-        }
-        let results = lines.dropFirst().map { (Int($0[1]) ?? 0, (Double($0[2]) ?? .infinity) / 1e9) }
-        return (elapsed / 1e9, results.map(\.0), results.map(\.1))
-    }
-
     private func percentile(_ values: [Double], _ p: Double) -> Double {
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
@@ -355,4 +323,36 @@ actor BatchCounter {
         defer { next += 1 }
         return next
     }
+}
+
+/// Sends `requests` from a `mydata-bench load` process (closed loop over `connections`, or
+/// open loop at `rate` per second) and returns the elapsed seconds and each request's status
+/// and latency in seconds.
+func generateLoad(
+    _ requests: [[UInt8]], port: Int, connections: Int, rate: Int = 0
+) throws -> (
+    seconds: Double, statuses: [Int], latencies: [Double]
+) {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("mydata-load-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: file) }
+    var bytes: [UInt8] = []
+    for request in requests {
+        bytes += (0..<8).map { UInt8(truncatingIfNeeded: request.count >> (8 * $0)) }
+        bytes += request
+    }
+    try Data(bytes).write(to: file)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    process.arguments = ["load", "--port", "\(port)", "--requests", file.path, "--connections", "\(connections)", "--rate", "\(rate)"]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let lines = text.split(separator: "\n").map { $0.split(separator: " ") }
+    guard process.terminationStatus == 0, lines.count == requests.count + 1, lines[0].count == 2, let elapsed = Double(lines[0][1]) else {
+        throw ValidationError("the load generator failed (status \(process.terminationStatus)): \(text.prefix(300))")
+    }
+    let results = lines.dropFirst().map { (Int($0[1]) ?? 0, (Double($0[2]) ?? .infinity) / 1e9) }
+    return (elapsed / 1e9, results.map(\.0), results.map(\.1))
 }

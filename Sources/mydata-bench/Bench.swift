@@ -6,7 +6,9 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mydata-bench",
         abstract: "Measure the broker against raw baselines measured in the same run; prints a table and JSON.",
-        subcommands: [LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, AppendWorker.self, LoadGenerator.self],
+        subcommands: [
+            LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, LogBench.self, AppendWorker.self, LoadGenerator.self,
+        ],
         defaultSubcommand: LedgerBench.self)
 }
 

@@ -24,6 +24,49 @@ struct ReceiptTests {
         #expect(verified.receipt.evidence.checkpoint != nil)
     }
 
+    @Test("a receipt proves its grant, and once revoked its revocation, in the transparency log, offline", arguments: Backend.available)
+    func receiptCarriesLogProofs(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        let person = try await f.person()
+        let consent = try await f.grant(try await f.request(), by: person)
+        let key = f.brokerIdentity.signingKey.verifyingKey
+        // No checkpoint covers the grant yet: the receipt signs one rather than hand out an unprovable proof.
+        let receipt = try await f.broker.receipt(consentID: consent.id, subject: person.id)
+        let log = try await f.broker.logVerifier()
+        let verified = try ReceiptVerifier.verify(try receipt.json(), brokerKey: key, trust: .init(log: log))
+        #expect(try #require(verified.grantCheckpoint).size >= consent.grantSequence)
+        #expect(verified.revocationCheckpoint == nil && receipt.receipt.revocation == nil)
+        try await f.revoke(consent, by: person)
+        let revoked = try await f.broker.receipt(consentID: consent.id, subject: person.id)
+        let again = try ReceiptVerifier.verify(try revoked.json(), brokerKey: key, trust: .init(log: log))
+        let revocation = try #require(revoked.receipt.revocation)
+        #expect(try #require(again.revocationCheckpoint).size >= revocation.ledgerSequence)
+        #expect(try await f.store.consent(consent.id)?.revokeSequence == revocation.ledgerSequence)
+        // The proofs are bound to the events: another entry, another log key, or a quorum of
+        // witnesses nobody asked fails, even when the broker re-signs the receipt.
+        func resigned(_ r: ConsentReceipt) throws -> Data {
+            var signed = revoked
+            signed.receipt = r
+            signed.signature.value = Base64.encode(f.brokerIdentity.signingKey.sign(try SignedReceipt.signedBytes(r)).bytes)
+            return try signed.json()
+        }
+        var moved = revoked.receipt
+        moved.revocation?.logProof = receipt.receipt.evidence.logProof!
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try resigned(moved), brokerKey: key, trust: .init()) }
+        var unlinked = revoked.receipt
+        unlinked.evidence.previousHash = String(repeating: "0", count: 64)
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try resigned(unlinked), brokerKey: key, trust: .init()) }
+        var hidden = revoked.receipt
+        hidden.revocation = nil
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try resigned(hidden), brokerKey: key, trust: .init()) }
+        let otherLog = NoteVerifier(name: log.name, key: try Identity.generate(id: "broker").signingKey.verifyingKey)
+        #expect(throws: ReceiptError.self) { try ReceiptVerifier.verify(try revoked.json(), brokerKey: key, trust: .init(log: otherLog)) }
+        let witness = NoteVerifier(name: "w.example", key: try Identity.generate(id: "w").signingKey.verifyingKey, kind: .cosignature)
+        #expect(throws: ReceiptError.self) {
+            try ReceiptVerifier.verify(try revoked.json(), brokerKey: key, trust: .init(witnesses: [witness], quorum: 1))
+        }
+    }
+
     @Test("a changed receipt, or one checked with another broker key, does not verify")
     func tamperedReceiptsFail() async throws {
         let f = try await BrokerFixture()

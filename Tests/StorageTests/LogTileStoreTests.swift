@@ -153,6 +153,32 @@ struct LogTileStoreTests {
         try queue.close()
     }
 
+    @Test("witnesses' cosignatures are added to a stored checkpoint note, one per witness key", arguments: Backend.available)
+    func cosignaturesAreKeptOnTheNote(_ backend: Backend) async throws {
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
+        let key = try SigningKey()
+        _ = try await store.append(AppendBatch(events: try (1...10).map { try delivery($0) }))
+        try await Checkpointer(store: store, key: key, clock: SystemClock()).flush()
+        let text = try #require(try await store.logCheckpoint(size: 10))
+        #expect(try await store.logCheckpoint(size: 9) == nil)
+        let note = try #require(SignedNote.parse(Array(text.utf8)))
+        let w1 = try SigningKey(), w2 = try SigningKey()
+        let first = note.cosignature(name: "w1.example", key: w1, time: 100)
+        #expect(try await store.addLogCosignatures(size: 10, [first]))
+        #expect(try await store.addLogCosignatures(size: 10, [note.cosignature(name: "w2.example", key: w2, time: 101)]))
+        // A newer cosignature by the same witness replaces its older one.
+        #expect(try await store.addLogCosignatures(size: 10, [note.cosignature(name: "w1.example", key: w1, time: 102)]))
+        #expect(try await store.addLogCosignatures(size: 11, [first]) == false, "no note of that size")
+        let latest = try #require(try await store.latestLogCheckpoint())
+        let stored = try #require(SignedNote.parse(Array(latest.note.utf8)))
+        #expect(stored.signatures.map(\.name) == [note.signatures[0].name, "w1.example", "w2.example"])
+        #expect(stored.isSigned(by: NoteVerifier(name: "w1.example", key: w1.verifyingKey, kind: .cosignature)))
+        #expect(stored.isSigned(by: NoteVerifier(name: "w2.example", key: w2.verifyingKey, kind: .cosignature)))
+        #expect(stored.signatures[1].signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == 102, "the newer timestamp")
+        #expect(stored.text == note.text)
+    }
+
     @Test("a SQLite ledger from before the tiles gets them when it is opened")
     func anOldLedgerGetsItsTilesAtOpen() async throws {
         let directory = TemporaryDirectory()
