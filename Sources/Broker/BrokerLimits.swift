@@ -25,6 +25,10 @@ public enum BrokerLimits {
     /// Seconds to wait for the accounts' stream version after a failed commit.
     public static let accountingStoreReadSecondsMax = 5.0
 
+    /// Tiles whose tree nodes a process keeps for proofs (16 KiB each: 64 MiB, every tile of a
+    /// log of a million events).
+    public static let logNodeCacheTilesMax = 4_096
+
     // MARK: Witnesses (`WitnessSubmitter`, `serve --witness`)
     /// How often the broker looks for a checkpoint its witnesses have not cosigned yet.
     public static let witnessPollSeconds = 0.25

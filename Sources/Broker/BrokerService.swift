@@ -22,6 +22,8 @@ public final class BrokerService: Sendable {
     private let policyCache = PolicyCache()
     /// Which key signs for an author id.
     public let signers: Signers
+    /// The log's tree nodes this process has read, for proofs (`LogNodeCache`).
+    public let logNodes: LogNodeCache
     /// The witnesses that cosign the log's checkpoints, when `serve` has any (`--witness`).
     public var witnessing: (any LogWitnessing)? {
         get { witnessingBox.value }
@@ -43,6 +45,7 @@ public final class BrokerService: Sendable {
         }
         accounting = AccountingService(store: store, clock: clock)
         signers = Signers(readModel: store)
+        logNodes = LogNodeCache(store: store, tilesMax: BrokerLimits.logNodeCacheTilesMax)
     }
 
     /// The active policy, decoded once per activation (it is read by every grant and pull).

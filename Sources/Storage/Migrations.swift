@@ -266,6 +266,10 @@ enum Migrations {
                         WHERE r.stream_id = 'consent:' || consents.id;
                     """)
         }
+        migrator.registerMigration("v11-leaf-tiles-from-events") { db in
+            // Level-0 tiles are read from the events' hashes from now on.
+            try db.execute(sql: "DELETE FROM log_tiles WHERE level = 0")
+        }
         return migrator
     }
 

@@ -268,6 +268,12 @@ enum PostgresMigrations {
                 WHERE r.stream_id = 'consent:' || consents.id;
             """
         ),
+        (
+            "v11-leaf-tiles-from-events",
+            """
+            DELETE FROM log_tiles WHERE level = 0;
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

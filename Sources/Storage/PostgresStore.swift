@@ -31,9 +31,10 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         self.runTask = runTask
         self.location = location
         self.logger = logger
+        let rightmost = RightmostTiles()
         committer = GroupCommitter(groupWeightMax: StorageLimits.appendGroupEventsMax, weight: { $0.batch.events.count }) {
             [client, logger] batches in
-            await Self.commit(batches, client: client, logger: logger)
+            await Self.commit(batches, client: client, logger: logger, rightmost: rightmost)
         }
     }
 
@@ -287,16 +288,21 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
 
     // MARK: Commit
 
-    private static func commit(_ batches: [PendingAppend], client: PostgresClient, logger: Logger) async -> [Result<[RecordedEvent], any Error>] {
+    private static func commit(
+        _ batches: [PendingAppend], client: PostgresClient, logger: Logger, rightmost: RightmostTiles
+    ) async -> [Result<[RecordedEvent], any Error>] {
         var delay: UInt64 = 50_000_000
         let started = ContinuousClock.now
         for attempt in 1...StorageLimits.postgresCommitRetriesMax {
             do {
-                return try await withLease(client, seconds: StorageLimits.postgresLeaseSecondsMax) { conn in
+                let (results, snapshot) = try await withLease(client, seconds: StorageLimits.postgresLeaseSecondsMax) { conn in
                     try await conn.withTransaction(logger: logger) { conn in
-                        try await appendGroup(batches, on: conn, logger: logger)
+                        try await appendGroup(batches, on: conn, logger: logger, rightmost: rightmost)
                     }
                 }
+                // Committed: the next append of this process extends these tiles without reading them.
+                if let snapshot { rightmost.keep(snapshot) }
+                return results
             } catch let error as LedgerError where error.code == .storeUnavailable {
                 // No connection could be had: nothing was sent. Try again while the time allows.
                 guard attempt < StorageLimits.postgresCommitRetriesMax,
@@ -321,7 +327,7 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
                 // One bad batch must not sink the others: commit them one by one.
                 if batches.count > 1 {
                     var results: [Result<[RecordedEvent], any Error>] = []
-                    for batch in batches { results += await commit([batch], client: client, logger: logger) }
+                    for batch in batches { results += await commit([batch], client: client, logger: logger, rightmost: rightmost) }
                     return results
                 }
                 return [
@@ -381,8 +387,8 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
 
     /// Appends every batch whose conditions hold, in one transaction holding the head lock.
     private static func appendGroup(
-        _ batches: [PendingAppend], on conn: PostgresConnection, logger: Logger
-    ) async throws -> [Result<[RecordedEvent], any Error>] {
+        _ batches: [PendingAppend], on conn: PostgresConnection, logger: Logger, rightmost: RightmostTiles
+    ) async throws -> ([Result<[RecordedEvent], any Error>], RightmostTiles.Snapshot?) {
         var head = ChainHead.genesis
         for try await (seq, hash) in try await conn.query("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE", logger: logger)
             .decode((Int64, ByteBuffer).self)
@@ -401,17 +407,21 @@ public final class PostgresStore: BrokerStore, @unchecked Sendable {
         }
         var plan = AppendPlan(head: head, versions: versions)
         let results = batches.map { plan.add($0) }
-        guard !plan.accepted.isEmpty else { return results }
+        guard !plan.accepted.isEmpty else { return (results, nil) }
         try await insertEvents(plan.accepted.map(\.record), on: conn, logger: logger)
+        var snapshot: RightmostTiles.Snapshot?
         if let first = plan.accepted.first?.record.sequence {
-            try await extendLog(with: plan.accepted.map(\.record.hash), firstSequence: first, on: conn, logger: logger)
+            let tiles = try await extendLog(
+                with: plan.accepted.map(\.record.hash), firstSequence: first, known: rightmost.tiles(size: head.sequence, head: head.hash),
+                on: conn, logger: logger)
+            snapshot = RightmostTiles.Snapshot(size: plan.head.sequence, head: plan.head.hash, tiles: tiles)
         }
         try await PostgresProjection.bumpStreams(plan.increments, on: conn, logger: logger)
         try await PostgresProjection.apply(plan.accepted.map { ($0.record.sequence, $0.changes) }, on: conn, logger: logger)
         try await conn.query(
             "UPDATE ledger_head SET seq = \(Int64(plan.head.sequence)), hash = \(ByteBuffer(bytes: plan.head.hash)) WHERE id = 1", logger: logger)
         try await conn.query("UPDATE projection_state SET last_seq = \(Int64(plan.head.sequence)) WHERE id = 1", logger: logger)
-        return results
+        return (results, snapshot)
     }
 
     static func insertEvents(_ events: [RecordedEvent], on conn: PostgresConnection, logger: Logger) async throws {

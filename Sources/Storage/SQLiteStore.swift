@@ -70,8 +70,9 @@ public final class SQLiteStore: BrokerStore, Sendable {
         nonceCommitter = GroupCommitter(groupWeightMax: StorageLimits.nonceGroupClaimsMax, weight: { _ in 1 }) { claims in
             await Self.claim(claims, pool: pool)
         }
+        let rightmost = RightmostTiles()
         committer = GroupCommitter(groupWeightMax: StorageLimits.appendGroupEventsMax, weight: { $0.batch.events.count }) { batches in
-            await Self.commit(batches, pool: pool, logTree: logTree)
+            await Self.commit(batches, pool: pool, logTree: logTree ? rightmost : nil)
         }
     }
 
@@ -145,14 +146,20 @@ public final class SQLiteStore: BrokerStore, Sendable {
 
     // MARK: Commit
 
-    private static func commit(_ batches: [PendingAppend], pool: DatabasePool, logTree: Bool) async -> [Result<[RecordedEvent], any Error>] {
+    /// - Parameter logTree: the rightmost tiles this process keeps, or nil when the store keeps no
+    ///   tree (the benchmark's baseline).
+    private static func commit(
+        _ batches: [PendingAppend], pool: DatabasePool, logTree: RightmostTiles?
+    ) async -> [Result<[RecordedEvent], any Error>] {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var results: [Result<[RecordedEvent], any Error>] = []
+                var snapshot: RightmostTiles.Snapshot?
                 try db.inTransaction(.immediate) {
-                    results = try appendGroup(batches, db: db, logTree: logTree)
+                    (results, snapshot) = try appendGroup(batches, db: db, logTree: logTree)
                     return .commit
                 }
+                if let snapshot { logTree?.keep(snapshot) }
                 return results
             }
         } catch let refused as RowsRefused {
@@ -178,22 +185,25 @@ public final class SQLiteStore: BrokerStore, Sendable {
     }
 
     /// Appends every batch whose conditions hold (`AppendPlan`), inside the caller's transaction.
-    private static func appendGroup(_ batches: [PendingAppend], db: Database, logTree: Bool) throws -> [Result<[RecordedEvent], any Error>] {
-        var plan = AppendPlan(head: try head(db), versions: try ProjectionSQL.streamVersions(AppendPlan.watchedStreams(batches), db: db))
+    private static func appendGroup(
+        _ batches: [PendingAppend], db: Database, logTree: RightmostTiles?
+    ) throws -> ([Result<[RecordedEvent], any Error>], RightmostTiles.Snapshot?) {
+        let before = try head(db)
+        var plan = AppendPlan(head: before, versions: try ProjectionSQL.streamVersions(AppendPlan.watchedStreams(batches), db: db))
         let results = batches.map { plan.add($0) }
-        guard !plan.accepted.isEmpty else { return results }
+        guard !plan.accepted.isEmpty else { return (results, nil) }
         do {
-            try write(plan, db: db, logTree: logTree)
+            return (results, try write(plan, db: db, logTree: logTree, before: before))
         } catch let error as DatabaseError where isStoreFailure(error) {
             throw error
         } catch {
             throw RowsRefused(underlying: error)
         }
-        return results
     }
 
     /// Writes what `plan` accepted: the events, the stream versions, the projections.
-    private static func write(_ plan: AppendPlan, db: Database, logTree: Bool) throws {
+    /// - Returns: the log's rightmost tiles after, to keep once the transaction commits.
+    private static func write(_ plan: AppendPlan, db: Database, logTree: RightmostTiles?, before: ChainHead) throws -> RightmostTiles.Snapshot? {
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO events (seq, time_ms, stream_id, type, schema_version, author_id, signature, payload, prev_hash, hash)
@@ -207,12 +217,16 @@ public final class SQLiteStore: BrokerStore, Sendable {
                 b.blob(record.previousHash); b.blob(record.hash)
             }
         }
-        if logTree, let first = plan.accepted.first?.record.sequence {
-            try LogTileSQL.extend(with: plan.accepted.map(\.record.hash), firstSequence: first, db: db)
+        var snapshot: RightmostTiles.Snapshot?
+        if let logTree, let first = plan.accepted.first?.record.sequence {
+            let tiles = try LogTileSQL.extend(
+                with: plan.accepted.map(\.record.hash), firstSequence: first, known: logTree.tiles(size: before.sequence, head: before.hash), db: db)
+            snapshot = RightmostTiles.Snapshot(size: plan.head.sequence, head: plan.head.hash, tiles: tiles)
         }
         for (stream, events) in plan.increments { try ProjectionSQL.bumpStream(stream, by: events, db: db) }
         for (record, changes) in plan.accepted { try ProjectionSQL.apply(changes, sequence: record.sequence, db: db) }
         try ProjectionSQL.setProjectedSequence(plan.head.sequence, db: db)
+        return snapshot
     }
 
     /// A statement refused the rows of a group (a constraint, a malformed value), not the

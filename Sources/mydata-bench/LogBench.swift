@@ -86,7 +86,8 @@ struct LogBench: AsyncParsableCommand {
                 for t in 0..<8 {
                     group.addTask {
                         for s in stride(from: t, to: librarySample.count, by: 8) {
-                            _ = try await MerkleTree.inclusionProof(index: librarySample[s] - 1, size: size, node: store.cachedNodeReader())
+                            _ = try await MerkleTree.inclusionProof(
+                                index: librarySample[s] - 1, size: size, node: service.logNodes.reader(size: size))
                         }
                     }
                 }
@@ -101,11 +102,17 @@ struct LogBench: AsyncParsableCommand {
         let served = try generateLoad(requests, port: serverPort, connections: connections)
         guard served.statuses.allSatisfy({ $0 == 200 }) else { throw ValidationError("proofs answered \(Set(served.statuses).sorted())") }
         let servedRate = Double(requests.count) / served.seconds
+        // The server's bare request rate on the same connections: what any answer costs.
+        log("GET /healthz over HTTP, \(connections) connections…")
+        let bare = Array(repeating: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(serverPort)\r\n\r\n".utf8), count: requests.count)
+        let bareRun = try generateLoad(bare, port: serverPort, connections: connections)
+        let bareRate = Double(bare.count) / bareRun.seconds
         figures += [
             Figure(name: "inclusion proofs computed in process, log of \(size)", value: libraryRate, unit: "proofs/s"),
+            Figure(name: "GET /healthz served over HTTP (the server's bare rate)", value: bareRate, unit: "requests/s"),
             Figure(
                 name: "inclusion proofs served over HTTP, log of \(size)", value: servedRate, unit: "proofs/s", goal: "≥ 50,000/s",
-                ratio: servedRate / libraryRate, baseline: "inclusion proofs computed in process", met: servedRate >= 50_000),
+                ratio: servedRate / bareRate, baseline: "GET /healthz served over HTTP", met: servedRate >= 50_000),
         ]
 
         // C. The person's CLI: `mydata log check` against the log, remembering a checkpoint 1,000 events back.

@@ -2,7 +2,11 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Broker
+import Consent
 import Ledger
+import MyDataClient
+import Sodium
 import TestSupport
 import Testing
 
@@ -16,15 +20,27 @@ struct TransparencyLogHTTPTests {
         .enabled(if: pythonReady, "needs Python with pynacl and requests (pip install them; .ci/run does)"))
     func independentLogClient() async throws {
         let broker = try RunningBroker()
-        // The broker signs its first checkpoint on its first maintenance tick (every 10 s).
-        var status = 0
+        // More than a tile: 300 people register over signed HTTP, one event each, so the tree has a
+        // full level-0 tile and a level-1 tile.
+        let head = try await broker.ledgerHead()
+        for _ in 0..<300 {
+            let person = try Identity.generateSubject()
+            let client = BrokerHTTPClient(baseURL: broker.baseURL, identity: person)
+            let body = try HTTPAPITests.submit([try person.sign(ConsentDrafts.registration(of: person), at: .now())])
+            #expect(try await client.send("POST", "/v1/subjects", body: body).status == 201)
+        }
+        #expect(try await broker.ledgerHead() == head + 300)
+        // The broker signs a checkpoint of them on its next maintenance tick (every 10 s).
+        var size: UInt64 = 0
         for _ in 0..<600 {
-            let (_, response) = try await URLSession.shared.data(from: broker.baseURL.appendingPathComponent("v1/log/checkpoint"))
-            status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            if status == 200 { break }
+            let (data, response) = try await URLSession.shared.data(from: broker.baseURL.appendingPathComponent("v1/log/checkpoint"))
+            if (response as? HTTPURLResponse)?.statusCode == 200 {
+                size = String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().first.flatMap { UInt64($0) } ?? 0
+            }
+            if size >= head + 300 { break }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        #expect(status == 200, "no checkpoint was served")
+        #expect(size >= head + 300 && size > 256, "no checkpoint of more than 256 events was served")
         // The vkey as the operator publishes it: `mydata admin log vkey`, and the file admin init wrote.
         let printed = try broker.cli.run(["admin", "log", "vkey"])
         #expect(printed.status == 0, "\(printed.stderr)")

@@ -110,17 +110,19 @@ struct LogTileStoreTests {
         _ = try await store.append(AppendBatch(events: try (1...600).map { try delivery($0) }))
         #expect(try await LogAudit.check(store: store) == nil)
         let queue = try DatabaseQueue(path: path)
-        // One bit of the full level-0 tile 1 (leaves 257 to 512).
+        // Level 0 is the events' own hashes, never stored; level 1 is: its tile 0 holds the roots of
+        // the two full level-0 tiles. One of them changed:
+        #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM log_tiles WHERE level = 0") } == 0)
         try await queue.write { db in
-            try db.execute(sql: "UPDATE log_tiles SET hashes = CAST(zeroblob(32) || substr(hashes, 33) AS BLOB) WHERE level = 0 AND idx = 1")
+            try db.execute(sql: "UPDATE log_tiles SET hashes = CAST(zeroblob(32) || substr(hashes, 33) AS BLOB) WHERE level = 1 AND idx = 0")
         }
         let changed = try #require(try await LogAudit.check(store: store))
         #expect(changed.kind == .logTilesDiffer)
-        #expect(changed.sequence == 257)
+        #expect(changed.sequence == 1)
         try await store.rebuildLogTiles()
         #expect(try await LogAudit.check(store: store) == nil)
-        // The partial tile at the end, gone.
-        try await queue.write { db in try db.execute(sql: "DELETE FROM log_tiles WHERE level = 0 AND idx = 2") }
+        // The level-1 tile, gone.
+        try await queue.write { db in try db.execute(sql: "DELETE FROM log_tiles WHERE level = 1 AND idx = 0") }
         let missing = try #require(try await LogAudit.check(store: store))
         #expect(missing.detail.contains("missing"))
         try queue.close()
@@ -151,6 +153,46 @@ struct LogTileStoreTests {
         #expect(failure.kind == .badCheckpoint)
         #expect(failure.sequence == 200)
         try queue.close()
+    }
+
+    @Test("two stores on one SQLite file appending in turn keep one tree: neither extends tiles the other changed")
+    func twoWritersKeepOneTree() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("ledger.sqlite").path
+        let first = try SQLiteStore(path: path), second = try SQLiteStore(path: path)
+        var next = 1
+        for (round, size) in [1, 3, 255, 2, 260, 1, 300].enumerated() {
+            let store = round % 2 == 0 ? first : second
+            _ = try await store.append(AppendBatch(events: try (next..<next + size).map { try delivery($0) }))
+            next += size
+        }
+        try await Self.expectStored(first)
+        #expect(try await LogAudit.check(store: second) == nil)
+    }
+
+    @Test("proofs from the node cache equal proofs read from the tiles, at every size the log had", arguments: Backend.available)
+    func nodeCacheGivesTheSameProofs(_ backend: Backend) async throws {
+        let directory = TemporaryDirectory()
+        let store = try await backend.open(directory)
+        let cache = LogNodeCache(store: store, tilesMax: 3)  // small: it empties and refills on the way
+        var next = 1
+        for size in [1, 7, 250, 30, 300, 260] {
+            _ = try await store.append(AppendBatch(events: try (next..<next + size).map { try delivery($0) }))
+            next += size
+            let n = UInt64(next - 1)
+            for index in [0, n / 3, n / 2, n - 1] {
+                let cached = try await MerkleTree.inclusionProof(index: index, size: n, node: cache.reader(size: n))
+                #expect(cached == (try await MerkleTree.inclusionProof(index: index, size: n, node: store.cachedNodeReader())))
+            }
+            for old in [1, n / 2, n - 1] where old > 0 && old < n {
+                let cached = try await MerkleTree.consistencyProof(from: old, to: n, node: cache.reader(size: n))
+                #expect(cached == (try await MerkleTree.consistencyProof(from: old, to: n, node: store.cachedNodeReader())))
+            }
+            #expect(
+                try await MerkleTree.root(size: n, node: cache.reader(size: n))
+                    == (try await MerkleTree.root(size: n, node: store.cachedNodeReader())))
+        }
+        withExtendedLifetime(directory) {}
     }
 
     @Test("witnesses' cosignatures are added to a stored checkpoint note, one per witness key", arguments: Backend.available)

@@ -90,7 +90,7 @@ extension BrokerService {
         guard let text = latest?.note, let note = SignedNote.parse(Array(text.utf8)) else {
             throw LedgerError(.corruptRecord, "the log checkpoint of size \(size) is not a signed note; run `mydata admin verify`")
         }
-        let hashes = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: store.cachedNodeReader())
+        let hashes = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: logNodes.reader(size: size))
         return TlogProof(index: sequence - 1, hashes: hashes, checkpoint: note)
     }
 }

@@ -42,7 +42,7 @@ struct TransparencyController: BrokerController {
             throw HTTPError(.badRequest, message: "sequence must be from 1 to size (the event at sequence s is leaf s − 1)")
         }
         try await requireTree(size)
-        let proof = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: store.cachedNodeReader())
+        let proof = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: service.logNodes.reader(size: size))
         return try BrokerAPI.json(ProofView(leafIndex: sequence - 1, treeSize: size, hashes: proof.map { Data($0).base64EncodedString() }))
     }
 
@@ -52,7 +52,7 @@ struct TransparencyController: BrokerController {
         let from = try Self.number(request, "from"), to = try Self.number(request, "to")
         guard from <= to else { throw HTTPError(.badRequest, message: "from must not be larger than to") }
         try await requireTree(to)
-        let proof = try await MerkleTree.consistencyProof(from: from, to: to, node: store.cachedNodeReader())
+        let proof = try await MerkleTree.consistencyProof(from: from, to: to, node: service.logNodes.reader(size: to))
         return try BrokerAPI.json(ProofView(from: from, treeSize: to, hashes: proof.map { Data($0).base64EncodedString() }))
     }
 

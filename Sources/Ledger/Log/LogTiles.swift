@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The Merkle tree as C2SP tiles (c2sp.org/tlog-tiles): tiles of height 8, so a tile holds up
 /// to 256 hashes. Level 0 tiles hold leaf hashes; each hash of a level `l` tile is the root of a
 /// full tile at level `l − 1`. The tile at level `l`, index `n`, holds
@@ -146,4 +148,47 @@ public enum LogTiles {
 
 extension String {
     fileprivate func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
+}
+
+/// The rightmost tile of each level of the tree as a store's last commit left it, kept by the
+/// process that wrote it: the next append extends them without reading them back (for level 0,
+/// up to 255 event hashes to read and hash at every commit). Keyed by the tree's size and its
+/// last entry (the ledger's head hash), which the store reads under its write lock, so another
+/// process's append or a rolled-back transaction can never make it stale; filled only after a
+/// commit succeeded.
+public final class RightmostTiles: Sendable {
+    public struct Snapshot: Sendable {
+        public var size: UInt64
+        public var head: [UInt8]
+        public var tiles: [Int: LogTiles.Tile]
+        public init(size: UInt64, head: [UInt8], tiles: [Int: LogTiles.Tile]) {
+            self.size = size
+            self.head = head
+            self.tiles = tiles
+        }
+    }
+
+    private let kept = Mutex<Snapshot?>(nil)
+
+    public init() {}
+
+    /// The rightmost tiles of the tree of `size` leaves whose last entry is `head`, if kept.
+    public func tiles(size: UInt64, head: [UInt8]) -> [Int: LogTiles.Tile]? {
+        kept.withLock { $0.flatMap { $0.size == size && $0.head == head ? $0.tiles : nil } }
+    }
+
+    /// Keeps `snapshot` (call once its commit succeeded).
+    public func keep(_ snapshot: Snapshot) { kept.withLock { $0 = snapshot } }
+
+    /// The rightmost tiles after `extend` changed `changed` in a tree whose rightmost tiles were
+    /// `before`, for the tree of `size` leaves; only tiles that are partial (a full one leaves its
+    /// level's rightmost empty).
+    public static func after(_ before: [Int: LogTiles.Tile], changed: [LogTiles.Tile], size: UInt64) -> [Int: LogTiles.Tile] {
+        var tiles = before
+        for tile in changed { tiles[tile.level] = tile.count < LogTiles.width ? tile : nil }
+        return tiles.filter { level, tile in
+            let (index, width) = LogTiles.rightmost(level: level, size: size)
+            return tile.index == index && tile.count == width
+        }
+    }
 }
