@@ -64,9 +64,14 @@ public final class WitnessSubmitter: Service, LogWitnessing, CustomStringConvert
 
     actor State {
         var progress: [Progress]
+        /// Witnesses with a submission under way: one at a time each, whoever asks.
+        var inFlight = Set<Int>()
         init(count: Int) { progress = Array(repeating: Progress(), count: count) }
-        func get(_ i: Int) -> Progress { progress[i] }
-        func set(_ i: Int, _ p: Progress) { progress[i] = p }
+        func claim(_ i: Int) -> Progress? { inFlight.insert(i).inserted ? progress[i] : nil }
+        func release(_ i: Int, _ p: Progress) {
+            progress[i] = p
+            inFlight.remove(i)
+        }
         func all() -> [Progress] { progress }
     }
 
@@ -88,9 +93,15 @@ public final class WitnessSubmitter: Service, LogWitnessing, CustomStringConvert
     }
 
     private func submit(_ latest: (size: UInt64, note: String), to i: Int) async {
+        guard let progress = await state.claim(i) else { return }
+        await state.release(i, await attempt(latest, to: i, progress))
+    }
+
+    /// One round with witness `i`, if due; returns what the broker knows of it after.
+    private func attempt(_ latest: (size: UInt64, note: String), to i: Int, _ known: Progress) async -> Progress {
+        var progress = known
         let target = targets[i]
-        var progress = await state.get(i)
-        guard progress.cosigned < latest.size, ContinuousClock.now >= progress.nextAttempt else { return }
+        guard progress.cosigned < latest.size, ContinuousClock.now >= progress.nextAttempt else { return progress }
         let name = target.verifier.name
         // A 409 names the size the witness holds: try again with it at once (twice at most).
         for _ in 0..<2 {
@@ -131,7 +142,7 @@ public final class WitnessSubmitter: Service, LogWitnessing, CustomStringConvert
             }
             break
         }
-        await state.set(i, progress)
+        return progress
     }
 
     private func count(_ witness: String, _ result: String) {
@@ -188,8 +199,8 @@ public final class WitnessSubmitter: Service, LogWitnessing, CustomStringConvert
         while ContinuousClock.now < deadline {
             let waiting = await state.all().contains { $0.cosigned < size && $0.failures == 0 }
             if !waiting { break }
-            await runOnce()
-            try await Task.sleep(nanoseconds: 20_000_000)
+            await runOnce()  // starts nothing for a witness whose submission is under way
+            try await Task.sleep(nanoseconds: 50_000_000)
         }
         var best: (size: UInt64, note: String, count: Int)?
         for candidate in Set(await state.all().map(\.cosigned).filter { $0 >= size }).sorted() {

@@ -80,9 +80,21 @@ public final class Witness: Sendable {
     /// The logs this witness cosigns, by origin.
     public var origins: [String] { logs.keys.sorted() }
 
+    /// The database's work runs here, off Swift's cooperative threads (each write is a synced
+    /// commit), one request at a time.
+    private let queue = DispatchQueue(label: "mydata.witness.database")
+
+    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in queue.async { continuation.resume(with: Result { try work() }) } }
+    }
+
     /// Handles `POST /add-checkpoint` (tlog-witness): the body is an `old <size>` line, up to 63
     /// consistency proof lines, an empty line, and the signed checkpoint.
-    public func addCheckpoint(_ body: [UInt8]) throws -> Answer {
+    public func addCheckpoint(_ body: [UInt8]) async throws -> Answer {
+        try await onQueue { try self.addCheckpointNow(body) }
+    }
+
+    private func addCheckpointNow(_ body: [UInt8]) throws -> Answer {
         guard body.count <= WitnessLimits.requestBytesMax, let text = String(validating: body, as: UTF8.self),
             let blank = text.range(of: "\n\n")
         else { return .refused(status: 400, reason: "the body is not an old size line, proof lines, an empty line and a checkpoint") }
@@ -110,6 +122,13 @@ public final class Witness: Sendable {
         guard old <= checkpoint.size else {
             return .refused(status: 400, reason: "the old size \(old) is larger than the checkpoint's \(checkpoint.size)")
         }
+        guard checkpoint.size <= UInt64(Int64.max) else { return .refused(status: 400, reason: "the checkpoint's size is beyond 2^63 − 1") }
+        // What is stored and served: the log's signatures this witness verified, and its own
+        // cosignature, computed before the state changes and committed with it.
+        let time = UInt64(max(1, clock.now().milliseconds / 1000))
+        let cosignature = note.cosignature(name: name, key: key, time: time)
+        let verifiedNote = SignedNote(
+            text: note.text, signatures: note.signatures.filter { $0.name == log.name && $0.keyID == log.keyID } + [cosignature])
         let answer = try database.write { db -> Answer in
             let row = try Row.fetchOne(db, sql: "SELECT size, root FROM logs WHERE origin = ?", arguments: [checkpoint.origin])
             let size = row.map { UInt64($0["size"] as Int64) } ?? 0
@@ -138,31 +157,23 @@ public final class Witness: Sendable {
             }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO logs (origin, size, root, note) VALUES (?, ?, ?, ?)",
-                arguments: [checkpoint.origin, Int64(checkpoint.size), Data(checkpoint.root), note.encoded])
-            return .cosigned("")
+                arguments: [checkpoint.origin, Int64(checkpoint.size), Data(checkpoint.root), verifiedNote.encoded])
+            return .cosigned(cosignature.line)
         }
-        guard case .cosigned = answer else {
-            if case .refused(let status, let reason) = answer {
-                logger.warning("refused a checkpoint", metadata: ["origin": "\(checkpoint.origin)", "status": "\(status)", "reason": "\(reason)"])
-            }
-            return answer
+        if case .refused(let status, let reason) = answer {
+            logger.warning("refused a checkpoint", metadata: ["origin": "\(checkpoint.origin)", "status": "\(status)", "reason": "\(reason)"])
         }
-        // The state is committed: from here on the witness never cosigns anything inconsistent with it.
-        let time = UInt64(max(1, clock.now().milliseconds / 1000))
-        let cosignature = note.cosignature(name: name, key: key, time: time)
-        try database.write { db in
-            try db.execute(
-                sql: "UPDATE logs SET note = ? WHERE origin = ? AND size = ?",
-                arguments: [note.adding([cosignature]).encoded, checkpoint.origin, Int64(checkpoint.size)])
-        }
-        return .cosigned(cosignature.line)
+        // A cosignature leaves only once the state it is consistent with is committed.
+        return answer
     }
 
     /// The latest checkpoint cosigned for the log whose origin's SHA-256 is `originHash` (lowercase
     /// hex), with the log's signature and this witness's cosignature (the monitoring API).
-    public func latestCheckpoint(originHash: String) throws -> String? {
+    public func latestCheckpoint(originHash: String) async throws -> String? {
         guard let origin = logs.keys.first(where: { Self.hex(SHA2.sha256(Array($0.utf8))) == originHash }) else { return nil }
-        return try database.read { db in try String.fetchOne(db, sql: "SELECT note FROM logs WHERE origin = ?", arguments: [origin]) }
+        return try await onQueue {
+            try self.database.read { db in try String.fetchOne(db, sql: "SELECT note FROM logs WHERE origin = ?", arguments: [origin]) }
+        }
     }
 
     /// The size this witness last cosigned for `origin` (0 if none).

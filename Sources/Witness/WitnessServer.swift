@@ -15,7 +15,7 @@ public enum WitnessServer {
             } catch {
                 return text(.contentTooLarge, "the body is larger than \(WitnessLimits.requestBytesMax) bytes\n")
             }
-            switch try witness.addCheckpoint(Array(buffer: body)) {
+            switch try await witness.addCheckpoint(Array(buffer: body)) {
             case .cosigned(let lines):
                 return text(.ok, lines)
             case .conflict(let size):
@@ -27,7 +27,7 @@ public enum WitnessServer {
         }
         router.get(":origin/checkpoint") { _, context -> Response in
             let hash = try context.parameters.require("origin")
-            guard let note = try witness.latestCheckpoint(originHash: hash) else {
+            guard let note = try await witness.latestCheckpoint(originHash: hash) else {
                 return text(.notFound, "this witness has cosigned no checkpoint of a log whose origin hashes to \(hash)\n")
             }
             return text(.ok, note)

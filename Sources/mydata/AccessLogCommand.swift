@@ -32,6 +32,13 @@ struct AccessLogList: AsyncParsableCommand {
                     let directory = URL(fileURLWithPath: proofs, isDirectory: true)
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                     for entry in entries {
+                        // The name comes from the broker: only a plain id may name a file here.
+                        guard entry.deliveryID.count <= 100,
+                            entry.deliveryID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                        else {
+                            throw CLIError(
+                                message: "the broker named a delivery '\(entry.deliveryID)', which cannot name a file", exitCode: ExitCodes.failure)
+                        }
                         let text = try await broker.deliveryProof(sequence: entry.sequence, subject: subject)
                         let file = directory.appendingPathComponent("\(entry.deliveryID).tlog-proof")
                         try Data(text.utf8).write(to: file, options: .atomic)

@@ -98,23 +98,24 @@ struct LogMonitorCommand: AsyncParsableCommand {
 
 /// Rebuilds the broker's tree from the tiles it serves: every level-0 tile against the entry
 /// bundle it hashes, every higher tile against the one computed from the level below, and the
-/// root against the checkpoint.
+/// root against the checkpoint. It keeps only the rightmost tile of each level (all a root
+/// needs), a tile's worth of leaves at a time, whatever size the broker claims.
 struct TileAuditor {
     let monitor: LogMonitor
     /// How many entries are verified.
     private(set) var size: UInt64 = 0
-    /// Tiles of level 1 and above, and the rightmost tile of level 0 (what roots need).
-    private var tiles: [String: LogTiles.Tile] = [:]
+    /// The rightmost tile of each level of the verified tree.
+    private var rightmost: [Int: LogTiles.Tile] = [:]
 
     init(monitor: LogMonitor) { self.monitor = monitor }
 
-    /// Verifies the tiles up to the broker's current checkpoint (verified as `monitor.check` does).
+    /// Verifies the tiles up to the broker's current checkpoint, signed by `verifier`.
     mutating func advance(verifier: NoteVerifier) async throws {
-        guard let (text, _, checkpoint) = try await monitor.current(verifier: verifier, remembered: nil) else { return }
-        guard checkpoint.size > size else { return }
-        var leaves: [MerkleTree.Hash] = []
-        var index = size / UInt64(LogTiles.width)
-        while index * UInt64(LogTiles.width) < checkpoint.size {
+        guard let (text, _, checkpoint) = try await monitor.current(verifier: verifier, remembered: nil), checkpoint.size > size else { return }
+        var grown = size
+        var partial: [String: LogTiles.Tile] = [:]
+        while grown < checkpoint.size {
+            let index = grown / UInt64(LogTiles.width)
             let width = Int(min(UInt64(LogTiles.width), checkpoint.size - index * UInt64(LogTiles.width)))
             let tile = try await fetchTile(level: 0, index: index, width: width)
             let entries = try await fetchEntries(index: index, width: width)
@@ -123,33 +124,29 @@ struct TileAuditor {
                     "the log's tile 0/\(index) does not hold the hash of entry \(index * UInt64(LogTiles.width) + UInt64(i))", remembered: nil,
                     current: text)
             }
-            let first = index * UInt64(LogTiles.width) < size ? Int(size - index * UInt64(LogTiles.width)) : 0
-            leaves += (first..<width).map { tile.hash($0) }
-            index += 1
-        }
-        let known = tiles
-        let changed = try LogTiles.extend(size: size, with: leaves) { level in
-            let (i, _) = LogTiles.rightmost(level: level, size: size)
-            guard let tile = known["\(level)/\(i)"] else { throw LedgerError(.corruptRecord, "tile \(level)/\(i) was not kept") }
-            return tile
-        }
-        for tile in changed {
-            if tile.level > 0 {
-                let served = try await fetchTile(level: tile.level, index: tile.index, width: tile.count)
-                guard served == tile else {
-                    throw LogInconsistency(
-                        "the log's tile \(tile.level)/\(tile.index) is not the tree of the tiles below it", remembered: nil, current: text)
+            let first = Int(grown - index * UInt64(LogTiles.width))
+            let known = rightmost
+            let changed = try LogTiles.extend(size: grown, with: (first..<width).map { tile.hash($0) }) { level in
+                guard let tile = known[level] else { throw LedgerError(.corruptRecord, "the rightmost tile of level \(level) was not kept") }
+                return tile
+            }
+            grown += UInt64(width - first)
+            for tile in changed where tile.level > 0 {
+                // A full tile is final: compared now; a partial one once the checkpoint's tree is built.
+                if tile.count == LogTiles.width {
+                    try await compare(tile, evidence: text)
+                    partial["\(tile.level)"] = nil
+                } else {
+                    partial["\(tile.level)"] = tile
                 }
             }
-            tiles["\(tile.level)/\(tile.index)"] = tile
+            rightmost = RightmostTiles.after(rightmost, changed: changed, size: grown)
         }
-        // Level 0 keeps only its rightmost tile (the others are summarised one level up).
-        let (last, _) = LogTiles.rightmost(level: 0, size: checkpoint.size)
-        for key in tiles.keys where key.hasPrefix("0/") && key != "0/\(last)" { tiles[key] = nil }
-        let kept = tiles
+        for tile in partial.values { try await compare(tile, evidence: text) }
+        let kept = rightmost
         let root = try await MerkleTree.root(size: checkpoint.size) { height, index in
             try LogTiles.node(height: height, index: index) { level, i in
-                guard let tile = kept["\(level)/\(i)"] else { throw LedgerError(.corruptRecord, "tile \(level)/\(i) was not kept") }
+                guard let tile = kept[level], tile.index == i else { throw LedgerError(.corruptRecord, "tile \(level)/\(i) was not kept") }
                 return tile
             }
         }
@@ -158,6 +155,14 @@ struct TileAuditor {
                 "the tree of the log's tiles has another root than its checkpoint of \(checkpoint.size)", remembered: nil, current: text)
         }
         size = checkpoint.size
+    }
+
+    private func compare(_ tile: LogTiles.Tile, evidence: String) async throws {
+        let served = try await fetchTile(level: tile.level, index: tile.index, width: tile.count)
+        guard served == tile else {
+            throw LogInconsistency(
+                "the log's tile \(tile.level)/\(tile.index) is not the tree of the tiles below it", remembered: nil, current: evidence)
+        }
     }
 
     private func fetchTile(level: Int, index: UInt64, width: Int) async throws -> LogTiles.Tile {

@@ -73,8 +73,20 @@ struct LogMonitor {
         guard let origin = served.split(separator: "\n", maxSplits: 1).first.map(String.init), LogOrigin.isValid(origin) else {
             throw CLIError(message: "the broker at \(brokerName) serves a log checkpoint without an origin line", exitCode: ExitCodes.failure)
         }
+        // The log this broker URL served before: a broker that starts another log (another origin,
+        // or another key) would otherwise look like a first contact.
+        let seen = try readBrokerRecord()
+        if let seen, seen.origin != origin {
+            throw LogInconsistency(
+                "the broker at \(brokerName) served the log \(seen.origin) before and now serves the log \(origin)", remembered: nil,
+                current: served)
+        }
         let remembered = try readState(origin: origin)
         let (verifier, keyFromBroker) = try await logVerifier(origin: origin, remembered: remembered)
+        if let seen, seen.vkey != verifier.vkey {
+            throw LogInconsistency(
+                "the broker at \(brokerName) signed its log with \(seen.vkey) before and now with \(verifier.vkey)", remembered: nil, current: served)
+        }
         guard let (text, note, checkpoint) = try await current(verifier: verifier, remembered: remembered?.note) else { return nil }
         let cosigners = trust.witnesses.filter { note.isSigned(by: $0) }.map(\.name)
         var previous: UInt64?
@@ -86,6 +98,7 @@ struct LogMonitor {
         if witnessed, remembered?.note != text {
             try writeState(Remembered(broker: brokerName, vkey: verifier.vkey, note: text), origin: checkpoint.origin)
         }
+        if seen == nil { try writeBrokerRecord(BrokerRecord(broker: brokerName, origin: origin, vkey: verifier.vkey)) }
         return Report(
             origin: checkpoint.origin, size: checkpoint.size, previous: previous, cosigners: cosigners, remembered: witnessed,
             keyFromBroker: keyFromBroker, verifier: verifier)
@@ -147,6 +160,14 @@ struct LogMonitor {
         guard let verifier = NoteVerifier(vkey: served), verifier.kind == .ed25519, verifier.name == origin else {
             throw CLIError(message: "the broker at \(brokerName) serves no usable log vkey for its log \(origin)", exitCode: ExitCodes.failure)
         }
+        // A copy of the broker's public key the person holds (`$MYDATA_BROKER_KEY`) must be the log's key.
+        if let path = ProcessInfo.processInfo.environment["MYDATA_BROKER_KEY"], !path.isEmpty {
+            let key = try DataDirectory.readPublicKeys(URL(fileURLWithPath: path)).verifyingKey()
+            guard key == verifier.key else {
+                throw LogInconsistency(
+                    "the broker at \(brokerName) signs its log with another key than the broker key in \(path)", remembered: nil, current: nil)
+            }
+        }
         return (verifier, true)
     }
 
@@ -195,6 +216,33 @@ struct LogMonitor {
             throw CLIError(message: "the broker's answer to /\(path) is larger than \(bytesMax) bytes", exitCode: ExitCodes.failure)
         }
         return data
+    }
+
+    /// Which log a broker URL served, remembered at the first contact.
+    struct BrokerRecord: Codable {
+        var format = "mydata-log-broker-v1"
+        var broker: String
+        var origin: String
+        var vkey: String
+    }
+
+    var brokerRecordURL: URL {
+        stateDirectory.appendingPathComponent("broker-" + Hex.encode(SHA2.sha256(Array(brokerName.utf8))) + ".json")
+    }
+
+    private func readBrokerRecord() throws -> BrokerRecord? {
+        guard let data = try InputFile.read(brokerRecordURL.path, bytesMax: 4096) else { return nil }
+        guard let record = try? JSONDecoder().decode(BrokerRecord.self, from: data), record.format == "mydata-log-broker-v1" else {
+            throw CLIError(message: "\(brokerRecordURL.path) is damaged: delete it to trust \(brokerName)'s log anew", exitCode: ExitCodes.failure)
+        }
+        return record
+    }
+
+    private func writeBrokerRecord(_ record: BrokerRecord) throws {
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(record).write(to: brokerRecordURL, options: .atomic)
     }
 
     private func readState(origin: String) throws -> Remembered? {

@@ -80,7 +80,12 @@ enum Personal {
             let monitor = LogMonitor(
                 baseURL: base, configDirectory: options.resolvedConfigDir,
                 trust: try LogTrustOptions.trust(logVKey: nil, witnesses: [], quorum: nil, dataDir: nil))
-            _ = try await monitor.check()
+            if let report = try await monitor.check(), report.keyFromBroker {
+                FileHandle.standardError.write(
+                    Data(
+                        ("mydata: first contact with \(monitor.brokerName)'s transparency log: trusting its key \(report.verifier.vkey); "
+                            + "compare it with the one its operator publishes (or set MYDATA_LOG_VKEY)\n").utf8))
+            }
             return (subject, broker)
         }
         return (subject, LocalPersonalBroker(local: try await LocalBroker.open(options)))

@@ -144,7 +144,8 @@ struct LogTrustOptions: ParsableArguments {
             if FileManager.default.fileExists(atPath: url.path) { log = try read(url.path, kind: .ed25519, what: url.path) }
         }
         let listed = witnesses.isEmpty ? (env["MYDATA_WITNESSES"] ?? "").split(separator: ",").map(String.init) : witnesses
-        let witnessKeys = try listed.map { try read($0, kind: .cosignature, what: "--witness") }
+        var seen = Set<String>()
+        let witnessKeys = try listed.map { try read($0, kind: .cosignature, what: "--witness") }.filter { seen.insert($0.vkey).inserted }
         let quorum =
             try quorum
             ?? env["MYDATA_WITNESS_QUORUM"].map {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -63,10 +64,24 @@ struct TransparencyLogHTTPTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("log client: ok"), "\(text)")
+        // An auditor's monitor rebuilds the tree from the served tiles and checks the root.
+        let auditor = MydataCLI(dataDir: broker.dir.file("none").path, configDir: broker.dir.file("auditor").path)
+        let monitored = try auditor.run(["log", "monitor", "--broker", broker.baseURL.absoluteString, "--once"])
+        #expect(monitored.status == 0 && monitored.stdout.contains("entries, every tile verified"), "\(monitored.stdout)\(monitored.stderr)")
+        // A level-1 tile changed behind the broker's back: the monitor names it (exit 9).
+        let db = try DatabaseQueue(path: broker.dir.file("data/ledger.sqlite").path)
+        try await db.write { db in
+            try db.execute(sql: "UPDATE log_tiles SET hashes = CAST(zeroblob(32) || substr(hashes, 33) AS BLOB) WHERE level = 1 AND idx = 0")
+        }
+        try db.close()
+        let tampered = try auditor.run(["log", "monitor", "--broker", broker.baseURL.absoluteString, "--once"])
+        #expect(tampered.status == 9 && tampered.stderr.contains("tile 1/0"), "\(tampered.stdout)\(tampered.stderr)")
         // A path that is not a tile, and a vkey for another origin, are refused.
         let (_, bad) = try await URLSession.shared.data(from: broker.baseURL.appendingPathComponent("v1/log/tile/0/1"))
         #expect((bad as? HTTPURLResponse)?.statusCode == 404)
         broker.stop()
+        #expect(try broker.cli.run(["admin", "verify"]).status == 4, "admin verify finds the changed tile too")
+        #expect(try broker.cli.run(["admin", "rebuild"]).status == 0)
         #expect(try broker.cli.run(["admin", "verify"]).status == 0)
     }
 }

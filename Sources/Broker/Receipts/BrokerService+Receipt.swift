@@ -83,11 +83,15 @@ extension BrokerService {
             try await signCheckpoint()
             latest = try await store.latestLogCheckpoint()
         }
-        guard let size = latest?.size, size >= sequence, sequence > 0 else {
+        guard var size = latest?.size, size >= sequence, sequence > 0 else {
             throw LedgerError(.corruptRecord, "the ledger has no event \(sequence) for a log proof")
         }
-        if let witnessing { latest = try await witnessing.cosigned(size: size) ?? latest }
-        guard let text = latest?.note, let note = SignedNote.parse(Array(text.utf8)) else {
+        // The witnesses may have cosigned a larger checkpoint meanwhile: the proof is for its size.
+        if let witnessing, let cosigned = try await witnessing.cosigned(size: size), cosigned.size >= sequence {
+            latest = cosigned
+            size = cosigned.size
+        }
+        guard let text = latest?.note, let note = SignedNote.parse(Array(text.utf8)), LogCheckpoint(text: note.text)?.size == size else {
             throw LedgerError(.corruptRecord, "the log checkpoint of size \(size) is not a signed note; run `mydata admin verify`")
         }
         let hashes = try await MerkleTree.inclusionProof(index: sequence - 1, size: size, node: logNodes.reader(size: size))

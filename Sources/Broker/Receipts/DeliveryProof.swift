@@ -95,15 +95,10 @@ public enum DeliveryProofVerifier {
         guard proof.index == recorded.sequence - 1 else {
             throw ReceiptError("the proof is for entry \(proof.index), not for ledger event \(recorded.sequence)")
         }
-        let origin = trust.log?.name ?? LogCheckpoint(text: proof.checkpoint.text)?.origin ?? ""
-        guard NoteVerifier.isValidName(origin) else { throw ReceiptError("the proof holds no checkpoint") }
-        if let trusted = trust.log, trusted.key != brokerKey {
-            throw ReceiptError("the log key you trust (\(trusted.vkey)) is not the broker key you trust")
-        }
+        let log = try trust.logVerifier(brokerKey: brokerKey)
         do {
             let (checkpoint, cosigners) = try proof.verify(
-                leafHash: MerkleTree.leafHash(recorded.hash), log: NoteVerifier(name: origin, key: brokerKey), witnesses: trust.witnesses,
-                quorum: trust.quorum)
+                leafHash: MerkleTree.leafHash(recorded.hash), log: log, witnesses: trust.witnesses, quorum: trust.quorum)
             return Verified(delivery: delivery, time: recorded.event.time, sequence: recorded.sequence, checkpoint: checkpoint, cosigners: cosigners)
         } catch let failure as TlogProof.Failure {
             throw ReceiptError("the proof does not verify: \(failure)")

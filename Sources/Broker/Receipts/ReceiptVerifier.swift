@@ -21,6 +21,17 @@ public enum ReceiptVerifier {
             self.witnesses = witnesses
             self.quorum = quorum
         }
+
+        /// The log key proofs must be signed by: the one trusted, which must be the broker's key;
+        /// without one, the broker key under the origin derived from it (a log with an origin set
+        /// at `admin init` needs its vkey given: the broker could sign a side log under any origin).
+        public func logVerifier(brokerKey: VerifyingKey) throws -> NoteVerifier {
+            guard let log else { return NoteVerifier(name: LogOrigin.derived(from: brokerKey), key: brokerKey) }
+            guard log.key == brokerKey, log.kind == .ed25519 else {
+                throw ReceiptError("the log key you trust (\(log.vkey)) is not the broker key you trust")
+            }
+            return log
+        }
     }
 
     /// What a verified receipt's log proofs showed.
@@ -119,8 +130,9 @@ public enum ReceiptVerifier {
                 brokerKey: brokerKey, trust: trust)
             verified.grantCheckpoint = checkpoint
             verified.cosigners = cosigners
-        } else if trust.quorum > 0 {
-            throw ReceiptError("the receipt has no log proof (it was made before the broker had a transparency log): no witness cosigned it")
+        } else if trust.quorum > 0 || trust.log != nil {
+            throw ReceiptError(
+                "the receipt has no log proof (it was made before the broker had a transparency log), but you asked for the log's or witnesses' word")
         }
         if let revocation = r.revocation {
             verified.revocationCheckpoint = try verifyRevocation(revocation, of: r, subjectKey: subjectKey, brokerKey: brokerKey, trust: trust)
@@ -181,12 +193,7 @@ public enum ReceiptVerifier {
         guard proof.index == sequence - 1 else {
             throw ReceiptError("the \(what)'s log proof is for entry \(proof.index), not for ledger event \(sequence) (entry \(sequence - 1))")
         }
-        let origin = trust.log?.name ?? LogCheckpoint(text: proof.checkpoint.text)?.origin ?? ""
-        guard NoteVerifier.isValidName(origin) else { throw ReceiptError("the \(what)'s log proof holds no checkpoint") }
-        let log = NoteVerifier(name: origin, key: brokerKey)
-        if let trusted = trust.log, trusted != log {
-            throw ReceiptError("the log key you trust (\(trusted.vkey)) is not the broker key that signed the receipt")
-        }
+        let log = try trust.logVerifier(brokerKey: brokerKey)
         do {
             return try proof.verify(leafHash: MerkleTree.leafHash(hash), log: log, witnesses: trust.witnesses, quorum: trust.quorum)
         } catch let failure as TlogProof.Failure {

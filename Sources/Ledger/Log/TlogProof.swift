@@ -75,13 +75,17 @@ public struct TlogProof: Sendable, Equatable {
     ) {
         guard let parsed = LogCheckpoint(text: checkpoint.text) else { throw Failure("the proof's checkpoint is not a tlog checkpoint") }
         guard parsed.origin == log.name else {
-            throw Failure("the proof's checkpoint is of the log \(parsed.origin), not of \(log.name)")
+            throw Failure(
+                "the proof's checkpoint is of the log \(parsed.origin), not of \(log.name) (if you trust that log, give its vkey with --log-vkey)")
         }
         guard checkpoint.isSigned(by: log) else { throw Failure("the proof's checkpoint is not signed by the log's key \(log.vkey)") }
-        let cosigners = witnesses.filter { checkpoint.isSigned(by: $0) }.map(\.name)
+        // Each witness key counts once, however often it is listed.
+        var seen = Set<String>()
+        let distinct = witnesses.filter { seen.insert($0.vkey).inserted }
+        let cosigners = distinct.filter { checkpoint.isSigned(by: $0) }.map(\.name)
         guard cosigners.count >= quorum else {
             throw Failure(
-                "the checkpoint has valid cosignatures from \(cosigners.count) of the \(witnesses.count) witnesses you trust"
+                "the checkpoint has valid cosignatures from \(cosigners.count) of the \(distinct.count) witnesses you trust"
                     + (cosigners.isEmpty ? "" : " (\(cosigners.joined(separator: ", ")))") + ", fewer than the quorum of \(quorum)")
         }
         guard index < parsed.size else {
