@@ -6,6 +6,7 @@ import FoundationNetworking
 import Ledger
 import Logging
 import Metrics
+import MyDataWire
 import Ports
 import ServiceLifecycle
 
@@ -165,9 +166,9 @@ public final class WitnessSubmitter: Service, LogWitnessing, CustomStringConvert
         request.httpBody = Data(body.utf8)
         request.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
         request.timeoutInterval = BrokerLimits.witnessAnswerSecondsMax
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let text = String(decoding: data.prefix(Limits.noteBytesMax), as: UTF8.self)
+        // A witness's answer is a few signature lines: more is cut off, not read.
+        let (status, data) = try await BoundedFetch.send(request, bytesMax: Limits.noteBytesMax)
+        let text = String(decoding: data, as: UTF8.self)
         switch status {
         case 200:
             // The answer is signature lines: read them as the signatures of this note, and keep

@@ -5,6 +5,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Ledger
+import MyDataWire
 import Sodium
 
 /// The person's CLI as a monitor of a broker's transparency log: it remembers, in its config
@@ -201,19 +202,17 @@ struct LogMonitor {
         }
         var request = URLRequest(url: url)
         request.timeoutInterval = 30
-        let data: Data, response: URLResponse
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
+        let status: Int, data: Data
+        do { (status, data) = try await BoundedFetch.send(request, bytesMax: bytesMax) } catch let error as BoundedFetch.TooLarge {
+            throw CLIError(message: "the broker's answer to /\(path) is larger than \(error.bytesMax) bytes", exitCode: ExitCodes.failure)
+        } catch {
             throw CLIError(message: "cannot reach the broker at \(brokerName): \(error.localizedDescription)", exitCode: ExitCodes.storeProblem)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         if status == 404, absentOn404 { return nil }
         guard status == 200 else {
             throw CLIError(
                 message: "the broker at \(brokerName) answered \(status) to GET /\(path): \(String(decoding: data.prefix(300), as: UTF8.self))",
                 exitCode: status == 404 ? ExitCodes.failure : ExitCodes.storeProblem)
-        }
-        guard data.count <= bytesMax else {
-            throw CLIError(message: "the broker's answer to /\(path) is larger than \(bytesMax) bytes", exitCode: ExitCodes.failure)
         }
         return data
     }

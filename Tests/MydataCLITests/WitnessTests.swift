@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import GRDB
 import Ledger
+import MyDataWire
 import Sodium
 import TestSupport
 import Testing
@@ -98,6 +99,17 @@ struct WitnessTests {
         }
 
         var vkey: String { NoteVerifier(name: origin, key: key.verifyingKey).vkey }
+    }
+
+    @Test("the log's clients read at most their limit of an answer: a larger one is cut off, not held")
+    func boundedFetchStopsAtItsLimit() async throws {
+        let broker = try RunningBroker()
+        let request = URLRequest(url: broker.baseURL.appendingPathComponent("v1/openapi.yaml"))
+        let (status, whole) = try await BoundedFetch.send(request, bytesMax: 10_000_000)
+        #expect(status == 200 && whole.count > 20_000)
+        await #expect(throws: BoundedFetch.TooLarge.self) { _ = try await BoundedFetch.send(request, bytesMax: whole.count - 1) }
+        let (_, exact) = try await BoundedFetch.send(request, bytesMax: whole.count)
+        #expect(exact == whole)
     }
 
     @Test("a witness cosigns only consistent growth, refuses a fork, a rollback and a stranger, and keeps its word across a restart")
