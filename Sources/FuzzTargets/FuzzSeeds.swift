@@ -29,7 +29,7 @@ public enum FuzzSeeds {
             (.envelope, try envelope()), (.payload, try payload()), (.policy, policy()), (.signature, try signature()),
             (.digest, digest()), (.telemetry, try telemetry(ndjson: false)), (.ndjson, try telemetry(ndjson: true)),
             (.receipt, try receipt()), (.checkpoint, try checkpoint()), (.keyfile, try keyFile()),
-            (.sealedpage, try sealedPage()), (.sealedstream, try sealedStream()),
+            (.sealedpage, try sealedPage()), (.sealedstream, try sealedStream()), (.logproof, try logProof()),
         ]
     }
 
@@ -203,6 +203,19 @@ public enum FuzzSeeds {
             _ = try ReceiptVerifier.verify(try signed.json(), brokerKey: broker.signingKey.verifyingKey)
             return (name, Array(try signed.json()))
         }
+    }
+
+    /// A delivery's proof as `mydata access-log --proofs` writes one (a log of 300 entries, the
+    /// extra line a delivery event), and one with witnesses' cosignatures and no extra line.
+    static func logProof() throws -> [(String, [UInt8])] {
+        let leaves = (0..<300).map { MerkleTree.leafHash(SHA2.sha256(Array("fuzz \($0)".utf8))) }
+        let origin = LogOrigin.derived(from: FuzzKeys.broker.signingKey.verifyingKey)
+        var out: [(String, [UInt8])] = []
+        for (name, index, cosigned) in [("delivery.tlog-proof", UInt64(257), false), ("cosigned.tlog-proof", UInt64(3), true)] {
+            let proof = try FuzzTarget.proofOver(leaves, index: index, origin: origin, cosigned: cosigned)
+            out.append((name, Array(proof.encoded.utf8)))
+        }
+        return out
     }
 
     /// As `mydata admin checkpoint` writes one.

@@ -34,6 +34,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case sealedpage
     /// A sealed NDJSON stream of a pull, as its recipient reads it.
     case sealedstream
+    /// A transparency log proof (c2sp.org/tlog-proof), with the signed note and checkpoint in it.
+    case logproof
 
     /// Runs one input through the target; returns the error it was rejected with, nil when every
     /// step accepted it.
@@ -53,6 +55,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .keyfile: try Self.keyFile(input)
             case .sealedpage: try Self.sealedPage(input)
             case .sealedstream: try Self.sealedStream(input)
+            case .logproof: try Self.logProof(input)
             }
             return nil
         } catch {
