@@ -210,32 +210,9 @@ struct LedgerBench: AsyncParsableCommand {
     }
 
     /// Broker-authored deliveries in batches of 1,000 from 8 concurrent appenders, so that some
-    /// encode their next batch while others wait for a commit.
+    /// encode their next batch while others wait for a commit; each batch is checkpointed when due.
     private func appendDeliveries(_ count: Int, to store: SQLiteStore, checkpointer: Checkpointer, from offset: Int) async throws {
-        let batch = 1_000, tasks = 8
-        let batches = (count + batch - 1) / batch
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for t in 0..<tasks {
-                group.addTask {
-                    var b = t
-                    while b < batches {
-                        let start = offset + b * batch
-                        // As the broker records deliveries: typed events, encoded once.
-                        let events = try (start..<min(start + batch, offset + count)).map { i in
-                            let delivery = DomainEvent.dataDelivered(
-                                DataDelivered(
-                                    deliveryID: "dlv_\(i)", consentID: "con_\(i % 5_000)", subject: "sub_\(i % 10_000)", recipient: "safedrive",
-                                    items: ["vehicle.driving"], records: 1 + i % 100, digest: "0123456789abcdef0123456789abcdef"))
-                            return (delivery, try delivery.newEvent(authorID: AuthorID.broker, time: .now()))
-                        }
-                        let recorded = try await store.append(AppendBatch(typed: events))
-                        if let last = recorded.last { try await checkpointer.appended(last.head) }
-                        b += tasks
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await LogBench.appendBatches(count, to: store, from: offset) { last in try await checkpointer.appended(last.head) }
     }
 
     private func log(_ text: String) { FileHandle.standardError.write(Data("\(text)\n".utf8)) }

@@ -170,8 +170,11 @@ struct LogBench: AsyncParsableCommand {
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Broker events (deliveries) in batches of 1,000 from 8 tasks, as the ledger benchmark appends them.
-    static func appendBatches(_ count: Int, to store: SQLiteStore, from offset: Int) async throws {
+    /// Broker events (deliveries) in batches of 1,000 from 8 tasks: typed events encoded once, as
+    /// the broker records deliveries; `appended` sees each batch's last event.
+    static func appendBatches(
+        _ count: Int, to store: SQLiteStore, from offset: Int, appended: @escaping @Sendable (RecordedEvent) async throws -> Void = { _ in }
+    ) async throws {
         let batch = 1_000, tasks = 8
         let batches = (count + batch - 1) / batch
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -187,7 +190,7 @@ struct LogBench: AsyncParsableCommand {
                                     items: ["vehicle.driving"], records: 1 + i % 100, digest: "0123456789abcdef0123456789abcdef"))
                             return (delivery, try delivery.newEvent(authorID: AuthorID.broker, time: .now()))
                         }
-                        _ = try await store.append(AppendBatch(typed: events))
+                        if let last = try await store.append(AppendBatch(typed: events)).last { try await appended(last) }
                         b += tasks
                     }
                 }

@@ -67,8 +67,8 @@ struct TransparencyController: BrokerController {
     }
 
     private func requireTree(_ size: UInt64) async throws {
-        let logSize = try await store.logSize()
-        guard size <= logSize else { throw HTTPError(.notFound, message: "the log has \(logSize) events, not \(size)") }
+        let (has, logSize) = try await service.logNodes.hasTree(size: size)
+        guard has else { throw HTTPError(.notFound, message: "the log has \(logSize) events, not \(size)") }
     }
 
     private static func number(_ request: Request, _ name: String) throws -> UInt64 {

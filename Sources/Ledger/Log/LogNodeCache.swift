@@ -8,6 +8,7 @@ public final class LogNodeCache: Sendable {
     private let store: any LogTileStore
     private let tilesMax: Int
     private let tiles = Mutex<[TileKey: TileNodes]>([:])
+    private let sizeSeen = Mutex<UInt64>(0)
 
     struct TileKey: Hashable {
         var level: Int
@@ -46,6 +47,16 @@ public final class LogNodeCache: Sendable {
     public init(store: any LogTileStore, tilesMax: Int = 4_096) {
         self.store = store
         self.tilesMax = tilesMax
+    }
+
+    /// Whether the log has at least `size` leaves: the log only grows, so once the store said it
+    /// has a size, every smaller tree is answered without asking it again.
+    public func hasTree(size: UInt64) async throws -> (has: Bool, logSize: UInt64) {
+        let seen = sizeSeen.withLock { $0 }
+        if size <= seen { return (true, seen) }
+        let logSize = try await store.logSize()
+        sizeSeen.withLock { $0 = max($0, logSize) }
+        return (size <= logSize, logSize)
     }
 
     /// A node reader for the tree of `size` leaves.
