@@ -77,7 +77,10 @@ struct PostgresFaultTests {
         #expect(ready == [200, 200], "both brokers reconnected by themselves")
         let afterRestart = load.count
         let recovered = try await Self.acknowledgesAgain(load, since: afterRestart)
-        #expect(recovered, "grants are acknowledged again after the restart")
+        // On failure, what the brokers logged (their warnings), to tell a stuck commit from a lost connection.
+        #expect(
+            recovered,
+            "grants are acknowledged again after the restart; the brokers logged:\n\(first.log.suffix(3000))\n---\n\(second.log.suffix(3000))")
 
         // Every connection is cut from the server's side; the brokers connect again by themselves.
         try postgres.psql(
