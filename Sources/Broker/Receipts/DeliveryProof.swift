@@ -92,16 +92,8 @@ public enum DeliveryProofVerifier {
         guard recorded.event.authorID == AuthorID.broker, case .dataDelivered(let delivery)? = try? DomainEvent.decode(recorded.event) else {
             throw ReceiptError("the event in the proof is not a delivery the broker recorded")
         }
-        guard proof.index == recorded.sequence - 1 else {
-            throw ReceiptError("the proof is for entry \(proof.index), not for ledger event \(recorded.sequence)")
-        }
-        let log = try trust.logVerifier(brokerKey: brokerKey)
-        do {
-            let (checkpoint, cosigners) = try proof.verify(
-                leafHash: MerkleTree.leafHash(recorded.hash), log: log, witnesses: trust.witnesses, quorum: trust.quorum)
-            return Verified(delivery: delivery, time: recorded.event.time, sequence: recorded.sequence, checkpoint: checkpoint, cosigners: cosigners)
-        } catch let failure as TlogProof.Failure {
-            throw ReceiptError("the proof does not verify: \(failure)")
-        }
+        let (checkpoint, cosigners) = try ReceiptVerifier.checkInclusion(
+            of: recorded.hash, sequence: recorded.sequence, in: proof, what: "delivery", brokerKey: brokerKey, trust: trust)
+        return Verified(delivery: delivery, time: recorded.event.time, sequence: recorded.sequence, checkpoint: checkpoint, cosigners: cosigners)
     }
 }

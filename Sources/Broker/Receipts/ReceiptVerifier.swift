@@ -9,8 +9,8 @@ import Sodium
 public enum ReceiptVerifier {
     /// Whom a receipt's log proofs must be signed by.
     public struct LogTrust: Sendable {
-        /// The log's note verifier key (`keys/broker.vkey`); nil: the broker key under whatever
-        /// origin the proof's checkpoint names.
+        /// The log's note verifier key (`keys/broker.vkey`); nil: the broker key under the origin
+        /// derived from it (`logVerifier(brokerKey:)`).
         public var log: NoteVerifier?
         /// Witnesses' cosignature vkeys, and how many of them must have cosigned.
         public var witnesses: [NoteVerifier]
@@ -190,6 +190,14 @@ public enum ReceiptVerifier {
             throw ReceiptError("the \(what)'s ledger hash is not the hash of the event the receipt carries")
         }
         guard let proof = TlogProof.parse(text) else { throw ReceiptError("the \(what)'s log proof is not a c2sp.org/tlog-proof@v1 proof") }
+        return try checkInclusion(of: hash, sequence: sequence, in: proof, what: what, brokerKey: brokerKey, trust: trust)
+    }
+
+    /// Checks that `proof` includes the event with `hash` at ledger `sequence` (leaf
+    /// `sequence − 1`) in a checkpoint signed by the trusted log key and cosigned by the quorum.
+    static func checkInclusion(
+        of hash: [UInt8], sequence: UInt64, in proof: TlogProof, what: String, brokerKey: VerifyingKey, trust: LogTrust
+    ) throws -> (checkpoint: LogCheckpoint, cosigners: [String]) {
         guard proof.index == sequence - 1 else {
             throw ReceiptError("the \(what)'s log proof is for entry \(proof.index), not for ledger event \(sequence) (entry \(sequence - 1))")
         }
