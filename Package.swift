@@ -42,6 +42,9 @@ let package = Package(
         .target(name: "Consent", dependencies: ["Ledger", "Sodium", "Accounting"]),
         // Pure domain: double-entry accounts, transfers and vouchers (TigerBeetle's model). No dependencies.
         .target(name: "Accounting"),
+        // The analysis zone's arithmetic: exact discrete Laplace noise from libsodium's randomness,
+        // contribution bounding, clamping, aggregation and suppression. Pure but for the randomness.
+        .target(name: "Analysis", dependencies: ["Sodium", "Ledger", "Consent"]),
         // Per-person encryption of telemetry at rest, data keys wrapped by the broker's key.
         .target(name: "Vault", dependencies: ["Sodium", "Ledger", "Consent"]),
         // What the application needs from a store, as protocols: the composed `BrokerStore`, request
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "Sodium", "Ledger", "Consent", "Ports", "Vault", "Accounting",
+                "Sodium", "Ledger", "Consent", "Ports", "Vault", "Accounting", "Analysis",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,6 +159,7 @@ let package = Package(
             ], path: "Tests/TestSupport"),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting"]),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Consent", "Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "TestSupport"]),
         .testTarget(name: "ConsentTests", dependencies: ["Consent", "Ledger", "Sodium", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(

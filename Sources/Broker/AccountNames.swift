@@ -14,10 +14,15 @@ import Ledger
 /// | the broker's clearing | `broker:clearing` | revenue | no overdraft; empty after every charge |
 /// | the broker's fees | `broker:fees` | fees | no overdraft |
 /// | the outside world | `broker:bank` | cash | none: debit-normal mirror of money brought in |
+/// | the analyses' payouts | `broker:payouts` | revenue | no overdraft; empty after every analysis |
 public enum AccountNames {
     public static let clearing = "broker:clearing"
     public static let fees = "broker:fees"
     public static let bank = "broker:bank"
+    /// Where an analysis's charge puts the persons' share before paying each person theirs.
+    public static let payouts = "broker:payouts"
+    public static let payoutsAccount = Account(
+        id: payouts, owner: Owner(.broker, "broker"), kind: .revenue, flags: .debitsMustNotExceedCredits)
 
     public static func rewards(_ subject: String) -> String { "person:\(subject):rewards" }
     public static func cash(_ recipient: String) -> String { "recipient:\(recipient):cash" }

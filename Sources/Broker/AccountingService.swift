@@ -69,11 +69,16 @@ public actor AccountingService {
     ///
     /// - Throws: what `plan` throws; `ConsentError.transferRejected`; `LedgerError`, including
     ///   `streamVersionConflict` when one of the caller's `conditions` failed.
+    ///
+    /// - Parameter transfersMax: the most transfers `plan` may move (an analysis pays each person
+    ///   it used); more than `BrokerLimits.transfersPerCommitMax` go in several `transfers.posted`
+    ///   events of the same append.
     public func commit(
         with events: [(DomainEvent, NewEvent)], conditions: [StreamCondition], allOrNothing: Bool,
+        transfersMax: Int = BrokerLimits.transfersPerCommitMax,
         plan: @escaping @Sendable (Book, Timestamp) throws -> MoneyRules.Movement
     ) async throws -> Outcome {
-        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: BrokerLimits.transfersPerCommitMax, plan: plan)
+        try await enqueue(events: events, conditions: conditions, allOrNothing: allOrNothing, size: transfersMax, plan: plan)
     }
 
     // MARK: The queue
@@ -184,10 +189,9 @@ public actor AccountingService {
     /// holds a savepoint.
     private func decide(_ request: Queued, on book: inout Book, now: Timestamp) throws -> Decision {
         let movement = try request.plan(book, now)
-        guard movement.transfers.count <= BrokerLimits.transfersPerCommitMax else {
-            throw ConsentError(
-                .transferRejected,
-                "at most \(BrokerLimits.transfersPerCommitMax) transfers in one commit, got \(movement.transfers.count); split them")
+        let limit = request.moneyOnly ? BrokerLimits.transfersPerCommitMax : max(request.size, BrokerLimits.transfersPerCommitMax)
+        guard movement.transfers.count <= limit else {
+            throw ConsentError(.transferRejected, "at most \(limit) transfers in one commit, got \(movement.transfers.count); split them")
         }
         let wanted = AccountNames.brokerAccounts.filter { book.accounts[$0.id] == nil } + movement.accounts
         var opened: [Account] = []
@@ -198,18 +202,27 @@ public actor AccountingService {
             case .rejected(let rejection): throw ConsentError(.transferRejected, "account \(account.id) cannot be opened: \(rejection.rawValue)")
             }
         }
-        let before = book.log.count
-        let results = book.apply(movement.transfers, at: now.milliseconds)
-        if request.allOrNothing, let (index, refused) = results.enumerated().first(where: { !$0.element.isApplied }) {
-            throw ConsentError(.transferRejected, "transfer \(movement.transfers[index].id) was refused: \(refused.code)")
-        }
-        let applied = Array(book.log[before...])
         var money: [DomainEvent] = []
         if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
-        if !applied.isEmpty {
-            let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
-            money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book.accounts[$0] })))
-        }
+        // One `transfers.posted` event per `transfersPerCommitMax` transfers, each with the
+        // balances its own transfers leave, so that each stays under the payload limit.
+        var results: [TransferResult] = []
+        var start = 0
+        repeat {
+            let chunk = Array(movement.transfers[start..<min(start + BrokerLimits.transfersPerCommitMax, movement.transfers.count)])
+            let before = book.log.count
+            let chunkResults = book.apply(chunk, at: now.milliseconds)
+            if request.allOrNothing, let (index, refused) = chunkResults.enumerated().first(where: { !$0.element.isApplied }) {
+                throw ConsentError(.transferRejected, "transfer \(chunk[index].id) was refused: \(refused.code)")
+            }
+            results += chunkResults
+            let applied = Array(book.log[before...])
+            if !applied.isEmpty {
+                let touched = Set(applied.flatMap { [$0.debitAccountID, $0.creditAccountID] }).sorted()
+                money.append(.transfersPosted(TransfersPosted(transfers: applied, balances: touched.compactMap { book.accounts[$0] })))
+            }
+            start += chunk.count
+        } while start < movement.transfers.count
         return Decision(results: results, money: money)
     }
 

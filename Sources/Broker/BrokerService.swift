@@ -247,6 +247,31 @@ public final class BrokerService: Sendable {
         return recorded[0]
     }
 
+    /// Appends events the broker writes together (an analysis and its inclusions), under conditions.
+    @discardableResult
+    func appendBrokerEvents(_ events: [DomainEvent], conditions: [StreamCondition]) async throws -> [RecordedEvent] {
+        let now = clock.now()
+        let typed = try events.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
+        let recorded = try await store.append(AppendBatch(typed: typed, conditions: conditions))
+        await checkpointAfterCommit(recorded)
+        return recorded
+    }
+
+    /// Appends events the broker writes together with the money they move, decided by `plan` on
+    /// the book at the moment of the commit, all or nothing; returns the events' records (the
+    /// money's follow them in the ledger).
+    @discardableResult
+    func appendBrokerEvents(
+        _ events: [DomainEvent], conditions: [StreamCondition], transfersMax: Int,
+        money plan: @Sendable @escaping (Book, Timestamp) throws -> MoneyRules.Movement
+    ) async throws -> [RecordedEvent] {
+        let now = clock.now()
+        let typed = try events.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: now)) }
+        let outcome = try await accounting.commit(with: typed, conditions: conditions, allOrNothing: true, transfersMax: transfersMax, plan: plan)
+        await checkpointAfterCommit(outcome.recorded)
+        return Array(outcome.recorded.prefix(events.count))
+    }
+
     /// The events are committed: a checkpoint that cannot be signed now is signed by the next
     /// append, the timer or the close, and must not make a committed append look failed.
     private func checkpointAfterCommit(_ recorded: [RecordedEvent]) async {

@@ -128,3 +128,76 @@ public enum MoneyRules {
         return movement
     }
 }
+
+extension MoneyRules {
+    /// An analysis pays each used person's reserved reward (at their consent's first use, as a
+    /// delivery would) and charges the recipient the category's analysis price: vouchers first,
+    /// then cash, split between the manufacturers (by their share of the records used), the
+    /// persons whose records were used (equal shares, through `broker:payouts` so that the
+    /// linked charge stays short) and the broker, whose fee takes the rounding.
+    ///
+    /// - Parameter contributors: the consent of each person whose records the analysis used.
+    /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
+    public static func analysis(
+        analysisID: String, recipient: String, category: String, contributors: [(subject: String, consentID: String)],
+        records byManufacturer: [String: Int], at now: Timestamp, policy: AccountingPolicy?, book: Book
+    ) throws -> Movement {
+        guard let policy else { return Movement() }
+        var movement = Movement()
+        for c in contributors {
+            let rewardID = rewardID(c.consentID)
+            guard book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) else { continue }
+            movement.transfers.append(
+                Transfer(
+                    id: rewardPostID(c.consentID), debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
+                    amount: 0, pendingID: rewardID, flags: .postPending, code: .reward, reference: "analysis:\(analysisID)"))
+        }
+        let records = byManufacturer.values.reduce(0, +)
+        guard let rule = policy.price(category: category), !contributors.isEmpty, records > 0 else { return movement }
+        let price = rule.analysisPrice(persons: contributors.count)
+        guard price > 0 else { return movement }
+        let manufacturers = price * rule.manufacturerPercent / 100
+        let each = price * rule.personPercent / 100 / Int64(contributors.count)
+        let persons = each * Int64(contributors.count)
+        let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
+        let vouchers = book.accounts(of: Owner(.recipient, recipient)).filter { $0.kind == .voucher }
+        let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+        var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }
+        if !makers.isEmpty { makers[0] += manufacturers - makers.reduce(0, +) }
+        var shares = zip(suppliers, makers).map { supplier, amount in
+            ChargePlan.Share(
+                suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount,
+                code: .chargeSplitManufacturer)
+        }
+        shares.append(ChargePlan.Share(suffix: "persons", accountID: AccountNames.payouts, amount: persons, code: .chargeSplitPerson))
+        shares.append(ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - manufacturers - persons, code: .brokerFee))
+        let chargeID = "charge:\(analysisID)"
+        let plan: ChargePlan
+        do {
+            plan = try ChargePlan.make(
+                chargeID: chargeID, reference: "analysis:\(analysisID)", price: price, shares: shares, vouchers: vouchers, cash: cash,
+                clearingAccountID: AccountNames.clearing, at: now.milliseconds)
+        } catch let refusal {
+            if refusal.code == .insufficientFunds {
+                throw ConsentError(
+                    .paymentRequired,
+                    "this analysis costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher"
+                )
+            }
+            throw ConsentError(.transferRejected, "the charge could not be planned: \(refusal.code.rawValue)")
+        }
+        movement.accounts += [AccountNames.payoutsAccount, AccountNames.cashAccount(recipient)]
+        movement.accounts += suppliers.map { AccountNames.revenueAccount($0.key) }
+        movement.transfers += plan.transfers
+        guard each > 0 else { return movement }
+        for c in contributors {
+            movement.accounts.append(AccountNames.rewardsAccount(c.subject))
+            movement.transfers.append(
+                Transfer(
+                    id: "\(chargeID):person:\(c.subject)", debitAccountID: AccountNames.payouts,
+                    creditAccountID: AccountNames.rewards(c.subject), amount: each, code: .chargeSplitPerson,
+                    reference: "analysis:\(analysisID)"))
+        }
+        return movement
+    }
+}

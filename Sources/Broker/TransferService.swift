@@ -300,6 +300,11 @@ public struct TransferService: Sendable {
                 throw denial
             }
             guard let consent else { throw ConsentError(.consentNotFound, "no such consent") }
+            guard consent.terms.accessMode == .delivery else {
+                throw ConsentError(
+                    .analysisOnly,
+                    "consent \(consentID) allows analysis only: its records are never delivered; run an aggregate analysis with POST /v1/analyses")
+            }
             if let earlier = state.atOrBefore, let start = earlier.after, let end = earlier.through {
                 if start == cursor {
                     return try await replay(earlier, range: (start, end), consent: consent, standing: standing, now: now)

@@ -12,6 +12,8 @@ import Ports
 public struct BrokerAPI: Sendable {
     public let service: BrokerService
     public let transfer: TransferService
+    /// The analysis zone, over the same broker and vault as `transfer`.
+    public var analysis: AnalysisService { AnalysisService(broker: transfer.broker, vault: transfer.vault) }
     /// Counts the records each party moves, for its daily share.
     let traffic: TrafficLimiter?
     var store: any BrokerStore { service.store }

@@ -43,6 +43,7 @@ public enum BrokerApplication {
         TransferController(api: api).addRoutes(to: signed)
         MoneyController(api: api).addRoutes(to: signed)
         LogController(api: api).addRoutes(to: signed)
+        AnalysisController(api: api).addRoutes(to: signed)
         routes.load(router.routes)
         return router
     }

@@ -10,19 +10,20 @@ import NIOCore
 public enum ErrorTable {
     public static func status(for code: ConsentError.Code) -> HTTPResponse.Status {
         switch code {
-        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound: .notFound
+        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound, .analysisNotFound: .notFound
         case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .badSignature, .unknownSubject, .unknownParty: .unauthorized
         case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,
-            .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound:
+            .subjectMismatch, .consentRevoked, .consentExpired, .itemNotInScope, .outsideDataWindow, .deviceNotBound, .analysisOnly,
+            .accessNotAllowed:
             .forbidden
         case .consentExists, .requestExists, .partyExists, .subjectExists, .consentAlreadyRevoked, .requestWithdrawn,
             .requestExpired, .deviceAlreadyConfirmed, .policyChanged, .termsMismatch, .idempotencyKeyReused,
-            .cursorInsideDelivery:
+            .cursorInsideDelivery, .privacyBudgetExhausted:
             .conflict
         case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
-            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected:
+            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected, .invalidQuery:
             .unprocessableContent
         }
     }

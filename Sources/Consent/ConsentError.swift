@@ -66,6 +66,16 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         /// The double-entry book refused a transfer; the message names its rejection code.
         case transferRejected
         case accountNotFound
+        // The analysis zone.
+        /// A pull under a consent that allows analysis only: its records are never delivered.
+        case analysisOnly
+        /// The policy does not allow this access (delivery or analysis) for the category and purpose.
+        case accessNotAllowed
+        /// An analysis query the broker cannot run as asked; the message says what to change.
+        case invalidQuery
+        /// The analysis would spend more ε than the request's budget has left in this period.
+        case privacyBudgetExhausted
+        case analysisNotFound
 
         public var description: String { rawValue }
     }

@@ -53,6 +53,13 @@ public enum ConsentRules {
         guard terms.durationDays >= 1, terms.durationDays <= maxDays else {
             throw ConsentError(.durationOverLimit, "a \(category.id) consent lasts 1 to \(maxDays) days, asked for \(terms.durationDays)")
         }
+        guard terms.accessAllowed(by: policy) else {
+            let allowed = policy.analysis?.rule(category: category.id, purpose: purpose.id)?.access.map(\.rawValue) ?? ["delivery"]
+            throw ConsentError(
+                .accessNotAllowed,
+                "\(terms.accessMode.rawValue) access to \(category.id) data for \(purpose.id) is not allowed under policy \(policy.version); ask for \(allowed.joined(separator: " or "))"
+            )
+        }
         guard !terms.onceOff || terms.durationDays == 1 else {
             throw ConsentError(
                 .onceOffTooLong, "a once-off consent lasts at most \(ConsentLimits.onceOffDurationHoursMax) hours: set the duration to 1 day")

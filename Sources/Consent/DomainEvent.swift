@@ -22,6 +22,8 @@ public enum DomainEvent: Sendable, Equatable {
     case partyCallbackSet(PartyCallbackSet)
     case accountsOpened(AccountsOpened)
     case transfersPosted(TransfersPosted)
+    case analysisRan(AnalysisRan)
+    case analysisIncluded(AnalysisIncluded)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -44,6 +46,8 @@ public enum DomainEvent: Sendable, Equatable {
         public static let partyCallbackSet = "party.callback-set"
         public static let accountsOpened = "accounts.opened"
         public static let transfersPosted = "transfers.posted"
+        public static let analysisRan = "analysis.ran"
+        public static let analysisIncluded = "analysis.included"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -56,6 +60,7 @@ public enum DomainEvent: Sendable, Equatable {
             TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
             TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
             TypeName.partyCallbackSet: 1, TypeName.accountsOpened: 1, TypeName.transfersPosted: 1,
+            TypeName.analysisRan: 1, TypeName.analysisIncluded: 1,
         ], upcasters: [])
 
     /// The stored type name.
@@ -80,6 +85,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .partyCallbackSet: TypeName.partyCallbackSet
         case .accountsOpened: TypeName.accountsOpened
         case .transfersPosted: TypeName.transfersPosted
+        case .analysisRan: TypeName.analysisRan
+        case .analysisIncluded: TypeName.analysisIncluded
         }
     }
 
@@ -106,6 +113,9 @@ public enum DomainEvent: Sendable, Equatable {
         case .partyCallbackSet(let e): StreamName.party(e.partyID)
         // One stream for all money: each commit is decided on the whole book as it was.
         case .accountsOpened, .transfersPosted: StreamName.accounting
+        // One stream per request: its version is what a decision on the budget read.
+        case .analysisRan(let e): StreamName.analyses(e.requestID)
+        case .analysisIncluded(let e): StreamName.analysis(e.analysisID)
         }
     }
 
@@ -131,6 +141,8 @@ public enum DomainEvent: Sendable, Equatable {
         case .partyCallbackSet(let e): try CanonicalJSON.encode(e)
         case .accountsOpened(let e): try CanonicalJSON.encode(e)
         case .transfersPosted(let e): try CanonicalJSON.encode(e)
+        case .analysisRan(let e): try CanonicalJSON.encode(e)
+        case .analysisIncluded(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -168,6 +180,8 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.partyCallbackSet: return .partyCallbackSet(try CanonicalJSON.decode(PartyCallbackSet.self, from: bytes))
             case TypeName.accountsOpened: return .accountsOpened(try CanonicalJSON.decode(AccountsOpened.self, from: bytes))
             case TypeName.transfersPosted: return .transfersPosted(try CanonicalJSON.decode(TransfersPosted.self, from: bytes))
+            case TypeName.analysisRan: return .analysisRan(try CanonicalJSON.decode(AnalysisRan.self, from: bytes))
+            case TypeName.analysisIncluded: return .analysisIncluded(try CanonicalJSON.decode(AnalysisIncluded.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {
@@ -189,6 +203,10 @@ public enum StreamName {
     public static func device(manufacturer: String, deviceID: String) -> String { "device:\(manufacturer)/\(deviceID)" }
     /// A telemetry batch, by the manufacturer's idempotency key (or the batch id without one).
     public static func batch(manufacturer: String, key: String) -> String { "batch:\(manufacturer)/\(key)" }
+    /// The analyses run under a consent request: the budget's stream.
+    public static func analyses(_ requestID: String) -> String { "analyses:\(requestID)" }
+    /// One analysis's list of the persons it included.
+    public static func analysis(_ analysisID: String) -> String { "analysis:\(analysisID)" }
     /// Every account opening and transfer.
     public static let accounting = "accounting"
     /// The broker's own start (`broker.initialised`, once).

@@ -89,15 +89,33 @@ public struct ConsentTerms: Codable, Sendable, Equatable {
     public var retentionDays: Int
     /// The incentive offered to the person, in whole won.
     public var incentiveKRW: Int64
+    /// What the recipient may do with the data: receive the records (`delivery`, also when
+    /// absent, as in every consent made before analyses existed) or have them included in
+    /// aggregate analyses run inside the broker, never receiving a record (`analysis`).
+    public var access: ConsentAccess?
 
     public init(
         category: String, items: [String], purpose: String, dataFrom: Timestamp, dataTo: Timestamp,
-        durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64
+        durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64, access: ConsentAccess? = nil
     ) {
         self.category = category; self.items = items; self.purpose = purpose
         self.dataFrom = dataFrom; self.dataTo = dataTo; self.durationDays = durationDays
         self.onceOff = onceOff; self.retentionDays = retentionDays; self.incentiveKRW = incentiveKRW
+        // `delivery` is written as absent, so the terms of every earlier request keep their bytes.
+        self.access = access == .delivery ? nil : access
     }
+
+    /// The access these terms give, `delivery` when none is named.
+    public var accessMode: ConsentAccess { access ?? .delivery }
+}
+
+/// What a consent lets its recipient do with the person's records.
+public enum ConsentAccess: String, Codable, Sendable, CaseIterable {
+    /// The records are delivered to the recipient, sealed to its key.
+    case delivery
+    /// The records never leave the broker: they are only counted into aggregate analyses whose
+    /// results protect every person (minimum cell sizes, bounded contributions, noise).
+    case analysis
 }
 
 /// A recipient asked for consent, of one person (`subject`) or as an open offer (`subject` nil).

@@ -11,16 +11,20 @@ public struct PolicySet: Codable, Sendable, Equatable {
     /// What one party may ask of the broker; absent from policies activated before it existed
     /// (no party is then limited but by the broker's bound on work in flight).
     public var traffic: TrafficThresholds?
+    /// Which accesses each category and purpose allow, and the analysis zone's limits; absent
+    /// from policies activated before analyses existed (every request is then for delivery).
+    public var analysis: AnalysisPolicy?
 
     public init(
         version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
-        traffic: TrafficThresholds? = nil
+        traffic: TrafficThresholds? = nil, analysis: AnalysisPolicy? = nil
     ) {
         self.version = version
         self.categories = categories
         self.purposes = purposes
         self.accounting = accounting
         self.traffic = traffic
+        self.analysis = analysis
     }
 
     /// The category with `id`.
@@ -180,15 +184,26 @@ public struct PriceRule: Codable, Sendable, Equatable {
     public var category: String
     public var perRecordKRW: Int64
     public var perPullKRW: Int64
+    /// What one analysis costs, and what it costs per person whose records it used; absent in
+    /// rules from before analyses existed (analyses are then free).
+    public var perAnalysisKRW: Int64?
+    public var perPersonKRW: Int64?
     /// Percent of each price to the manufacturer, the person and the broker; they add up to 100.
     /// Rounding leftovers go to the broker's fee.
     public var manufacturerPercent: Int64
     public var personPercent: Int64
     public var brokerPercent: Int64
-    public init(category: String, perRecordKRW: Int64, perPullKRW: Int64, manufacturerPercent: Int64, personPercent: Int64, brokerPercent: Int64) {
+    public init(
+        category: String, perRecordKRW: Int64, perPullKRW: Int64, manufacturerPercent: Int64, personPercent: Int64, brokerPercent: Int64,
+        perAnalysisKRW: Int64? = nil, perPersonKRW: Int64? = nil
+    ) {
         self.category = category; self.perRecordKRW = perRecordKRW; self.perPullKRW = perPullKRW
         self.manufacturerPercent = manufacturerPercent; self.personPercent = personPercent; self.brokerPercent = brokerPercent
+        self.perAnalysisKRW = perAnalysisKRW; self.perPersonKRW = perPersonKRW
     }
+
+    /// The price of an analysis that used the records of `persons` persons.
+    public func analysisPrice(persons: Int) -> Int64 { (perAnalysisKRW ?? 0) + (perPersonKRW ?? 0) * Int64(persons) }
 
     /// The price of a pull of `records` records.
     public func price(records: Int) -> Int64 { perPullKRW + perRecordKRW * Int64(records) }

@@ -26,6 +26,10 @@ public enum ProjectionChange: Sendable, Equatable {
     /// Stores the transfers (the store adds the event's sequence) and sets each touched
     /// account's counters to `balances`.
     case postTransfers([Transfer], balances: [Account])
+    /// Stores an analysis (the store adds the event's sequence).
+    case insertAnalysis(AnalysisRecord)
+    /// Adds the access log entries of the persons an analysis included (the store adds the sequence).
+    case includeInAnalysis([AnalysisInclusion])
 }
 
 /// A stored telemetry batch: its records become visible to pulls once this is projected.
@@ -129,6 +133,23 @@ public enum Projection {
             return [.openAccounts(e.accounts)]
         case .transfersPosted(let e):
             return [.postTransfers(e.transfers, balances: e.balances)]
+        case .analysisRan(let e):
+            return [
+                .insertAnalysis(
+                    AnalysisRecord(
+                        analysisID: e.analysisID, requestID: e.requestID, recipient: e.recipient, sequence: 0, time: time,
+                        epsilonMilli: e.epsilonMilli, periodStart: e.periodStart, payload: event.payload))
+            ]
+        case .analysisIncluded(let e):
+            return [
+                .includeInAnalysis(
+                    e.subjects.map { subject in
+                        AnalysisInclusion(
+                            sequence: 0, time: time, analysisID: e.analysisID,
+                            consentID: Identifiers.consentID(requestID: e.requestID, subject: subject), subject: subject,
+                            recipient: e.recipient, purpose: e.purpose)
+                    })
+            ]
         case .telemetryPushed(let e):
             return [
                 .insertBatch(
@@ -155,6 +176,14 @@ extension ProjectionChange {
         case .insertBatch(var b):
             b.sequence = sequence
             return .insertBatch(b)
+        case .insertAnalysis(var a):
+            a.sequence = sequence
+            return .insertAnalysis(a)
+        case .includeInAnalysis(let entries):
+            return .includeInAnalysis(
+                entries.map {
+                    var e = $0; e.sequence = sequence; return e
+                })
         default:
             return self
         }

@@ -38,6 +38,14 @@ public enum TelemetryJSON {
         return records
     }
 
+    /// A record's values object alone (what the vault seals); nil when the reader leaves it to
+    /// `JSONDecoder`.
+    public static func values(_ bytes: UnsafeRawBufferPointer) -> [String: FieldValue]? {
+        var reader = Reader(bytes: bytes)
+        guard let values = reader.values(), reader.atEnd() else { return nil }
+        return values
+    }
+
     /// The canonical JSON of a record's values: what `CanonicalJSON.encode(values)` writes (keys
     /// in the order of their UTF-8 bytes, no whitespace, `/` unescaped, numbers as Swift prints
     /// them without a trailing `.0`), byte for byte, without building `JSONEncoder`'s values.

@@ -22,6 +22,25 @@ public enum Sodium {
         return bytes
     }
 
+    /// Fills `buffer` from libsodium's CSPRNG (`randombytes_buf`).
+    public static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        precondition(initialised, "libsodium is not initialised")
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        randombytes_buf(base, buffer.count)
+    }
+
+    /// `count` bytes that depend only on `seed` (libsodium's `randombytes_buf_deterministic`,
+    /// ChaCha20): for reproducible tests of code that draws randomness, never for secrets.
+    public static func deterministicRandomBytes(_ count: Int, seed: [UInt8]) -> [UInt8] {
+        precondition(initialised, "libsodium is not initialised")
+        precondition(seed.count == Int(randombytes_SEEDBYTES), "a seed has \(randombytes_SEEDBYTES) bytes")
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard count > 0 else { return bytes }
+        bytes.withUnsafeMutableBytes { out in seed.withUnsafeBufferPointer { randombytes_buf_deterministic(out.baseAddress!, count, $0.baseAddress!) }
+        }
+        return bytes
+    }
+
     /// Compares two byte strings in time independent of where they differ.
     ///
     /// Returns false for strings of different lengths (the length is not secret).

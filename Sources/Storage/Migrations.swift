@@ -270,12 +270,42 @@ enum Migrations {
             // Level-0 tiles are read from the events' hashes from now on.
             try db.execute(sql: "DELETE FROM log_tiles WHERE level = 0")
         }
+        migrator.registerMigration("v12-analyses") { db in
+            // The analysis zone: analyses run (with the ε each spent, by request and budget period),
+            // the persons each included (their access log shows them), and the active consents of a request.
+            try db.execute(
+                sql: """
+                    CREATE TABLE analyses (
+                        analysis_id TEXT PRIMARY KEY,
+                        request_id TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        time_ms INTEGER NOT NULL,
+                        epsilon_milli INTEGER NOT NULL,
+                        period_start_ms INTEGER NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE INDEX analyses_request ON analyses(request_id, period_start_ms);
+                    CREATE TABLE analysis_inclusions (
+                        subject TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        analysis_id TEXT NOT NULL,
+                        consent_id TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        purpose TEXT NOT NULL,
+                        time_ms INTEGER NOT NULL,
+                        PRIMARY KEY (subject, analysis_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX analysis_inclusions_subject ON analysis_inclusions(subject, seq);
+                    CREATE INDEX consents_request ON consents(request_id, grant_seq);
+                    """)
+        }
         return migrator
     }
 
     /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
     static let projectionTables = [
         "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log", "telemetry_batches",
-        "party_callbacks", "accounts", "transfers",
+        "party_callbacks", "accounts", "transfers", "analyses", "analysis_inclusions",
     ]
 }

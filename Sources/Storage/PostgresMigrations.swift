@@ -274,6 +274,34 @@ enum PostgresMigrations {
             DELETE FROM log_tiles WHERE level = 0;
             """
         ),
+        (
+            "v12-analyses",
+            """
+            CREATE TABLE analyses (
+                analysis_id TEXT PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                epsilon_milli BIGINT NOT NULL,
+                period_start_ms BIGINT NOT NULL,
+                payload BYTEA NOT NULL
+            );
+            CREATE INDEX analyses_request ON analyses(request_id, period_start_ms);
+            CREATE TABLE analysis_inclusions (
+                subject TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                analysis_id TEXT NOT NULL,
+                consent_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                PRIMARY KEY (subject, analysis_id)
+            );
+            CREATE INDEX analysis_inclusions_subject ON analysis_inclusions(subject, seq);
+            CREATE INDEX consents_request ON consents(request_id, grant_seq);
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

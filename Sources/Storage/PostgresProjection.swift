@@ -43,7 +43,7 @@ enum PostgresProjection {
 
     private static func sameBulkKind(_ a: ProjectionChange, _ b: ProjectionChange) -> Bool {
         switch (a, b) {
-        case (.appendAccess, .appendAccess), (.insertSubject, .insertSubject): true
+        case (.appendAccess, .appendAccess), (.insertSubject, .insertSubject), (.includeInAnalysis, .includeInAnalysis): true
         default: false
         }
     }
@@ -73,6 +73,21 @@ enum PostgresProjection {
                 INSERT INTO subjects (id, signing_key, registered_ms)
                 SELECT * FROM UNNEST(\(subjects.map(\.id))::text[], \(subjects.map(\.signingKey))::text[], \(subjects.map(\.registeredAt.milliseconds))::bigint[])
                 """, logger: logger)
+        case .includeInAnalysis:
+            // An event names thousands of persons: one insert per chunk of rows, not one per person.
+            let entries: [AnalysisInclusion] = run.flatMap { change -> [AnalysisInclusion] in
+                if case .includeInAnalysis(let e) = change.1 { e } else { [] }
+            }
+            for start in stride(from: 0, to: entries.count, by: StorageLimits.postgresBulkInsertRowsMax) {
+                let chunk = entries[start..<min(start + StorageLimits.postgresBulkInsertRowsMax, entries.count)]
+                try await conn.query(
+                    """
+                    INSERT INTO analysis_inclusions (subject, seq, analysis_id, consent_id, recipient, purpose, time_ms)
+                    SELECT * FROM UNNEST(\(chunk.map(\.subject))::text[], \(chunk.map { Int64($0.sequence) })::bigint[],
+                        \(chunk.map(\.analysisID))::text[], \(chunk.map(\.consentID))::text[], \(chunk.map(\.recipient))::text[],
+                        \(chunk.map(\.purpose))::text[], \(chunk.map(\.time.milliseconds))::bigint[])
+                    """, logger: logger)
+            }
         default:
             for (sequence, change) in run { try await applyOne(change, sequence: sequence, on: conn, logger: logger) }
         }
@@ -199,6 +214,16 @@ enum PostgresProjection {
                     \(balances.map(\.creditsPending))::bigint[], \(balances.map(\.creditsPosted))::bigint[]) AS b(id, dp, dd, cp, cc)
                 WHERE a.id = b.id
                 """, logger: logger)
+        case .insertAnalysis(let a):
+            try await conn.query(
+                """
+                INSERT INTO analyses (analysis_id, request_id, recipient, seq, time_ms, epsilon_milli, period_start_ms, payload)
+                VALUES (\(a.analysisID), \(a.requestID), \(a.recipient), \(Int64(a.sequence)), \(a.time.milliseconds), \(a.epsilonMilli),
+                        \(a.periodStart.milliseconds), \(ByteBuffer(bytes: a.payload)))
+                """, logger: logger)
+        case .includeInAnalysis:
+            // Inserted in bulk (`applyRun`), as a run of one.
+            try await applyRun([(sequence, change)], on: conn, logger: logger)
         case .appendAccess(let a):
             try await conn.query(
                 """

@@ -5,7 +5,7 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresStore {
-    private static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }
+    static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }
 
     private static func bytes(_ b: ByteBuffer) -> [UInt8] { Array(b.readableBytesView) }
 
@@ -93,13 +93,13 @@ extension PostgresStore {
         return out
     }
 
-    private static let consentColumns = """
+    static let consentColumns = """
         id, request_id, request_hash, subject, recipient, terms, granted_ms, expires_ms, policy_version, policy_hash,
         sensitive_confirmed, revoked_ms, grant_seq, revoke_seq
         """
-    private typealias ConsentRow = (String, String, String, String, String, ByteBuffer, Int64, Int64, String, String, Bool, Int64?, Int64, Int64?)
+    typealias ConsentRow = (String, String, String, String, String, ByteBuffer, Int64, Int64, String, String, Bool, Int64?, Int64, Int64?)
 
-    private static func consent(_ r: ConsentRow) throws -> Consent {
+    static func consent(_ r: ConsentRow) throws -> Consent {
         Consent(
             id: r.0, requestID: r.1, requestHash: r.2, subject: r.3, recipient: r.4,
             terms: try CanonicalJSON.decode(ConsentTerms.self, from: bytes(r.5)), grantedAt: Timestamp(milliseconds: r.6),
@@ -107,7 +107,7 @@ extension PostgresStore {
             revokedAt: r.11.map(Timestamp.init(milliseconds:)), grantSequence: UInt64(r.12), revokeSequence: r.13.map(UInt64.init))
     }
 
-    private func consents(_ query: PostgresQuery) async throws -> [Consent] {
+    func consents(_ query: PostgresQuery) async throws -> [Consent] {
         var out: [Consent] = []
         for try await r in try await client.query(query, logger: logger).decode(ConsentRow.self) { out.append(try Self.consent(r)) }
         return out

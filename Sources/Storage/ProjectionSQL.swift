@@ -195,6 +195,30 @@ enum ProjectionSQL {
                 b.text(a.subject); b.text(a.recipient); b.text(a.items.joined(separator: ",")); b.int(Int64(a.records)); b.text(a.digest)
                 b.int(a.after?.batchSequence); b.int(a.after?.recordID); b.int(a.through?.batchSequence); b.int(a.through?.recordID)
             }
+        case .insertAnalysis(let a):
+            try DirectBinding.execute(
+                db.cachedStatement(
+                    sql: """
+                        INSERT INTO analyses (analysis_id, request_id, recipient, seq, time_ms, epsilon_milli, period_start_ms, payload)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+            ) { b in
+                b.text(a.analysisID); b.text(a.requestID); b.text(a.recipient); b.int(Int64(a.sequence)); b.int(a.time.milliseconds)
+                b.int(a.epsilonMilli); b.int(a.periodStart.milliseconds); b.blob(a.payload)
+            }
+        case .includeInAnalysis(let entries):
+            // Up to thousands of persons per event: one prepared statement, bound directly per row.
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO analysis_inclusions (subject, seq, analysis_id, consent_id, recipient, purpose, time_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for e in entries {
+                try DirectBinding.execute(insert) { b in
+                    b.text(e.subject); b.int(Int64(e.sequence)); b.text(e.analysisID); b.text(e.consentID); b.text(e.recipient)
+                    b.text(e.purpose); b.int(e.time.milliseconds)
+                }
+            }
         }
     }
 }

@@ -208,7 +208,7 @@ extension SQLiteStore {
 
     // MARK: Row mapping
 
-    private static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }
+    static func page(_ limit: Int) -> Int { min(max(limit, 1), ConsentLimits.pageItemsMax) }
 
     private static func party(from row: Row) throws -> Party {
         guard let role = PartyRole(rawValue: row["role"]), let status = Party.Status(rawValue: row["status"]) else {
@@ -228,7 +228,7 @@ extension SQLiteStore {
             withdrawnAt: (row["withdrawn_ms"] as Int64?).map(Timestamp.init(milliseconds:)))
     }
 
-    private static func consent(from row: Row) throws -> Consent {
+    static func consent(from row: Row) throws -> Consent {
         Consent(
             id: row["id"], requestID: row["request_id"], requestHash: row["request_hash"], subject: row["subject"],
             recipient: row["recipient"],

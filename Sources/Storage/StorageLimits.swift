@@ -32,6 +32,9 @@ public enum StorageLimits {
     public static let postgresCommitUnreachableSecondsMax: Int64 = 3
     /// Seconds the first connection at start may take (`connect` fails after it).
     public static let postgresConnectSecondsMax = 10.0
+    /// Rows one bulk insert (UNNEST of arrays) carries at most: an analysis's inclusions go in
+    /// chunks of this many, so one `analysis.included` event is one statement.
+    public static let postgresBulkInsertRowsMax = 5_000
     /// The advisory lock key that serialises schema migrations between broker processes.
     public static let postgresMigrationLockID: Int64 = 7001
 }

@@ -59,6 +59,20 @@ public struct Vault: Sendable {
         return TelemetryRecord(device: record.deviceID, item: record.item, time: record.time, values: values)
     }
 
+    /// Opens a sealed record's values alone, for an analysis inside the broker (the plaintext
+    /// bytes are zeroed once read).
+    ///
+    /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
+    public func openValues(_ record: SealedRecord, key: SymmetricKey) throws -> [String: FieldValue] {
+        var plain = try XChaCha20Poly1305.open(
+            record.sealed, key: key,
+            associatedData: Self.recordAD(
+                subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
+        defer { Sodium.zero(&plain) }
+        if let values = plain.withUnsafeBytes({ TelemetryJSON.values($0) }) { return values }
+        return try CanonicalJSON.decode([String: FieldValue].self, from: plain)
+    }
+
     /// Opens a sealed record straight into its canonical JSON (what `CanonicalJSON.encode` of
     /// the `TelemetryRecord` gives: sorted keys, no whitespace), without decoding its values.
     /// Device ids and items are plain identifiers, so they need no escaping.

@@ -74,6 +74,16 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func accessLog(subject: String, limit: Int, before: UInt64?) async throws -> [AccessLogEntry] {
         try await inner.accessLog(subject: subject, limit: limit, before: before)
     }
+    func analysis(_ id: String) async throws -> AnalysisRecord? { try await inner.analysis(id) }
+    func analysisSpent(requestID: String, periodStart: Timestamp) async throws -> Int64 {
+        try await inner.analysisSpent(requestID: requestID, periodStart: periodStart)
+    }
+    func analysisInclusions(subject: String, limit: Int, before: UInt64?) async throws -> [AnalysisInclusion] {
+        try await inner.analysisInclusions(subject: subject, limit: limit, before: before)
+    }
+    func activeConsents(requestID: String, at now: Timestamp, limit: Int) async throws -> [Consent] {
+        try await inner.activeConsents(requestID: requestID, at: now, limit: limit)
+    }
     func deliveries(consentID: String, limit: Int, after: UInt64?) async throws -> [AccessLogEntry] {
         try await inner.deliveries(consentID: consentID, limit: limit, after: after)
     }

@@ -49,6 +49,19 @@ struct PolicyLoaderTests {
         Breakage(
             name: "a missing version", file: "policy.yaml", find: "version: \"2026.11.1\"",
             replace: "versio: \"2026.11.1\"", expectedLine: nil, mentions: "version"),
+        Breakage(
+            name: "health analysed with cells smaller than 20", file: "analysis.yaml", find: "k: 20", replace: "k: 15", expectedLine: 31,
+            mentions: "at least 20"),
+        Breakage(
+            name: "an access that does not exist", file: "analysis.yaml",
+            find: "access: [delivery, analysis]\n    analysisUnderDelivery: false\n    k: 10",
+            replace: "access: [delivery, analyse]\n    analysisUnderDelivery: false\n    k: 10", expectedLine: 20, mentions: "analyse"),
+        Breakage(
+            name: "an ε with four decimals", file: "analysis.yaml", find: "epsilonMaxPerAnalysis: 0.5", replace: "epsilonMaxPerAnalysis: 0.0005",
+            expectedLine: 32, mentions: "three decimals"),
+        Breakage(
+            name: "an analysis rule for a purpose the category may not serve", file: "analysis.yaml", find: "purposes: [health-services]",
+            replace: "purposes: [demand-response]", expectedLine: 27, mentions: "demand-response"),
     ]
 
     @Test("a broken policy file is refused with its file, line and what is wrong", arguments: breakages)

@@ -154,6 +154,118 @@ struct StoreSuiteTests {
     }
 }
 
+struct AnalysisProjectionTests {
+    static let t0 = Timestamp(milliseconds: 1_796_169_600_000)
+
+    static func grant(_ subject: String, request: String = "req_a", expiresAt: Timestamp = t0.adding(days: 30)) -> DomainEvent {
+        .consentGranted(
+            ConsentGranted(
+                consentID: Identifiers.consentID(requestID: request, subject: subject), requestID: request, requestHash: "rh",
+                subject: subject, recipient: "safedrive",
+                terms: ConsentTerms(
+                    category: "vehicle", items: ["vehicle.driving"], purpose: "insurance", dataFrom: t0.adding(days: -10),
+                    dataTo: t0.adding(days: 10), durationDays: 30, onceOff: false, retentionDays: 30, incentiveKRW: 0, access: .analysis),
+                grantedAt: t0, expiresAt: expiresAt, policyVersion: "1", policyHash: "ph", sensitiveConfirmed: false))
+    }
+
+    static func ran(_ id: String, epsilonMilli: Int64, periodStart: Timestamp) -> DomainEvent {
+        .analysisRan(
+            AnalysisRan(
+                analysisID: id, requestID: "req_a", recipient: "safedrive", category: "vehicle", purpose: "insurance",
+                query: AnalysisQuery(
+                    requestID: "req_a", items: ["vehicle.driving"], from: t0.adding(days: -10), to: t0,
+                    measures: [AnalysisMeasure(kind: .persons)], epsilon: Double(epsilonMilli) / 1000),
+                queryHash: "qh", policyVersion: "1", policyHash: "ph", epsilonMilli: epsilonMilli, periodStart: periodStart,
+                periodEnd: periodStart.adding(days: 30),
+                protection: AnalysisProtection(
+                    recordsPerPersonPerCell: 1, cellsPerPerson: 1, mechanism: "discrete-laplace",
+                    noise: [NoiseStatement(quantity: "persons", sensitivity: 1, unit: "1", epsilon: Double(epsilonMilli) / 1000, scale: 1)],
+                    k: 10, margin: 5, deltaExponent: 9),
+                persons: 3, contributors: 2, cells: [AnalysisCell(key: [], suppressed: false, persons: 12)], released: 1, suppressed: 0,
+                resultDigest: "rd", priceKRW: 1000))
+    }
+
+    static func included(_ id: String, _ subjects: [String]) -> DomainEvent {
+        .analysisIncluded(
+            AnalysisIncluded(analysisID: id, requestID: "req_a", recipient: "safedrive", purpose: "insurance", subjects: subjects))
+    }
+
+    @Test("analyses record the ε they spent and the persons they included, and a rebuild restores both", arguments: Backend.available)
+    func analysisProjectionsRecordSpendAndInclusions(_ backend: Backend) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await backend.open(dir)
+        let period = Timestamp(milliseconds: 1_795_000_000_000), nextPeriod = period.adding(days: 30)
+        func typed(_ events: [DomainEvent], at time: Timestamp) throws -> [(DomainEvent, NewEvent)] {
+            try events.map { ($0, try $0.newEvent(authorID: AuthorID.broker, time: time)) }
+        }
+        _ = try await store.append(
+            AppendBatch(
+                typed: try typed(
+                    [
+                        Self.grant("sub_a"), Self.grant("sub_b"), Self.grant("sub_c"), Self.grant("sub_d", expiresAt: Self.t0.adding(days: 1)),
+                        Self.grant("sub_a", request: "req_b"),
+                    ], at: Self.t0)))
+        _ = try await store.append(
+            AppendBatch(
+                typed: try typed(
+                    [.consentRevoked(ConsentRevoked(consentID: Identifiers.consentID(requestID: "req_a", subject: "sub_b"), subject: "sub_b"))],
+                    at: Self.t0.adding(seconds: 1))))
+        let many = (0..<4_000).map { String(format: "sub_m%04d", $0) }
+        let first = try await store.append(
+            AppendBatch(
+                typed: try typed(
+                    [
+                        Self.ran("ana_1", epsilonMilli: 250, periodStart: period), Self.included("ana_1", ["sub_a", "sub_c"]),
+                        Self.included("ana_1", many),
+                    ], at: Self.t0.adding(seconds: 2))))
+        let second = try await store.append(
+            AppendBatch(
+                typed: try typed(
+                    [
+                        Self.ran("ana_2", epsilonMilli: 500, periodStart: period), Self.included("ana_2", ["sub_a"]),
+                        Self.ran("ana_3", epsilonMilli: 100, periodStart: nextPeriod),
+                    ], at: Self.t0.adding(seconds: 3))))
+
+        let record = try #require(try await store.analysis("ana_1"))
+        #expect(record.requestID == "req_a" && record.recipient == "safedrive")
+        #expect(record.sequence == first[0].sequence && record.time == Self.t0.adding(seconds: 2))
+        #expect(record.epsilonMilli == 250 && record.periodStart == period)
+        #expect(record.payload == first[0].event.payload)
+        #expect(try await store.analysis("ana_none") == nil)
+
+        #expect(try await store.analysisSpent(requestID: "req_a", periodStart: period) == 750)
+        #expect(try await store.analysisSpent(requestID: "req_a", periodStart: nextPeriod) == 100)
+        #expect(try await store.analysisSpent(requestID: "req_b", periodStart: period) == 0)
+
+        let log = try await store.analysisInclusions(subject: "sub_a", limit: 10, before: nil)
+        #expect(log.map(\.analysisID) == ["ana_2", "ana_1"], "newest first")
+        #expect(log.map(\.sequence) == [second[1].sequence, first[1].sequence])
+        #expect(
+            log.last
+                == AnalysisInclusion(
+                    sequence: first[1].sequence, time: Self.t0.adding(seconds: 2), analysisID: "ana_1",
+                    consentID: Identifiers.consentID(requestID: "req_a", subject: "sub_a"), subject: "sub_a", recipient: "safedrive",
+                    purpose: "insurance"))
+        #expect(try await store.analysisInclusions(subject: "sub_a", limit: 10, before: second[1].sequence).map(\.analysisID) == ["ana_1"])
+        #expect(try await store.analysisInclusions(subject: "sub_a", limit: 1, before: nil).map(\.analysisID) == ["ana_2"])
+        #expect(try await store.analysisInclusions(subject: "sub_m3999", limit: 10, before: nil).map(\.sequence) == [first[2].sequence])
+        #expect(try await store.analysisInclusions(subject: "sub_b", limit: 10, before: nil).isEmpty)
+
+        // sub_b revoked, sub_d expired by then, and sub_a's other consent is of another request.
+        let active = try await store.activeConsents(requestID: "req_a", at: Self.t0.adding(days: 2), limit: 10)
+        #expect(active.map(\.subject) == ["sub_a", "sub_c"])
+        #expect(active.first == (try await store.consent(Identifiers.consentID(requestID: "req_a", subject: "sub_a"))))
+        #expect(try await store.activeConsents(requestID: "req_a", at: Self.t0.adding(days: 2), limit: 1).map(\.subject) == ["sub_a"])
+        #expect(try await store.activeConsents(requestID: "req_a", at: Self.t0, limit: 10).map(\.subject) == ["sub_a", "sub_c", "sub_d"])
+
+        let live = try await store.dumpProjections()
+        #expect(live.contains("## analyses") && live.contains("## analysis_inclusions"))
+        try await store.rebuildProjections()
+        #expect(try await store.dumpProjections() == live)
+        #expect(try await store.analysisSpent(requestID: "req_a", periodStart: period) == 750)
+    }
+}
+
 struct DerivedProjectionTests {
     @Test("projection changes carried with a typed batch equal those decoded from its events", arguments: Backend.available)
     func typedEqualsDecoded(_ backend: Backend) async throws {

@@ -127,6 +127,25 @@ extension PolicyLoader {
             return i
         }
 
+        func optionalInt(_ key: String) throws -> Int? {
+            guard node.mapping?[key] != nil else { return nil }
+            return try int(key)
+        }
+
+        /// A decimal number with at most three digits after the point (an ε), in thousandths.
+        func milli(_ key: String) throws -> Int64 {
+            let v = try value(key)
+            let text = try v.scalarString()
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), let whole = Int64(parts[0]), whole >= 0, whole < 1_000_000,
+                parts.count == 1 || (1...3).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
+            else {
+                throw v.error("`\(key)` must be a number such as 1 or 0.25 (at most three decimals), got '\(text)'")
+            }
+            let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 3, withPad: "0", startingAt: 0))! : 0
+            return whole * 1000 + fraction
+        }
+
         func bool(_ key: String) throws -> Bool {
             let v = try value(key)
             guard let b = v.node.bool else { throw v.error("`\(key)` must be true or false") }

@@ -46,7 +46,7 @@ public enum PolicyLoader {
     }
 
     /// Validates a policy set given as its files' texts, as `load(directory:)` reads them:
-    /// `policy.yaml`, `purposes.yaml`, `accounting.yaml` when present, then `categories/…` in
+    /// `policy.yaml`, `purposes.yaml`, `accounting.yaml` and `analysis.yaml` when present, then `categories/…` in
     /// name order. It reads no file, so a fuzzer or a test can hand it any text.
     ///
     /// - Throws: `PolicyError` naming the file and line of the first problem.
@@ -56,6 +56,7 @@ public enum PolicyLoader {
         var categories: [DataCategory] = []
         var accounting: AccountingPolicy?
         var traffic: TrafficThresholds?
+        var analysis: AnalysisPolicy?
         var origins = Origins()
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
@@ -67,6 +68,8 @@ public enum PolicyLoader {
                 purposes = try doc.root.list("purposes").map(purpose)
             case "accounting.yaml":
                 accounting = try accountingPolicy(doc.root)
+            case "analysis.yaml":
+                analysis = try analysisPolicy(doc.root)
             default:
                 let category = try category(doc.root)
                 try origins.add(category, from: doc.root, file: name)
@@ -74,7 +77,8 @@ public enum PolicyLoader {
             }
         }
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
-        let set = PolicySet(version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic)
+        let set = PolicySet(
+            version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic, analysis: analysis)
         try crossCheck(set, files: files)
         return LoadedPolicy(policy: set, hash: hash(files: files))
     }
@@ -104,6 +108,8 @@ public enum PolicyLoader {
         var names = ["policy.yaml", "purposes.yaml"]
         // The money rules are optional: without them nothing is charged or rewarded.
         if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
+        // Without analysis rules every request is for delivery, as before analyses existed.
+        if fm.fileExists(atPath: directory.appendingPathComponent("analysis.yaml").path) { names.append("analysis.yaml") }
         let categoriesDir = directory.appendingPathComponent("categories")
         let categoryFiles = ((try? fm.contentsOfDirectory(atPath: categoriesDir.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
@@ -193,7 +199,9 @@ public enum PolicyLoader {
             let rule = PriceRule(
                 category: try p.identifier("category"), perRecordKRW: try won(p, "perRecordKRW"), perPullKRW: try won(p, "perPullKRW"),
                 manufacturerPercent: Int64(try p.int("manufacturerPercent")), personPercent: Int64(try p.int("personPercent")),
-                brokerPercent: Int64(try p.int("brokerPercent")))
+                brokerPercent: Int64(try p.int("brokerPercent")),
+                perAnalysisKRW: try p.optionalInt("perAnalysisKRW").map { _ in try won(p, "perAnalysisKRW") },
+                perPersonKRW: try p.optionalInt("perPersonKRW").map { _ in try won(p, "perPersonKRW") })
             let shares = [rule.manufacturerPercent, rule.personPercent, rule.brokerPercent]
             guard shares.allSatisfy({ $0 >= 0 }), shares.reduce(0, +) == 100 else {
                 throw p.error(
@@ -205,6 +213,64 @@ public enum PolicyLoader {
         return AccountingPolicy(
             fund: try n.identifier("fund"), rewardPostedOn: posting, clawbackWithinDays: clawback, rewards: rewards,
             prices: prices, redemptionMinimumKRW: try won(n, "redemptionMinimumKRW"))
+    }
+
+    private static func analysisPolicy(_ n: Entry) throws -> AnalysisPolicy {
+        let delta = try n.int("deltaExponent")
+        guard AnalysisLimits.deltaExponents.contains(delta) else {
+            throw n.error(
+                at: "deltaExponent",
+                "`deltaExponent` must be \(AnalysisLimits.deltaExponents.lowerBound) to \(AnalysisLimits.deltaExponents.upperBound) (δ = 10^-e), got \(delta)"
+            )
+        }
+        let rules = try n.list("rules").map { r -> AnalysisRule in
+            let access = try r.list("access").map { a -> ConsentAccess in
+                let name = try a.scalarString()
+                guard let access = ConsentAccess(rawValue: name) else { throw a.error("an access is `delivery` or `analysis`, got '\(name)'") }
+                return access
+            }
+            guard !access.isEmpty, Set(access).count == access.count else {
+                throw r.error(at: "access", "list `delivery`, `analysis` or both, once each")
+            }
+            let k = try r.optionalInt("k") ?? AnalysisLimits.kDefault
+            guard k >= AnalysisLimits.kMin, k <= 1_000_000 else { throw r.error(at: "k", "`k` must be at least \(AnalysisLimits.kMin), got \(k)") }
+            func epsilon(_ key: String) throws -> Int64 {
+                let value = try r.milli(key)
+                guard (1...AnalysisLimits.epsilonMilliMax).contains(value) else {
+                    throw r.error(at: key, "`\(key)` must be 0.001 to \(AnalysisLimits.epsilonMilliMax / 1000)")
+                }
+                return value
+            }
+            func count(_ key: String, _ max: Int) throws -> Int {
+                let value = try r.int(key)
+                guard (1...max).contains(value) else { throw r.error(at: key, "`\(key)` must be 1 to \(max), got \(value)") }
+                return value
+            }
+            let budget = try r.mapping("budget")
+            let periodDays = try budget.int("periodDays")
+            guard (1...ConsentLimits.consentDurationDaysMax).contains(periodDays) else {
+                throw budget.error(at: "periodDays", "`periodDays` must be 1 to \(ConsentLimits.consentDurationDaysMax), got \(periodDays)")
+            }
+            let rule = AnalysisRule(
+                category: try r.identifier("category"), purposes: try r.list("purposes").map { try $0.scalarString() }, access: access,
+                analysisUnderDelivery: try r.optionalBool("analysisUnderDelivery") ?? false, k: k,
+                epsilonMaxPerAnalysisMilli: try epsilon("epsilonMaxPerAnalysis"),
+                budgetEpsilonMilli: try {
+                    let value = try budget.milli("epsilon")
+                    guard (1...AnalysisLimits.epsilonMilliMax).contains(value) else {
+                        throw budget.error(at: "epsilon", "`epsilon` must be 0.001 to \(AnalysisLimits.epsilonMilliMax / 1000)")
+                    }
+                    return value
+                }(), budgetPeriodDays: periodDays,
+                recordsPerPersonPerCell: try count("recordsPerPersonPerCell", AnalysisLimits.recordsPerPersonPerCellMax),
+                cellsPerPerson: try count("cellsPerPerson", AnalysisLimits.cellsPerPersonMax))
+            guard rule.epsilonMaxPerAnalysisMilli <= rule.budgetEpsilonMilli else {
+                throw r.error(at: "epsilonMaxPerAnalysis", "`epsilonMaxPerAnalysis` cannot be more than the budget's `epsilon`")
+            }
+            guard !rule.purposes.isEmpty else { throw r.error(at: "purposes", "name at least one purpose") }
+            return rule
+        }
+        return AnalysisPolicy(deltaExponent: delta, rules: rules)
     }
 
     private static func trafficThresholds(_ n: Entry) throws -> TrafficThresholds {
@@ -267,6 +333,32 @@ public enum PolicyLoader {
                 throw PolicyError(
                     file: "purposes.yaml", line: line,
                     message: "purpose '\(p.id)' names category '\(c)', which no file in categories/ defines")
+            }
+        }
+        if let analysis = set.analysis {
+            let text = files.first { $0.0 == "analysis.yaml" }?.1 ?? ""
+            var seen = Set<String>()
+            for rule in analysis.rules {
+                let line = lineOf("category: \(rule.category)", in: text)
+                guard let category = set.category(rule.category) else {
+                    throw PolicyError(
+                        file: "analysis.yaml", line: line, message: "a rule names category '\(rule.category)', which no file in categories/ defines")
+                }
+                for purpose in rule.purposes {
+                    guard let p = set.purpose(purpose), p.categories.contains(category.id) else {
+                        throw PolicyError(
+                            file: "analysis.yaml", line: line,
+                            message: "purpose '\(purpose)' is not in purposes.yaml for category '\(category.id)'; name a purpose that may use it")
+                    }
+                    guard seen.insert("\(category.id)/\(purpose)").inserted else {
+                        throw PolicyError(file: "analysis.yaml", line: line, message: "\(category.id) for \(purpose) has two rules")
+                    }
+                }
+                if category.sensitive, rule.k < AnalysisLimits.sensitiveKMin {
+                    throw PolicyError(
+                        file: "analysis.yaml", line: lineOf("k: \(rule.k)", in: text) ?? line,
+                        message: "\(category.id) data is sensitive: its `k` must be at least \(AnalysisLimits.sensitiveKMin), got \(rule.k)")
+                }
             }
         }
     }

@@ -832,6 +832,21 @@ extension Components {
             public var retentionDays: Swift.Int
             /// - Remark: Generated from `#/components/schemas/ConsentTerms/incentiveKRW`.
             public var incentiveKRW: Swift.Int64
+            /// `analysis`: the records never leave the broker, they are only counted into protected
+            /// aggregates (docs/analysis-zone.md). Absent means `delivery`.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentTerms/access`.
+            @frozen public enum AccessPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case delivery = "delivery"
+                case analysis = "analysis"
+            }
+            /// `analysis`: the records never leave the broker, they are only counted into protected
+            /// aggregates (docs/analysis-zone.md). Absent means `delivery`.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentTerms/access`.
+            public var access: Components.Schemas.ConsentTerms.AccessPayload?
             /// Creates a new `ConsentTerms`.
             ///
             /// - Parameters:
@@ -844,6 +859,7 @@ extension Components {
             ///   - onceOff:
             ///   - retentionDays:
             ///   - incentiveKRW:
+            ///   - access: `analysis`: the records never leave the broker, they are only counted into protected
             public init(
                 category: Swift.String,
                 items: [Swift.String],
@@ -853,7 +869,8 @@ extension Components {
                 durationDays: Swift.Int,
                 onceOff: Swift.Bool,
                 retentionDays: Swift.Int,
-                incentiveKRW: Swift.Int64
+                incentiveKRW: Swift.Int64,
+                access: Components.Schemas.ConsentTerms.AccessPayload? = nil
             ) {
                 self.category = category
                 self.items = items
@@ -864,6 +881,7 @@ extension Components {
                 self.onceOff = onceOff
                 self.retentionDays = retentionDays
                 self.incentiveKRW = incentiveKRW
+                self.access = access
             }
             public enum CodingKeys: String, CodingKey {
                 case category
@@ -875,6 +893,7 @@ extension Components {
                 case onceOff
                 case retentionDays
                 case incentiveKRW
+                case access
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentRequest`.
@@ -1255,6 +1274,749 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case nextCursor
                 case entries
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/FieldValue`.
+        @frozen public enum FieldValue: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/FieldValue/case1`.
+            case case1(Swift.Double)
+            /// - Remark: Generated from `#/components/schemas/FieldValue/case2`.
+            case case2(Swift.String)
+            /// - Remark: Generated from `#/components/schemas/FieldValue/case3`.
+            case case3(Swift.Bool)
+            public init(from decoder: any Swift.Decoder) throws {
+                var errors: [any Swift.Error] = []
+                do {
+                    self = .case1(try decoder.decodeFromSingleValueContainer())
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                do {
+                    self = .case2(try decoder.decodeFromSingleValueContainer())
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                do {
+                    self = .case3(try decoder.decodeFromSingleValueContainer())
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                throw Swift.DecodingError.failedToDecodeOneOfSchema(
+                    type: Self.self,
+                    codingPath: decoder.codingPath,
+                    errors: errors
+                )
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                switch self {
+                case let .case1(value):
+                    try encoder.encodeToSingleValueContainer(value)
+                case let .case2(value):
+                    try encoder.encodeToSingleValueContainer(value)
+                case let .case3(value):
+                    try encoder.encodeToSingleValueContainer(value)
+                }
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisQuery`.
+        public struct AnalysisQuery: Codable, Hashable, Sendable {
+            /// The consent request the analysis runs under.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/requestID`.
+            public var requestID: Swift.String
+            /// Data items, a subset of the request's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/items`.
+            public var items: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/from`.
+            public var from: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/to`.
+            public var to: Components.Schemas.Timestamp
+            /// `equals` a value, or `[min, max)` on a numeric field.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/FiltersPayload`.
+            public struct FiltersPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/FiltersPayload/field`.
+                public var field: Swift.String
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/FiltersPayload/equals`.
+                public var equals: Components.Schemas.FieldValue?
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/FiltersPayload/min`.
+                public var min: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/FiltersPayload/max`.
+                public var max: Swift.Double?
+                /// Creates a new `FiltersPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - field:
+                ///   - equals:
+                ///   - min:
+                ///   - max:
+                public init(
+                    field: Swift.String,
+                    equals: Components.Schemas.FieldValue? = nil,
+                    min: Swift.Double? = nil,
+                    max: Swift.Double? = nil
+                ) {
+                    self.field = field
+                    self.equals = equals
+                    self.min = min
+                    self.max = max
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case field
+                    case equals
+                    case min
+                    case max
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/filters`.
+            public typealias FiltersPayload = [Components.Schemas.AnalysisQuery.FiltersPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/filters`.
+            public var filters: Components.Schemas.AnalysisQuery.FiltersPayload?
+            /// Declared buckets (`categories`, or ascending `bins` edges); never taken from the data. At most 400 cells.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/GroupByPayload`.
+            public struct GroupByPayloadPayload: Codable, Hashable, Sendable {
+                /// A field of every item's schema, or `item`.
+                ///
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/GroupByPayload/field`.
+                public var field: Swift.String
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/GroupByPayload/categories`.
+                public var categories: [Components.Schemas.FieldValue]?
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/GroupByPayload/bins`.
+                public var bins: [Swift.Double]?
+                /// Creates a new `GroupByPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - field: A field of every item's schema, or `item`.
+                ///   - categories:
+                ///   - bins:
+                public init(
+                    field: Swift.String,
+                    categories: [Components.Schemas.FieldValue]? = nil,
+                    bins: [Swift.Double]? = nil
+                ) {
+                    self.field = field
+                    self.categories = categories
+                    self.bins = bins
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case field
+                    case categories
+                    case bins
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/groupBy`.
+            public typealias GroupByPayload = [Components.Schemas.AnalysisQuery.GroupByPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/groupBy`.
+            public var groupBy: Components.Schemas.AnalysisQuery.GroupByPayload?
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload`.
+            public struct MeasuresPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload/kind`.
+                @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case persons = "persons"
+                    case records = "records"
+                    case sum = "sum"
+                    case mean = "mean"
+                }
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload/kind`.
+                public var kind: Components.Schemas.AnalysisQuery.MeasuresPayloadPayload.KindPayload
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload/field`.
+                public var field: Swift.String?
+                /// Clamping bound of a sum or mean.
+                ///
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload/lower`.
+                public var lower: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/AnalysisQuery/MeasuresPayload/upper`.
+                public var upper: Swift.Double?
+                /// Creates a new `MeasuresPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - kind:
+                ///   - field:
+                ///   - lower: Clamping bound of a sum or mean.
+                ///   - upper:
+                public init(
+                    kind: Components.Schemas.AnalysisQuery.MeasuresPayloadPayload.KindPayload,
+                    field: Swift.String? = nil,
+                    lower: Swift.Double? = nil,
+                    upper: Swift.Double? = nil
+                ) {
+                    self.kind = kind
+                    self.field = field
+                    self.lower = lower
+                    self.upper = upper
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case kind
+                    case field
+                    case lower
+                    case upper
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/measures`.
+            public typealias MeasuresPayload = [Components.Schemas.AnalysisQuery.MeasuresPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/measures`.
+            public var measures: Components.Schemas.AnalysisQuery.MeasuresPayload
+            /// The ε to spend, in thousandths at most (such as 0.5), within the policy's limit per analysis.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisQuery/epsilon`.
+            public var epsilon: Swift.Double
+            /// Creates a new `AnalysisQuery`.
+            ///
+            /// - Parameters:
+            ///   - requestID: The consent request the analysis runs under.
+            ///   - items: Data items, a subset of the request's.
+            ///   - from:
+            ///   - to:
+            ///   - filters:
+            ///   - groupBy:
+            ///   - measures:
+            ///   - epsilon: The ε to spend, in thousandths at most (such as 0.5), within the policy's limit per analysis.
+            public init(
+                requestID: Swift.String,
+                items: [Swift.String],
+                from: Components.Schemas.Timestamp,
+                to: Components.Schemas.Timestamp,
+                filters: Components.Schemas.AnalysisQuery.FiltersPayload? = nil,
+                groupBy: Components.Schemas.AnalysisQuery.GroupByPayload? = nil,
+                measures: Components.Schemas.AnalysisQuery.MeasuresPayload,
+                epsilon: Swift.Double
+            ) {
+                self.requestID = requestID
+                self.items = items
+                self.from = from
+                self.to = to
+                self.filters = filters
+                self.groupBy = groupBy
+                self.measures = measures
+                self.epsilon = epsilon
+            }
+            public enum CodingKeys: String, CodingKey {
+                case requestID
+                case items
+                case from
+                case to
+                case filters
+                case groupBy
+                case measures
+                case epsilon
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisCell`.
+        public struct AnalysisCell: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/key`.
+            public var key: [Swift.String]
+            /// Too few persons: no figure is given (never zeros).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/suppressed`.
+            public var suppressed: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/persons`.
+            public var persons: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/records`.
+            public var records: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/sums`.
+            public struct SumsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `SumsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/sums`.
+            public var sums: Components.Schemas.AnalysisCell.SumsPayload?
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/means`.
+            public struct MeansPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `MeansPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AnalysisCell/means`.
+            public var means: Components.Schemas.AnalysisCell.MeansPayload?
+            /// Creates a new `AnalysisCell`.
+            ///
+            /// - Parameters:
+            ///   - key:
+            ///   - suppressed: Too few persons: no figure is given (never zeros).
+            ///   - persons:
+            ///   - records:
+            ///   - sums:
+            ///   - means:
+            public init(
+                key: [Swift.String],
+                suppressed: Swift.Bool,
+                persons: Swift.Int64? = nil,
+                records: Swift.Int64? = nil,
+                sums: Components.Schemas.AnalysisCell.SumsPayload? = nil,
+                means: Components.Schemas.AnalysisCell.MeansPayload? = nil
+            ) {
+                self.key = key
+                self.suppressed = suppressed
+                self.persons = persons
+                self.records = records
+                self.sums = sums
+                self.means = means
+            }
+            public enum CodingKeys: String, CodingKey {
+                case key
+                case suppressed
+                case persons
+                case records
+                case sums
+                case means
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NoiseStatement`.
+        public struct NoiseStatement: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NoiseStatement/quantity`.
+            public var quantity: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NoiseStatement/sensitivity`.
+            public var sensitivity: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/NoiseStatement/unit`.
+            public var unit: Swift.String
+            /// - Remark: Generated from `#/components/schemas/NoiseStatement/epsilon`.
+            public var epsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/NoiseStatement/scale`.
+            public var scale: Swift.Double
+            /// Creates a new `NoiseStatement`.
+            ///
+            /// - Parameters:
+            ///   - quantity:
+            ///   - sensitivity:
+            ///   - unit:
+            ///   - epsilon:
+            ///   - scale:
+            public init(
+                quantity: Swift.String,
+                sensitivity: Swift.Int64,
+                unit: Swift.String,
+                epsilon: Swift.Double,
+                scale: Swift.Double
+            ) {
+                self.quantity = quantity
+                self.sensitivity = sensitivity
+                self.unit = unit
+                self.epsilon = epsilon
+                self.scale = scale
+            }
+            public enum CodingKeys: String, CodingKey {
+                case quantity
+                case sensitivity
+                case unit
+                case epsilon
+                case scale
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisProtection`.
+        public struct AnalysisProtection: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/recordsPerPersonPerCell`.
+            public var recordsPerPersonPerCell: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/cellsPerPerson`.
+            public var cellsPerPerson: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/mechanism`.
+            public var mechanism: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/noise`.
+            public var noise: [Components.Schemas.NoiseStatement]
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/k`.
+            public var k: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/margin`.
+            public var margin: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AnalysisProtection/deltaExponent`.
+            public var deltaExponent: Swift.Int
+            /// Creates a new `AnalysisProtection`.
+            ///
+            /// - Parameters:
+            ///   - recordsPerPersonPerCell:
+            ///   - cellsPerPerson:
+            ///   - mechanism:
+            ///   - noise:
+            ///   - k:
+            ///   - margin:
+            ///   - deltaExponent:
+            public init(
+                recordsPerPersonPerCell: Swift.Int,
+                cellsPerPerson: Swift.Int,
+                mechanism: Swift.String,
+                noise: [Components.Schemas.NoiseStatement],
+                k: Swift.Int,
+                margin: Swift.Int64,
+                deltaExponent: Swift.Int
+            ) {
+                self.recordsPerPersonPerCell = recordsPerPersonPerCell
+                self.cellsPerPerson = cellsPerPerson
+                self.mechanism = mechanism
+                self.noise = noise
+                self.k = k
+                self.margin = margin
+                self.deltaExponent = deltaExponent
+            }
+            public enum CodingKeys: String, CodingKey {
+                case recordsPerPersonPerCell
+                case cellsPerPerson
+                case mechanism
+                case noise
+                case k
+                case margin
+                case deltaExponent
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisRan`.
+        public struct AnalysisRan: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/analysisID`.
+            public var analysisID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/requestID`.
+            public var requestID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/recipient`.
+            public var recipient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/category`.
+            public var category: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/purpose`.
+            public var purpose: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/query`.
+            public var query: Components.Schemas.AnalysisQuery
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/queryHash`.
+            public var queryHash: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/policyVersion`.
+            public var policyVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/policyHash`.
+            public var policyHash: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/epsilonMilli`.
+            public var epsilonMilli: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/periodStart`.
+            public var periodStart: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/periodEnd`.
+            public var periodEnd: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/protection`.
+            public var protection: Components.Schemas.AnalysisProtection
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/persons`.
+            public var persons: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/contributors`.
+            public var contributors: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/cells`.
+            public var cells: [Components.Schemas.AnalysisCell]
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/released`.
+            public var released: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/suppressed`.
+            public var suppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/resultDigest`.
+            public var resultDigest: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisRan/priceKRW`.
+            public var priceKRW: Swift.Int64
+            /// Creates a new `AnalysisRan`.
+            ///
+            /// - Parameters:
+            ///   - analysisID:
+            ///   - requestID:
+            ///   - recipient:
+            ///   - category:
+            ///   - purpose:
+            ///   - query:
+            ///   - queryHash:
+            ///   - policyVersion:
+            ///   - policyHash:
+            ///   - epsilonMilli:
+            ///   - periodStart:
+            ///   - periodEnd:
+            ///   - protection:
+            ///   - persons:
+            ///   - contributors:
+            ///   - cells:
+            ///   - released:
+            ///   - suppressed:
+            ///   - resultDigest:
+            ///   - priceKRW:
+            public init(
+                analysisID: Swift.String,
+                requestID: Swift.String,
+                recipient: Swift.String,
+                category: Swift.String,
+                purpose: Swift.String,
+                query: Components.Schemas.AnalysisQuery,
+                queryHash: Swift.String,
+                policyVersion: Swift.String,
+                policyHash: Swift.String,
+                epsilonMilli: Swift.Int64,
+                periodStart: Components.Schemas.Timestamp,
+                periodEnd: Components.Schemas.Timestamp,
+                protection: Components.Schemas.AnalysisProtection,
+                persons: Swift.Int,
+                contributors: Swift.Int,
+                cells: [Components.Schemas.AnalysisCell],
+                released: Swift.Int,
+                suppressed: Swift.Int,
+                resultDigest: Swift.String,
+                priceKRW: Swift.Int64
+            ) {
+                self.analysisID = analysisID
+                self.requestID = requestID
+                self.recipient = recipient
+                self.category = category
+                self.purpose = purpose
+                self.query = query
+                self.queryHash = queryHash
+                self.policyVersion = policyVersion
+                self.policyHash = policyHash
+                self.epsilonMilli = epsilonMilli
+                self.periodStart = periodStart
+                self.periodEnd = periodEnd
+                self.protection = protection
+                self.persons = persons
+                self.contributors = contributors
+                self.cells = cells
+                self.released = released
+                self.suppressed = suppressed
+                self.resultDigest = resultDigest
+                self.priceKRW = priceKRW
+            }
+            public enum CodingKeys: String, CodingKey {
+                case analysisID
+                case requestID
+                case recipient
+                case category
+                case purpose
+                case query
+                case queryHash
+                case policyVersion
+                case policyHash
+                case epsilonMilli
+                case periodStart
+                case periodEnd
+                case protection
+                case persons
+                case contributors
+                case cells
+                case released
+                case suppressed
+                case resultDigest
+                case priceKRW
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SignedAnalysis`.
+        public struct SignedAnalysis: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/schema`.
+            @frozen public enum SchemaPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case mydataAnalysisV1 = "mydata-analysis-v1"
+            }
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/schema`.
+            public var schema: Components.Schemas.SignedAnalysis.SchemaPayload
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/analysis`.
+            public var analysis: Components.Schemas.AnalysisRan
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/ledgerSequence`.
+            public var ledgerSequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/time`.
+            public var time: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature`.
+            public struct SignaturePayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature/algorithm`.
+                public var algorithm: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature/publicKey`.
+                public var publicKey: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature/value`.
+                public var value: Swift.String
+                /// Creates a new `SignaturePayload`.
+                ///
+                /// - Parameters:
+                ///   - algorithm:
+                ///   - publicKey:
+                ///   - value:
+                public init(
+                    algorithm: Swift.String,
+                    publicKey: Swift.String,
+                    value: Swift.String
+                ) {
+                    self.algorithm = algorithm
+                    self.publicKey = publicKey
+                    self.value = value
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case algorithm
+                    case publicKey
+                    case value
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature`.
+            public var signature: Components.Schemas.SignedAnalysis.SignaturePayload
+            /// Creates a new `SignedAnalysis`.
+            ///
+            /// - Parameters:
+            ///   - schema:
+            ///   - analysis:
+            ///   - ledgerSequence:
+            ///   - time:
+            ///   - signature:
+            public init(
+                schema: Components.Schemas.SignedAnalysis.SchemaPayload,
+                analysis: Components.Schemas.AnalysisRan,
+                ledgerSequence: Swift.Int64,
+                time: Swift.Int64,
+                signature: Components.Schemas.SignedAnalysis.SignaturePayload
+            ) {
+                self.schema = schema
+                self.analysis = analysis
+                self.ledgerSequence = ledgerSequence
+                self.time = time
+                self.signature = signature
+            }
+            public enum CodingKeys: String, CodingKey {
+                case schema
+                case analysis
+                case ledgerSequence
+                case time
+                case signature
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisBudget`.
+        public struct AnalysisBudget: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/requestID`.
+            public var requestID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/periodStart`.
+            public var periodStart: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/periodEnd`.
+            public var periodEnd: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/budgetEpsilon`.
+            public var budgetEpsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/spentEpsilon`.
+            public var spentEpsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/remainingEpsilon`.
+            public var remainingEpsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AnalysisBudget/epsilonMaxPerAnalysis`.
+            public var epsilonMaxPerAnalysis: Swift.Double
+            /// Creates a new `AnalysisBudget`.
+            ///
+            /// - Parameters:
+            ///   - requestID:
+            ///   - periodStart:
+            ///   - periodEnd:
+            ///   - budgetEpsilon:
+            ///   - spentEpsilon:
+            ///   - remainingEpsilon:
+            ///   - epsilonMaxPerAnalysis:
+            public init(
+                requestID: Swift.String,
+                periodStart: Components.Schemas.Timestamp,
+                periodEnd: Components.Schemas.Timestamp,
+                budgetEpsilon: Swift.Double,
+                spentEpsilon: Swift.Double,
+                remainingEpsilon: Swift.Double,
+                epsilonMaxPerAnalysis: Swift.Double
+            ) {
+                self.requestID = requestID
+                self.periodStart = periodStart
+                self.periodEnd = periodEnd
+                self.budgetEpsilon = budgetEpsilon
+                self.spentEpsilon = spentEpsilon
+                self.remainingEpsilon = remainingEpsilon
+                self.epsilonMaxPerAnalysis = epsilonMaxPerAnalysis
+            }
+            public enum CodingKeys: String, CodingKey {
+                case requestID
+                case periodStart
+                case periodEnd
+                case budgetEpsilon
+                case spentEpsilon
+                case remainingEpsilon
+                case epsilonMaxPerAnalysis
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisInclusion`.
+        public struct AnalysisInclusion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/sequence`.
+            public var sequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/time`.
+            public var time: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/analysisID`.
+            public var analysisID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/consentID`.
+            public var consentID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/subject`.
+            public var subject: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/recipient`.
+            public var recipient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusion/purpose`.
+            public var purpose: Swift.String
+            /// Creates a new `AnalysisInclusion`.
+            ///
+            /// - Parameters:
+            ///   - sequence:
+            ///   - time:
+            ///   - analysisID:
+            ///   - consentID:
+            ///   - subject:
+            ///   - recipient:
+            ///   - purpose:
+            public init(
+                sequence: Swift.Int64,
+                time: Components.Schemas.Timestamp,
+                analysisID: Swift.String,
+                consentID: Swift.String,
+                subject: Swift.String,
+                recipient: Swift.String,
+                purpose: Swift.String
+            ) {
+                self.sequence = sequence
+                self.time = time
+                self.analysisID = analysisID
+                self.consentID = consentID
+                self.subject = subject
+                self.recipient = recipient
+                self.purpose = purpose
+            }
+            public enum CodingKeys: String, CodingKey {
+                case sequence
+                case time
+                case analysisID
+                case consentID
+                case subject
+                case recipient
+                case purpose
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisInclusions`.
+        public struct AnalysisInclusions: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusions/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AnalysisInclusions/analyses`.
+            public var analyses: [Components.Schemas.AnalysisInclusion]
+            /// Creates a new `AnalysisInclusions`.
+            ///
+            /// - Parameters:
+            ///   - nextCursor:
+            ///   - analyses:
+            public init(
+                nextCursor: Swift.String? = nil,
+                analyses: [Components.Schemas.AnalysisInclusion]
+            ) {
+                self.nextCursor = nextCursor
+                self.analyses = analyses
+            }
+            public enum CodingKeys: String, CodingKey {
+                case nextCursor
+                case analyses
             }
         }
         /// - Remark: Generated from `#/components/schemas/DeviceBinding`.

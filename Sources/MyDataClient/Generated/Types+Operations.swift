@@ -5464,6 +5464,1417 @@ public enum Operations {
             }
         }
     }
+    /// A recipient runs an aggregate analysis under one of its consent requests.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner`). The request's
+    /// category and purpose must allow analyses in `Policies/analysis.yaml`, and its access must
+    /// be `analysis` unless the rule says `analysisUnderDelivery` (`403 accessNotAllowed`).
+    /// Everyone whose consent under the request is active at that moment is included; their
+    /// records in the query's items and window are opened inside the broker, each person's
+    /// contribution bounded (at most `cellsPerPerson` cells and `recordsPerPersonPerCell`
+    /// records per cell, chosen at random), sums clamped to the query's bounds, discrete
+    /// Laplace noise added to every figure, and every cell with fewer than `k` persons or a
+    /// noisy person count below `k + margin` reported as suppressed. The ε spent is checked
+    /// against the request's budget for the period and recorded with the result in one
+    /// `analysis.ran` event (with `analysis.included` events naming the persons, and the charge)
+    /// in one append: an analysis that would exceed the budget is `409 privacyBudgetExhausted`
+    /// and changes nothing. A query the broker cannot run is `422 invalidQuery` saying what to
+    /// change; a recipient that cannot pay is `402 paymentRequired`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)`.
+    public enum RunAnalysis {
+        public static let id: Swift.String = "runAnalysis"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/analyses/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RunAnalysis.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RunAnalysis.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.RunAnalysis.Input.Headers
+            /// - Remark: Generated from `#/paths/v1/analyses/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/analyses/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.AnalysisQuery)
+            }
+            public var body: Operations.RunAnalysis.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.RunAnalysis.Input.Headers = .init(),
+                body: Operations.RunAnalysis.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/analyses/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/analyses/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.SignedAnalysis)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SignedAnalysis {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.RunAnalysis.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.RunAnalysis.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// The signed result (verify it offline with `mydata analysis verify`).
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.RunAnalysis.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.RunAnalysis.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The body is not JSON of the expected shape (`invalidJSON`; `detail` names the field,
+            /// e.g. `missing field 'events[0].type'`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The recipient's vouchers and cash cannot cover the page's price (`paymentRequired`;
+            /// `detail` says how many won are missing). Nothing was delivered or logged.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/402`.
+            ///
+            /// HTTP response code: `402 code402`.
+            case code402(Components.Responses.PaymentRequired)
+            /// The associated value of the enum case if `self` is `.code402`.
+            ///
+            /// - Throws: An error if `self` is not `.code402`.
+            /// - SeeAlso: `.code402`.
+            public var code402: Components.Responses.PaymentRequired {
+                get throws {
+                    switch self {
+                    case let .code402(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "code402",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The state does not allow it (`consentExists`, `requestExists`, `partyExists`,
+            /// `subjectExists`, `consentAlreadyRevoked`, `requestWithdrawn`, `requestExpired`,
+            /// `deviceAlreadyConfirmed`, `policyChanged`, `termsMismatch`; `idempotencyKeyReused` for a
+            /// push whose `Idempotency-Key` was used for another body; `cursorInsideDelivery` for a
+            /// pull from inside an earlier delivery), or concurrent appends kept
+            /// changing the state it depends on (`streamVersionConflict`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is over 1 MiB (`bodyTooLarge`); split it.
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.ContentTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.ContentTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Every other rejection by the rules: `malformedEvent` (also: an event type this endpoint
+            /// does not take, an event naming another id than the path, not 1 to 100 events),
+            /// `clockSkew`, `invalidIdentifier`, `noActivePolicy`, `unknownCategory`, `unknownItem`,
+            /// `itemNotInCategory`, `unknownPurpose`, `purposeNotAllowed`, `durationOverLimit`,
+            /// `onceOffTooLong`, `invalidTerms` (also a pull's `after` that is not a cursor),
+            /// `requestNotForSubject`, `sensitiveNotConfirmed`;
+            /// `invalidRecord` (a push of no records or more than 1,000), `subjectErased` (a pull of
+            /// records whose person erased their data, or anything signed by or about an erased person);
+            /// `transferRejected` (the double-entry book refused a transfer; `detail` names its rejection
+            /// code, e.g. `exceeds_credits`); and ledger limits (`batchTooLarge`,
+            /// `payloadTooLarge`, `invalidEvent`, …).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// The ε a recipient has left under one request in the current budget period.
+    ///
+    /// Only for the **recipient** that made the request.
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/budget`.
+    /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)`.
+    public enum GetAnalysisBudget {
+        public static let id: Swift.String = "getAnalysisBudget"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/analyses/budget/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The consent request's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/analyses/budget/GET/query/request`.
+                public var request: Swift.String
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - request: The consent request's id.
+                public init(request: Swift.String) {
+                    self.request = request
+                }
+            }
+            public var query: Operations.GetAnalysisBudget.Input.Query
+            /// - Remark: Generated from `#/paths/v1/analyses/budget/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAnalysisBudget.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAnalysisBudget.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetAnalysisBudget.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetAnalysisBudget.Input.Query,
+                headers: Operations.GetAnalysisBudget.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/analyses/budget/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/analyses/budget/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AnalysisBudget)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AnalysisBudget {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetAnalysisBudget.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetAnalysisBudget.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The budget.
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetAnalysisBudget.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetAnalysisBudget.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Every other rejection by the rules: `malformedEvent` (also: an event type this endpoint
+            /// does not take, an event naming another id than the path, not 1 to 100 events),
+            /// `clockSkew`, `invalidIdentifier`, `noActivePolicy`, `unknownCategory`, `unknownItem`,
+            /// `itemNotInCategory`, `unknownPurpose`, `purposeNotAllowed`, `durationOverLimit`,
+            /// `onceOffTooLong`, `invalidTerms` (also a pull's `after` that is not a cursor),
+            /// `requestNotForSubject`, `sensitiveNotConfirmed`;
+            /// `invalidRecord` (a push of no records or more than 1,000), `subjectErased` (a pull of
+            /// records whose person erased their data, or anything signed by or about an erased person);
+            /// `transferRejected` (the double-entry book refused a transfer; `detail` names its rejection
+            /// code, e.g. `exceeds_credits`); and ledger limits (`batchTooLarge`,
+            /// `payloadTooLarge`, `invalidEvent`, …).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// An analysis run before, signed again; nothing is spent or charged a second time.
+    ///
+    /// Only for the **recipient** that ran it (`404 analysisNotFound` for anyone else).
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/{id}`.
+    /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)`.
+    public enum GetAnalysis {
+        public static let id: Swift.String = "getAnalysis"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/analyses/{id}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// A request id (`req_…`) or a consent id (`con_…`).
+                ///
+                /// - Remark: Generated from `#/paths/v1/analyses/{id}/GET/path/id`.
+                public var id: Components.Parameters.Id
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: A request id (`req_…`) or a consent id (`con_…`).
+                public init(id: Components.Parameters.Id) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetAnalysis.Input.Path
+            /// - Remark: Generated from `#/paths/v1/analyses/{id}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAnalysis.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAnalysis.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetAnalysis.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetAnalysis.Input.Path,
+                headers: Operations.GetAnalysis.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/analyses/{id}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/analyses/{id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SignedAnalysis)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SignedAnalysis {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetAnalysis.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetAnalysis.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The signed result.
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetAnalysis.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetAnalysis.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// The analyses the person was included in (aggregate only), newest first.
+    ///
+    /// Only for a **person** (`403 notConsentSubject` for a party). One entry per analysis that
+    /// counted them (`analysis.included`): who ran it, under which consent, for which purpose.
+    /// No record of theirs left the broker.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/analyses`.
+    /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)`.
+    public enum ListAnalysisInclusions {
+        public static let id: Swift.String = "listAnalysisInclusions"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/query/limit`.
+                public var limit: Components.Parameters.Limit?
+                /// The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
+                /// what comes after it, older items. Anything else is `422 invalidTerms`.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/query/before`.
+                public var before: Components.Parameters.Before?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                ///   - before: The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
+                public init(
+                    limit: Components.Parameters.Limit? = nil,
+                    before: Components.Parameters.Before? = nil
+                ) {
+                    self.limit = limit
+                    self.before = before
+                }
+            }
+            public var query: Operations.ListAnalysisInclusions.Input.Query
+            /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A person's Ed25519 public key, base64 (32 bytes), for a person the broker does not know
+                /// yet. Ignored once the person is registered, and for parties.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/header/MyData-Subject-Key`.
+                public var myDataSubjectKey: Components.Parameters.SubjectKey?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAnalysisInclusions.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - myDataSubjectKey: A person's Ed25519 public key, base64 (32 bytes), for a person the broker does not know
+                ///   - accept:
+                public init(
+                    myDataSubjectKey: Components.Parameters.SubjectKey? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAnalysisInclusions.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.myDataSubjectKey = myDataSubjectKey
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListAnalysisInclusions.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListAnalysisInclusions.Input.Query = .init(),
+                headers: Operations.ListAnalysisInclusions.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/access-log/analyses/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AnalysisInclusions)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AnalysisInclusions {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListAnalysisInclusions.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListAnalysisInclusions.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The analyses.
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListAnalysisInclusions.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListAnalysisInclusions.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Every other rejection by the rules: `malformedEvent` (also: an event type this endpoint
+            /// does not take, an event naming another id than the path, not 1 to 100 events),
+            /// `clockSkew`, `invalidIdentifier`, `noActivePolicy`, `unknownCategory`, `unknownItem`,
+            /// `itemNotInCategory`, `unknownPurpose`, `purposeNotAllowed`, `durationOverLimit`,
+            /// `onceOffTooLong`, `invalidTerms` (also a pull's `after` that is not a cursor),
+            /// `requestNotForSubject`, `sensitiveNotConfirmed`;
+            /// `invalidRecord` (a push of no records or more than 1,000), `subjectErased` (a pull of
+            /// records whose person erased their data, or anything signed by or about an erased person);
+            /// `transferRejected` (the double-entry book refused a transfer; `detail` names its rejection
+            /// code, e.g. `exceeds_credits`); and ledger limits (`batchTooLarge`,
+            /// `payloadTooLarge`, `invalidEvent`, …).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// A party replaces its own keys.
     ///
     /// Signed, as always, with the party's **current** key. The body names the new Ed25519

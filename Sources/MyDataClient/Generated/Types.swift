@@ -203,6 +203,51 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/access-log/{sequence}/proof`.
     /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)`.
     func getDeliveryProof(_ input: Operations.GetDeliveryProof.Input) async throws -> Operations.GetDeliveryProof.Output
+    /// A recipient runs an aggregate analysis under one of its consent requests.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner`). The request's
+    /// category and purpose must allow analyses in `Policies/analysis.yaml`, and its access must
+    /// be `analysis` unless the rule says `analysisUnderDelivery` (`403 accessNotAllowed`).
+    /// Everyone whose consent under the request is active at that moment is included; their
+    /// records in the query's items and window are opened inside the broker, each person's
+    /// contribution bounded (at most `cellsPerPerson` cells and `recordsPerPersonPerCell`
+    /// records per cell, chosen at random), sums clamped to the query's bounds, discrete
+    /// Laplace noise added to every figure, and every cell with fewer than `k` persons or a
+    /// noisy person count below `k + margin` reported as suppressed. The ε spent is checked
+    /// against the request's budget for the period and recorded with the result in one
+    /// `analysis.ran` event (with `analysis.included` events naming the persons, and the charge)
+    /// in one append: an analysis that would exceed the budget is `409 privacyBudgetExhausted`
+    /// and changes nothing. A query the broker cannot run is `422 invalidQuery` saying what to
+    /// change; a recipient that cannot pay is `402 paymentRequired`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)`.
+    func runAnalysis(_ input: Operations.RunAnalysis.Input) async throws -> Operations.RunAnalysis.Output
+    /// The ε a recipient has left under one request in the current budget period.
+    ///
+    /// Only for the **recipient** that made the request.
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/budget`.
+    /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)`.
+    func getAnalysisBudget(_ input: Operations.GetAnalysisBudget.Input) async throws -> Operations.GetAnalysisBudget.Output
+    /// An analysis run before, signed again; nothing is spent or charged a second time.
+    ///
+    /// Only for the **recipient** that ran it (`404 analysisNotFound` for anyone else).
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/{id}`.
+    /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)`.
+    func getAnalysis(_ input: Operations.GetAnalysis.Input) async throws -> Operations.GetAnalysis.Output
+    /// The analyses the person was included in (aggregate only), newest first.
+    ///
+    /// Only for a **person** (`403 notConsentSubject` for a party). One entry per analysis that
+    /// counted them (`analysis.included`): who ran it, under which consent, for which purpose.
+    /// No record of theirs left the broker.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/analyses`.
+    /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)`.
+    func listAnalysisInclusions(_ input: Operations.ListAnalysisInclusions.Input) async throws -> Operations.ListAnalysisInclusions.Output
     /// A party replaces its own keys.
     ///
     /// Signed, as always, with the party's **current** key. The body names the new Ed25519
@@ -718,6 +763,83 @@ extension APIProtocol {
     ) async throws -> Operations.GetDeliveryProof.Output {
         try await getDeliveryProof(Operations.GetDeliveryProof.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// A recipient runs an aggregate analysis under one of its consent requests.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner`). The request's
+    /// category and purpose must allow analyses in `Policies/analysis.yaml`, and its access must
+    /// be `analysis` unless the rule says `analysisUnderDelivery` (`403 accessNotAllowed`).
+    /// Everyone whose consent under the request is active at that moment is included; their
+    /// records in the query's items and window are opened inside the broker, each person's
+    /// contribution bounded (at most `cellsPerPerson` cells and `recordsPerPersonPerCell`
+    /// records per cell, chosen at random), sums clamped to the query's bounds, discrete
+    /// Laplace noise added to every figure, and every cell with fewer than `k` persons or a
+    /// noisy person count below `k + margin` reported as suppressed. The ε spent is checked
+    /// against the request's budget for the period and recorded with the result in one
+    /// `analysis.ran` event (with `analysis.included` events naming the persons, and the charge)
+    /// in one append: an analysis that would exceed the budget is `409 privacyBudgetExhausted`
+    /// and changes nothing. A query the broker cannot run is `422 invalidQuery` saying what to
+    /// change; a recipient that cannot pay is `402 paymentRequired`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/post(runAnalysis)`.
+    public func runAnalysis(
+        headers: Operations.RunAnalysis.Input.Headers = .init(),
+        body: Operations.RunAnalysis.Input.Body
+    ) async throws -> Operations.RunAnalysis.Output {
+        try await runAnalysis(Operations.RunAnalysis.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The ε a recipient has left under one request in the current budget period.
+    ///
+    /// Only for the **recipient** that made the request.
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/budget`.
+    /// - Remark: Generated from `#/paths//v1/analyses/budget/get(getAnalysisBudget)`.
+    public func getAnalysisBudget(
+        query: Operations.GetAnalysisBudget.Input.Query,
+        headers: Operations.GetAnalysisBudget.Input.Headers = .init()
+    ) async throws -> Operations.GetAnalysisBudget.Output {
+        try await getAnalysisBudget(Operations.GetAnalysisBudget.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// An analysis run before, signed again; nothing is spent or charged a second time.
+    ///
+    /// Only for the **recipient** that ran it (`404 analysisNotFound` for anyone else).
+    ///
+    /// - Remark: HTTP `GET /v1/analyses/{id}`.
+    /// - Remark: Generated from `#/paths//v1/analyses/{id}/get(getAnalysis)`.
+    public func getAnalysis(
+        path: Operations.GetAnalysis.Input.Path,
+        headers: Operations.GetAnalysis.Input.Headers = .init()
+    ) async throws -> Operations.GetAnalysis.Output {
+        try await getAnalysis(Operations.GetAnalysis.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The analyses the person was included in (aggregate only), newest first.
+    ///
+    /// Only for a **person** (`403 notConsentSubject` for a party). One entry per analysis that
+    /// counted them (`analysis.included`): who ran it, under which consent, for which purpose.
+    /// No record of theirs left the broker.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/access-log/analyses`.
+    /// - Remark: Generated from `#/paths//v1/access-log/analyses/get(listAnalysisInclusions)`.
+    public func listAnalysisInclusions(
+        query: Operations.ListAnalysisInclusions.Input.Query = .init(),
+        headers: Operations.ListAnalysisInclusions.Input.Headers = .init()
+    ) async throws -> Operations.ListAnalysisInclusions.Output {
+        try await listAnalysisInclusions(Operations.ListAnalysisInclusions.Input(
+            query: query,
             headers: headers
         ))
     }

@@ -1,0 +1,190 @@
+import Consent
+import Foundation
+import Ledger
+
+/// One record as an analysis sees it, opened inside the broker.
+public struct AnalysisRow: Sendable {
+    public var item: String
+    public var manufacturer: String
+    public var values: [String: FieldValue]
+    public init(item: String, manufacturer: String, values: [String: FieldValue]) {
+        self.item = item; self.manufacturer = manufacturer; self.values = values
+    }
+}
+
+/// What one person adds to the cells once their contribution is bounded.
+public struct Contribution: Sendable, Equatable {
+    /// The cells, at most `cellsPerPerson`, ascending.
+    public var cells: [Int] = []
+    /// Per cell: records used (at most `recordsPerPersonPerCell`) and each sum's clamped total.
+    public var records: [Int64] = []
+    public var sums: [[Int64]] = []
+    /// The records used, by the manufacturer that pushed them.
+    public var byManufacturer: [String: Int] = [:]
+    public var isEmpty: Bool { cells.isEmpty }
+    public init() {}
+}
+
+/// The true totals per cell, before noise.
+public struct Aggregate: Sendable, Equatable {
+    public var persons: [Int64]
+    public var records: [Int64]
+    /// Per sum, per cell, in thousandths of the unit.
+    public var sums: [[Int64]]
+    /// Persons whose records were used, and those records by manufacturer.
+    public var contributors = 0
+    public var byManufacturer: [String: Int] = [:]
+
+    public init(cells: Int, sums: Int) {
+        persons = Array(repeating: 0, count: cells)
+        records = Array(repeating: 0, count: cells)
+        self.sums = Array(repeating: Array(repeating: 0, count: cells), count: sums)
+    }
+
+    public mutating func add(_ c: Contribution) {
+        guard !c.isEmpty else { return }
+        contributors += 1
+        for (i, cell) in c.cells.enumerated() {
+            persons[cell] += 1
+            records[cell] += c.records[i]
+            for s in sums.indices { sums[s][cell] += c.sums[i][s] }
+        }
+        byManufacturer.merge(c.byManufacturer, uniquingKeysWith: +)
+    }
+}
+
+/// Contribution bounding, clamping, noise and suppression, in that order.
+public enum Aggregation {
+    /// The rows of one person, placed in cells and bounded: at most `cellsMax` cells and
+    /// `recordsPerCell` records in each, chosen uniformly at random when there are more (so the
+    /// choice has no bias towards early or late records), values clamped.
+    public static func contribution<R: RandomSource>(
+        of rows: [AnalysisRow], query: CompiledQuery, recordsPerCell: Int, cellsMax: Int, random: inout R
+    ) -> Contribution {
+        var byCell: [Int: [Int]] = [:]
+        for (i, row) in rows.enumerated() {
+            if let cell = query.cell(item: row.item, values: row.values) { byCell[cell, default: []].append(i) }
+        }
+        var cells = byCell.keys.sorted()
+        if cells.count > cellsMax {
+            cells = Array(choose(cellsMax, from: cells, random: &random)).sorted()
+        }
+        var out = Contribution()
+        for cell in cells {
+            var indices = byCell[cell]!
+            if indices.count > recordsPerCell { indices = choose(recordsPerCell, from: indices, random: &random) }
+            var totals = Array(repeating: Int64(0), count: query.sums.count)
+            for i in indices {
+                for s in totals.indices { totals[s] += query.clampedMilli(s, values: rows[i].values) }
+                out.byManufacturer[rows[i].manufacturer, default: 0] += 1
+            }
+            out.cells.append(cell)
+            out.records.append(Int64(indices.count))
+            out.sums.append(totals)
+        }
+        return out
+    }
+
+    /// `count` elements of `from`, uniformly at random (a partial Fisher–Yates shuffle).
+    static func choose<T, R: RandomSource>(_ count: Int, from items: [T], random: inout R) -> [T] {
+        var items = items
+        for i in 0..<count {
+            let j = i + Int(random.uniform(UInt64(items.count - i)))
+            items.swapAt(i, j)
+        }
+        return Array(items.prefix(count))
+    }
+
+    /// What an analysis releases.
+    public struct Release: Sendable, Equatable {
+        public var cells: [AnalysisCell]
+        public var protection: AnalysisProtection
+        public var released: Int
+        public var suppressed: Int
+    }
+
+    /// The mechanism every noise statement names.
+    public static let mechanism = "discrete-laplace"
+
+    /// Adds discrete Laplace noise calibrated to each quantity's sensitivity and its share of ε
+    /// to every cell, then suppresses every cell with fewer than `k` persons or a noisy person
+    /// count below `k + margin`; means come from the noisy sums and record counts.
+    ///
+    /// - Throws: `ConsentError.invalidQuery` when the bounds make the noise's scale too large to state.
+    public static func release<R: RandomSource>(
+        _ aggregate: Aggregate, query: CompiledQuery, rule: AnalysisRule, deltaExponent: Int, random: inout R
+    ) throws(ConsentError) -> Release {
+        let c = Int64(rule.cellsPerPerson), r = Int64(rule.recordsPerPersonPerCell)
+        // The noisy quantities: persons always (suppression needs it), records when shown or
+        // needed by a mean, each summed field. They share ε equally.
+        var quantities: [(name: String, sensitivity: Int64, unit: String)] = [("persons", c, "1")]
+        if query.wantsRecords { quantities.append(("records", c * r, "1")) }
+        for sum in query.sums { quantities.append(("sum:\(sum.field)", c * r * sum.magnitudeMilli, "0.001")) }
+        let m = UInt64(quantities.count)
+        var noises: [DiscreteLaplace] = []
+        var statements: [NoiseStatement] = []
+        for q in quantities {
+            // b = Δ / (ε / m) = Δ · m · 1000 / ε_milli.
+            let (a, o1) = UInt64(q.sensitivity).multipliedReportingOverflow(by: m)
+            let (numerator, o2) = a.multipliedReportingOverflow(by: 1000)
+            guard !o1, !o2 else {
+                throw ConsentError(.invalidQuery, "the clamping bounds of \(q.name) are too wide for its noise to be stated; narrow them")
+            }
+            let noise = DiscreteLaplace(scaleNumerator: numerator, scaleDenominator: UInt64(query.epsilonMilli))
+            noises.append(noise)
+            statements.append(
+                NoiseStatement(
+                    quantity: q.name, sensitivity: q.sensitivity, unit: q.unit, epsilon: Double(query.epsilonMilli) / 1000 / Double(m),
+                    scale: noise.scale))
+        }
+        // A cell of fewer than k persons passes the noisy test with probability at most δ / C.
+        let delta = pow(10, -Double(deltaExponent)) / Double(c)
+        let margin = noises[0].tailBound(delta: delta)
+        let k = Int64(rule.k)
+        var cells: [AnalysisCell] = []
+        var released = 0
+        let measures = query.query.measures
+        for cell in 0..<query.cellCount {
+            let persons = aggregate.persons[cell] + noises[0].sample(&random)
+            var next = 1
+            var records: Int64?
+            if query.wantsRecords {
+                records = aggregate.records[cell] + noises[next].sample(&random)
+                next += 1
+            }
+            var sums: [String: Int64] = [:]
+            for (s, sum) in query.sums.enumerated() {
+                sums[sum.field] = aggregate.sums[s][cell] + noises[next].sample(&random)
+                next += 1
+            }
+            let key = query.key(of: cell)
+            guard aggregate.persons[cell] >= k, persons >= k + margin else {
+                cells.append(AnalysisCell(key: key, suppressed: true))
+                continue
+            }
+            released += 1
+            var out = AnalysisCell(key: key, suppressed: false)
+            for measure in measures {
+                switch measure.kind {
+                case .persons: out.persons = max(persons, 0)
+                case .records: out.records = max(records ?? 0, 0)
+                case .sum:
+                    let field = measure.field ?? ""
+                    out.sums = (out.sums ?? [:]).merging([field: Double(sums[field] ?? 0) / 1000]) { $1 }
+                case .mean:
+                    let field = measure.field ?? ""
+                    guard let n = records, n >= 1, let lower = measure.lower, let upper = measure.upper else { continue }
+                    let mean = (Double(sums[field] ?? 0) / 1000 / Double(n)).clamped(lower, upper)
+                    out.means = (out.means ?? [:]).merging([field: mean]) { $1 }
+                }
+            }
+            cells.append(out)
+        }
+        return Release(
+            cells: cells,
+            protection: AnalysisProtection(
+                recordsPerPersonPerCell: rule.recordsPerPersonPerCell, cellsPerPerson: rule.cellsPerPerson, mechanism: mechanism,
+                noise: statements, k: rule.k, margin: margin, deltaExponent: deltaExponent),
+            released: released, suppressed: cells.count - released)
+    }
+}

@@ -1,0 +1,263 @@
+import Consent
+import Foundation
+import Ledger
+
+/// A query checked against the request and the policy, ready to place records in cells: every
+/// field it names is declared in every item's schema, every domain is declared in the query.
+public struct CompiledQuery: Sendable {
+    public let query: AnalysisQuery
+    /// ε in thousandths.
+    public let epsilonMilli: Int64
+    /// The fields a record must have to be used (filters, groups and sums name them).
+    let requiredFields: [String]
+    let filters: [Filter]
+    let groups: [Group]
+    /// The summed fields, in order, with their clamping bounds in thousandths of the unit.
+    public let sums: [Sum]
+    public let cellCount: Int
+    /// Whether the result shows records (asked for, or needed by a mean).
+    let wantsRecords: Bool
+
+    enum Filter: Sendable {
+        case equals(String, FieldValue)
+        case range(String, min: Double?, max: Double?)
+    }
+
+    struct Group: Sendable {
+        let field: String
+        let categories: [FieldValue]?
+        let bins: [Double]?
+        var count: Int { categories?.count ?? (bins!.count - 1) }
+
+        func bucket(_ value: FieldValue) -> Int? {
+            if let categories { return categories.firstIndex(of: value) }
+            guard let bins, let x = value.numeric else { return nil }
+            guard x >= bins[0], x < bins[bins.count - 1] else { return nil }
+            // Bins are few (at most `AnalysisLimits.bucketsMax`): the first edge above x.
+            var i = 1
+            while x >= bins[i] { i += 1 }
+            return i - 1
+        }
+
+        func label(_ index: Int) -> String {
+            if let categories { return categories[index].label }
+            return "[\(bins![index].label),\(bins![index + 1].label))"
+        }
+    }
+
+    public struct Sum: Sendable, Equatable {
+        public let field: String
+        public let lowerMilli: Int64
+        public let upperMilli: Int64
+        /// The largest magnitude one clamped value can have, in thousandths.
+        public var magnitudeMilli: Int64 { max(abs(lowerMilli), abs(upperMilli)) }
+    }
+
+    /// The cell a record falls in, or nil when it is not used (a filter fails, a field is
+    /// missing, a value is in no bucket).
+    public func cell(item: String, values: [String: FieldValue]) -> Int? {
+        for field in requiredFields where values[field] == nil { return nil }
+        for filter in filters {
+            switch filter {
+            case .equals(let field, let wanted):
+                guard (field == "item" ? FieldValue.string(item) : values[field]) == wanted else { return nil }
+            case .range(let field, let lo, let hi):
+                guard let x = values[field]?.numeric else { return nil }
+                if let lo, x < lo { return nil }
+                if let hi, x >= hi { return nil }
+            }
+        }
+        var cell = 0
+        for group in groups {
+            guard let value = group.field == "item" ? FieldValue.string(item) : values[group.field], let b = group.bucket(value) else {
+                return nil
+            }
+            cell = cell * group.count + b
+        }
+        return cell
+    }
+
+    /// The value of sum `index` of a record, clamped, in thousandths of the unit.
+    public func clampedMilli(_ index: Int, values: [String: FieldValue]) -> Int64 {
+        let sum = sums[index]
+        guard let x = values[sum.field]?.numeric, x.isFinite else { return 0 }
+        let milli = (x * 1000).rounded()
+        return min(max(Int64(exactly: milli.clamped(-1e15, 1e15)) ?? 0, sum.lowerMilli), sum.upperMilli)
+    }
+
+    /// The labels of cell `index`, one per group-by field.
+    public func key(of index: Int) -> [String] {
+        var labels: [String] = []
+        var rest = index
+        for group in groups.reversed() {
+            labels.append(group.label(rest % group.count))
+            rest /= group.count
+        }
+        return labels.reversed()
+    }
+
+    // MARK: Checking
+
+    /// Checks `query` against the request it names, the item schemas and the policy's rule.
+    ///
+    /// - Throws: `ConsentError.invalidQuery` saying what to change.
+    public static func compile(
+        _ query: AnalysisQuery, terms: ConsentTerms, rule: AnalysisRule, policy: PolicySet
+    ) throws(ConsentError) -> CompiledQuery {
+        func refuse(_ message: String) -> ConsentError { ConsentError(.invalidQuery, message) }
+        guard !query.items.isEmpty, Set(query.items).count == query.items.count else {
+            throw refuse("name each data item once, at least one")
+        }
+        for item in query.items where !terms.items.contains(item) {
+            throw refuse("request \(query.requestID) does not cover '\(item)'; it covers \(terms.items.joined(separator: ", "))")
+        }
+        guard query.from < query.to else { throw refuse("`from` must be before `to` (milliseconds since the epoch)") }
+        let schemas = query.items.compactMap(policy.item)
+        func declared(_ field: String) throws(ConsentError) -> FieldSpec.FieldType? {
+            if field == "item" { return .string }
+            var type: FieldSpec.FieldType?
+            for schema in schemas {
+                guard let spec = schema.fields.first(where: { $0.name == field }) else {
+                    throw refuse("field '\(field)' is not declared in item '\(schema.id)'; see the catalogue")
+                }
+                type = spec.type
+            }
+            return type
+        }
+        func numeric(_ field: String) throws(ConsentError) {
+            guard let type = try declared(field), type == .number || type == .integer else {
+                throw refuse("field '\(field)' is not numeric; ranges, bins and sums need a number or integer field")
+            }
+        }
+        func bounded(_ x: Double, _ what: String) throws(ConsentError) {
+            guard x.isFinite, x.magnitude <= AnalysisLimits.boundMagnitudeMax else {
+                throw refuse("\(what) must be a finite number of magnitude at most \(Int(AnalysisLimits.boundMagnitudeMax))")
+            }
+        }
+        var required = Set<String>()
+        // Filters.
+        let rawFilters = query.filters ?? []
+        guard rawFilters.count <= AnalysisLimits.filtersMax else { throw refuse("at most \(AnalysisLimits.filtersMax) filters") }
+        var filters: [Filter] = []
+        for f in rawFilters {
+            _ = try declared(f.field)
+            if f.field != "item" { required.insert(f.field) }
+            if let equals = f.equals {
+                guard f.min == nil, f.max == nil else { throw refuse("a filter on '\(f.field)' has `equals` or a range, not both") }
+                filters.append(.equals(f.field, equals))
+            } else {
+                guard f.min != nil || f.max != nil else { throw refuse("a filter on '\(f.field)' needs `equals`, `min` or `max`") }
+                try numeric(f.field)
+                if let lo = f.min { try bounded(lo, "a filter's min") }
+                if let hi = f.max { try bounded(hi, "a filter's max") }
+                if let lo = f.min, let hi = f.max, !(lo < hi) { throw refuse("a filter's min must be below its max (`[min, max)`)") }
+                filters.append(.range(f.field, min: f.min, max: f.max))
+            }
+        }
+        // Groups.
+        let rawGroups = query.groupBy ?? []
+        guard rawGroups.count <= AnalysisLimits.groupByFieldsMax else {
+            throw refuse("group by at most \(AnalysisLimits.groupByFieldsMax) fields")
+        }
+        guard Set(rawGroups.map(\.field)).count == rawGroups.count else { throw refuse("group by each field once") }
+        var groups: [Group] = []
+        var cells = 1
+        for g in rawGroups {
+            _ = try declared(g.field)
+            if g.field != "item" { required.insert(g.field) }
+            switch (g.categories, g.bins) {
+            case (let categories?, nil):
+                guard (1...AnalysisLimits.bucketsMax).contains(categories.count), Set(categories.map(\.label)).count == categories.count else {
+                    throw refuse("'\(g.field)' needs 1 to \(AnalysisLimits.bucketsMax) distinct categories")
+                }
+                groups.append(Group(field: g.field, categories: categories, bins: nil))
+            case (nil, let bins?):
+                try numeric(g.field)
+                guard (2...AnalysisLimits.bucketsMax + 1).contains(bins.count) else {
+                    throw refuse("'\(g.field)' needs 2 to \(AnalysisLimits.bucketsMax + 1) bin edges")
+                }
+                for edge in bins { try bounded(edge, "a bin edge") }
+                guard zip(bins, bins.dropFirst()).allSatisfy({ $0 < $1 }) else { throw refuse("the bin edges of '\(g.field)' must ascend") }
+                groups.append(Group(field: g.field, categories: nil, bins: bins))
+            default:
+                throw refuse("group '\(g.field)' by `categories` or by `bins`: one of them")
+            }
+            cells *= groups[groups.count - 1].count
+            guard cells <= AnalysisLimits.cellsMax else {
+                throw refuse("the groups make more than \(AnalysisLimits.cellsMax) cells; use fewer buckets")
+            }
+        }
+        // Measures.
+        guard (1...AnalysisLimits.measuresMax).contains(query.measures.count) else {
+            throw refuse("ask for 1 to \(AnalysisLimits.measuresMax) measures")
+        }
+        var sums: [Sum] = []
+        var wantsRecords = false
+        var seen = Set<String>()
+        for m in query.measures {
+            guard seen.insert("\(m.kind.rawValue):\(m.field ?? "")").inserted else { throw refuse("a measure is asked for twice") }
+            switch m.kind {
+            case .persons, .records:
+                guard m.field == nil, m.lower == nil, m.upper == nil else { throw refuse("`\(m.kind.rawValue)` takes no field or bounds") }
+                if m.kind == .records { wantsRecords = true }
+            case .sum, .mean:
+                guard let field = m.field, field != "item" else { throw refuse("`\(m.kind.rawValue)` needs a numeric `field`") }
+                try numeric(field)
+                guard let lower = m.lower, let upper = m.upper else {
+                    throw refuse("`\(m.kind.rawValue)` of '\(field)' needs clamping bounds `lower` and `upper` (declared, never taken from the data)")
+                }
+                try bounded(lower, "a clamping bound")
+                try bounded(upper, "a clamping bound")
+                guard lower < upper else { throw refuse("the clamping bounds of '\(field)' must have lower < upper") }
+                required.insert(field)
+                if m.kind == .mean { wantsRecords = true }
+                let sum = Sum(field: field, lowerMilli: Int64((lower * 1000).rounded(.down)), upperMilli: Int64((upper * 1000).rounded(.up)))
+                if let existing = sums.first(where: { $0.field == field }) {
+                    guard existing == sum else { throw refuse("the sum and mean of '\(field)' must use the same bounds") }
+                } else {
+                    sums.append(sum)
+                }
+            }
+        }
+        // ε.
+        let milli = (query.epsilon * 1000).rounded()
+        guard query.epsilon.isFinite, query.epsilon > 0, abs(query.epsilon * 1000 - milli) < 1e-6, milli >= 1 else {
+            throw refuse("ε must be a positive number in thousandths (such as 0.5 or 0.125)")
+        }
+        guard Int64(milli) <= rule.epsilonMaxPerAnalysisMilli else {
+            throw refuse(
+                "ε \(query.epsilon) is more than one analysis may spend here (\(Double(rule.epsilonMaxPerAnalysisMilli) / 1000)); ask for less")
+        }
+        return CompiledQuery(
+            query: query, epsilonMilli: Int64(milli), requiredFields: required.sorted(), filters: filters, groups: groups, sums: sums,
+            cellCount: cells, wantsRecords: wantsRecords)
+    }
+}
+
+extension FieldValue {
+    /// The value as a number, when it is one.
+    public var numeric: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .number(let d): d
+        default: nil
+        }
+    }
+
+    /// How a bucket shows the value.
+    var label: String {
+        switch self {
+        case .integer(let i): String(i)
+        case .number(let d): d.label
+        case .string(let s): s
+        case .boolean(let b): String(b)
+        }
+    }
+}
+
+extension Double {
+    /// Integral values without `.0`.
+    var label: String { self == rounded() && magnitude < 1e15 ? String(Int64(self)) : String(self) }
+
+    func clamped(_ lo: Double, _ hi: Double) -> Double { Swift.min(Swift.max(self, lo), hi) }
+}

@@ -1,0 +1,227 @@
+import Accounting
+import Analysis
+import Consent
+import Foundation
+import Ledger
+import Metrics
+import Ports
+import Sodium
+import Vault
+
+/// The analysis zone: a recipient's aggregate query runs over the records of the persons whose
+/// analysis consent covers them now, opened only inside this process; only the protected result
+/// leaves, signed, with its privacy cost and the persons it counted on the ledger.
+public struct AnalysisService: Sendable {
+    public let broker: BrokerService
+    public let vault: Vault
+    var store: any BrokerStore { broker.store }
+
+    public init(broker: BrokerService, vault: Vault) {
+        self.broker = broker
+        self.vault = vault
+    }
+
+    /// What a recipient may still spend under one request.
+    public struct Budget: Codable, Sendable, Equatable {
+        public var requestID: String
+        public var periodStart: Timestamp
+        public var periodEnd: Timestamp
+        public var budgetEpsilon: Double
+        public var spentEpsilon: Double
+        public var remainingEpsilon: Double
+        public var epsilonMaxPerAnalysis: Double
+    }
+
+    /// Runs `query` for `recipient` and records it: the `analysis.ran` event with its
+    /// `analysis.included` events and its charge, in one append that also checks that the
+    /// budget's stream, the policy and every included consent are as they were read. A
+    /// revocation acknowledged before that append removes the person, or makes the analysis run
+    /// again without them.
+    ///
+    /// - Throws: `ConsentError` (requestNotFound, notRequestOwner, accessNotAllowed,
+    ///   invalidQuery, privacyBudgetExhausted, paymentRequired, …); nothing is recorded then.
+    public func run(_ query: AnalysisQuery, recipient: String) async throws -> SignedAnalysis {
+        try await retryingOnConflict { _ in try await attempt(query, recipient: recipient) }
+    }
+
+    private func attempt(_ query: AnalysisQuery, recipient: String) async throws -> SignedAnalysis {
+        let budgetStream = StreamName.analyses(query.requestID)
+        let budgetVersion = try await store.streamVersion(budgetStream)
+        let policyVersion = try await store.streamVersion(StreamName.policy)
+        guard let active = try await broker.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let (request, rule) = try await admit(query.requestID, recipient: recipient, policy: active)
+        let compiled = try CompiledQuery.compile(query, terms: request.terms, rule: rule, policy: active.policy)
+        let now = broker.clock.now()
+        let period = rule.period(at: now)
+        let spent = try await store.analysisSpent(requestID: request.id, periodStart: period.start)
+        guard spent + compiled.epsilonMilli <= rule.budgetEpsilonMilli else {
+            throw ConsentError(
+                .privacyBudgetExhausted,
+                "request \(request.id) has ε \(Self.epsilon(rule.budgetEpsilonMilli - spent)) left until \(period.end) and this analysis asks for \(query.epsilon); ask for less or wait"
+            )
+        }
+        // Who is included: every consent under the request active now.
+        let consents = try await store.activeConsents(requestID: request.id, at: now, limit: AnalysisLimits.personsMax + 1)
+        guard consents.count <= AnalysisLimits.personsMax else {
+            throw ConsentError(
+                .invalidQuery,
+                "request \(request.id) has more than \(AnalysisLimits.personsMax) active consents; one analysis includes at most that many")
+        }
+        let standing = try await store.party(recipient)?.status
+        var aggregate = Aggregate(cells: compiled.cellCount, sums: compiled.sums.count)
+        var contributors: [(subject: String, consentID: String)] = []
+        for (consent, contribution) in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
+            aggregate.add(contribution)
+            if !contribution.isEmpty { contributors.append((consent.subject, consent.id)) }
+        }
+        var random = SodiumRandom()
+        let release = try Aggregation.release(
+            aggregate, query: compiled, rule: rule, deltaExponent: active.policy.analysis?.deltaExponent ?? 9, random: &random)
+        let analysisID = Identifiers.random(prefix: "anl")
+        let price = active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: contributors.count) ?? 0
+        let ran = AnalysisRan(
+            analysisID: analysisID, requestID: request.id, recipient: recipient, category: request.terms.category,
+            purpose: request.terms.purpose, query: query, queryHash: try SignedAnalysis.hash(of: query), policyVersion: active.version,
+            policyHash: active.hash, epsilonMilli: compiled.epsilonMilli, periodStart: period.start, periodEnd: period.end,
+            protection: release.protection, persons: consents.count, contributors: contributors.count, cells: release.cells,
+            released: release.released, suppressed: release.suppressed, resultDigest: try SignedAnalysis.digest(of: release.cells),
+            priceKRW: active.policy.accounting == nil ? 0 : price)
+        var events: [DomainEvent] = [.analysisRan(ran)]
+        let subjects = consents.map(\.subject).sorted()
+        for start in stride(from: 0, to: subjects.count, by: AnalysisLimits.personsPerInclusionEventMax) {
+            let part = Array(subjects[start..<min(start + AnalysisLimits.personsPerInclusionEventMax, subjects.count)])
+            events.append(
+                .analysisIncluded(
+                    AnalysisIncluded(
+                        analysisID: analysisID, requestID: request.id, recipient: recipient, purpose: request.terms.purpose, subjects: part)))
+        }
+        // An active consent's stream holds its grant alone: a revocation since makes it 2.
+        let conditions =
+            [
+                StreamCondition(streamID: budgetStream, expectedVersion: budgetVersion),
+                StreamCondition(streamID: StreamName.policy, expectedVersion: policyVersion),
+            ] + consents.map { StreamCondition(streamID: StreamName.consent($0.id), expectedVersion: 1) }
+        let recorded: [RecordedEvent]
+        if let money = active.policy.accounting {
+            let byManufacturer = aggregate.byManufacturer
+            let payees = contributors
+            recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 64) { book, at in
+                try MoneyRules.analysis(
+                    analysisID: analysisID, recipient: recipient, category: request.terms.category, contributors: payees,
+                    records: byManufacturer, at: at, policy: money, book: book)
+            }
+        } else {
+            recorded = try await broker.appendBrokerEvents(events, conditions: conditions)
+        }
+        Counter(label: "mydata_analyses_total").increment()
+        Counter(label: "mydata_analysis_cells_total", dimensions: [("result", "released")]).increment(by: release.released)
+        Counter(label: "mydata_analysis_cells_total", dimensions: [("result", "suppressed")]).increment(by: release.suppressed)
+        return try SignedAnalysis.make(ran, sequence: recorded[0].sequence, time: recorded[0].event.time, identity: broker.identity)
+    }
+
+    /// The request `requestID` if `recipient` made it and the policy lets its consents be analysed.
+    private func admit(_ requestID: String, recipient: String, policy: ActivePolicy) async throws -> (ConsentRequest, AnalysisRule) {
+        try ConsentRules.checkParty(try await store.party(recipient), id: recipient, role: .recipient)
+        guard let request = try await store.request(requestID) else {
+            throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list yours with `mydata party requests`")
+        }
+        guard request.recipient == recipient else {
+            throw ConsentError(.notRequestOwner, "request \(requestID) was made by another recipient")
+        }
+        guard let rule = policy.policy.analysis?.rule(category: request.terms.category, purpose: request.terms.purpose) else {
+            throw ConsentError(
+                .accessNotAllowed, "policy \(policy.version) allows no analysis of \(request.terms.category) data for \(request.terms.purpose)")
+        }
+        guard request.terms.accessMode == .analysis || rule.analysisUnderDelivery else {
+            throw ConsentError(
+                .accessNotAllowed,
+                "request \(requestID) asked for delivery consent, and policy \(policy.version) allows analyses of \(request.terms.category) data for \(request.terms.purpose) only under analysis consent"
+            )
+        }
+        return (request, rule)
+    }
+
+    /// Each consent's records in the query's items and window, opened here and bounded: persons
+    /// are read a few at a time in parallel, each with its own random stream.
+    private func contributions(
+        of consents: [Consent], query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
+    ) async throws -> [(Consent, Contribution)] {
+        let width = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
+        return try await withThrowingTaskGroup(of: (Int, Contribution).self) { group in
+            var results = [Contribution?](repeating: nil, count: consents.count)
+            var next = 0
+            func start() {
+                guard next < consents.count else { return }
+                let index = next, consent = consents[index]
+                next += 1
+                group.addTask { (index, try await contribution(of: consent, query: query, rule: rule, standing: standing, now: now)) }
+            }
+            for _ in 0..<width { start() }
+            while let (index, contribution) = try await group.next() {
+                results[index] = contribution
+                start()
+            }
+            return zip(consents, results).map { ($0, $1 ?? Contribution()) }
+        }
+    }
+
+    private func contribution(
+        of consent: Consent, query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
+    )
+        async throws -> Contribution
+    {
+        let from = max(query.query.from, consent.terms.dataFrom), to = min(query.query.to, consent.terms.dataTo)
+        guard from < to else { return Contribution() }
+        var rows: [AnalysisRow] = []
+        var key: SymmetricKey?
+        var after = RecordCursor.start
+        while true {
+            let page = try await vault.store.records(
+                RecordQuery(
+                    subject: consent.subject, items: query.query.items, from: from, to: to, after: after, through: .end,
+                    limit: BrokerLimits.deliveryRecordsMax))
+            for record in page
+            where AccessDecision.denial(
+                consent: consent, recipientStatus: standing,
+                query: AccessQuery(
+                    recipient: consent.recipient, subject: record.subject, item: record.item, recordTime: record.time, deviceConfirmed: true,
+                    now: now)) == nil
+            {
+                if key == nil {
+                    do { key = try await vault.dataKey(for: consent.subject) } catch let error as ConsentError where error.code == .subjectErased {
+                        return Contribution()
+                    }
+                }
+                rows.append(AnalysisRow(item: record.item, manufacturer: record.manufacturer, values: try vault.openValues(record, key: key!)))
+            }
+            guard page.count == BrokerLimits.deliveryRecordsMax, let last = page.last else { break }
+            after = last.cursor
+        }
+        var random = SodiumRandom()
+        return Aggregation.contribution(
+            of: rows, query: query, recordsPerCell: rule.recordsPerPersonPerCell, cellsMax: rule.cellsPerPerson, random: &random)
+    }
+
+    /// An analysis run before, for the recipient that ran it: the same result, not spent again.
+    public func result(_ analysisID: String, recipient: String) async throws -> SignedAnalysis {
+        guard let record = try await store.analysis(analysisID), record.recipient == recipient else {
+            throw ConsentError(.analysisNotFound, "no analysis \(analysisID) of yours; run one with POST /v1/analyses")
+        }
+        let ran = try CanonicalJSON.decode(AnalysisRan.self, from: record.payload)
+        return try SignedAnalysis.make(ran, sequence: record.sequence, time: record.time, identity: broker.identity)
+    }
+
+    /// What `recipient` has left to spend under `requestID` in the current period.
+    public func budget(requestID: String, recipient: String) async throws -> Budget {
+        guard let active = try await broker.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        let (request, rule) = try await admit(requestID, recipient: recipient, policy: active)
+        let period = rule.period(at: broker.clock.now())
+        let spent = try await store.analysisSpent(requestID: request.id, periodStart: period.start)
+        return Budget(
+            requestID: request.id, periodStart: period.start, periodEnd: period.end, budgetEpsilon: Self.epsilon(rule.budgetEpsilonMilli),
+            spentEpsilon: Self.epsilon(spent), remainingEpsilon: Self.epsilon(max(rule.budgetEpsilonMilli - spent, 0)),
+            epsilonMaxPerAnalysis: Self.epsilon(rule.epsilonMaxPerAnalysisMilli))
+    }
+
+    static func epsilon(_ milli: Int64) -> Double { Double(milli) / 1000 }
+}
