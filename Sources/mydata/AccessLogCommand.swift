@@ -6,12 +6,12 @@ import Foundation
 struct AccessLogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "access-log", abstract: "See who received which of your data, when, and under which consent; prove it.",
-        subcommands: [AccessLogList.self, AccessLogVerify.self], defaultSubcommand: AccessLogList.self)
+        subcommands: [AccessLogList.self, AccessLogAnalyses.self, AccessLogVerify.self], defaultSubcommand: AccessLogList.self)
 }
 
 struct AccessLogList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List the deliveries of your data, newest first.")
+        commandName: "list", abstract: "List the deliveries of your data and the analyses that counted you, newest first.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "At most this many entries.")
@@ -25,8 +25,9 @@ struct AccessLogList: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let (subject, broker) = try await Personal.open(global)
-            let (entries, written) = try await broker.session {
+            let (entries, written, analyses) = try await broker.session {
                 let entries = try await broker.accessLog(subject: subject, limit: limit)
+                let analyses = try await broker.analysisInclusions(subject: subject, limit: limit)
                 var written: [String] = []
                 if let proofs {
                     let directory = URL(fileURLWithPath: proofs, isDirectory: true)
@@ -45,20 +46,52 @@ struct AccessLogList: AsyncParsableCommand {
                         written.append(file.path)
                     }
                 }
-                return (entries, written)
+                return (entries, written, analyses)
             }
-            // The API's shape (`AccessLogEntry` in docs/openapi.yaml), as `GET /v1/access-log` lists it.
+            // The API's shape (`AccessLogEntry` in docs/openapi.yaml), as `GET /v1/access-log` lists it;
+            // `access-log analyses --json` lists the analyses.
             if global.json { try Terminal.printJSON(entries); return }
-            guard !entries.isEmpty else { print("No data of yours has been delivered."); return }
-            print(
-                Terminal.table(
-                    ["TIME", "RECIPIENT", "CONSENT", "ITEMS", "RECORDS"],
-                    entries.map {
-                        [$0.time.description, $0.recipient, $0.consentID, $0.items.joined(separator: ","), "\($0.records)"]
-                    }))
+            if entries.isEmpty {
+                print("No data of yours has been delivered.")
+            } else {
+                print(
+                    Terminal.table(
+                        ["TIME", "RECIPIENT", "CONSENT", "ITEMS", "RECORDS"],
+                        entries.map {
+                            [$0.time.description, $0.recipient, $0.consentID, $0.items.joined(separator: ","), "\($0.records)"]
+                        }))
+            }
+            if !analyses.isEmpty {
+                print("")
+                for a in analyses { print(AccessLogAnalyses.line(a)) }
+            }
             if let proofs, !written.isEmpty {
                 print("\nWrote \(written.count) proofs to \(proofs). Check one any time with: mydata access-log verify <file>")
             }
+        }
+    }
+}
+
+struct AccessLogAnalyses: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyses", abstract: "List the analyses that counted you (no record of yours left the broker), newest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "At most this many entries.")
+    var limit = 100
+
+    /// One inclusion in plain words.
+    static func line(_ a: AnalysisInclusion) -> String {
+        "\(a.time): included in analysis \(a.analysisID) by \(a.recipient) for purpose \(a.purpose) (aggregate only; consent \(a.consentID))"
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let (subject, broker) = try await Personal.open(global)
+            let analyses = try await broker.session { try await broker.analysisInclusions(subject: subject, limit: limit) }
+            if global.json { try Terminal.printJSON(analyses); return }
+            guard !analyses.isEmpty else { print("No analysis has counted you."); return }
+            for a in analyses { print(Self.line(a)) }
         }
     }
 }

@@ -67,7 +67,7 @@ struct GrantCommand: AsyncParsableCommand {
         guard let money = policy.accounting else { return "" }
         let amount = money.reward(category: terms.category, durationDays: terms.durationDays, onceOff: terms.onceOff)
         guard amount > 0 else { return "" }
-        let when = money.rewardPostedOn == .grant ? "paid when you grant" : "reserved when you grant, paid at the first delivery"
+        let when = money.rewardPostedOn == .grant ? "paid when you grant" : "reserved when you grant, paid at the first use of your data"
         return "Reward:     \(amount) won from the programme (\(when); `mydata rewards`)\n"
     }
 
@@ -77,17 +77,27 @@ struct GrantCommand: AsyncParsableCommand {
         let purpose = policy.policy.purpose(r.terms.purpose)?.title ?? r.terms.purpose
         let until = ConsentRules.expiry(of: r.terms, grantedAt: now)
         let duration = r.terms.onceOff ? "once, within 24 hours" : "for \(r.terms.durationDays) days"
+        let analysis = r.terms.accessMode == .analysis
         var text = """
-            \(who) asks for your \(r.terms.category) data:
+            \(who) asks \(analysis ? "to analyse" : "for") your \(r.terms.category) data:
             \(items)
             Purpose:    \(purpose)
             Data from:  \(r.terms.dataFrom) to \(r.terms.dataTo)
             Access:     \(duration), until \(until)
-            Retention:  they may keep the data \(r.terms.retentionDays) days
-            Incentive:  \(r.terms.incentiveKRW) KRW offered by \(r.recipient)
+            \(analysis ? "" : "Retention:  they may keep the data \(r.terms.retentionDays) days\n")Incentive:  \(r.terms.incentiveKRW) KRW offered by \(r.recipient)
             \(rewardLine(r.terms, policy: policy.policy))Policy:     \(policy.version)
 
             """
+        if analysis {
+            let rule = policy.policy.analysis?.rule(category: r.terms.category, purpose: r.terms.purpose)
+            text += """
+                ANALYSIS ONLY: \(r.recipient) never receives your records. They stay in the broker, where
+                your data is only counted into statistics over at least \(rule?.k ?? AnalysisLimits.kDefault) people at a time,
+                with random noise added so that no result reveals you. You will see each analysis that
+                counted you in `mydata access-log`, and revoking stops it at once.
+
+                """
+        }
         if policy.policy.category(r.terms.category)?.sensitive == true {
             text += "This is SENSITIVE data: sharing it needs your explicit confirmation.\n"
         }

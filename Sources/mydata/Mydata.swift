@@ -13,7 +13,7 @@ struct Mydata: AsyncParsableCommand {
         subcommands: [
             KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
             ReceiptCommand.self, AccessLogCommand.self, RewardsCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self,
-            AdminCommand.self, PartyCommand.self, WitnessCommand.self, LogCommand.self,
+            AdminCommand.self, PartyCommand.self, WitnessCommand.self, LogCommand.self, AnalysisCommand.self,
         ]
     )
 

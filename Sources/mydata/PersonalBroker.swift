@@ -28,6 +28,8 @@ protocol PersonalBroker: Sendable {
     func partyName(_ id: String) async throws -> String?
     func consents(subject: String, limit: Int) async throws -> [Consent]
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
+    /// The analyses that counted the person, newest first.
+    func analysisInclusions(subject: String, limit: Int) async throws -> [AnalysisInclusion]
     /// A tlog-proof (text) of the delivery at ledger `sequence` of the person's data.
     func deliveryProof(sequence: UInt64, subject: String) async throws -> String
     func deviceBindings(subject: String) async throws -> [DeviceBinding]
@@ -110,6 +112,9 @@ struct LocalPersonalBroker: PersonalBroker {
     func partyName(_ id: String) async throws -> String? { try await store.party(id)?.name }
     func consents(subject: String, limit: Int) async throws -> [Consent] { try await store.consents(subject: subject, limit: limit) }
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry] { try await store.accessLog(subject: subject, limit: limit) }
+    func analysisInclusions(subject: String, limit: Int) async throws -> [AnalysisInclusion] {
+        try await store.analysisInclusions(subject: subject, limit: limit, before: nil)
+    }
     func deliveryProof(sequence: UInt64, subject: String) async throws -> String {
         try await local.service.deliveryProof(sequence: sequence, subject: subject).encoded
     }

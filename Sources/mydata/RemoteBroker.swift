@@ -96,6 +96,11 @@ struct RemoteBroker: PersonalBroker {
         return try await get("/v1/access-log?limit=\(limit)", as: List.self).entries
     }
 
+    func analysisInclusions(subject: String, limit: Int) async throws -> [AnalysisInclusion] {
+        struct List: Decodable { var analyses: [AnalysisInclusion] }
+        return try await get("/v1/access-log/analyses?limit=\(limit)", as: List.self).analyses
+    }
+
     func deliveryProof(sequence: UInt64, subject: String) async throws -> String {
         let reply = try await send("GET", "/v1/access-log/\(sequence)/proof")
         try Self.check(reply)

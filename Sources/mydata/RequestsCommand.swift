@@ -29,10 +29,11 @@ struct RequestsCommand: AsyncParsableCommand {
             guard !requests.isEmpty else { print("No open requests for you."); return }
             print(
                 Terminal.table(
-                    ["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "DAYS", "INCENTIVE", "STATUS"],
+                    ["REQUEST", "RECIPIENT", "ITEMS", "PURPOSE", "ACCESS", "DAYS", "INCENTIVE", "STATUS"],
                     requests.map {
                         [
                             $0.id, $0.recipient, $0.terms.items.joined(separator: ","), $0.terms.purpose,
+                            $0.terms.accessMode == .analysis ? "analysis only" : "delivery",
                             $0.terms.onceOff ? "once" : "\($0.terms.durationDays)", "\($0.terms.incentiveKRW) KRW", $0.status(at: now).rawValue,
                         ]
                     }))

@@ -14,7 +14,7 @@ struct GoldenFixtureTests {
         DomainEvent.TypeName.consentGranted, DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.deviceAttested,
         DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.telemetryPushed,
         DomainEvent.TypeName.subjectErased, DomainEvent.TypeName.partyCallbackSet, DomainEvent.TypeName.accountsOpened,
-        DomainEvent.TypeName.transfersPosted,
+        DomainEvent.TypeName.transfersPosted, DomainEvent.TypeName.analysisRan, DomainEvent.TypeName.analysisIncluded,
     ]
 
     static func fixture(_ type: String, _ version: UInt16) throws -> [UInt8] {

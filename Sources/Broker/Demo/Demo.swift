@@ -29,6 +29,8 @@ public enum Demo {
         public let durationDays: Int
         public let onceOff: Bool
         public let incentiveKRW: Int64
+        /// `analysis`: the recipient only ever runs aggregate analyses over the data.
+        public var access: ConsentAccess = .delivery
     }
 
     public static let offers: [OfferSpec] = [
@@ -44,6 +46,10 @@ public enum Demo {
         .init(
             recipient: "nutrilab", category: "health", items: ["health.nutrition"],
             purpose: "health-services", durationDays: 30, onceOff: false, incentiveKRW: 10_000),
+        // Analysis only: EcoWatt never receives a record, only statistics over many households.
+        .init(
+            recipient: "ecowatt", category: "energy", items: ["energy.household"],
+            purpose: "energy-saving", durationDays: 90, onceOff: false, incentiveKRW: 2_000, access: .analysis),
     ]
 
     /// Registers the demo parties (keys into `dataDirectory/keys`) and creates the open offers,
@@ -66,8 +72,8 @@ public enum Demo {
             let terms = ConsentTerms(
                 category: offer.category, items: offer.items, purpose: offer.purpose,
                 dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
-                durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: 90,
-                incentiveKRW: offer.incentiveKRW)
+                durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: offer.access == .analysis ? 0 : 90,
+                incentiveKRW: offer.incentiveKRW, access: offer.access)
             let request = ConsentRequested(
                 requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
                 terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)

@@ -16,7 +16,7 @@ struct PartyCommand: AsyncParsableCommand {
             """,
         subcommands: [
             PartyKey.self, PartyPush.self, PartyDevices.self, PartyRequest.self, PartyRequests.self, PartyPull.self,
-            PartyReconcile.self, PartyAccounts.self, PartyCallbacks.self,
+            PartyReconcile.self, PartyAccounts.self, PartyCallbacks.self, PartyAnalysis.self,
         ])
 }
 

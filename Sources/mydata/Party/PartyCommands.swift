@@ -48,6 +48,8 @@ struct RequestTermsFile: Decodable {
     /// A person the request is addressed to; absent: open to anyone.
     var subject: String?
     var offerDays: Int64?
+    /// `delivery` (default) or `analysis`: the records never leave the broker.
+    var access: ConsentAccess?
 }
 
 struct PartyRequestCreate: AsyncParsableCommand {
@@ -70,7 +72,7 @@ struct PartyRequestCreate: AsyncParsableCommand {
             let terms = ConsentTerms(
                 category: spec.category, items: spec.items, purpose: spec.purpose, dataFrom: now.adding(days: -spec.dataFromDaysAgo),
                 dataTo: now.adding(days: spec.dataToDaysAhead ?? Int64(spec.durationDays)), durationDays: spec.durationDays,
-                onceOff: spec.onceOff ?? false, retentionDays: spec.retentionDays, incentiveKRW: spec.incentiveKRW ?? 0)
+                onceOff: spec.onceOff ?? false, retentionDays: spec.retentionDays, incentiveKRW: spec.incentiveKRW ?? 0, access: spec.access)
             let id = try await party.client(global).requestConsent(terms: terms, subject: spec.subject, offerDays: spec.offerDays ?? 30)
             if global.json { try Terminal.printJSON(["id": id]) } else { print("Requested consent: \(id)") }
         }
