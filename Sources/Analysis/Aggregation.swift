@@ -19,7 +19,8 @@ public struct Contribution: Sendable, Equatable {
     /// Per cell: records used (at most `recordsPerPersonPerCell`) and each sum's clamped total.
     public var records: [Int64] = []
     public var sums: [[Int64]] = []
-    /// The records used, by the manufacturer that pushed them.
+    /// The records read (before filters and bounds), by the manufacturer that pushed them: what
+    /// divides the manufacturers' share of the price, whatever the query's filters pick.
     public var byManufacturer: [String: Int] = [:]
     public var isEmpty: Bool { cells.isEmpty }
     public init() {}
@@ -31,7 +32,7 @@ public struct Aggregate: Sendable, Equatable {
     public var records: [Int64]
     /// Per sum, per cell, in thousandths of the unit.
     public var sums: [[Int64]]
-    /// Persons whose records were used, and those records by manufacturer.
+    /// Persons whose records were used (never released), and the records read by manufacturer.
     public var contributors = 0
     public var byManufacturer: [String: Int] = [:]
 
@@ -42,6 +43,7 @@ public struct Aggregate: Sendable, Equatable {
     }
 
     public mutating func add(_ c: Contribution) {
+        byManufacturer.merge(c.byManufacturer, uniquingKeysWith: +)
         guard !c.isEmpty else { return }
         contributors += 1
         for (i, cell) in c.cells.enumerated() {
@@ -49,7 +51,6 @@ public struct Aggregate: Sendable, Equatable {
             records[cell] += c.records[i]
             for s in sums.indices { sums[s][cell] += c.sums[i][s] }
         }
-        byManufacturer.merge(c.byManufacturer, uniquingKeysWith: +)
     }
 }
 
@@ -62,6 +63,8 @@ public enum Aggregation {
         of rows: [AnalysisRow], query: CompiledQuery, recordsPerCell: Int, cellsMax: Int, random: inout R
     ) -> Contribution {
         var byCell: [Int: [Int]] = [:]
+        var out = Contribution()
+        for row in rows { out.byManufacturer[row.manufacturer, default: 0] += 1 }
         for (i, row) in rows.enumerated() {
             if let cell = query.cell(item: row.item, values: row.values) { byCell[cell, default: []].append(i) }
         }
@@ -69,14 +72,12 @@ public enum Aggregation {
         if cells.count > cellsMax {
             cells = Array(choose(cellsMax, from: cells, random: &random)).sorted()
         }
-        var out = Contribution()
         for cell in cells {
             var indices = byCell[cell]!
             if indices.count > recordsPerCell { indices = choose(recordsPerCell, from: indices, random: &random) }
             var totals = Array(repeating: Int64(0), count: query.sums.count)
             for i in indices {
                 for s in totals.indices { totals[s] += query.clampedMilli(s, values: rows[i].values) }
-                out.byManufacturer[rows[i].manufacturer, default: 0] += 1
             }
             out.cells.append(cell)
             out.records.append(Int64(indices.count))

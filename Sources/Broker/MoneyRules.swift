@@ -130,21 +130,21 @@ public enum MoneyRules {
 }
 
 extension MoneyRules {
-    /// An analysis pays each used person's reserved reward (at their consent's first use, as a
-    /// delivery would) and charges the recipient the category's analysis price: vouchers first,
-    /// then cash, split between the manufacturers (by their share of the records used), the
-    /// persons whose records were used (equal shares, through `broker:payouts` so that the
-    /// linked charge stays short) and the broker, whose fee takes the rounding.
+    /// An analysis pays each included person's reserved reward (at their consent's first use, as
+    /// a delivery would) and charges the recipient the category's analysis price: vouchers first,
+    /// then cash, split between the manufacturers (by their share of the records read), the
+    /// persons included (equal shares, through `broker:payouts` so that the linked charge stays
+    /// short) and the broker, whose fee takes the rounding.
     ///
-    /// - Parameter contributors: the consent of each person whose records the analysis used.
+    /// - Parameter included: the person and consent of everyone the analysis included.
     /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
     public static func analysis(
-        analysisID: String, recipient: String, category: String, contributors: [(subject: String, consentID: String)],
+        analysisID: String, recipient: String, category: String, included: [(subject: String, consentID: String)],
         records byManufacturer: [String: Int], at now: Timestamp, policy: AccountingPolicy?, book: Book
     ) throws -> Movement {
         guard let policy else { return Movement() }
         var movement = Movement()
-        for c in contributors {
+        for c in included {
             let rewardID = rewardID(c.consentID)
             guard book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) else { continue }
             movement.transfers.append(
@@ -153,12 +153,12 @@ extension MoneyRules {
                     amount: 0, pendingID: rewardID, flags: .postPending, code: .reward, reference: "analysis:\(analysisID)"))
         }
         let records = byManufacturer.values.reduce(0, +)
-        guard let rule = policy.price(category: category), !contributors.isEmpty, records > 0 else { return movement }
-        let price = rule.analysisPrice(persons: contributors.count)
+        guard let rule = policy.price(category: category), !included.isEmpty, records > 0 else { return movement }
+        let price = rule.analysisPrice(persons: included.count)
         guard price > 0 else { return movement }
         let manufacturers = price * rule.manufacturerPercent / 100
-        let each = price * rule.personPercent / 100 / Int64(contributors.count)
-        let persons = each * Int64(contributors.count)
+        let each = price * rule.personPercent / 100 / Int64(included.count)
+        let persons = each * Int64(included.count)
         let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
         let vouchers = book.accounts(of: Owner(.recipient, recipient)).filter { $0.kind == .voucher }
         let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
@@ -190,7 +190,7 @@ extension MoneyRules {
         movement.accounts += suppliers.map { AccountNames.revenueAccount($0.key) }
         movement.transfers += plan.transfers
         guard each > 0 else { return movement }
-        for c in contributors {
+        for c in included {
             movement.accounts.append(AccountNames.rewardsAccount(c.subject))
             movement.transfers.append(
                 Transfer(

@@ -152,28 +152,27 @@ public struct AnalysisRan: Codable, Sendable, Equatable {
     public var periodStart: Timestamp
     public var periodEnd: Timestamp
     public var protection: AnalysisProtection
-    /// Persons whose analysis consent covered them when it ran, and of them those whose records
-    /// it used.
+    /// Persons whose analysis consent covered them when it ran (the recipient knows its consents;
+    /// how many of them had records the query used is not released).
     public var persons: Int
-    public var contributors: Int
     public var cells: [AnalysisCell]
     public var released: Int
     public var suppressed: Int
     /// BLAKE2b-256 (hex) of `cells` as canonical JSON.
     public var resultDigest: String
-    /// What the recipient was charged, in won.
+    /// What the recipient was charged, in won: the price per analysis and per person included.
     public var priceKRW: Int64
 
     public init(
         analysisID: String, requestID: String, recipient: String, category: String, purpose: String, query: AnalysisQuery,
         queryHash: String, policyVersion: String, policyHash: String, epsilonMilli: Int64, periodStart: Timestamp,
-        periodEnd: Timestamp, protection: AnalysisProtection, persons: Int, contributors: Int, cells: [AnalysisCell],
+        periodEnd: Timestamp, protection: AnalysisProtection, persons: Int, cells: [AnalysisCell],
         released: Int, suppressed: Int, resultDigest: String, priceKRW: Int64
     ) {
         self.analysisID = analysisID; self.requestID = requestID; self.recipient = recipient; self.category = category
         self.purpose = purpose; self.query = query; self.queryHash = queryHash; self.policyVersion = policyVersion
         self.policyHash = policyHash; self.epsilonMilli = epsilonMilli; self.periodStart = periodStart
-        self.periodEnd = periodEnd; self.protection = protection; self.persons = persons; self.contributors = contributors
+        self.periodEnd = periodEnd; self.protection = protection; self.persons = persons
         self.cells = cells; self.released = released; self.suppressed = suppressed; self.resultDigest = resultDigest
         self.priceKRW = priceKRW
     }

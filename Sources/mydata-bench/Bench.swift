@@ -7,7 +7,8 @@ struct Bench: AsyncParsableCommand {
         commandName: "mydata-bench",
         abstract: "Measure the broker against raw baselines measured in the same run; prints a table and JSON.",
         subcommands: [
-            LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, LogBench.self, AppendWorker.self, LoadGenerator.self,
+            LedgerBench.self, PostgresBench.self, APIBench.self, AccountingBench.self, LogBench.self, AnalysisBench.self, AppendWorker.self,
+            LoadGenerator.self,
         ],
         defaultSubcommand: LedgerBench.self)
 }

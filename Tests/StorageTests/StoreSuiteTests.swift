@@ -181,7 +181,7 @@ struct AnalysisProjectionTests {
                     recordsPerPersonPerCell: 1, cellsPerPerson: 1, mechanism: "discrete-laplace",
                     noise: [NoiseStatement(quantity: "persons", sensitivity: 1, unit: "1", epsilon: Double(epsilonMilli) / 1000, scale: 1)],
                     k: 10, margin: 5, deltaExponent: 9),
-                persons: 3, contributors: 2, cells: [AnalysisCell(key: [], suppressed: false, persons: 12)], released: 1, suppressed: 0,
+                persons: 3, cells: [AnalysisCell(key: [], suppressed: false, persons: 12)], released: 1, suppressed: 0,
                 resultDigest: "rd", priceKRW: 1000))
     }
 

@@ -69,21 +69,22 @@ public struct AnalysisService: Sendable {
         }
         let standing = try await store.party(recipient)?.status
         var aggregate = Aggregate(cells: compiled.cellCount, sums: compiled.sums.count)
-        var contributors: [(subject: String, consentID: String)] = []
-        for (consent, contribution) in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
+        for (_, contribution) in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
             aggregate.add(contribution)
-            if !contribution.isEmpty { contributors.append((consent.subject, consent.id)) }
         }
+        // Everyone included is paid: a price or a payout that followed whose records the query
+        // used would tell who matched its filters.
+        let included = consents.map { (subject: $0.subject, consentID: $0.id) }
         var random = SodiumRandom()
         let release = try Aggregation.release(
             aggregate, query: compiled, rule: rule, deltaExponent: active.policy.analysis?.deltaExponent ?? 9, random: &random)
         let analysisID = Identifiers.random(prefix: "anl")
-        let price = active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: contributors.count) ?? 0
+        let price = active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: included.count) ?? 0
         let ran = AnalysisRan(
             analysisID: analysisID, requestID: request.id, recipient: recipient, category: request.terms.category,
             purpose: request.terms.purpose, query: query, queryHash: try SignedAnalysis.hash(of: query), policyVersion: active.version,
             policyHash: active.hash, epsilonMilli: compiled.epsilonMilli, periodStart: period.start, periodEnd: period.end,
-            protection: release.protection, persons: consents.count, contributors: contributors.count, cells: release.cells,
+            protection: release.protection, persons: consents.count, cells: release.cells,
             released: release.released, suppressed: release.suppressed, resultDigest: try SignedAnalysis.digest(of: release.cells),
             priceKRW: active.policy.accounting == nil ? 0 : price)
         var events: [DomainEvent] = [.analysisRan(ran)]
@@ -104,10 +105,10 @@ public struct AnalysisService: Sendable {
         let recorded: [RecordedEvent]
         if let money = active.policy.accounting {
             let byManufacturer = aggregate.byManufacturer
-            let payees = contributors
+            let payees = included
             recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 64) { book, at in
                 try MoneyRules.analysis(
-                    analysisID: analysisID, recipient: recipient, category: request.terms.category, contributors: payees,
+                    analysisID: analysisID, recipient: recipient, category: request.terms.category, included: payees,
                     records: byManufacturer, at: at, policy: money, book: book)
             }
         } else {

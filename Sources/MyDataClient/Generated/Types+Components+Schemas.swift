@@ -1715,8 +1715,6 @@ extension Components {
             public var protection: Components.Schemas.AnalysisProtection
             /// - Remark: Generated from `#/components/schemas/AnalysisRan/persons`.
             public var persons: Swift.Int
-            /// - Remark: Generated from `#/components/schemas/AnalysisRan/contributors`.
-            public var contributors: Swift.Int
             /// - Remark: Generated from `#/components/schemas/AnalysisRan/cells`.
             public var cells: [Components.Schemas.AnalysisCell]
             /// - Remark: Generated from `#/components/schemas/AnalysisRan/released`.
@@ -1744,7 +1742,6 @@ extension Components {
             ///   - periodEnd:
             ///   - protection:
             ///   - persons:
-            ///   - contributors:
             ///   - cells:
             ///   - released:
             ///   - suppressed:
@@ -1765,7 +1762,6 @@ extension Components {
                 periodEnd: Components.Schemas.Timestamp,
                 protection: Components.Schemas.AnalysisProtection,
                 persons: Swift.Int,
-                contributors: Swift.Int,
                 cells: [Components.Schemas.AnalysisCell],
                 released: Swift.Int,
                 suppressed: Swift.Int,
@@ -1786,7 +1782,6 @@ extension Components {
                 self.periodEnd = periodEnd
                 self.protection = protection
                 self.persons = persons
-                self.contributors = contributors
                 self.cells = cells
                 self.released = released
                 self.suppressed = suppressed
@@ -1808,7 +1803,6 @@ extension Components {
                 case periodEnd
                 case protection
                 case persons
-                case contributors
                 case cells
                 case released
                 case suppressed

@@ -113,7 +113,7 @@ enum AnalysisOutput {
     static func describe(_ a: AnalysisRan, sequence: UInt64) -> String {
         let p = a.protection
         var lines = [
-            "Analysis \(a.analysisID) under \(a.requestID) (\(a.category), \(a.purpose)): \(a.persons) persons included, records of \(a.contributors) used.",
+            "Analysis \(a.analysisID) under \(a.requestID) (\(a.category), \(a.purpose)): \(a.persons) persons included.",
             "ε \(Double(a.epsilonMilli) / 1000) spent; \(p.mechanism) noise (\(p.noise.map { "\($0.quantity) scale \(format($0.scale))" }.joined(separator: ", "))); at most \(p.recordsPerPersonPerCell) records in \(p.cellsPerPerson) cells per person.",
             "Cells need \(p.k) persons and a noisy count of \(Int64(p.k) + p.margin): \(a.released) released, \(a.suppressed) suppressed. Ledger sequence \(sequence); price \(a.priceKRW) won.",
             "",
