@@ -2,13 +2,14 @@ import Consent
 import Foundation
 import Ledger
 
-/// One record as an analysis sees it, opened inside the broker.
+/// One record as an analysis sees it, opened inside the broker: the values of the fields the
+/// query names (`CompiledQuery.fields`, in that order; nil where the record has none).
 public struct AnalysisRow: Sendable {
     public var item: String
     public var manufacturer: String
-    public var values: [String: FieldValue]
-    public init(item: String, manufacturer: String, values: [String: FieldValue]) {
-        self.item = item; self.manufacturer = manufacturer; self.values = values
+    public var fields: [FieldValue?]
+    public init(item: String, manufacturer: String, fields: [FieldValue?]) {
+        self.item = item; self.manufacturer = manufacturer; self.fields = fields
     }
 }
 
@@ -66,7 +67,7 @@ public enum Aggregation {
         var out = Contribution()
         for row in rows { out.byManufacturer[row.manufacturer, default: 0] += 1 }
         for (i, row) in rows.enumerated() {
-            if let cell = query.cell(item: row.item, values: row.values) { byCell[cell, default: []].append(i) }
+            if let cell = query.cell(row) { byCell[cell, default: []].append(i) }
         }
         var cells = byCell.keys.sorted()
         if cells.count > cellsMax {
@@ -77,7 +78,7 @@ public enum Aggregation {
             if indices.count > recordsPerCell { indices = choose(recordsPerCell, from: indices, random: &random) }
             var totals = Array(repeating: Int64(0), count: query.sums.count)
             for i in indices {
-                for s in totals.indices { totals[s] += query.clampedMilli(s, values: rows[i].values) }
+                for s in totals.indices { totals[s] += query.clampedMilli(s, row: rows[i]) }
             }
             out.cells.append(cell)
             out.records.append(Int64(indices.count))

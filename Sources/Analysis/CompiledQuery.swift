@@ -8,8 +8,10 @@ public struct CompiledQuery: Sendable {
     public let query: AnalysisQuery
     /// ε in thousandths.
     public let epsilonMilli: Int64
-    /// The fields a record must have to be used (filters, groups and sums name them).
-    let requiredFields: [String]
+    /// The fields a record must have to be used (filters, groups and sums name them), ascending:
+    /// a row holds their values in this order (`AnalysisRow.fields`).
+    public let fields: [String]
+    let fieldBytes: [[UInt8]]
     let filters: [Filter]
     let groups: [Group]
     /// The summed fields, in order, with their clamping bounds in thousandths of the unit.
@@ -19,12 +21,16 @@ public struct CompiledQuery: Sendable {
     let wantsRecords: Bool
 
     enum Filter: Sendable {
-        case equals(String, FieldValue)
-        case range(String, min: Double?, max: Double?)
+        /// On the field at an index of `fields`, or on the item (`itemField`).
+        case equals(Int, FieldValue)
+        case range(Int, min: Double?, max: Double?)
     }
 
+    /// The index that stands for the record's item rather than one of `fields`.
+    static let itemField = -1
+
     struct Group: Sendable {
-        let field: String
+        let field: Int
         let categories: [FieldValue]?
         let bins: [Double]?
         var count: Int { categories?.count ?? (bins!.count - 1) }
@@ -47,6 +53,7 @@ public struct CompiledQuery: Sendable {
 
     public struct Sum: Sendable, Equatable {
         public let field: String
+        let index: Int
         public let lowerMilli: Int64
         public let upperMilli: Int64
         /// The largest magnitude one clamped value can have, in thousandths.
@@ -55,32 +62,36 @@ public struct CompiledQuery: Sendable {
 
     /// The cell a record falls in, or nil when it is not used (a filter fails, a field is
     /// missing, a value is in no bucket).
-    public func cell(item: String, values: [String: FieldValue]) -> Int? {
-        for field in requiredFields where values[field] == nil { return nil }
+    public func cell(_ row: AnalysisRow) -> Int? {
+        for value in row.fields where value == nil { return nil }
+        func value(_ field: Int) -> FieldValue? { field == Self.itemField ? .string(row.item) : row.fields[field] }
         for filter in filters {
             switch filter {
             case .equals(let field, let wanted):
-                guard (field == "item" ? FieldValue.string(item) : values[field]) == wanted else { return nil }
+                guard value(field) == wanted else { return nil }
             case .range(let field, let lo, let hi):
-                guard let x = values[field]?.numeric else { return nil }
+                guard let x = value(field)?.numeric else { return nil }
                 if let lo, x < lo { return nil }
                 if let hi, x >= hi { return nil }
             }
         }
         var cell = 0
         for group in groups {
-            guard let value = group.field == "item" ? FieldValue.string(item) : values[group.field], let b = group.bucket(value) else {
-                return nil
-            }
+            guard let v = value(group.field), let b = group.bucket(v) else { return nil }
             cell = cell * group.count + b
         }
         return cell
     }
 
-    /// The value of sum `index` of a record, clamped, in thousandths of the unit.
-    public func clampedMilli(_ index: Int, values: [String: FieldValue]) -> Int64 {
+    /// A record as an analysis row: the values of `fields`, in order.
+    public func row(item: String, manufacturer: String, values: [String: FieldValue]) -> AnalysisRow {
+        AnalysisRow(item: item, manufacturer: manufacturer, fields: fields.map { values[$0] })
+    }
+
+    /// The value of sum `index` of a row, clamped, in thousandths of the unit.
+    public func clampedMilli(_ index: Int, row: AnalysisRow) -> Int64 {
         let sum = sums[index]
-        guard let x = values[sum.field]?.numeric, x.isFinite else { return 0 }
+        guard let x = row.fields[sum.index]?.numeric, x.isFinite else { return 0 }
         let milli = (x * 1000).rounded()
         return min(max(Int64(exactly: milli.clamped(-1e15, 1e15)) ?? 0, sum.lowerMilli), sum.upperMilli)
     }
@@ -135,23 +146,23 @@ public struct CompiledQuery: Sendable {
             }
         }
         var required = Set<String>()
+        var namedFilters: [(String, FieldValue?, Double?, Double?)] = []
         // Filters.
         let rawFilters = query.filters ?? []
         guard rawFilters.count <= AnalysisLimits.filtersMax else { throw refuse("at most \(AnalysisLimits.filtersMax) filters") }
-        var filters: [Filter] = []
         for f in rawFilters {
             _ = try declared(f.field)
             if f.field != "item" { required.insert(f.field) }
             if let equals = f.equals {
                 guard f.min == nil, f.max == nil else { throw refuse("a filter on '\(f.field)' has `equals` or a range, not both") }
-                filters.append(.equals(f.field, equals))
+                namedFilters.append((f.field, equals, nil, nil))
             } else {
                 guard f.min != nil || f.max != nil else { throw refuse("a filter on '\(f.field)' needs `equals`, `min` or `max`") }
                 try numeric(f.field)
                 if let lo = f.min { try bounded(lo, "a filter's min") }
                 if let hi = f.max { try bounded(hi, "a filter's max") }
                 if let lo = f.min, let hi = f.max, !(lo < hi) { throw refuse("a filter's min must be below its max (`[min, max)`)") }
-                filters.append(.range(f.field, min: f.min, max: f.max))
+                namedFilters.append((f.field, nil, f.min, f.max))
             }
         }
         // Groups.
@@ -160,7 +171,7 @@ public struct CompiledQuery: Sendable {
             throw refuse("group by at most \(AnalysisLimits.groupByFieldsMax) fields")
         }
         guard Set(rawGroups.map(\.field)).count == rawGroups.count else { throw refuse("group by each field once") }
-        var groups: [Group] = []
+        var namedGroups: [(String, [FieldValue]?, [Double]?)] = []
         var cells = 1
         for g in rawGroups {
             _ = try declared(g.field)
@@ -170,7 +181,8 @@ public struct CompiledQuery: Sendable {
                 guard (1...AnalysisLimits.bucketsMax).contains(categories.count), Set(categories.map(\.label)).count == categories.count else {
                     throw refuse("'\(g.field)' needs 1 to \(AnalysisLimits.bucketsMax) distinct categories")
                 }
-                groups.append(Group(field: g.field, categories: categories, bins: nil))
+                namedGroups.append((g.field, categories, nil))
+                cells *= categories.count
             case (nil, let bins?):
                 try numeric(g.field)
                 guard (2...AnalysisLimits.bucketsMax + 1).contains(bins.count) else {
@@ -178,11 +190,11 @@ public struct CompiledQuery: Sendable {
                 }
                 for edge in bins { try bounded(edge, "a bin edge") }
                 guard zip(bins, bins.dropFirst()).allSatisfy({ $0 < $1 }) else { throw refuse("the bin edges of '\(g.field)' must ascend") }
-                groups.append(Group(field: g.field, categories: nil, bins: bins))
+                namedGroups.append((g.field, nil, bins))
+                cells *= bins.count - 1
             default:
                 throw refuse("group '\(g.field)' by `categories` or by `bins`: one of them")
             }
-            cells *= groups[groups.count - 1].count
             guard cells <= AnalysisLimits.cellsMax else {
                 throw refuse("the groups make more than \(AnalysisLimits.cellsMax) cells; use fewer buckets")
             }
@@ -191,7 +203,7 @@ public struct CompiledQuery: Sendable {
         guard (1...AnalysisLimits.measuresMax).contains(query.measures.count) else {
             throw refuse("ask for 1 to \(AnalysisLimits.measuresMax) measures")
         }
-        var sums: [Sum] = []
+        var namedSums: [(field: String, lower: Int64, upper: Int64)] = []
         var wantsRecords = false
         var seen = Set<String>()
         for m in query.measures {
@@ -211,11 +223,11 @@ public struct CompiledQuery: Sendable {
                 guard lower < upper else { throw refuse("the clamping bounds of '\(field)' must have lower < upper") }
                 required.insert(field)
                 if m.kind == .mean { wantsRecords = true }
-                let sum = Sum(field: field, lowerMilli: Int64((lower * 1000).rounded(.down)), upperMilli: Int64((upper * 1000).rounded(.up)))
-                if let existing = sums.first(where: { $0.field == field }) {
+                let sum = (field: field, lower: Int64((lower * 1000).rounded(.down)), upper: Int64((upper * 1000).rounded(.up)))
+                if let existing = namedSums.first(where: { $0.field == field }) {
                     guard existing == sum else { throw refuse("the sum and mean of '\(field)' must use the same bounds") }
                 } else {
-                    sums.append(sum)
+                    namedSums.append(sum)
                 }
             }
         }
@@ -228,8 +240,15 @@ public struct CompiledQuery: Sendable {
             throw refuse(
                 "ε \(query.epsilon) is more than one analysis may spend here (\(Double(rule.epsilonMaxPerAnalysisMilli) / 1000)); ask for less")
         }
+        let fields = required.sorted()
+        func index(_ name: String) -> Int { name == "item" ? itemField : fields.firstIndex(of: name)! }
         return CompiledQuery(
-            query: query, epsilonMilli: Int64(milli), requiredFields: required.sorted(), filters: filters, groups: groups, sums: sums,
+            query: query, epsilonMilli: Int64(milli), fields: fields, fieldBytes: fields.map { Array($0.utf8) },
+            filters: namedFilters.map { f in
+                f.1.map { .equals(index(f.0), $0) } ?? .range(index(f.0), min: f.2, max: f.3)
+            },
+            groups: namedGroups.map { Group(field: index($0.0), categories: $0.1, bins: $0.2) },
+            sums: namedSums.map { Sum(field: $0.field, index: index($0.field), lowerMilli: $0.lower, upperMilli: $0.upper) },
             cellCount: cells, wantsRecords: wantsRecords)
     }
 }

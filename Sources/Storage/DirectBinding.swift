@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Ledger
+import Vault
 
 /// Executes a prepared statement with values bound through SQLite's C API, for the few
 /// statements on the append path that run once per event: GRDB's `StatementArguments` cost more
@@ -59,6 +60,46 @@ struct DirectBinding {
                 time: Timestamp(milliseconds: sqlite3_column_int64(h, 1)), authorID: text(h, 5),
                 payload: blob(h, 7), signature: blob(h, 6))
             out.append(RecordedEvent(sequence: UInt64(seq), event: event, previousHash: prev, hash: hash))
+        }
+        return out
+    }
+
+    /// Reads sealed records with SQLite's C API from a statement selecting, in order: id,
+    /// batch_id, manufacturer, device_id, subject, item, time_ms, sealed, batch_seq, with
+    /// parameters bound by `bind`. A text equal to the previous row's in the same column is the
+    /// same string again: a page is mostly one person's few devices and items.
+    ///
+    /// - Throws: `DatabaseError` with SQLite's code and message.
+    static func records(_ statement: Statement, _ bind: (inout DirectBinding) -> Void) throws -> [SealedRecord] {
+        let h = statement.sqliteStatement
+        sqlite3_reset(h)
+        defer { sqlite3_reset(h) }
+        var binding = DirectBinding(handle: h)
+        bind(&binding)
+        var out: [SealedRecord] = []
+        var last = ["", "", "", "", ""]
+        func interned(_ column: Int32, _ slot: Int) -> String {
+            guard let base = sqlite3_column_text(h, column) else { return "" }
+            let bytes = UnsafeBufferPointer(start: base, count: Int(sqlite3_column_bytes(h, column)))
+            let same =
+                last[slot].utf8.count == bytes.count
+                && (bytes.isEmpty
+                    || last[slot].utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 } == true)
+            if same { return last[slot] }
+            last[slot] = String(decoding: bytes, as: UTF8.self)
+            return last[slot]
+        }
+        while true {
+            let code = sqlite3_step(h)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))
+            }
+            var record = SealedRecord(
+                id: sqlite3_column_int64(h, 0), batchID: interned(1, 0), manufacturer: interned(2, 1), deviceID: interned(3, 2),
+                subject: interned(4, 3), item: interned(5, 4), time: Timestamp(milliseconds: sqlite3_column_int64(h, 6)), sealed: blob(h, 7))
+            record.batchSequence = sqlite3_column_int64(h, 8)
+            out.append(record)
         }
         return out
     }

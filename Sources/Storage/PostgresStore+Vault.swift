@@ -19,6 +19,13 @@ extension PostgresStore: VaultStore {
         return nil
     }
 
+    public func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?] {
+        var out: [String: [UInt8]?] = [:]
+        let rows = try await client.query("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(\(subjects))", logger: logger)
+        for try await (subject, wrapped) in rows.decode((String, ByteBuffer?).self) { out[subject] = wrapped.map { Array($0.readableBytesView) } }
+        return out
+    }
+
     public func destroyDataKey(subject: String) async throws {
         let now = Timestamp.now().milliseconds
         try await client.query(

@@ -33,6 +33,21 @@ public struct Vault: Sendable {
         return try SymmetricKey(consuming: &bytes)
     }
 
+    /// The data keys of people who already have one, read together (an analysis opens many
+    /// people's records); a person whose key was destroyed or never made is left out.
+    public func existingDataKeys(for subjects: [String]) async throws -> [String: SymmetricKey] {
+        var out: [String: SymmetricKey] = [:]
+        for (subject, wrapped) in try await store.wrappedDataKeys(subjects: subjects) {
+            guard let wrapped else { continue }
+            guard var bytes = try? XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject)) else {
+                throw LedgerError(
+                    .storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
+            }
+            out[subject] = try SymmetricKey(consuming: &bytes)
+        }
+        return out
+    }
+
     /// Seals a record for `subject`, binding the ciphertext to its metadata.
     public func seal(_ record: TelemetryRecord, manufacturer: String, subject: String, batchID: String, key: SymmetricKey) throws -> SealedRecord {
         var plain = TelemetryJSON.canonical(record.values)
@@ -59,18 +74,17 @@ public struct Vault: Sendable {
         return TelemetryRecord(device: record.deviceID, item: record.item, time: record.time, values: values)
     }
 
-    /// Opens a sealed record's values alone, for an analysis inside the broker (the plaintext
-    /// bytes are zeroed once read).
+    /// Opens a sealed record's values (canonical JSON) for `read`, inside the broker, and zeroes
+    /// the plaintext once read: an analysis takes what it needs and nothing else stays.
     ///
     /// - Throws: `SodiumError.decryptionFailed` when the record or its metadata were changed.
-    public func openValues(_ record: SealedRecord, key: SymmetricKey) throws -> [String: FieldValue] {
+    public func withOpenedValues<T>(_ record: SealedRecord, key: SymmetricKey, _ read: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         var plain = try XChaCha20Poly1305.open(
             record.sealed, key: key,
             associatedData: Self.recordAD(
                 subject: record.subject, manufacturer: record.manufacturer, device: record.deviceID, item: record.item, time: record.time))
         defer { Sodium.zero(&plain) }
-        if let values = plain.withUnsafeBytes({ TelemetryJSON.values($0) }) { return values }
-        return try CanonicalJSON.decode([String: FieldValue].self, from: plain)
+        return try plain.withUnsafeBytes(read)
     }
 
     /// Opens a sealed record straight into its canonical JSON (what `CanonicalJSON.encode` of
@@ -104,6 +118,17 @@ public struct Vault: Sendable {
     static func keyAD(_ subject: String) -> [UInt8] { Array("mydata/data-key/v1\u{0}\(subject)".utf8) }
 
     static func recordAD(subject: String, manufacturer: String, device: String, item: String, time: Timestamp) -> [UInt8] {
-        Array("mydata/record/v1\u{0}\(subject)\u{0}\(manufacturer)\u{0}\(device)\u{0}\(item)\u{0}\(time.milliseconds)".utf8)
+        // `mydata/record/v1 ␀ subject ␀ manufacturer ␀ device ␀ item ␀ time`, written byte by
+        // byte: every record opened or sealed builds one.
+        var ad: [UInt8] = []
+        ad.reserveCapacity(40 + subject.utf8.count + manufacturer.utf8.count + device.utf8.count + item.utf8.count)
+        ad += "mydata/record/v1".utf8
+        for part in [subject, manufacturer, device, item] {
+            ad.append(0)
+            ad += part.utf8
+        }
+        ad.append(0)
+        ad += String(time.milliseconds).utf8
+        return ad
     }
 }

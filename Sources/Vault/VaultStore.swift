@@ -64,4 +64,17 @@ public protocol VaultStore: Sendable {
     /// Records matching `query`, of committed batches, from devices the subject confirmed, in
     /// cursor order.
     func records(_ query: RecordQuery) async throws -> [SealedRecord]
+    /// The answers to several queries (an analysis reads many people's records), in order.
+    func records(_ queries: [RecordQuery]) async throws -> [[SealedRecord]]
+    /// The wrapped data keys of people who have one: nil for a destroyed key, absent for none.
+    func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?]
+}
+
+extension VaultStore {
+    /// One query after another; a store that can answer them in one read does.
+    public func records(_ queries: [RecordQuery]) async throws -> [[SealedRecord]] {
+        var out: [[SealedRecord]] = []
+        for q in queries { out.append(try await records(q)) }
+        return out
+    }
 }

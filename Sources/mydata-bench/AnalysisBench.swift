@@ -99,6 +99,29 @@ struct AnalysisBench: AsyncParsableCommand {
         }
         let rawRate = Double(total) / rawSeconds
 
+        // What reading the sealed rows alone costs (the vault store's query per person, 4 at a time).
+        log("the sealed records read alone…")
+        let subjects = try await store.activeConsents(requestID: request.requestID, at: now, limit: people).map(\.subject)
+        let readSeconds = try await measure {
+            _ = try await withThrowingTaskGroup(of: Int.self) { group in
+                for lane in 0..<4 {
+                    group.addTask {
+                        var n = 0
+                        for i in stride(from: lane, to: subjects.count, by: 4) {
+                            n += try await store.records(
+                                RecordQuery(
+                                    subject: subjects[i], items: ["energy.household"], from: now.adding(days: -30), to: now, after: .start,
+                                    through: .end, limit: 10_000)
+                            ).count
+                        }
+                        return n
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        let readRate = Double(total) / readSeconds
+
         let analyses = AnalysisService(broker: broker, vault: vault)
         let query = AnalysisQuery(
             requestID: request.requestID, items: ["energy.household"], from: now.adding(days: -30), to: now,
@@ -119,6 +142,7 @@ struct AnalysisBench: AsyncParsableCommand {
         log("last: \(a.persons) persons, \(a.released) cells released, price \(a.priceKRW) won")
         printFigures([
             Figure(name: "raw XChaCha20-Poly1305 open, \(cores) cores", value: rawRate, unit: "records/s"),
+            Figure(name: "the same records' sealed rows read from SQLite alone, per person", value: readRate, unit: "records/s"),
             Figure(
                 name: "analysis over \(total) records of \(people) people (read, decrypt, filter, bound, aggregate, noise, record, pay)",
                 value: best, unit: "records/s", goal: "≥ 500,000/s", ratio: best / rawRate, baseline: "raw XChaCha20-Poly1305 open",

@@ -33,7 +33,7 @@ struct AggregationTests {
             groupBy: groupBy, measures: measures, epsilon: epsilon)
     }
     static func row(_ type: String, _ kwh: Double) -> AnalysisRow {
-        AnalysisRow(item: "energy.device", manufacturer: "m", values: ["device_type": .string(type), "consumption": .number(kwh)])
+        AnalysisRow(item: "energy.device", manufacturer: "m", fields: [.number(kwh), .string(type)])
     }
 
     @Test func oneCellTakesAtMostTheRecordsOfOnePersonThePolicyAllowsClampedToTheBounds() throws {
@@ -66,7 +66,7 @@ struct AggregationTests {
         var random = SeededRandom(seed: Array(repeating: 3, count: 32))
         let rows = [
             Self.row("heater", 1),
-            AnalysisRow(item: "energy.device", manufacturer: "m", values: ["device_type": .string("tv")]),
+            compiled.row(item: "energy.device", manufacturer: "m", values: ["device_type": .string("tv")]),
         ]
         #expect(Aggregation.contribution(of: rows, query: compiled, recordsPerCell: 3, cellsMax: 2, random: &random).isEmpty)
     }
@@ -95,6 +95,26 @@ struct AggregationTests {
         #expect(release.protection.noise[0].scale == 2)
         #expect(release.protection.noise[1].sensitivity == 2 * 3 * 5_000)
         #expect(release.protection.margin == DiscreteLaplace(scaleNumerator: 4_000, scaleDenominator: 2_000).tailBound(delta: 1e-9 / 2))
+    }
+
+    @Test func theFastReaderReadsWhatTheFullDecoderReadsOrLeavesIt() throws {
+        let compiled = try CompiledQuery.compile(Self.query(), terms: Self.terms, rule: Self.rule(), policy: Self.policy)
+        #expect(compiled.fields == ["consumption", "device_type"])
+        for (json, expected) in [
+            (#"{"consumption":1.25,"device_type":"tv","other":[1]}"#, nil),
+            (#"{"a":true,"consumption":-0.1,"device_type":"fridge","z":false}"#, [FieldValue.number(-0.1), .string("fridge")]),
+            (#"{"consumption":3,"n":12345678901234}"#, [.integer(3), nil]),
+            (#"{"consumption":1e3,"device_type":"tv"}"#, nil),
+            (#"{"device_type":"t\u0076"}"#, nil),
+            (#"{}"#, [nil, nil]),
+        ] as [(String, [FieldValue?]?)] {
+            let read = Array(json.utf8).withUnsafeBytes { compiled.fields(fromCanonical: $0) }
+            #expect(read == expected, "\(json)")
+            // Whatever the reader gives, the full decoder gives the same values.
+            if let read, let values = try? CanonicalJSON.decode([String: FieldValue].self, from: Array(json.utf8)) {
+                #expect(read == compiled.row(item: "energy.device", manufacturer: "m", values: values).fields)
+            }
+        }
     }
 
     @Test(arguments: [

@@ -104,6 +104,7 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     }
     func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? { try await inner.dataKey(subject: subject, orCreate: wrapped) }
     func destroyDataKey(subject: String) async throws { try await inner.destroyDataKey(subject: subject) }
+    func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?] { try await inner.wrappedDataKeys(subjects: subjects) }
     func storeRecords(_ records: [SealedRecord]) async throws { try await inner.storeRecords(records) }
     func deleteRecords(batchID: String) async throws { try await inner.deleteRecords(batchID: batchID) }
     func records(_ query: RecordQuery) async throws -> [SealedRecord] { try await inner.records(query) }

@@ -81,6 +81,7 @@ struct CanonicalRecordTests {
         func storeRecords(_ records: [SealedRecord]) async throws {}
         func deleteRecords(batchID: String) async throws {}
         func records(_ query: RecordQuery) async throws -> [SealedRecord] { [] }
+        func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?] { [:] }
     }
 
     @Test("a record opened as canonical JSON is byte for byte CanonicalJSON of the record, and the page digest matches")

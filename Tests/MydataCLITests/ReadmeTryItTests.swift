@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The README's "Try it as a manufacturer" and "Try it as a startup" blocks, run as written
+/// The README's "Try it as a manufacturer", "Try it as a startup" and "Try the analysis zone" blocks, run as written
 /// against `mydata serve` on demo data (`make run`'s), so that they stay true. Only what a test
 /// must change is changed: the broker's address, where the binary is, and `--yes` on the grant
 /// (a person at a terminal answers its prompt).
@@ -11,7 +11,7 @@ struct ReadmeTryItTests {
     func tryItSectionsRun() throws {
         let readme = try String(contentsOf: Repository.root.appendingPathComponent("README.md"), encoding: .utf8)
         var blocks: [String] = []
-        for heading in ["## Try it as a manufacturer", "## Try it as a startup"] {
+        for heading in ["## Try it as a manufacturer", "## Try it as a startup", "## Try the analysis zone"] {
             let section = try #require(readme.range(of: heading).map { readme[$0.upperBound...] }, "no '\(heading)' in the README")
             let start = try #require(section.range(of: "```sh\n"))
             let end = try #require(section[start.upperBound...].range(of: "```"))
@@ -49,6 +49,12 @@ struct ReadmeTryItTests {
         #expect(text.contains("2000 records accepted, 0 rejected"), "\(text)")
         #expect(text.contains("Pulled 2000 records"), "\(text)")
         #expect(text.contains("Complete."), "\(text)")
+        // The analysis zone: a dozen households, every cell suppressed, the result valid offline,
+        // the household told it was counted.
+        #expect(text.contains("12 persons included") && text.contains("suppressed"), "\(text)")
+        #expect(text.contains("Valid: signed by the broker"), "\(text)")
+        #expect(text.contains("of 5.0 left") || text.contains("of 5 left"), "\(text)")
+        #expect(text.contains("by ecowatt for purpose energy-saving (aggregate only"), "\(text)")
         #expect(try String(contentsOf: work.file("driving.received.ndjson"), encoding: .utf8).split(separator: "\n").count == 2000)
     }
 }

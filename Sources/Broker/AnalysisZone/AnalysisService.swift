@@ -142,61 +142,84 @@ public struct AnalysisService: Sendable {
         return (request, rule)
     }
 
-    /// Each consent's records in the query's items and window, opened here and bounded: persons
-    /// are read a few at a time in parallel, each with its own random stream.
+    /// Each consent's records in the query's items and window, opened here and bounded. Persons
+    /// are read 64 at a time in one store read, a few such groups in parallel, each person with
+    /// their own random stream.
     private func contributions(
         of consents: [Consent], query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
     ) async throws -> [(Consent, Contribution)] {
+        let groups = stride(from: 0, to: consents.count, by: 64).map { Array(consents[$0..<min($0 + 64, consents.count)]) }
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
-        return try await withThrowingTaskGroup(of: (Int, Contribution).self) { group in
-            var results = [Contribution?](repeating: nil, count: consents.count)
+        return try await withThrowingTaskGroup(of: (Int, [Contribution]).self) { group in
+            var results = [[Contribution]?](repeating: nil, count: groups.count)
             var next = 0
             func start() {
-                guard next < consents.count else { return }
-                let index = next, consent = consents[index]
+                guard next < groups.count else { return }
+                let index = next, members = groups[index]
                 next += 1
-                group.addTask { (index, try await contribution(of: consent, query: query, rule: rule, standing: standing, now: now)) }
+                group.addTask { (index, try await contributions(ofGroup: members, query: query, rule: rule, standing: standing, now: now)) }
             }
             for _ in 0..<width { start() }
-            while let (index, contribution) = try await group.next() {
-                results[index] = contribution
+            while let (index, done) = try await group.next() {
+                results[index] = done
                 start()
             }
-            return zip(consents, results).map { ($0, $1 ?? Contribution()) }
+            return zip(consents, results.flatMap { $0 ?? [] }).map { ($0, $1) }
         }
     }
 
-    private func contribution(
-        of consent: Consent, query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
-    )
-        async throws -> Contribution
-    {
-        let from = max(query.query.from, consent.terms.dataFrom), to = min(query.query.to, consent.terms.dataTo)
-        guard from < to else { return Contribution() }
-        var rows: [AnalysisRow] = []
-        var key: SymmetricKey?
-        var after = RecordCursor.start
-        while true {
-            let page = try await vault.store.records(
-                RecordQuery(
-                    subject: consent.subject, items: query.query.items, from: from, to: to, after: after, through: .end,
-                    limit: BrokerLimits.deliveryRecordsMax))
-            for record in page
-            where AccessDecision.denial(
-                consent: consent, recipientStatus: standing,
-                query: AccessQuery(
-                    recipient: consent.recipient, subject: record.subject, item: record.item, recordTime: record.time, deviceConfirmed: true,
-                    now: now)) == nil
-            {
-                if key == nil {
-                    do { key = try await vault.dataKey(for: consent.subject) } catch let error as ConsentError where error.code == .subjectErased {
-                        return Contribution()
-                    }
-                }
-                rows.append(AnalysisRow(item: record.item, manufacturer: record.manufacturer, values: try vault.openValues(record, key: key!)))
+    private func contributions(
+        ofGroup consents: [Consent], query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
+    ) async throws -> [Contribution] {
+        func page(_ consent: Consent, after: RecordCursor) -> RecordQuery {
+            let from = max(query.query.from, consent.terms.dataFrom), to = min(query.query.to, consent.terms.dataTo)
+            // An empty window reads nothing: no items.
+            return RecordQuery(
+                subject: consent.subject, items: from < to ? query.query.items : [], from: from, to: max(from, to), after: after,
+                through: .end, limit: BrokerLimits.deliveryRecordsMax)
+        }
+        let firstPages = try await vault.store.records(consents.map { page($0, after: .start) })
+        var covered: [[SealedRecord]] = []
+        for (consent, first) in zip(consents, firstPages) {
+            var sealed = first
+            var last = first
+            // The rare person with more than a page: the rest of theirs, page by page.
+            while last.count == BrokerLimits.deliveryRecordsMax, let cursor = last.last?.cursor {
+                last = try await vault.store.records(page(consent, after: cursor))
+                sealed += last
             }
-            guard page.count == BrokerLimits.deliveryRecordsMax, let last = page.last else { break }
-            after = last.cursor
+            // What the one decision function lets this recipient have now, as for a pull.
+            covered.append(
+                sealed.filter { record in
+                    AccessDecision.denial(
+                        consent: consent, recipientStatus: standing,
+                        query: AccessQuery(
+                            recipient: consent.recipient, subject: record.subject, item: record.item, recordTime: record.time,
+                            deviceConfirmed: true, now: now)) == nil
+                })
+        }
+        // A person without a key (an erasure destroyed it) has nothing that can be opened.
+        let keys = try await vault.existingDataKeys(for: zip(consents, covered).filter { !$1.isEmpty }.map(\.0.subject))
+        return try zip(consents, covered).map { consent, records in
+            guard let key = keys[consent.subject], !records.isEmpty else { return Contribution() }
+            return try contribution(of: records, key: key, query: query, rule: rule)
+        }
+    }
+
+    /// One person's records opened with their key and bounded.
+    private func contribution(of covered: [SealedRecord], key: SymmetricKey, query: CompiledQuery, rule: AnalysisRule) throws -> Contribution {
+        var rows: [AnalysisRow] = []
+        rows.reserveCapacity(covered.count)
+        for record in covered {
+            let fields = try vault.withOpenedValues(record, key: key) { bytes in
+                // The fast reader, or the full decoder for what it leaves (escapes, exponents).
+                try query.fields(fromCanonical: bytes)
+                    ?? query.row(
+                        item: record.item, manufacturer: record.manufacturer,
+                        values: try CanonicalJSON.decode([String: FieldValue].self, from: Array(bytes))
+                    ).fields
+            }
+            rows.append(AnalysisRow(item: record.item, manufacturer: record.manufacturer, fields: fields))
         }
         var random = SodiumRandom()
         return Aggregation.contribution(
