@@ -149,7 +149,7 @@ let package = Package(
             ]),
         // Fuzz targets: every parser that takes outside input, as one function each over bytes.
         // Run by `mydata-fuzz` under libFuzzer (.ci/fuzz) and by the corpus replay test.
-        .target(name: "FuzzTargets", dependencies: ["Broker", "BrokerServer", "Consent", "Ledger", "MyDataWire", "Sodium"]),
+        .target(name: "FuzzTargets", dependencies: ["Analysis", "Broker", "BrokerServer", "Consent", "Ledger", "MyDataWire", "Sodium"]),
         .executableTarget(name: "mydata-fuzz", dependencies: ["FuzzTargets"]),
         .target(
             name: "TestSupport",

@@ -236,7 +236,8 @@ public struct CompiledQuery: Sendable {
         guard query.epsilon.isFinite, query.epsilon > 0, abs(query.epsilon * 1000 - milli) < 1e-6, milli >= 1 else {
             throw refuse("ε must be a positive number in thousandths (such as 0.5 or 0.125)")
         }
-        guard Int64(milli) <= rule.epsilonMaxPerAnalysisMilli else {
+        // Compared as a double first: an ε beyond Int64 in thousandths must be refused, not converted.
+        guard milli <= Double(rule.epsilonMaxPerAnalysisMilli) else {
             throw refuse(
                 "ε \(query.epsilon) is more than one analysis may spend here (\(Double(rule.epsilonMaxPerAnalysisMilli) / 1000)); ask for less")
         }

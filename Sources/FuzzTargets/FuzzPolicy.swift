@@ -12,6 +12,7 @@ enum FuzzPolicy {
         let fm = FileManager.default
         var names = ["policy.yaml", "purposes.yaml"]
         if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
+        if fm.fileExists(atPath: directory.appendingPathComponent("analysis.yaml").path) { names.append("analysis.yaml") }
         let categories = ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("categories").path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         names += categories.map { "categories/\($0)" }
@@ -24,14 +25,16 @@ enum FuzzPolicy {
     }()
 
     /// What the policy target loads around the file it fuzzes, one per file of `files` (nil:
-    /// left out): a version, no purposes, no money rules, and each real category with one item.
+    /// left out): a version, the real purposes, no money or analysis rules, and each real category
+    /// with one item.
     /// Every cross-reference of a real file still resolves, and a run parses a few short files
     /// besides the fuzzed one; with the real set around it, a run took five times as long.
     static let standIns: [String?] = files.map { name, text in
         switch name {
         case "policy.yaml": return "version: \"fuzz\"\n"
-        case "purposes.yaml": return "purposes: []\n"
-        case "accounting.yaml": return nil
+        // The real purposes (a short file): an analysis rule names them.
+        case "purposes.yaml": return text
+        case "accounting.yaml", "analysis.yaml": return nil
         default:
             let line = text.split(separator: "\n").first { $0.hasPrefix("category:") }
             guard let id = line?.dropFirst("category:".count).trimmingCharacters(in: .whitespaces) else { return text }

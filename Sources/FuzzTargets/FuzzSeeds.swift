@@ -30,6 +30,7 @@ public enum FuzzSeeds {
             (.digest, digest()), (.telemetry, try telemetry(ndjson: false)), (.ndjson, try telemetry(ndjson: true)),
             (.receipt, try receipt()), (.checkpoint, try checkpoint()), (.keyfile, try keyFile()),
             (.sealedpage, try sealedPage()), (.sealedstream, try sealedStream()), (.logproof, try logProof()),
+            (.analysisquery, analysisQuery()),
         ]
     }
 
@@ -91,6 +92,23 @@ public enum FuzzSeeds {
 
     static func policy() -> [(String, [UInt8])] {
         FuzzPolicy.files.map { name, text in (name.replacingOccurrences(of: "/", with: "-"), FuzzTarget.policyInput(file: name, text: text)) }
+    }
+
+    static func analysisQuery() -> [(String, [UInt8])] {
+        [
+            (
+                "bins-mean.json",
+                Array(
+                    #"{"epsilon":1,"from":0,"groupBy":[{"bins":[0,1,2,4],"field":"consumption"}],"items":["energy.household"],"measures":[{"kind":"persons"},{"field":"consumption","kind":"mean","lower":0,"upper":4}],"requestID":"req","to":1767225600000}"#
+                        .utf8)
+            ),
+            (
+                "filters-categories.json",
+                Array(
+                    #"{"epsilon":0.5,"filters":[{"field":"consumption","max":50,"min":0}],"from":0,"groupBy":[{"categories":["tv","fridge"],"field":"device_type"},{"categories":["energy.device"],"field":"item"}],"items":["energy.device"],"measures":[{"kind":"records"},{"field":"consumption","kind":"sum","lower":0,"upper":5}],"requestID":"req","to":1767225600000}"#
+                        .utf8)
+            ),
+        ]
     }
 
     static func signature() throws -> [(String, [UInt8])] {

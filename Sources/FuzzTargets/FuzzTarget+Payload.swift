@@ -10,7 +10,7 @@ extension FuzzTarget {
         DomainEvent.TypeName.consentGranted, DomainEvent.TypeName.consentRevoked, DomainEvent.TypeName.deviceAttested,
         DomainEvent.TypeName.deviceConfirmed, DomainEvent.TypeName.dataDelivered, DomainEvent.TypeName.telemetryPushed,
         DomainEvent.TypeName.subjectErased, DomainEvent.TypeName.partyCallbackSet, DomainEvent.TypeName.accountsOpened,
-        DomainEvent.TypeName.transfersPosted, "unknown.type",
+        DomainEvent.TypeName.transfersPosted, DomainEvent.TypeName.analysisRan, DomainEvent.TypeName.analysisIncluded, "unknown.type",
     ]
 
     /// The payload input format: one byte picks the type, two bytes (big-endian) give the schema

@@ -36,6 +36,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case sealedstream
     /// A transparency log proof (c2sp.org/tlog-proof), with the signed note and checkpoint in it.
     case logproof
+    /// An analysis query (`POST /v1/analyses`) against the real energy rule, run over a few rows;
+    /// and the same bytes through the analysis zone's fast field reader.
+    case analysisquery
 
     /// Runs one input through the target; returns the error it was rejected with, nil when every
     /// step accepted it.
@@ -56,6 +59,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .sealedpage: try Self.sealedPage(input)
             case .sealedstream: try Self.sealedStream(input)
             case .logproof: try Self.logProof(input)
+            case .analysisquery: try Self.analysisQuery(input)
             }
             return nil
         } catch {

@@ -129,6 +129,8 @@ struct AggregationTests {
         (query(measures: [AnalysisMeasure(kind: .mean, field: "consumption", lower: 3, upper: 1)]), "lower < upper"),
         (query(epsilon: 3), "more than one analysis may spend"),
         (query(epsilon: 0.0001), "thousandths"),
+        // Found by the analysisquery fuzz target: an ε beyond Int64 in thousandths trapped.
+        (query(epsilon: 2.2e20), "more than one analysis may spend"),
         (
             query(groupBy: [
                 AnalysisGroupBy(field: "consumption", bins: Array(stride(from: 0.0, through: 30, by: 1))),
