@@ -117,6 +117,39 @@ struct AggregationTests {
         }
     }
 
+    @Test func eachQueryLimitHoldsAtItsValueAndRefusesOnePast() throws {
+        func compile(_ q: AnalysisQuery) throws { _ = try CompiledQuery.compile(q, terms: Self.terms, rule: Self.rule(), policy: Self.policy) }
+        func types(_ n: Int) -> [FieldValue] { (0..<n).map { .string("t\($0)") } }
+        func grid(_ bins: Int, _ categories: Int) -> [AnalysisGroupBy] {
+            [
+                AnalysisGroupBy(field: "consumption", bins: (0...bins).map(Double.init)),
+                AnalysisGroupBy(field: "device_type", categories: types(categories)),
+            ]
+        }
+        let filter = AnalysisFilter(field: "consumption", min: 0)
+        try compile(Self.query(groupBy: grid(20, 20)))  // 400 cells
+        #expect(throws: ConsentError.self) { try compile(Self.query(groupBy: grid(20, 21))) }  // 420
+        var q = Self.query()
+        q.filters = Array(repeating: filter, count: AnalysisLimits.filtersMax)
+        try compile(q)
+        q.filters = Array(repeating: filter, count: AnalysisLimits.filtersMax + 1)
+        #expect(throws: ConsentError.self) { try compile(q) }
+        #expect(throws: ConsentError.self) {
+            try compile(Self.query(measures: Array(repeating: AnalysisMeasure(kind: .persons), count: AnalysisLimits.measuresMax + 1)))
+        }
+        #expect(throws: ConsentError.self) {
+            try compile(Self.query(groupBy: grid(2, 2) + [AnalysisGroupBy(field: "item", categories: [.string("energy.device")])]))
+        }
+        #expect(throws: ConsentError.self) {
+            try compile(Self.query(groupBy: [AnalysisGroupBy(field: "device_type", categories: types(AnalysisLimits.bucketsMax + 1))]))
+        }
+        try compile(Self.query(groupBy: [AnalysisGroupBy(field: "device_type", categories: types(AnalysisLimits.bucketsMax))]))
+        #expect(throws: ConsentError.self) {
+            try compile(
+                Self.query(measures: [AnalysisMeasure(kind: .sum, field: "consumption", lower: 0, upper: AnalysisLimits.boundMagnitudeMax * 2)]))
+        }
+    }
+
     @Test(arguments: [
         (
             AnalysisQuery(
