@@ -93,39 +93,59 @@ public enum MoneyRules {
         guard let rule = policy.price(category: consent.terms.category), records > 0 else { return movement }
         let price = rule.price(records: records)
         guard price > 0 else { return movement }
-        let manufacturers = price * rule.manufacturerPercent / 100, person = price * rule.personPercent / 100
-        let recipient = consent.recipient
+        let person = price * rule.personPercent / 100
+        movement =
+            movement
+            + (try charge(
+                "delivery", id: deliveryID, price: price, rule: rule, recipient: consent.recipient, records: byManufacturer,
+                persons: ChargePlan.Share(
+                    suffix: "person", accountID: AccountNames.rewards(consent.subject), amount: person, code: .chargeSplitPerson),
+                at: now, book: book))
+        movement.accounts.append(AccountNames.rewardsAccount(consent.subject))
+        return movement
+    }
+
+    /// The linked charge of `price` to `recipient` for a delivery or an analysis (`what`, `id`):
+    /// vouchers first, then cash, into the clearing account, and out of it the manufacturers'
+    /// share (by their records, the rounding to the largest supplier; none without records), the persons' share
+    /// (`persons`) and the broker's fee, which takes what is left.
+    ///
+    /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
+    static func charge(
+        _ what: String, id: String, price: Int64, rule: PriceRule, recipient: String, records byManufacturer: [String: Int],
+        persons: ChargePlan.Share, at now: Timestamp, book: Book
+    ) throws -> Movement {
+        let manufacturers = price * rule.manufacturerPercent / 100
+        let records = byManufacturer.values.reduce(0, +)
         let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
         let vouchers = book.accounts(of: Owner(.recipient, recipient)).filter { $0.kind == .voucher }
-        // The manufacturers' share, by their records, the rounding left to the largest supplier.
         let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-        var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }
+        var makers = suppliers.map { records > 0 ? manufacturers * Int64($0.value) / Int64(records) : 0 }
         if !makers.isEmpty { makers[0] += manufacturers - makers.reduce(0, +) }
         var shares = zip(suppliers, makers).map { supplier, amount in
             ChargePlan.Share(
                 suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount, code: .chargeSplitManufacturer)
         }
-        shares.append(ChargePlan.Share(suffix: "person", accountID: AccountNames.rewards(consent.subject), amount: person, code: .chargeSplitPerson))
-        shares.append(ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - manufacturers - person, code: .brokerFee))
+        shares.append(persons)
+        // With no supplier (an analysis that read no record), the manufacturers' share is the fee's.
+        shares.append(
+            ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - makers.reduce(0, +) - persons.amount, code: .brokerFee))
         let plan: ChargePlan
         do {
             plan = try ChargePlan.make(
-                chargeID: "charge:\(deliveryID)", reference: "delivery:\(deliveryID)", price: price, shares: shares,
+                chargeID: "charge:\(id)", reference: "\(what):\(id)", price: price, shares: shares,
                 vouchers: vouchers, cash: cash, clearingAccountID: AccountNames.clearing, at: now.milliseconds)
         } catch let refusal {
             if refusal.code == .insufficientFunds {
                 throw ConsentError(
                     .paymentRequired,
-                    "this delivery costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher"
+                    "this \(what) costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher"
                 )
             }
             throw ConsentError(.transferRejected, "the charge could not be planned: \(refusal.code.rawValue)")
         }
-        movement.accounts += suppliers.map { AccountNames.revenueAccount($0.key) }
-        let legs = plan.transfers
-        movement.accounts += [AccountNames.cashAccount(recipient), AccountNames.rewardsAccount(consent.subject)]
-        movement.transfers += legs
-        return movement
+        return Movement(
+            accounts: suppliers.map { AccountNames.revenueAccount($0.key) } + [AccountNames.cashAccount(recipient)], transfers: plan.transfers)
     }
 }
 
@@ -152,43 +172,20 @@ extension MoneyRules {
                     id: rewardPostID(c.consentID), debitAccountID: reward.debitAccountID, creditAccountID: reward.creditAccountID,
                     amount: 0, pendingID: rewardID, flags: .postPending, code: .reward, reference: "analysis:\(analysisID)"))
         }
-        let records = byManufacturer.values.reduce(0, +)
-        guard let rule = policy.price(category: category), !included.isEmpty, records > 0 else { return movement }
+        // Charged whatever the records: a price that followed them would tell what the query found.
+        guard let rule = policy.price(category: category), !included.isEmpty else { return movement }
         let price = rule.analysisPrice(persons: included.count)
         guard price > 0 else { return movement }
-        let manufacturers = price * rule.manufacturerPercent / 100
         let each = price * rule.personPercent / 100 / Int64(included.count)
-        let persons = each * Int64(included.count)
-        let cash = book.accounts[AccountNames.cash(recipient)] ?? AccountNames.cashAccount(recipient)
-        let vouchers = book.accounts(of: Owner(.recipient, recipient)).filter { $0.kind == .voucher }
-        let suppliers = byManufacturer.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-        var makers = suppliers.map { manufacturers * Int64($0.value) / Int64(records) }
-        if !makers.isEmpty { makers[0] += manufacturers - makers.reduce(0, +) }
-        var shares = zip(suppliers, makers).map { supplier, amount in
-            ChargePlan.Share(
-                suffix: "manufacturer:\(supplier.key)", accountID: AccountNames.revenue(supplier.key), amount: amount,
-                code: .chargeSplitManufacturer)
-        }
-        shares.append(ChargePlan.Share(suffix: "persons", accountID: AccountNames.payouts, amount: persons, code: .chargeSplitPerson))
-        shares.append(ChargePlan.Share(suffix: "fee", accountID: AccountNames.fees, amount: price - manufacturers - persons, code: .brokerFee))
         let chargeID = "charge:\(analysisID)"
-        let plan: ChargePlan
-        do {
-            plan = try ChargePlan.make(
-                chargeID: chargeID, reference: "analysis:\(analysisID)", price: price, shares: shares, vouchers: vouchers, cash: cash,
-                clearingAccountID: AccountNames.clearing, at: now.milliseconds)
-        } catch let refusal {
-            if refusal.code == .insufficientFunds {
-                throw ConsentError(
-                    .paymentRequired,
-                    "this analysis costs \(price) won and \(recipient)'s vouchers and cash are \(refusal.shortfall) won short; top up cash or ask for a voucher"
-                )
-            }
-            throw ConsentError(.transferRejected, "the charge could not be planned: \(refusal.code.rawValue)")
-        }
-        movement.accounts += [AccountNames.payoutsAccount, AccountNames.cashAccount(recipient)]
-        movement.accounts += suppliers.map { AccountNames.revenueAccount($0.key) }
-        movement.transfers += plan.transfers
+        movement =
+            movement
+            + (try charge(
+                "analysis", id: analysisID, price: price, rule: rule, recipient: recipient, records: byManufacturer,
+                persons: ChargePlan.Share(
+                    suffix: "persons", accountID: AccountNames.payouts, amount: each * Int64(included.count), code: .chargeSplitPerson),
+                at: now, book: book))
+        movement.accounts.append(AccountNames.payoutsAccount)
         guard each > 0 else { return movement }
         for c in included {
             movement.accounts.append(AccountNames.rewardsAccount(c.subject))

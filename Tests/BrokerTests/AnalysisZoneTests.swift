@@ -23,19 +23,7 @@ struct AnalysisZoneTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("categories").path).sorted() {
             files.append(("categories/\(name)", try String(contentsOf: root.appendingPathComponent("categories/\(name)"), encoding: .utf8)))
         }
-        let analysis = """
-            deltaExponent: 3
-            rules:
-              - category: energy
-                purposes: [energy-saving]
-                access: [delivery, analysis]
-                k: 5
-                epsilonMaxPerAnalysis: 8
-                budget: { epsilon: 20, periodDays: 30 }
-                recordsPerPersonPerCell: 4
-                cellsPerPerson: 4
-            """
-        files = files.map { $0.0 == "analysis.yaml" ? ($0.0, analysis) : $0 }
+        files = files.map { $0.0 == "analysis.yaml" ? ($0.0, AnalysisTestPolicy.yaml) : $0 }
         return try PolicyLoader.load(files: files)
     }
 

@@ -12,18 +12,7 @@ struct AnalysisHTTPTests {
     static func policies(_ work: TemporaryDirectory) throws -> URL {
         let dir = work.file("policies")
         try FileManager.default.copyItem(at: Repository.policies, to: dir)
-        try """
-        deltaExponent: 3
-        rules:
-          - category: energy
-            purposes: [energy-saving]
-            access: [delivery, analysis]
-            k: 5
-            epsilonMaxPerAnalysis: 8
-            budget: { epsilon: 20, periodDays: 30 }
-            recordsPerPersonPerCell: 4
-            cellsPerPerson: 4
-        """.write(to: dir.appendingPathComponent("analysis.yaml"), atomically: true, encoding: .utf8)
+        try AnalysisTestPolicy.yaml.write(to: dir.appendingPathComponent("analysis.yaml"), atomically: true, encoding: .utf8)
         return dir
     }
 
