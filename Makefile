@@ -55,6 +55,7 @@ bench: deps
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench api
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench accounting
 	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench log
+	$$($(SWIFT) build -c release --show-bin-path)/mydata-bench analysis
 	.ci/with-postgres $$($(SWIFT) build -c release --show-bin-path)/mydata-bench postgres
 
 clean-demo:
