@@ -180,6 +180,16 @@ struct AnalysisZoneTests {
         let data = try encoder.encode(result)
         let key = w.f.brokerIdentity.publicKeys.signingKey
         #expect(try SignedAnalysis.verify(data, brokerKey: key) == result)
+        // Its log proof puts this very event in the broker's log; another analysis's proof does not.
+        let trust = ReceiptVerifier.LogTrust()
+        #expect(try SignedAnalysis.verify(data, brokerKey: key, trust: trust) == result)
+        let other = try await w.analyses.run(w.query(epsilon: 1), recipient: w.f.recipient.id)
+        var swapped = result
+        swapped.logProof = other.logProof
+        #expect(throws: SignedAnalysis.Failure.self) { try SignedAnalysis.verify(try encoder.encode(swapped), brokerKey: key, trust: trust) }
+        var unproven = result
+        unproven.logProof = nil
+        #expect(throws: SignedAnalysis.Failure.self) { try SignedAnalysis.verify(try encoder.encode(unproven), brokerKey: key, trust: trust) }
         var tampered = result
         tampered.analysis.cells[0].suppressed.toggle()
         #expect(throws: SignedAnalysis.Failure.self) { try SignedAnalysis.verify(try encoder.encode(tampered), brokerKey: key) }
@@ -187,8 +197,9 @@ struct AnalysisZoneTests {
         spent.analysis.epsilonMilli = 1
         #expect(throws: SignedAnalysis.Failure.self) { try SignedAnalysis.verify(try encoder.encode(spent), brokerKey: key) }
         let again = try await w.analyses.result(result.analysis.analysisID, recipient: w.f.recipient.id)
-        #expect(again == result)
-        #expect(try await w.analyses.budget(requestID: w.request.id, recipient: w.f.recipient.id).spentEpsilon == 4)
+        #expect(again.analysis == result.analysis && again.signature == result.signature && again.ledgerSequence == result.ledgerSequence)
+        #expect(try SignedAnalysis.verify(try encoder.encode(again), brokerKey: key, trust: trust) == again)
+        #expect(try await w.analyses.budget(requestID: w.request.id, recipient: w.f.recipient.id).spentEpsilon == 5)
         await #expect(throws: ConsentError(.analysisNotFound, "no analysis \(result.analysis.analysisID) of yours; run one with POST /v1/analyses")) {
             try await w.analyses.result(result.analysis.analysisID, recipient: w.f.otherRecipient.id)
         }

@@ -117,7 +117,9 @@ public struct AnalysisService: Sendable {
         Counter(label: "mydata_analyses_total").increment()
         Counter(label: "mydata_analysis_cells_total", dimensions: [("result", "released")]).increment(by: release.released)
         Counter(label: "mydata_analysis_cells_total", dimensions: [("result", "suppressed")]).increment(by: release.suppressed)
-        return try SignedAnalysis.make(ran, sequence: recorded[0].sequence, time: recorded[0].event.time, identity: broker.identity)
+        // The analysis is recorded and paid: a proof that cannot be made now leaves the result without one.
+        let proof = try? await broker.loggedEventProof(recorded[0])
+        return try SignedAnalysis.make(ran, sequence: recorded[0].sequence, time: recorded[0].event.time, identity: broker.identity, logProof: proof)
     }
 
     /// The request `requestID` if `recipient` made it and the policy lets its consents be analysed.
@@ -232,7 +234,11 @@ public struct AnalysisService: Sendable {
             throw ConsentError(.analysisNotFound, "no analysis \(analysisID) of yours; run one with POST /v1/analyses")
         }
         let ran = try CanonicalJSON.decode(AnalysisRan.self, from: record.payload)
-        return try SignedAnalysis.make(ran, sequence: record.sequence, time: record.time, identity: broker.identity)
+        var proof: TlogProof?
+        if let recorded = try await store.events(from: record.sequence, limit: 1).first, recorded.sequence == record.sequence {
+            proof = try? await broker.loggedEventProof(recorded)
+        }
+        return try SignedAnalysis.make(ran, sequence: record.sequence, time: record.time, identity: broker.identity, logProof: proof)
     }
 
     /// What `recipient` has left to spend under `requestID` in the current period.

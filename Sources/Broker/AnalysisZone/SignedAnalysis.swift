@@ -22,6 +22,10 @@ public struct SignedAnalysis: Codable, Sendable, Equatable {
     public var ledgerSequence: UInt64
     public var time: Int64
     public var signature: SignatureRef
+    /// A c2sp.org/tlog-proof@v1 proof that the `analysis.ran` event is in the broker's
+    /// transparency log, the event in its `extra` line (outside the signature: it proves itself
+    /// against the log's key). Absent only when it could not be made.
+    public var logProof: String?
 
     /// What the broker signs: the schema, the sequence and time, and the event's canonical payload.
     public static func signedBytes(analysis: AnalysisRan, ledgerSequence: UInt64, time: Int64) throws -> [UInt8] {
@@ -29,11 +33,14 @@ public struct SignedAnalysis: Codable, Sendable, Equatable {
     }
 
     /// Signs `analysis` as recorded at `sequence` and `time`.
-    public static func make(_ analysis: AnalysisRan, sequence: UInt64, time: Timestamp, identity: Identity) throws -> SignedAnalysis {
+    public static func make(
+        _ analysis: AnalysisRan, sequence: UInt64, time: Timestamp, identity: Identity, logProof: TlogProof? = nil
+    ) throws -> SignedAnalysis {
         let signature = identity.signingKey.sign(try signedBytes(analysis: analysis, ledgerSequence: sequence, time: time.milliseconds))
         return SignedAnalysis(
             schema: schema, analysis: analysis, ledgerSequence: sequence, time: time.milliseconds,
-            signature: SignatureRef(algorithm: "ed25519", publicKey: identity.publicKeys.signingKey, value: Base64.encode(signature.bytes)))
+            signature: SignatureRef(algorithm: "ed25519", publicKey: identity.publicKeys.signingKey, value: Base64.encode(signature.bytes)),
+            logProof: logProof?.encoded)
     }
 
     /// BLAKE2b-256 (hex) of a result's cells as canonical JSON: the event's `resultDigest`.
@@ -54,10 +61,11 @@ public struct SignedAnalysis: Codable, Sendable, Equatable {
 
     /// Checks a result file offline: the broker's signature with `brokerKey` (base64), that the
     /// digests match the query and the cells, that the counts add up, and that every released
-    /// cell passed its threshold.
+    /// cell passed its threshold. With `trust`, also that its log proof puts this very event in
+    /// a checkpoint of the broker's log (and of its witnesses).
     ///
     /// - Throws: `Failure` saying what does not hold.
-    public static func verify(_ data: Data, brokerKey: String) throws -> SignedAnalysis {
+    public static func verify(_ data: Data, brokerKey: String, trust: ReceiptVerifier.LogTrust? = nil) throws -> SignedAnalysis {
         let signed: SignedAnalysis
         do { signed = try JSONDecoder().decode(SignedAnalysis.self, from: data) } catch {
             throw Failure("not an analysis result: \(error)")
@@ -84,6 +92,31 @@ public struct SignedAnalysis: Codable, Sendable, Equatable {
                 throw Failure("cell \(cell.key) is released with \(persons) persons, below its threshold \(threshold)")
             }
         }
+        if let trust { try checkLogProof(signed, key: key, trust: trust) }
         return signed
+    }
+
+    /// The proof's event must be this result's `analysis.ran` (same sequence, time and payload,
+    /// written by the broker), and its recomputed hash in a checkpoint of the broker's log.
+    private static func checkLogProof(_ signed: SignedAnalysis, key: VerifyingKey, trust: ReceiptVerifier.LogTrust) throws {
+        guard let text = signed.logProof, let proof = TlogProof.parse(text) else {
+            throw Failure("the result carries no transparency log proof")
+        }
+        do {
+            guard let extra = proof.extra, let logged = try? CanonicalJSON.decode(LoggedEvent.self, from: extra) else {
+                throw Failure("the log proof carries no analysis event in its extra line")
+            }
+            let recorded = try logged.recorded()
+            guard recorded.sequence == signed.ledgerSequence, recorded.event.time.milliseconds == signed.time,
+                recorded.event.type == DomainEvent.TypeName.analysisRan, recorded.event.authorID == AuthorID.broker,
+                recorded.event.payload == (try CanonicalJSON.encode(signed.analysis))
+            else {
+                throw Failure("the log proof is for another event than this analysis")
+            }
+            _ = try ReceiptVerifier.checkInclusion(
+                of: recorded.hash, sequence: recorded.sequence, in: proof, what: "analysis", brokerKey: key, trust: trust)
+        } catch let error as ReceiptError {
+            throw Failure(error.message)
+        }
     }
 }

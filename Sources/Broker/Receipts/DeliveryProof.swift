@@ -62,7 +62,13 @@ extension BrokerService {
         else {
             throw ConsentError(.consentNotFound, "ledger event \(sequence) is not a delivery of your data; list yours with `mydata access-log`")
         }
-        var proof = try await logProof(sequence: sequence)
+        return try await loggedEventProof(recorded)
+    }
+
+    /// A tlog-proof that `recorded` is in the log, the event itself in the `extra` line (a
+    /// delivery's for the person, an analysis's for its recipient).
+    public func loggedEventProof(_ recorded: RecordedEvent) async throws -> TlogProof {
+        var proof = try await logProof(sequence: recorded.sequence)
         proof.extra = try CanonicalJSON.encode(LoggedEvent(recorded))
         return proof
     }

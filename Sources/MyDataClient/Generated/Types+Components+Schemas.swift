@@ -1824,6 +1824,12 @@ extension Components {
             public var ledgerSequence: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/SignedAnalysis/time`.
             public var time: Swift.Int64
+            /// A c2sp.org/tlog-proof@v1 proof that the `analysis.ran` event is in the broker's
+            /// transparency log, the event in its `extra` line (`mydata-logged-event-v1`, base64).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedAnalysis/logProof`.
+            public var logProof: Swift.String?
             /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature`.
             public struct SignaturePayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/SignedAnalysis/signature/algorithm`.
@@ -1862,18 +1868,21 @@ extension Components {
             ///   - analysis:
             ///   - ledgerSequence:
             ///   - time:
+            ///   - logProof: A c2sp.org/tlog-proof@v1 proof that the `analysis.ran` event is in the broker's
             ///   - signature:
             public init(
                 schema: Components.Schemas.SignedAnalysis.SchemaPayload,
                 analysis: Components.Schemas.AnalysisRan,
                 ledgerSequence: Swift.Int64,
                 time: Swift.Int64,
+                logProof: Swift.String? = nil,
                 signature: Components.Schemas.SignedAnalysis.SignaturePayload
             ) {
                 self.schema = schema
                 self.analysis = analysis
                 self.ledgerSequence = ledgerSequence
                 self.time = time
+                self.logProof = logProof
                 self.signature = signature
             }
             public enum CodingKeys: String, CodingKey {
@@ -1881,6 +1890,7 @@ extension Components {
                 case analysis
                 case ledgerSequence
                 case time
+                case logProof
                 case signature
             }
         }

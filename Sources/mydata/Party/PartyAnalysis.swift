@@ -143,11 +143,14 @@ struct AnalysisCommand: AsyncParsableCommand {
 struct AnalysisVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a signed analysis result offline: the broker's signature, its digests, and that every released cell passed its threshold.")
+        abstract:
+            "Check a signed analysis result offline: the broker's signature, its digests, that every released cell passed its threshold, and its proof in the broker's transparency log."
+    )
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The result file (`party analysis run --out`).") var file: String
     @Option(name: .long, help: ArgumentHelp("The broker's public key file (default: keys/broker.pub in the data directory).", valueName: "file"))
     var brokerKey: String?
+    @OptionGroup var logTrust: LogTrustOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -157,11 +160,13 @@ struct AnalysisVerify: AsyncParsableCommand {
                 throw CLIError(message: "cannot read \(file)", exitCode: ExitCodes.failure)
             }
             let result: SignedAnalysis
-            do { result = try SignedAnalysis.verify(data, brokerKey: key) } catch let failure as SignedAnalysis.Failure {
+            do {
+                result = try SignedAnalysis.verify(data, brokerKey: key, trust: try logTrust.trust(dataDir: global.resolvedDataDir))
+            } catch let failure as SignedAnalysis.Failure {
                 throw CLIError(message: "\(file) does not verify: \(failure)", exitCode: ExitCodes.verificationFailed)
             }
             if global.json { try Terminal.printJSON(result); return }
-            print("Valid: signed by the broker, ledger sequence \(result.ledgerSequence).")
+            print("Valid: signed by the broker and in its transparency log, ledger sequence \(result.ledgerSequence).")
             print(AnalysisOutput.describe(result.analysis, sequence: result.ledgerSequence))
         }
     }
