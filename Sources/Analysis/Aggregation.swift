@@ -33,8 +33,7 @@ public struct Aggregate: Sendable, Equatable {
     public var records: [Int64]
     /// Per sum, per cell, in thousandths of the unit.
     public var sums: [[Int64]]
-    /// Persons whose records were used (never released), and the records read by manufacturer.
-    public var contributors = 0
+    /// The records read (before filters and bounds), by manufacturer.
     public var byManufacturer: [String: Int] = [:]
 
     public init(cells: Int, sums: Int) {
@@ -46,7 +45,6 @@ public struct Aggregate: Sendable, Equatable {
     public mutating func add(_ c: Contribution) {
         byManufacturer.merge(c.byManufacturer, uniquingKeysWith: +)
         guard !c.isEmpty else { return }
-        contributors += 1
         for (i, cell) in c.cells.enumerated() {
             persons[cell] += 1
             records[cell] += c.records[i]
