@@ -111,5 +111,10 @@ struct AnalysisHTTPTests {
         #expect(refused.status == 3 && refused.stderr.contains("privacyBudgetExhausted"), "\(refused.stderr)")
         let budget = try #require(try party("ecowatt", ["analysis", "budget", request, "--json"]).json() as? [String: Any])
         #expect(budget["spentEpsilon"] as? Double == 16 && budget["remainingEpsilon"] as? Double == 4, "\(budget)")
+
+        // The analyses, their inclusions and their payouts replay: the chain, the authors and the book.
+        broker.stop()
+        let verify = try broker.cli.run(["admin", "verify"])
+        #expect(verify.status == 0 && verify.stdout.contains("Accounts add up"), "\(verify.stdout)\(verify.stderr)")
     }
 }
