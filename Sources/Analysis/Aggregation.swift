@@ -85,6 +85,12 @@ public enum Aggregation {
         return out
     }
 
+    /// A true figure plus its noise, saturating instead of trapping at the ends of Int64.
+    static func add(_ value: Int64, _ noise: Int64) -> Int64 {
+        let (sum, overflow) = value.addingReportingOverflow(noise)
+        return overflow ? (noise > 0 ? .max : .min) : sum
+    }
+
     /// `count` elements of `from`, uniformly at random (a partial Fisher–Yates shuffle).
     static func choose<T, R: RandomSource>(_ count: Int, from items: [T], random: inout R) -> [T] {
         var items = items
@@ -102,6 +108,10 @@ public enum Aggregation {
         public var released: Int
         public var suppressed: Int
     }
+
+    /// The largest scale numerator Δ · m · 1000 a query may need (2⁵⁶): the sampler's U + t · V
+    /// stays below 2⁶³ for every V it draws in practice (V ≥ 128 has probability below e⁻¹²⁸).
+    public static let scaleNumeratorMax: UInt64 = 1 << 56
 
     /// The mechanism every noise statement names.
     public static let mechanism = "discrete-laplace"
@@ -127,8 +137,11 @@ public enum Aggregation {
             // b = Δ / (ε / m) = Δ · m · 1000 / ε_milli.
             let (a, o1) = UInt64(q.sensitivity).multipliedReportingOverflow(by: m)
             let (numerator, o2) = a.multipliedReportingOverflow(by: 1000)
-            guard !o1, !o2 else {
-                throw ConsentError(.invalidQuery, "the clamping bounds of \(q.name) are too wide for its noise to be stated; narrow them")
+            // The sampler multiplies the numerator by small counts: keep it far below 2⁶⁴.
+            guard !o1, !o2, numerator <= Self.scaleNumeratorMax else {
+                throw ConsentError(
+                    .invalidQuery,
+                    "the noise of \(q.name) would be too large to add exactly; narrow its clamping bounds, ask for fewer measures or for more ε")
             }
             let noise = DiscreteLaplace(scaleNumerator: numerator, scaleDenominator: UInt64(query.epsilonMilli))
             noises.append(noise)
@@ -145,16 +158,16 @@ public enum Aggregation {
         var released = 0
         let measures = query.query.measures
         for cell in 0..<query.cellCount {
-            let persons = aggregate.persons[cell] + noises[0].sample(&random)
+            let persons = Self.add(aggregate.persons[cell], noises[0].sample(&random))
             var next = 1
             var records: Int64?
             if query.wantsRecords {
-                records = aggregate.records[cell] + noises[next].sample(&random)
+                records = Self.add(aggregate.records[cell], noises[next].sample(&random))
                 next += 1
             }
             var sums: [String: Int64] = [:]
             for (s, sum) in query.sums.enumerated() {
-                sums[sum.field] = aggregate.sums[s][cell] + noises[next].sample(&random)
+                sums[sum.field] = Self.add(aggregate.sums[s][cell], noises[next].sample(&random))
                 next += 1
             }
             let key = query.key(of: cell)

@@ -203,13 +203,21 @@ public actor AccountingService {
             }
         }
         var money: [DomainEvent] = []
-        if !opened.isEmpty { money.append(.accountsOpened(AccountsOpened(accounts: opened))) }
+        // An analysis opens an account for each person it pays: one `accounts.opened` per
+        // `accountsPerEventMax`, each under the payload limit.
+        for start in stride(from: 0, to: opened.count, by: BrokerLimits.accountsPerEventMax) {
+            money.append(
+                .accountsOpened(AccountsOpened(accounts: Array(opened[start..<min(start + BrokerLimits.accountsPerEventMax, opened.count)]))))
+        }
         // One `transfers.posted` event per `transfersPerCommitMax` transfers, each with the
-        // balances its own transfers leave, so that each stays under the payload limit.
+        // balances its own transfers leave, so that each stays under the payload limit. A chunk
+        // never ends inside a linked chain: the book applies a chain whole or not at all.
         var results: [TransferResult] = []
         var start = 0
         repeat {
-            let chunk = Array(movement.transfers[start..<min(start + BrokerLimits.transfersPerCommitMax, movement.transfers.count)])
+            var end = min(start + BrokerLimits.transfersPerCommitMax, movement.transfers.count)
+            while end < movement.transfers.count, movement.transfers[end - 1].flags.contains(.linked) { end += 1 }
+            let chunk = Array(movement.transfers[start..<end])
             let before = book.log.count
             let chunkResults = book.apply(chunk, at: now.milliseconds)
             if request.allOrNothing, let (index, refused) = chunkResults.enumerated().first(where: { !$0.element.isApplied }) {

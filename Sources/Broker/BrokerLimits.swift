@@ -16,6 +16,8 @@ public enum BrokerLimits {
 
     /// Transfers in one commit: one `transfers.posted` event stays well under the payload limit.
     public static let transfersPerCommitMax = 300
+    /// Accounts in one `accounts.opened` event (each about 270 bytes of payload).
+    public static let accountsPerEventMax = 500
     /// Transfers decided into one group of money-only requests.
     public static let accountingGroupTransfersMax = 6_000
     /// Requests with other events decided into one group.

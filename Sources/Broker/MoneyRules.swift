@@ -11,6 +11,11 @@ public enum MoneyRules {
         public var transfers: [Transfer] = []
         public var isEmpty: Bool { transfers.isEmpty }
 
+        public init(accounts: [Account] = [], transfers: [Transfer] = []) {
+            self.accounts = accounts
+            self.transfers = transfers
+        }
+
         static func + (a: Movement, b: Movement) -> Movement {
             Movement(accounts: a.accounts + b.accounts, transfers: a.transfers + b.transfers)
         }
@@ -176,23 +181,27 @@ extension MoneyRules {
         guard let rule = policy.price(category: category), !included.isEmpty else { return movement }
         let price = rule.analysisPrice(persons: included.count)
         guard price > 0 else { return movement }
-        let each = price * rule.personPercent / 100 / Int64(included.count)
+        // The persons' share in equal parts, the won left over one each to the first persons by id,
+        // so the whole share is paid out and no one's part depends on their data.
+        let share = price * rule.personPercent / 100
+        let each = share / Int64(included.count)
+        let remainder = Int(share - each * Int64(included.count))
         let chargeID = "charge:\(analysisID)"
         movement =
             movement
             + (try charge(
                 "analysis", id: analysisID, price: price, rule: rule, recipient: recipient, records: byManufacturer,
-                persons: ChargePlan.Share(
-                    suffix: "persons", accountID: AccountNames.payouts, amount: each * Int64(included.count), code: .chargeSplitPerson),
+                persons: ChargePlan.Share(suffix: "persons", accountID: AccountNames.payouts, amount: share, code: .chargeSplitPerson),
                 at: now, book: book))
         movement.accounts.append(AccountNames.payoutsAccount)
-        guard each > 0 else { return movement }
-        for c in included {
+        for (i, c) in included.sorted(by: { $0.subject < $1.subject }).enumerated() {
+            let amount = each + (i < remainder ? 1 : 0)
+            guard amount > 0 else { continue }
             movement.accounts.append(AccountNames.rewardsAccount(c.subject))
             movement.transfers.append(
                 Transfer(
                     id: "\(chargeID):person:\(c.subject)", debitAccountID: AccountNames.payouts,
-                    creditAccountID: AccountNames.rewards(c.subject), amount: each, code: .chargeSplitPerson,
+                    creditAccountID: AccountNames.rewards(c.subject), amount: amount, code: .chargeSplitPerson,
                     reference: "analysis:\(analysisID)"))
         }
         return movement

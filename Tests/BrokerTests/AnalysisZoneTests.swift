@@ -234,6 +234,48 @@ struct AnalysisZoneTests {
         } throws: { ($0 as? ConsentError)?.code == .notRequestOwner }
     }
 
+    @Test("a commit of more transfers than one event holds is split between events, never inside a linked chain", arguments: Backend.available)
+    func largeCommitsKeepChainsWhole(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        let a = AccountNames.cashAccount("chain-a"), b = AccountNames.revenueAccount("chain-b"), c = AccountNames.revenueAccount("chain-c")
+        // 299 single transfers, then a chain of two across the 300-transfer boundary of an event.
+        var transfers = (0..<299).map {
+            Transfer(id: "single:\($0)", debitAccountID: AccountNames.bank, creditAccountID: a.id, amount: 10, code: .cashDeposit, reference: "test")
+        }
+        transfers.append(
+            Transfer(id: "chain:1", debitAccountID: a.id, creditAccountID: b.id, amount: 5, flags: .linked, code: .charge, reference: "test"))
+        transfers.append(Transfer(id: "chain:2", debitAccountID: a.id, creditAccountID: c.id, amount: 5, code: .charge, reference: "test"))
+        let movement = MoneyRules.Movement(accounts: [a, b, c], transfers: transfers)
+        let event = DomainEvent.analysisIncluded(
+            AnalysisIncluded(analysisID: "anl_chain", requestID: "req", recipient: "safedrive", purpose: "p", subjects: []))
+        let outcome = try await f.broker.accounting.commit(
+            with: [(event, try event.newEvent(authorID: AuthorID.broker, time: f.clock.now()))], conditions: [], allOrNothing: true,
+            transfersMax: 1_000
+        ) { _, _ in movement }
+        let posted = outcome.recorded.compactMap { r -> TransfersPosted? in
+            if case .transfersPosted(let e)? = try? DomainEvent.decode(r.event) { e } else { nil }
+        }
+        #expect(posted.map { $0.transfers.count } == [301], "the chain stays in the event it starts in")
+        #expect(try await f.store.account(a.id)?.balance == 2_990 - 10)
+        #expect(try await f.store.account(c.id)?.balance == 5)
+    }
+
+    @Test("an analysis the recipient cannot pay for is refused before any record is read, and spends nothing", arguments: Backend.available)
+    func unpaidAnalysisIsRefused(_ backend: Backend) async throws {
+        let w = try await World(backend)
+        let poor = try Identity.generate(id: "poor-startup")
+        try await w.f.broker.registerParty(id: poor.id, role: .recipient, name: "Poor", keys: poor.publicKeys)
+        let request = try await w.f.request(terms: w.request.terms, by: poor)
+        let person = try await w.person(readings: [3], grant: false).0
+        try await w.f.grant(request, by: person)
+        var query = w.query()
+        query.requestID = request.id
+        await #expect {
+            try await w.analyses.run(query, recipient: poor.id)
+        } throws: { ($0 as? ConsentError)?.code == .paymentRequired && ($0 as? ConsentError)?.message.contains("104 won short") == true }
+        #expect(try await w.analyses.budget(requestID: request.id, recipient: poor.id).spentEpsilon == 0)
+    }
+
     @Test("an analysis is paid like a delivery and every person it counted sees it in their access log", arguments: Backend.available)
     func analysisIsPaidAndLogged(_ backend: Backend) async throws {
         let w = try await World(backend)
@@ -242,18 +284,21 @@ struct AnalysisZoneTests {
         let (idle, _) = try await w.person(readings: [])
         let cashBefore = try await w.f.store.account(AccountNames.cash(w.f.recipient.id))!.balance
         let result = try await w.analyses.run(w.query(), recipient: w.f.recipient.id)
-        // energy: 100 won per analysis + 2 won per person included (the idle one too: a price that
+        // energy: 100 won per analysis + 4 won per person included (the idle one too: a price that
         // followed whose records the query used would tell who matched its filters).
-        #expect(result.analysis.priceKRW == 114)
+        #expect(result.analysis.priceKRW == 128)
         #expect(result.analysis.persons == 7)
         let cashAfter = try await w.f.store.account(AccountNames.cash(w.f.recipient.id))!.balance
-        #expect(cashBefore - cashAfter == 114)
+        #expect(cashBefore - cashAfter == 128)
         // The reward reserved at the grant (700 won a month for 90 days) is paid at the consent's
-        // first use, as a first delivery pays it; and the persons' share, 30% of 114 = 34, is 4 each.
+        // first use, as a first delivery pays it; and the persons' share, 30% of 128 = 38, is 5
+        // each and the 3 won left one each to the first three persons by id.
+        var shares: [Int64] = []
         for person in people + [idle] {
             let rewards = try #require(try await w.f.store.account(AccountNames.rewards(person.id)))
-            #expect(rewards.balance == Int64(2_104))
+            shares.append(rewards.balance - 2_100)
         }
+        #expect(shares.reduce(0, +) == 38 && shares.sorted() == [5, 5, 5, 5, 6, 6, 6], "\(shares)")
         #expect(try await w.f.store.account(AccountNames.payouts)?.balance == 0)
         for person in people + [idle] {
             let log = try await w.f.store.analysisInclusions(subject: person.id, limit: 10, before: nil)

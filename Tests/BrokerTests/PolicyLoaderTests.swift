@@ -60,6 +60,9 @@ struct PolicyLoaderTests {
             name: "an ε with four decimals", file: "analysis.yaml", find: "epsilonMaxPerAnalysis: 0.5", replace: "epsilonMaxPerAnalysis: 0.0005",
             expectedLine: 32, mentions: "three decimals"),
         Breakage(
+            name: "a price per person that pays each person under 1 won", file: "accounting.yaml", find: "perPersonKRW: 4",
+            replace: "perPersonKRW: 3", expectedLine: 38, mentions: "under 1 won"),
+        Breakage(
             name: "an analysis rule for a purpose the category may not serve", file: "analysis.yaml", find: "purposes: [health-services]",
             replace: "purposes: [demand-response]", expectedLine: 27, mentions: "demand-response"),
     ]

@@ -67,6 +67,20 @@ public struct AnalysisService: Sendable {
                 .invalidQuery,
                 "request \(request.id) has more than \(AnalysisLimits.personsMax) active consents; one analysis includes at most that many")
         }
+        // Whether the recipient can pay is checked before any record is read (the charge itself
+        // is decided again at the commit, on the book as it then stands).
+        if let money = active.policy.accounting, !consents.isEmpty, let rule = money.price(category: request.terms.category) {
+            let price = rule.analysisPrice(persons: consents.count)
+            let spendable = try await store.accounts(owner: Owner(.recipient, recipient))
+                .filter { $0.kind == .cash || ($0.kind == .voucher && !$0.isExpired(at: now.milliseconds)) }
+                .reduce(Int64(0)) { $0 + max($1.available, 0) }
+            guard spendable >= price else {
+                throw ConsentError(
+                    .paymentRequired,
+                    "this analysis of \(consents.count) persons costs \(price) won and \(recipient)'s vouchers and cash are \(price - spendable) won short; top up cash or ask for a voucher"
+                )
+            }
+        }
         let standing = try await store.party(recipient)?.status
         var aggregate = Aggregate(cells: compiled.cellCount, sums: compiled.sums.count)
         for (_, contribution) in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
@@ -79,7 +93,9 @@ public struct AnalysisService: Sendable {
         let release = try Aggregation.release(
             aggregate, query: compiled, rule: rule, deltaExponent: active.policy.analysis?.deltaExponent ?? 9, random: &random)
         let analysisID = Identifiers.random(prefix: "anl")
-        let price = active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: included.count) ?? 0
+        // Nothing is charged for an analysis that included no one (MoneyRules.analysis).
+        let price =
+            included.isEmpty ? 0 : active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: included.count) ?? 0
         let ran = AnalysisRan(
             analysisID: analysisID, requestID: request.id, recipient: recipient, category: request.terms.category,
             purpose: request.terms.purpose, query: query, queryHash: try SignedAnalysis.hash(of: query), policyVersion: active.version,
@@ -106,7 +122,7 @@ public struct AnalysisService: Sendable {
         if let money = active.policy.accounting {
             let byManufacturer = aggregate.byManufacturer
             let payees = included
-            recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 64) { book, at in
+            recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 10_000) { book, at in
                 try MoneyRules.analysis(
                     analysisID: analysisID, recipient: recipient, category: request.terms.category, included: payees,
                     records: byManufacturer, at: at, policy: money, book: book)

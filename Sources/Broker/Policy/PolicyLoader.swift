@@ -203,6 +203,12 @@ public enum PolicyLoader {
                 perAnalysisKRW: try p.optionalInt("perAnalysisKRW").map { _ in try won(p, "perAnalysisKRW") },
                 perPersonKRW: try p.optionalInt("perPersonKRW").map { _ in try won(p, "perPersonKRW") })
             let shares = [rule.manufacturerPercent, rule.personPercent, rule.brokerPercent]
+            if let perPerson = rule.perPersonKRW, perPerson > 0, perPerson * rule.personPercent < 100 {
+                throw p.error(
+                    at: "perPersonKRW",
+                    "each person's part of `perPersonKRW` would be under 1 won (\(perPerson) × \(rule.personPercent)% ); raise `perPersonKRW` or `personPercent`"
+                )
+            }
             guard shares.allSatisfy({ $0 >= 0 }), shares.reduce(0, +) == 100 else {
                 throw p.error(
                     "the split of '\(rule.category)' must be three percentages (0 or more) that add up to 100, got \(shares.map(String.init).joined(separator: " + "))"
