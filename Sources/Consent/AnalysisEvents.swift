@@ -234,6 +234,8 @@ public struct AnalysisInclusion: Sendable, Equatable, Codable {
 /// Reads of the analysis zone's projections.
 public protocol AnalysisReadModel: Sendable {
     func analysis(_ id: String) async throws -> AnalysisRecord?
+    /// The analyses run under `requestID`, newest first; `before` is an analysis's sequence.
+    func analyses(requestID: String, limit: Int, before: UInt64?) async throws -> [AnalysisRecord]
     /// The ε (thousandths) the analyses of `requestID` spent in the period starting at `periodStart`.
     func analysisSpent(requestID: String, periodStart: Timestamp) async throws -> Int64
     /// The analyses `subject` was included in, newest first; `before` is an entry's sequence.

@@ -21,6 +21,19 @@ extension MyDataClient {
         return try checked(try ok.body.json)
     }
 
+    /// Every analysis run under a request, newest first.
+    public func analyses(requestID: String) async throws -> [AnalysisService.Summary] {
+        var out: [AnalysisService.Summary] = [], before: String?
+        repeat {
+            let output = try await call { try await api.listAnalyses(query: .init(request: requestID, limit: 500, before: before)) }
+            guard case .ok(let ok) = output else { throw MyDataClientError.unexpected("a listing answered \(output)") }
+            let page = try ok.body.json
+            out += try page.analyses.map { try Self.convert($0, to: AnalysisService.Summary.self) }
+            before = page.nextCursor
+        } while before != nil
+        return out
+    }
+
     /// The ε left under a request in the current budget period.
     public func analysisBudget(requestID: String) async throws -> AnalysisService.Budget {
         let output = try await call { try await api.getAnalysisBudget(query: .init(request: requestID)) }

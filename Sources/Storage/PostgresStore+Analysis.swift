@@ -7,17 +7,33 @@ import PostgresNIO
 /// The analysis zone's projections on PostgreSQL.
 extension PostgresStore: AnalysisReadModel {
     public func analysis(_ id: String) async throws -> AnalysisRecord? {
-        let rows = try await client.query(
+        try await analysisRecords(
             """
             SELECT analysis_id, request_id, recipient, seq, time_ms, epsilon_milli, period_start_ms, payload FROM analyses
             WHERE analysis_id = \(id)
-            """, logger: logger)
-        for try await r in rows.decode((String, String, String, Int64, Int64, Int64, Int64, ByteBuffer).self) {
-            return AnalysisRecord(
-                analysisID: r.0, requestID: r.1, recipient: r.2, sequence: UInt64(r.3), time: Timestamp(milliseconds: r.4),
-                epsilonMilli: r.5, periodStart: Timestamp(milliseconds: r.6), payload: Array(r.7.readableBytesView))
+            """
+        ).first
+    }
+
+    public func analyses(requestID: String, limit: Int, before: UInt64?) async throws -> [AnalysisRecord] {
+        let before = Int64(clamping: before ?? UInt64(Int64.max))
+        return try await analysisRecords(
+            """
+            SELECT analysis_id, request_id, recipient, seq, time_ms, epsilon_milli, period_start_ms, payload FROM analyses
+            WHERE request_id = \(requestID) AND seq < \(before) ORDER BY seq DESC LIMIT \(Self.page(limit))
+            """)
+    }
+
+    private func analysisRecords(_ query: PostgresQuery) async throws -> [AnalysisRecord] {
+        var out: [AnalysisRecord] = []
+        for try await r in try await client.query(query, logger: logger).decode((String, String, String, Int64, Int64, Int64, Int64, ByteBuffer).self)
+        {
+            out.append(
+                AnalysisRecord(
+                    analysisID: r.0, requestID: r.1, recipient: r.2, sequence: UInt64(r.3), time: Timestamp(milliseconds: r.4),
+                    epsilonMilli: r.5, periodStart: Timestamp(milliseconds: r.6), payload: Array(r.7.readableBytesView)))
         }
-        return nil
+        return out
     }
 
     public func analysisSpent(requestID: String, periodStart: Timestamp) async throws -> Int64 {

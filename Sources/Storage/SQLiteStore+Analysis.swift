@@ -7,14 +7,25 @@ import Ledger
 extension SQLiteStore: AnalysisReadModel {
     public func analysis(_ id: String) async throws -> AnalysisRecord? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM analyses WHERE analysis_id = ?", arguments: [id]).map { row in
-                AnalysisRecord(
-                    analysisID: row["analysis_id"], requestID: row["request_id"], recipient: row["recipient"],
-                    sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
-                    epsilonMilli: row["epsilon_milli"], periodStart: Timestamp(milliseconds: row["period_start_ms"]),
-                    payload: [UInt8](row["payload"] as Data))
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM analyses WHERE analysis_id = ?", arguments: [id]).map(Self.analysisRecord(from:))
         }
+    }
+
+    public func analyses(requestID: String, limit: Int, before: UInt64?) async throws -> [AnalysisRecord] {
+        let limit = Self.page(limit), before = Int64(clamping: before ?? UInt64(Int64.max))
+        return try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM analyses WHERE request_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [requestID, before, limit]
+            ).map(Self.analysisRecord(from:))
+        }
+    }
+
+    static func analysisRecord(from row: Row) -> AnalysisRecord {
+        AnalysisRecord(
+            analysisID: row["analysis_id"], requestID: row["request_id"], recipient: row["recipient"],
+            sequence: UInt64(row["seq"] as Int64), time: Timestamp(milliseconds: row["time_ms"]),
+            epsilonMilli: row["epsilon_milli"], periodStart: Timestamp(milliseconds: row["period_start_ms"]),
+            payload: [UInt8](row["payload"] as Data))
     }
 
     public func analysisSpent(requestID: String, periodStart: Timestamp) async throws -> Int64 {

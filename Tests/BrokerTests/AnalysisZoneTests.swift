@@ -196,6 +196,16 @@ struct AnalysisZoneTests {
         var spent = result
         spent.analysis.epsilonMilli = 1
         #expect(throws: SignedAnalysis.Failure.self) { try SignedAnalysis.verify(try encoder.encode(spent), brokerKey: key) }
+        // Listed under the request, newest first, for the recipient that made it only.
+        let listed = try await w.analyses.analyses(requestID: w.request.id, recipient: w.f.recipient.id, limit: 10, before: nil)
+        #expect(listed.map(\.analysisID) == [other.analysis.analysisID, result.analysis.analysisID])
+        #expect(listed.last?.ledgerSequence == result.ledgerSequence && listed.last?.epsilon == 4)
+        #expect(
+            try await w.analyses.analyses(requestID: w.request.id, recipient: w.f.recipient.id, limit: 1, before: listed[0].ledgerSequence)
+                .map(\.analysisID) == [result.analysis.analysisID])
+        await #expect(throws: ConsentError.self) {
+            try await w.analyses.analyses(requestID: w.request.id, recipient: w.f.otherRecipient.id, limit: 10, before: nil)
+        }
         let again = try await w.analyses.result(result.analysis.analysisID, recipient: w.f.recipient.id)
         #expect(again.analysis == result.analysis && again.signature == result.signature && again.ledgerSequence == result.ledgerSequence)
         #expect(try SignedAnalysis.verify(try encoder.encode(again), brokerKey: key, trust: trust) == again)

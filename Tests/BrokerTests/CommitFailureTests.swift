@@ -75,6 +75,9 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
         try await inner.accessLog(subject: subject, limit: limit, before: before)
     }
     func analysis(_ id: String) async throws -> AnalysisRecord? { try await inner.analysis(id) }
+    func analyses(requestID: String, limit: Int, before: UInt64?) async throws -> [AnalysisRecord] {
+        try await inner.analyses(requestID: requestID, limit: limit, before: before)
+    }
     func analysisSpent(requestID: String, periodStart: Timestamp) async throws -> Int64 {
         try await inner.analysisSpent(requestID: requestID, periodStart: periodStart)
     }

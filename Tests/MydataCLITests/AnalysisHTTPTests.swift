@@ -91,6 +91,8 @@ struct AnalysisHTTPTests {
         let tampered = try people[0].cli.run(["analysis", "verify", resultFile.path] + brokerKey)
         #expect(tampered.status == 4 && tampered.stderr.contains("does not verify"), "\(tampered.stderr)")
         let shown = try party("ecowatt", ["analysis", "show", analysisID, "--json"])
+        let listed = try #require(try party("ecowatt", ["analysis", "list", request, "--json"]).json() as? [[String: Any]])
+        #expect(listed.map { $0["analysisID"] as? String } == [analysisID])
         let again = try shown.json() as? [String: Any]
         #expect(shown.status == 0 && again?["ledgerSequence"] as? Int == result["ledgerSequence"] as? Int)
 

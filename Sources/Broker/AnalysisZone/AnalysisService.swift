@@ -257,6 +257,34 @@ public struct AnalysisService: Sendable {
         return try SignedAnalysis.make(ran, sequence: record.sequence, time: record.time, identity: broker.identity, logProof: proof)
     }
 
+    /// One analysis in a listing: enough to find it again (`result`) and to see what it cost.
+    public struct Summary: Codable, Sendable, Equatable {
+        public var analysisID: String
+        public var ledgerSequence: UInt64
+        public var time: Timestamp
+        public var queryHash: String
+        public var epsilon: Double
+        public var persons: Int
+        public var released: Int
+        public var suppressed: Int
+        public var priceKRW: Int64
+    }
+
+    /// The analyses `recipient` ran under its request `requestID`, newest first: a result whose
+    /// answer was lost on the way is found here and fetched again, never run (and paid) twice.
+    public func analyses(requestID: String, recipient: String, limit: Int, before: UInt64?) async throws -> [Summary] {
+        guard let request = try await store.request(requestID) else {
+            throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list yours with `mydata party requests`")
+        }
+        guard request.recipient == recipient else { throw ConsentError(.notRequestOwner, "request \(requestID) was made by another recipient") }
+        return try await store.analyses(requestID: requestID, limit: limit, before: before).map { record in
+            let a = try CanonicalJSON.decode(AnalysisRan.self, from: record.payload)
+            return Summary(
+                analysisID: a.analysisID, ledgerSequence: record.sequence, time: record.time, queryHash: a.queryHash,
+                epsilon: Self.epsilon(a.epsilonMilli), persons: a.persons, released: a.released, suppressed: a.suppressed, priceKRW: a.priceKRW)
+        }
+    }
+
     /// What `recipient` has left to spend under `requestID` in the current period.
     public func budget(requestID: String, recipient: String) async throws -> Budget {
         guard let active = try await broker.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }

@@ -12,6 +12,7 @@ struct AnalysisController: BrokerController {
 
     func addRoutes(to group: some RouterMethods<BrokerRequestContext>) {
         group.post("analyses", use: run)
+        group.get("analyses", use: list)
         group.get("analyses/budget", use: budget)
         group.get("analyses/:id", use: result)
         group.get("access-log/analyses", use: inclusions)
@@ -30,6 +31,19 @@ struct AnalysisController: BrokerController {
         let bytes = try await request.body.collect(upTo: APILimits.requestBodyBytesMax)
         let query = try JSONDecoder().decode(AnalysisQuery.self, from: Data(bytes.readableBytesView))
         return try BrokerAPI.json(try await api.analysis.run(query, recipient: recipient), status: .created)
+    }
+
+    /// GET /v1/analyses?request=…: the analyses run under one of the recipient's requests, newest first.
+    @Sendable func list(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let recipient = try recipient(context)
+        guard let requestID = request.uri.queryParameters.get("request").map({ String($0) }), Identifiers.isValidReference(requestID) else {
+            throw ConsentError(.invalidIdentifier, "name the consent request: ?request=<request id>")
+        }
+        let limit = BrokerAPI.limit(request)
+        let entries = try await api.analysis.analyses(
+            requestID: requestID, recipient: recipient, limit: limit, before: try BrokerAPI.cursor(request) { UInt64($0) })
+        return try BrokerAPI.page(
+            AnalysisPage(analyses: entries, nextCursor: entries.count == limit ? entries.last.map { "\($0.ledgerSequence)" } : nil))
     }
 
     /// GET /v1/analyses/:id
@@ -56,6 +70,12 @@ struct AnalysisController: BrokerController {
         return try BrokerAPI.page(
             InclusionPage(analyses: entries, nextCursor: entries.count == limit ? entries.last.map { "\($0.sequence)" } : nil))
     }
+}
+
+/// A page of the analyses run under one request.
+struct AnalysisPage: ListingPage {
+    var analyses: [AnalysisService.Summary]
+    var nextCursor: String?
 }
 
 /// A page of the analyses a person was included in.

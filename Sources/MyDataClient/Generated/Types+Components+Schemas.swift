@@ -1894,6 +1894,94 @@ extension Components {
                 case signature
             }
         }
+        /// - Remark: Generated from `#/components/schemas/AnalysisSummary`.
+        public struct AnalysisSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/analysisID`.
+            public var analysisID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/ledgerSequence`.
+            public var ledgerSequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/time`.
+            public var time: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/queryHash`.
+            public var queryHash: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/epsilon`.
+            public var epsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/persons`.
+            public var persons: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/released`.
+            public var released: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/suppressed`.
+            public var suppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AnalysisSummary/priceKRW`.
+            public var priceKRW: Swift.Int64
+            /// Creates a new `AnalysisSummary`.
+            ///
+            /// - Parameters:
+            ///   - analysisID:
+            ///   - ledgerSequence:
+            ///   - time:
+            ///   - queryHash:
+            ///   - epsilon:
+            ///   - persons:
+            ///   - released:
+            ///   - suppressed:
+            ///   - priceKRW:
+            public init(
+                analysisID: Swift.String,
+                ledgerSequence: Swift.Int64,
+                time: Components.Schemas.Timestamp,
+                queryHash: Swift.String,
+                epsilon: Swift.Double,
+                persons: Swift.Int,
+                released: Swift.Int,
+                suppressed: Swift.Int,
+                priceKRW: Swift.Int64
+            ) {
+                self.analysisID = analysisID
+                self.ledgerSequence = ledgerSequence
+                self.time = time
+                self.queryHash = queryHash
+                self.epsilon = epsilon
+                self.persons = persons
+                self.released = released
+                self.suppressed = suppressed
+                self.priceKRW = priceKRW
+            }
+            public enum CodingKeys: String, CodingKey {
+                case analysisID
+                case ledgerSequence
+                case time
+                case queryHash
+                case epsilon
+                case persons
+                case released
+                case suppressed
+                case priceKRW
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AnalysisList`.
+        public struct AnalysisList: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AnalysisList/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AnalysisList/analyses`.
+            public var analyses: [Components.Schemas.AnalysisSummary]
+            /// Creates a new `AnalysisList`.
+            ///
+            /// - Parameters:
+            ///   - nextCursor:
+            ///   - analyses:
+            public init(
+                nextCursor: Swift.String? = nil,
+                analyses: [Components.Schemas.AnalysisSummary]
+            ) {
+                self.nextCursor = nextCursor
+                self.analyses = analyses
+            }
+            public enum CodingKeys: String, CodingKey {
+                case nextCursor
+                case analyses
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/AnalysisBudget`.
         public struct AnalysisBudget: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/AnalysisBudget/requestID`.

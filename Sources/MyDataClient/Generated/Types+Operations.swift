@@ -5464,6 +5464,363 @@ public enum Operations {
             }
         }
     }
+    /// The analyses a recipient ran under one of its requests, newest first.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner` for another). An
+    /// analysis whose answer was lost on the way is found here and fetched again with
+    /// `GET /v1/analyses/{id}`, never run (and paid) twice.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)`.
+    public enum ListAnalyses {
+        public static let id: Swift.String = "listAnalyses"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/analyses/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The consent request's id.
+                ///
+                /// - Remark: Generated from `#/paths/v1/analyses/GET/query/request`.
+                public var request: Swift.String
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/analyses/GET/query/limit`.
+                public var limit: Components.Parameters.Limit?
+                /// The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
+                /// what comes after it, older items. Anything else is `422 invalidTerms`.
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/analyses/GET/query/before`.
+                public var before: Components.Parameters.Before?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - request: The consent request's id.
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                ///   - before: The `nextCursor` of the previous page (also sent as `MyData-Next-Cursor`): the page holds
+                public init(
+                    request: Swift.String,
+                    limit: Components.Parameters.Limit? = nil,
+                    before: Components.Parameters.Before? = nil
+                ) {
+                    self.request = request
+                    self.limit = limit
+                    self.before = before
+                }
+            }
+            public var query: Operations.ListAnalyses.Input.Query
+            /// - Remark: Generated from `#/paths/v1/analyses/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAnalyses.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListAnalyses.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListAnalyses.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListAnalyses.Input.Query,
+                headers: Operations.ListAnalyses.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/analyses/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/analyses/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AnalysisList)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AnalysisList {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListAnalyses.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListAnalyses.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The analyses.
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListAnalyses.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListAnalyses.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request signature was refused (`missingSignature`, `malformedSignature`,
+            /// `unsupportedComponent`, `missingField`, `insufficientCoverage`, `staleSignature`,
+            /// `replayedNonce`, `unknownKey`, `suspendedKey`, `digestMismatch`, `badSignature`), or an
+            /// event's author is not acceptable (`badSignature` — including an event whose `authorID`
+            /// is not the signer —, `unknownSubject`, `unknownParty`). Nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The signer may not do this (`partySuspended`, `wrongRole`, `notRequestOwner`,
+            /// `notConsentSubject`, `recipientMismatch`, `recipientSuspended`, `subjectMismatch`,
+            /// `consentRevoked`, `consentExpired`, `itemNotInScope`, `outsideDataWindow`,
+            /// `deviceNotBound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Every other rejection by the rules: `malformedEvent` (also: an event type this endpoint
+            /// does not take, an event naming another id than the path, not 1 to 100 events),
+            /// `clockSkew`, `invalidIdentifier`, `noActivePolicy`, `unknownCategory`, `unknownItem`,
+            /// `itemNotInCategory`, `unknownPurpose`, `purposeNotAllowed`, `durationOverLimit`,
+            /// `onceOffTooLong`, `invalidTerms` (also a pull's `after` that is not a cursor),
+            /// `requestNotForSubject`, `sensitiveNotConfirmed`;
+            /// `invalidRecord` (a push of no records or more than 1,000), `subjectErased` (a pull of
+            /// records whose person erased their data, or anything signed by or about an erased person);
+            /// `transferRejected` (the double-entry book refused a transfer; `detail` names its rejection
+            /// code, e.g. `exceeds_credits`); and ledger limits (`batchTooLarge`,
+            /// `payloadTooLarge`, `invalidEvent`, …).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `rateLimited`: the signing party is over its share (`traffic:` in the policy: requests per
+            /// second with a burst, or records pushed or received per UTC day); `detail` names the
+            /// limit. Nothing was done; try again after `Retry-After` seconds.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/429`.
+            ///
+            /// HTTP response code: `429 tooManyRequests`.
+            case tooManyRequests(Components.Responses.RateLimited)
+            /// The associated value of the enum case if `self` is `.tooManyRequests`.
+            ///
+            /// - Throws: An error if `self` is not `.tooManyRequests`.
+            /// - SeeAlso: `.tooManyRequests`.
+            public var tooManyRequests: Components.Responses.RateLimited {
+                get throws {
+                    switch self {
+                    case let .tooManyRequests(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "tooManyRequests",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// A recipient runs an aggregate analysis under one of its consent requests.
     ///
     /// Only for the **recipient** that made the request (`403 notRequestOwner`). The request's

@@ -203,6 +203,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/access-log/{sequence}/proof`.
     /// - Remark: Generated from `#/paths//v1/access-log/{sequence}/proof/get(getDeliveryProof)`.
     func getDeliveryProof(_ input: Operations.GetDeliveryProof.Input) async throws -> Operations.GetDeliveryProof.Output
+    /// The analyses a recipient ran under one of its requests, newest first.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner` for another). An
+    /// analysis whose answer was lost on the way is found here and fetched again with
+    /// `GET /v1/analyses/{id}`, never run (and paid) twice.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)`.
+    func listAnalyses(_ input: Operations.ListAnalyses.Input) async throws -> Operations.ListAnalyses.Output
     /// A recipient runs an aggregate analysis under one of its consent requests.
     ///
     /// Only for the **recipient** that made the request (`403 notRequestOwner`). The request's
@@ -763,6 +773,24 @@ extension APIProtocol {
     ) async throws -> Operations.GetDeliveryProof.Output {
         try await getDeliveryProof(Operations.GetDeliveryProof.Input(
             path: path,
+            headers: headers
+        ))
+    }
+    /// The analyses a recipient ran under one of its requests, newest first.
+    ///
+    /// Only for the **recipient** that made the request (`403 notRequestOwner` for another). An
+    /// analysis whose answer was lost on the way is found here and fetched again with
+    /// `GET /v1/analyses/{id}`, never run (and paid) twice.
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/analyses`.
+    /// - Remark: Generated from `#/paths//v1/analyses/get(listAnalyses)`.
+    public func listAnalyses(
+        query: Operations.ListAnalyses.Input.Query,
+        headers: Operations.ListAnalyses.Input.Headers = .init()
+    ) async throws -> Operations.ListAnalyses.Output {
+        try await listAnalyses(Operations.ListAnalyses.Input(
+            query: query,
             headers: headers
         ))
     }

@@ -10,7 +10,7 @@ import Yams
 struct PartyAnalysis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analysis", abstract: "Run aggregate analyses inside the broker: only protected results come out.",
-        subcommands: [PartyAnalysisRun.self, PartyAnalysisShow.self, PartyAnalysisBudget.self])
+        subcommands: [PartyAnalysisRun.self, PartyAnalysisList.self, PartyAnalysisShow.self, PartyAnalysisBudget.self])
 }
 
 /// The query file of `party analysis run`: an `AnalysisQuery` (docs/analysis-zone.md) whose time
@@ -75,6 +75,31 @@ struct PartyAnalysisShow: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             try AnalysisOutput.emit(try await party.client(global).analysis(id: id), out: out, json: global.json)
+        }
+    }
+}
+
+struct PartyAnalysisList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "The analyses you ran under a request, newest first (`show <id>` fetches one again).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var party: PartyOptions
+    @Argument(help: "The request id.") var request: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let list = try await party.client(global).analyses(requestID: request)
+            if global.json { try Terminal.printJSON(list); return }
+            guard !list.isEmpty else { print("No analysis under \(request) yet."); return }
+            print(
+                Terminal.table(
+                    ["ANALYSIS", "TIME", "EPSILON", "PERSONS", "RELEASED", "SUPPRESSED", "PRICE"],
+                    list.map {
+                        [
+                            $0.analysisID, $0.time.description, AnalysisOutput.format($0.epsilon), "\($0.persons)", "\($0.released)",
+                            "\($0.suppressed)", "\($0.priceKRW) KRW",
+                        ]
+                    }))
         }
     }
 }
