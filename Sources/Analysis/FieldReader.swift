@@ -3,15 +3,20 @@ import Consent
 extension CompiledQuery {
     /// The values of `fields` read straight from a record's values as the vault seals them
     /// (canonical JSON: one flat object, sorted keys, no whitespace), without building a
-    /// dictionary of every field. Nil for anything this reader leaves to the full decoder: an
-    /// escape in a string, an exponent, more than 15 significant digits, a nested value, `null`.
+    /// dictionary of every field. Nil for anything this reader leaves to the full decoder: keys
+    /// not in strictly ascending byte order (so a repeated key too), an escape in a string, an
+    /// exponent, more than 15 significant digits, a nested value, `null`.
     public func fields(fromCanonical bytes: UnsafeRawBufferPointer) -> [FieldValue?]? {
         var out = [FieldValue?](repeating: nil, count: fields.count)
         var r = FlatJSONReader(bytes: bytes)
         guard r.take(UInt8(ascii: "{")) else { return nil }
         if r.take(UInt8(ascii: "}")) { return r.atEnd ? out : nil }
+        var previous: Range<Int>?
         repeat {
             guard let key = r.plainString(), r.take(UInt8(ascii: ":")) else { return nil }
+            // Canonical JSON sorts its keys: anything else is left to the full decoder.
+            if let previous, !bytes[previous].lexicographicallyPrecedes(bytes[key]) { return nil }
+            previous = key
             if let index = fieldBytes.firstIndex(where: { $0.elementsEqual(bytes[key]) }) {
                 guard let value = r.value() else { return nil }
                 out[index] = value

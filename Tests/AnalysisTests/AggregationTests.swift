@@ -107,6 +107,9 @@ struct AggregationTests {
             (#"{"consumption":1e3,"device_type":"tv"}"#, nil),
             (#"{"device_type":"t\u0076"}"#, nil),
             (#"{}"#, [nil, nil]),
+            // Found by the analysisquery fuzz target: a repeated key, which the two readers took differently.
+            (#"{":":0,"consumption":1,"consumption":13}"#, nil),
+            (#"{"device_type":"tv","consumption":2}"#, nil),
         ] as [(String, [FieldValue?]?)] {
             let read = Array(json.utf8).withUnsafeBytes { compiled.fields(fromCanonical: $0) }
             #expect(read == expected, "\(json)")
