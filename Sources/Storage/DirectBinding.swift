@@ -44,12 +44,7 @@ struct DirectBinding {
         sqlite3_bind_int64(h, 2, Int64(limit))
         var out: [RecordedEvent] = []
         out.reserveCapacity(limit)
-        while true {
-            let code = sqlite3_step(h)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))
-            }
+        while try nextRow(h) {
             let seq = sqlite3_column_int64(h, 0)
             let prev = blob(h, 8), hash = blob(h, 9)
             guard seq > 0, prev.count == 32, hash.count == 32, let version = UInt16(exactly: sqlite3_column_int64(h, 4)) else {
@@ -89,12 +84,7 @@ struct DirectBinding {
             last[slot] = String(decoding: bytes, as: UTF8.self)
             return last[slot]
         }
-        while true {
-            let code = sqlite3_step(h)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))
-            }
+        while try nextRow(h) {
             var record = SealedRecord(
                 id: sqlite3_column_int64(h, 0), batchID: interned(1, 0), manufacturer: interned(2, 1), deviceID: interned(3, 2),
                 subject: interned(4, 3), item: interned(5, 4), time: Timestamp(milliseconds: sqlite3_column_int64(h, 6)), sealed: blob(h, 7))
@@ -102,6 +92,18 @@ struct DirectBinding {
             out.append(record)
         }
         return out
+    }
+
+    /// Steps a query: true on a row, false when done.
+    ///
+    /// - Throws: `DatabaseError` with SQLite's code and message.
+    private static func nextRow(_ h: OpaquePointer) throws -> Bool {
+        let code = sqlite3_step(h)
+        if code == SQLITE_DONE { return false }
+        guard code == SQLITE_ROW else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))
+        }
+        return true
     }
 
     private static func blob(_ h: OpaquePointer, _ column: Int32) -> [UInt8] {

@@ -26,6 +26,13 @@ public struct Vault: Sendable {
         guard let wrapped = try await store.dataKey(subject: subject, orCreate: wrappedFresh) else {
             throw ConsentError(.subjectErased, "this person's data was erased")
         }
+        return try unwrap(wrapped, of: subject)
+    }
+
+    /// A stored data key opened with the key-encryption key.
+    ///
+    /// - Throws: `LedgerError.storeUnavailable` when it does not open (another deployment's kek).
+    private func unwrap(_ wrapped: [UInt8], of subject: String) throws -> SymmetricKey {
         guard var bytes = try? XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject)) else {
             throw LedgerError(
                 .storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
@@ -39,11 +46,7 @@ public struct Vault: Sendable {
         var out: [String: SymmetricKey] = [:]
         for (subject, wrapped) in try await store.wrappedDataKeys(subjects: subjects) {
             guard let wrapped else { continue }
-            guard var bytes = try? XChaCha20Poly1305.open(wrapped, key: kek, associatedData: Self.keyAD(subject)) else {
-                throw LedgerError(
-                    .storeUnavailable, "a data key does not open with this broker's vault.kek: copy the deployment's vault.kek to this host")
-            }
-            out[subject] = try SymmetricKey(consuming: &bytes)
+            out[subject] = try unwrap(wrapped, of: subject)
         }
         return out
     }

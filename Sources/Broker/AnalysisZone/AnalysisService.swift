@@ -67,10 +67,13 @@ public struct AnalysisService: Sendable {
                 .invalidQuery,
                 "request \(request.id) has more than \(AnalysisLimits.personsMax) active consents; one analysis includes at most that many")
         }
+        // The price goes by the persons included, never by whose records the query used (that
+        // would tell who matched its filters); nothing is charged when no one is included.
+        let price =
+            consents.isEmpty ? 0 : active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: consents.count) ?? 0
         // Whether the recipient can pay is checked before any record is read (the charge itself
         // is decided again at the commit, on the book as it then stands).
-        if let money = active.policy.accounting, !consents.isEmpty, let rule = money.price(category: request.terms.category) {
-            let price = rule.analysisPrice(persons: consents.count)
+        if price > 0 {
             let spendable = try await store.accounts(owner: Owner(.recipient, recipient))
                 .filter { $0.kind == .cash || ($0.kind == .voucher && !$0.isExpired(at: now.milliseconds)) }
                 .reduce(Int64(0)) { $0 + max($1.available, 0) }
@@ -83,26 +86,20 @@ public struct AnalysisService: Sendable {
         }
         let standing = try await store.party(recipient)?.status
         var aggregate = Aggregate(cells: compiled.cellCount, sums: compiled.sums.count)
-        for (_, contribution) in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
+        for contribution in try await contributions(of: consents, query: compiled, rule: rule, standing: standing, now: now) {
             aggregate.add(contribution)
         }
-        // Everyone included is paid: a price or a payout that followed whose records the query
-        // used would tell who matched its filters.
-        let included = consents.map { (subject: $0.subject, consentID: $0.id) }
         var random = SodiumRandom()
         let release = try Aggregation.release(
             aggregate, query: compiled, rule: rule, deltaExponent: active.policy.analysis?.deltaExponent ?? 9, random: &random)
         let analysisID = Identifiers.random(prefix: "anl")
-        // Nothing is charged for an analysis that included no one (MoneyRules.analysis).
-        let price =
-            included.isEmpty ? 0 : active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: included.count) ?? 0
         let ran = AnalysisRan(
             analysisID: analysisID, requestID: request.id, recipient: recipient, category: request.terms.category,
             purpose: request.terms.purpose, query: query, queryHash: try SignedAnalysis.hash(of: query), policyVersion: active.version,
             policyHash: active.hash, epsilonMilli: compiled.epsilonMilli, periodStart: period.start, periodEnd: period.end,
             protection: release.protection, persons: consents.count, cells: release.cells,
             released: release.released, suppressed: release.suppressed, resultDigest: try SignedAnalysis.digest(of: release.cells),
-            priceKRW: active.policy.accounting == nil ? 0 : price)
+            priceKRW: price)
         var events: [DomainEvent] = [.analysisRan(ran)]
         let subjects = consents.map(\.subject).sorted()
         for start in stride(from: 0, to: subjects.count, by: AnalysisLimits.personsPerInclusionEventMax) {
@@ -120,8 +117,9 @@ public struct AnalysisService: Sendable {
             ] + consents.map { StreamCondition(streamID: StreamName.consent($0.id), expectedVersion: 1) }
         let recorded: [RecordedEvent]
         if let money = active.policy.accounting {
+            // Everyone included is paid their share, whatever the query used of their records.
             let byManufacturer = aggregate.byManufacturer
-            let payees = included
+            let payees = consents.map { (subject: $0.subject, consentID: $0.id) }
             recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 10_000) { book, at in
                 try MoneyRules.analysis(
                     analysisID: analysisID, recipient: recipient, category: request.terms.category, included: payees,
@@ -141,12 +139,7 @@ public struct AnalysisService: Sendable {
     /// The request `requestID` if `recipient` made it and the policy lets its consents be analysed.
     private func admit(_ requestID: String, recipient: String, policy: ActivePolicy) async throws -> (ConsentRequest, AnalysisRule) {
         try ConsentRules.checkParty(try await store.party(recipient), id: recipient, role: .recipient)
-        guard let request = try await store.request(requestID) else {
-            throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list yours with `mydata party requests`")
-        }
-        guard request.recipient == recipient else {
-            throw ConsentError(.notRequestOwner, "request \(requestID) was made by another recipient")
-        }
+        let request = try await ownRequest(requestID, recipient: recipient)
         guard let rule = policy.policy.analysis?.rule(category: request.terms.category, purpose: request.terms.purpose) else {
             throw ConsentError(
                 .accessNotAllowed, "policy \(policy.version) allows no analysis of \(request.terms.category) data for \(request.terms.purpose)")
@@ -160,12 +153,23 @@ public struct AnalysisService: Sendable {
         return (request, rule)
     }
 
+    /// The request `requestID`, if `recipient` made it.
+    private func ownRequest(_ requestID: String, recipient: String) async throws -> ConsentRequest {
+        guard let request = try await store.request(requestID) else {
+            throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list yours with `mydata party requests`")
+        }
+        guard request.recipient == recipient else {
+            throw ConsentError(.notRequestOwner, "request \(requestID) was made by another recipient")
+        }
+        return request
+    }
+
     /// Each consent's records in the query's items and window, opened here and bounded. Persons
     /// are read 64 at a time in one store read, a few such groups in parallel, each person with
     /// their own random stream.
     private func contributions(
         of consents: [Consent], query: CompiledQuery, rule: AnalysisRule, standing: Party.Status?, now: Timestamp
-    ) async throws -> [(Consent, Contribution)] {
+    ) async throws -> [Contribution] {
         let groups = stride(from: 0, to: consents.count, by: 64).map { Array(consents[$0..<min($0 + 64, consents.count)]) }
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
         return try await withThrowingTaskGroup(of: (Int, [Contribution]).self) { group in
@@ -182,7 +186,7 @@ public struct AnalysisService: Sendable {
                 results[index] = done
                 start()
             }
-            return zip(consents, results.flatMap { $0 ?? [] }).map { ($0, $1) }
+            return results.flatMap { $0 ?? [] }
         }
     }
 
@@ -273,11 +277,8 @@ public struct AnalysisService: Sendable {
     /// The analyses `recipient` ran under its request `requestID`, newest first: a result whose
     /// answer was lost on the way is found here and fetched again, never run (and paid) twice.
     public func analyses(requestID: String, recipient: String, limit: Int, before: UInt64?) async throws -> [Summary] {
-        guard let request = try await store.request(requestID) else {
-            throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list yours with `mydata party requests`")
-        }
-        guard request.recipient == recipient else { throw ConsentError(.notRequestOwner, "request \(requestID) was made by another recipient") }
-        return try await store.analyses(requestID: requestID, limit: limit, before: before).map { record in
+        let request = try await ownRequest(requestID, recipient: recipient)
+        return try await store.analyses(requestID: request.id, limit: limit, before: before).map { record in
             let a = try CanonicalJSON.decode(AnalysisRan.self, from: record.payload)
             return Summary(
                 analysisID: a.analysisID, ledgerSequence: record.sequence, time: record.time, queryHash: a.queryHash,
