@@ -11,11 +11,15 @@ import Vault
 public struct TransferService: Sendable {
     public let broker: BrokerService
     public let vault: Vault
+    /// Whether pushes measure their records' quality (`telemetry.pushed` then carries it); off
+    /// only to measure what measuring costs (`mydata-bench api`).
+    public let measuresQuality: Bool
     var store: any BrokerStore { broker.store }
 
-    public init(broker: BrokerService, vault: Vault) {
+    public init(broker: BrokerService, vault: Vault, measuresQuality: Bool = true) {
         self.broker = broker
         self.vault = vault
+        self.measuresQuality = measuresQuality
     }
 
     // MARK: Push
@@ -76,15 +80,18 @@ public struct TransferService: Sendable {
         var sealed: [SealedRecord] = []
         var keys: [String: SymmetricKey] = [:]
         var bindings: [String: DeviceBinding?] = [:]
+        var tally = PushQualityTally(pushedAt: broker.clock.now())
         for (index, item) in items.enumerated() {
             guard case .record(let record) = item else {
                 if case .malformed(let why) = item {
                     results.append(RecordResult(index: index, status: .rejected, code: ConsentError.Code.invalidRecord.description, reason: why))
+                    tally.rejected(item: nil, code: ConsentError.Code.invalidRecord.description, policy: policy.policy)
                 }
                 continue
             }
             if let problem = RecordRules.problem(with: record, policy: policy.policy) {
                 results.append(RecordResult(index: index, status: .rejected, code: problem.code.description, reason: problem.message))
+                tally.rejected(item: record.item, code: problem.code.description, policy: policy.policy)
                 continue
             }
             // One lookup per device, not per record: a batch is mostly a few devices' records.
@@ -100,6 +107,7 @@ public struct TransferService: Sendable {
                     RecordResult(
                         index: index, status: .rejected, code: ConsentError.Code.deviceNotFound.description,
                         reason: "device \(record.device) is not attested to anyone; POST /v1/devices first"))
+                tally.rejected(item: record.item, code: ConsentError.Code.deviceNotFound.description, policy: policy.policy)
                 continue
             }
             do {
@@ -112,16 +120,20 @@ public struct TransferService: Sendable {
                 }
                 sealed.append(try vault.seal(record, manufacturer: manufacturer, subject: binding.subject, batchID: batchID, key: key))
                 results.append(RecordResult(index: index, status: .accepted))
+                if let schema = policy.policy.item(record.item) { tally.accepted(record, schema: schema) }
             } catch let error as ConsentError {
                 results.append(RecordResult(index: index, status: .rejected, code: error.code.description, reason: error.message))
+                tally.rejected(item: record.item, code: error.code.description, policy: policy.policy)
             }
         }
         let accepted = sealed.count
+        // Duplicates are counted against what is stored before this batch is.
+        let quality = measuresQuality ? tally.quality(stored: try await vault.store.recordKeys(manufacturer: manufacturer, spans: tally.spans)) : nil
         try await vault.store.storeRecords(sealed)
         let event = DomainEvent.telemetryPushed(
             TelemetryPushed(
                 batchID: batchID, idempotencyKey: idempotencyKey, manufacturer: manufacturer,
-                accepted: accepted, rejected: records.count - accepted, digest: digest))
+                accepted: accepted, rejected: records.count - accepted, digest: digest, quality: quality))
         do {
             try await broker.appendBrokerEvent(event, conditions: [StreamCondition(streamID: event.streamID, expectedVersion: 0)])
         } catch let error as LedgerError where error.code == .streamVersionConflict {

@@ -34,13 +34,3 @@ struct DeliveryPage: ListingPage { var deliveries: [AccessLogEntry]; var nextCur
 
 struct PolicyView: Codable { var version: String; var hash: String; var policy: PolicySet }
 struct MeView: Codable { var id: String; var registered: Bool }
-
-/// The metadata catalogue: what data exists, its record schemas, update cycles, purposes, and
-/// who supplies it.
-struct CatalogView: Codable {
-    var policyVersion: String
-    var policyHash: String
-    var categories: [DataCategory]
-    var purposes: [Purpose]
-    var manufacturers: [String]
-}

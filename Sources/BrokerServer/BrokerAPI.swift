@@ -16,12 +16,15 @@ public struct BrokerAPI: Sendable {
     public var analysis: AnalysisService { AnalysisService(broker: transfer.broker, vault: transfer.vault) }
     /// Counts the records each party moves, for its daily share.
     let traffic: TrafficLimiter?
+    /// The catalogue, kept for a few seconds between builds.
+    let catalogue: CatalogueService
     var store: any BrokerStore { service.store }
 
     public init(service: BrokerService, transfer: TransferService, traffic: TrafficLimiter? = nil) {
         self.service = service
         self.transfer = transfer
         self.traffic = traffic
+        self.catalogue = CatalogueService(broker: service)
     }
 
     /// The `{id}` of the route's path, percent-decoded: clients encode what a path segment may

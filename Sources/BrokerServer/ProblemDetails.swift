@@ -10,7 +10,7 @@ import NIOCore
 public enum ErrorTable {
     public static func status(for code: ConsentError.Code) -> HTTPResponse.Status {
         switch code {
-        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound, .analysisNotFound: .notFound
+        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound, .analysisNotFound, .certificateNotFound: .notFound
         case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .badSignature, .unknownSubject, .unknownParty: .unauthorized
         case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,
@@ -23,7 +23,7 @@ public enum ErrorTable {
             .conflict
         case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
-            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected, .invalidQuery:
+            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected, .invalidQuery, .invalidPeriod, .qualityNotGraded:
             .unprocessableContent
         }
     }

@@ -76,6 +76,12 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         /// The analysis would spend more ε than the request's budget has left in this period.
         case privacyBudgetExhausted
         case analysisNotFound
+        // Quality.
+        /// A quality period that is not whole past days, or is longer than a year.
+        case invalidPeriod
+        /// The active policy has no quality rules (`Policies/quality.yaml`): nothing is graded or certified.
+        case qualityNotGraded
+        case certificateNotFound
 
         public var description: String { rawValue }
     }

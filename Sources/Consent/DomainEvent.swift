@@ -24,6 +24,7 @@ public enum DomainEvent: Sendable, Equatable {
     case transfersPosted(TransfersPosted)
     case analysisRan(AnalysisRan)
     case analysisIncluded(AnalysisIncluded)
+    case qualityCertified(QualityCertified)
 
     /// Event type names as stored; never change one, add a new type instead.
     public enum TypeName {
@@ -48,6 +49,7 @@ public enum DomainEvent: Sendable, Equatable {
         public static let transfersPosted = "transfers.posted"
         public static let analysisRan = "analysis.ran"
         public static let analysisIncluded = "analysis.included"
+        public static let qualityCertified = "quality.certified"
     }
 
     /// Shipped schema versions and the upcasters from older ones. Every version listed here
@@ -58,10 +60,15 @@ public enum DomainEvent: Sendable, Equatable {
             TypeName.partySuspended: 1, TypeName.partyReinstated: 1, TypeName.partyKeyRotated: 1,
             TypeName.subjectRegistered: 1, TypeName.consentRequested: 1, TypeName.requestWithdrawn: 1,
             TypeName.consentGranted: 1, TypeName.consentRevoked: 1, TypeName.deviceAttested: 1,
-            TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 1, TypeName.subjectErased: 1,
+            TypeName.deviceConfirmed: 1, TypeName.dataDelivered: 1, TypeName.telemetryPushed: 2, TypeName.subjectErased: 1,
             TypeName.partyCallbackSet: 1, TypeName.accountsOpened: 1, TypeName.transfersPosted: 1,
-            TypeName.analysisRan: 1, TypeName.analysisIncluded: 1,
-        ], upcasters: [])
+            TypeName.analysisRan: 1, TypeName.analysisIncluded: 1, TypeName.qualityCertified: 1,
+        ],
+        upcasters: [
+            // Version 2 adds what the batch showed of its records' quality (`quality`, optional). A
+            // version 1 batch was not measured: it reads as version 2 without figures, unchanged.
+            Upcaster(type: TypeName.telemetryPushed, fromVersion: 1) { $0 }
+        ])
 
     /// The stored type name.
     public var typeName: String {
@@ -87,6 +94,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .transfersPosted: TypeName.transfersPosted
         case .analysisRan: TypeName.analysisRan
         case .analysisIncluded: TypeName.analysisIncluded
+        case .qualityCertified: TypeName.qualityCertified
         }
     }
 
@@ -116,6 +124,8 @@ public enum DomainEvent: Sendable, Equatable {
         // One stream per request: its version is what a decision on the budget read.
         case .analysisRan(let e): StreamName.analyses(e.requestID)
         case .analysisIncluded(let e): StreamName.analysis(e.analysisID)
+        // One stream per manufacturer × item: its version is what a certification read.
+        case .qualityCertified(let e): StreamName.quality(manufacturer: e.manufacturer, item: e.item)
         }
     }
 
@@ -143,6 +153,7 @@ public enum DomainEvent: Sendable, Equatable {
         case .transfersPosted(let e): try CanonicalJSON.encode(e)
         case .analysisRan(let e): try CanonicalJSON.encode(e)
         case .analysisIncluded(let e): try CanonicalJSON.encode(e)
+        case .qualityCertified(let e): try CanonicalJSON.encode(e)
         }
     }
 
@@ -182,6 +193,7 @@ public enum DomainEvent: Sendable, Equatable {
             case TypeName.transfersPosted: return .transfersPosted(try CanonicalJSON.decode(TransfersPosted.self, from: bytes))
             case TypeName.analysisRan: return .analysisRan(try CanonicalJSON.decode(AnalysisRan.self, from: bytes))
             case TypeName.analysisIncluded: return .analysisIncluded(try CanonicalJSON.decode(AnalysisIncluded.self, from: bytes))
+            case TypeName.qualityCertified: return .qualityCertified(try CanonicalJSON.decode(QualityCertified.self, from: bytes))
             default: throw LedgerError(.unknownSchemaVersion, "event type '\(event.type)' is unknown")
             }
         } catch let error as LedgerError {
@@ -207,6 +219,8 @@ public enum StreamName {
     public static func analyses(_ requestID: String) -> String { "analyses:\(requestID)" }
     /// One analysis's list of the persons it included.
     public static func analysis(_ analysisID: String) -> String { "analysis:\(analysisID)" }
+    /// The quality certificates of one manufacturer's records of one item.
+    public static func quality(manufacturer: String, item: String) -> String { "quality:\(manufacturer)/\(item)" }
     /// Every account opening and transfer.
     public static let accounting = "accounting"
     /// The broker's own start (`broker.initialised`, once).

@@ -64,7 +64,7 @@ public struct DomainKeyBook: AuthorKeyBook {
     private func authorRule(_ event: DomainEvent) -> String? {
         switch event {
         case .brokerInitialised, .policyActivated, .partyRegistered, .partySuspended, .partyReinstated, .partyKeyRotated, .dataDelivered,
-            .telemetryPushed, .partyCallbackSet, .accountsOpened, .transfersPosted, .analysisRan, .analysisIncluded:
+            .telemetryPushed, .partyCallbackSet, .accountsOpened, .transfersPosted, .analysisRan, .analysisIncluded, .qualityCertified:
             AuthorID.broker
         case .subjectRegistered(let e): e.subjectID
         case .subjectErased(let e): e.subjectID

@@ -14,11 +14,15 @@ public struct PolicySet: Codable, Sendable, Equatable {
     /// Which accesses each category and purpose allow, and the analysis zone's limits; absent
     /// from policies activated before analyses existed (every request is then for delivery).
     public var analysis: AnalysisPolicy?
+    /// The rules that grade measured quality; absent from policies activated before quality was
+    /// graded (figures are then measured but not graded, and no certificate is issued).
+    public var quality: QualityPolicy?
 
     public init(
         version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
-        traffic: TrafficThresholds? = nil, analysis: AnalysisPolicy? = nil
+        traffic: TrafficThresholds? = nil, analysis: AnalysisPolicy? = nil, quality: QualityPolicy? = nil
     ) {
+        self.quality = quality
         self.version = version
         self.categories = categories
         self.purposes = purposes
@@ -72,12 +76,29 @@ public struct DataItem: Codable, Sendable, Equatable {
     /// How often makers typically update it, in words (`per trip`, `hourly`).
     public var updateFrequency: String
     public var fields: [FieldSpec]
+    /// The catalogue's metadata; absent from policies activated before the catalogue had it.
+    /// What the item holds and how it comes about, in plain words.
+    public var description: String?
+    /// The declared update cycle in seconds, when the item has one (not for items produced on an
+    /// event): freshness is measured against it.
+    public var updateCycleSeconds: Int64?
+    /// Items often used together with this one.
+    public var related: [String]?
+    /// What a service could do with it.
+    public var examples: [String]?
 
-    public init(id: String, title: String, updateFrequency: String, fields: [FieldSpec]) {
+    public init(
+        id: String, title: String, updateFrequency: String, fields: [FieldSpec], description: String? = nil,
+        updateCycleSeconds: Int64? = nil, related: [String]? = nil, examples: [String]? = nil
+    ) {
         self.id = id
         self.title = title
         self.updateFrequency = updateFrequency
         self.fields = fields
+        self.description = description
+        self.updateCycleSeconds = updateCycleSeconds
+        self.related = related
+        self.examples = examples
     }
 }
 

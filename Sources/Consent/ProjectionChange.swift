@@ -30,6 +30,11 @@ public enum ProjectionChange: Sendable, Equatable {
     case insertAnalysis(AnalysisRecord)
     /// Adds the access log entries of the persons an analysis included (the store adds the sequence).
     case includeInAnalysis([AnalysisInclusion])
+    /// Adds what a push showed of its records' quality to the manufacturer's figures of the UTC
+    /// day of the push (`QualityPeriod.day(of:)`).
+    case measurePush(manufacturer: String, day: Int64, items: [ItemPushQuality])
+    /// Stores a quality certificate (the store adds the event's sequence).
+    case insertCertificate(QualityCertificateRecord)
 }
 
 /// A stored telemetry batch: its records become visible to pulls once this is projected.
@@ -150,13 +155,20 @@ public enum Projection {
                             recipient: e.recipient, purpose: e.purpose)
                     })
             ]
-        case .telemetryPushed(let e):
+        case .qualityCertified(let e):
             return [
-                .insertBatch(
-                    TelemetryBatch(
-                        batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
-                        rejected: e.rejected, digest: e.digest, time: time, sequence: 0))
+                .insertCertificate(
+                    QualityCertificateRecord(
+                        certificateID: e.certificateID, manufacturer: e.manufacturer, item: e.item, period: e.period, grade: e.grade,
+                        sequence: 0, time: time, payload: event.payload))
             ]
+        case .telemetryPushed(let e):
+            let batch = ProjectionChange.insertBatch(
+                TelemetryBatch(
+                    batchID: e.batchID, idempotencyKey: e.idempotencyKey, manufacturer: e.manufacturer, accepted: e.accepted,
+                    rejected: e.rejected, digest: e.digest, time: time, sequence: 0))
+            guard let quality = e.quality, !quality.items.isEmpty else { return [batch] }
+            return [batch, .measurePush(manufacturer: e.manufacturer, day: QualityPeriod.day(of: time), items: quality.items)]
         }
     }
 }
@@ -179,6 +191,9 @@ extension ProjectionChange {
         case .insertAnalysis(var a):
             a.sequence = sequence
             return .insertAnalysis(a)
+        case .insertCertificate(var c):
+            c.sequence = sequence
+            return .insertCertificate(c)
         case .includeInAnalysis(let entries):
             return .includeInAnalysis(
                 entries.map {

@@ -116,8 +116,15 @@ public struct TelemetryPushed: Codable, Sendable, Equatable {
     public var rejected: Int
     /// BLAKE2b-256 (hex) of the batch as received.
     public var digest: String
-    public init(batchID: String, idempotencyKey: String?, manufacturer: String, accepted: Int, rejected: Int, digest: String) {
+    /// What the batch showed of its records' quality, per item (version 2). Absent in version 1
+    /// events, from before quality was measured, and when measurement is off: such batches count
+    /// in no quality figure.
+    public var quality: PushQuality?
+    public init(
+        batchID: String, idempotencyKey: String?, manufacturer: String, accepted: Int, rejected: Int, digest: String,
+        quality: PushQuality? = nil
+    ) {
         self.batchID = batchID; self.idempotencyKey = idempotencyKey; self.manufacturer = manufacturer
-        self.accepted = accepted; self.rejected = rejected; self.digest = digest
+        self.accepted = accepted; self.rejected = rejected; self.digest = digest; self.quality = quality
     }
 }

@@ -13,6 +13,7 @@ enum FuzzPolicy {
         var names = ["policy.yaml", "purposes.yaml"]
         if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
         if fm.fileExists(atPath: directory.appendingPathComponent("analysis.yaml").path) { names.append("analysis.yaml") }
+        if fm.fileExists(atPath: directory.appendingPathComponent("quality.yaml").path) { names.append("quality.yaml") }
         let categories = ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("categories").path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         names += categories.map { "categories/\($0)" }
@@ -25,7 +26,7 @@ enum FuzzPolicy {
     }()
 
     /// What the policy target loads around the file it fuzzes, one per file of `files` (nil:
-    /// left out): a version, the real purposes, no money or analysis rules, and each real category
+    /// left out): a version, the real purposes, no money, analysis or quality rules, and each real category
     /// with one item.
     /// Every cross-reference of a real file still resolves, and a run parses a few short files
     /// besides the fuzzed one; with the real set around it, a run took five times as long.
@@ -34,7 +35,7 @@ enum FuzzPolicy {
         case "policy.yaml": return "version: \"fuzz\"\n"
         // The real purposes (a short file): an analysis rule names them.
         case "purposes.yaml": return text
-        case "accounting.yaml", "analysis.yaml": return nil
+        case "accounting.yaml", "analysis.yaml", "quality.yaml": return nil
         default:
             let line = text.split(separator: "\n").first { $0.hasPrefix("category:") }
             guard let id = line?.dropFirst("category:".count).trimmingCharacters(in: .whitespaces) else { return text }

@@ -6,7 +6,8 @@ import Vault
 /// the book), the vault of sealed telemetry, request nonces and the revocation callback outbox.
 /// Both `SQLiteStore` and `PostgresStore` provide all of it, so what a store must do is checked
 /// by the compiler, not asked at run time.
-public protocol BrokerStore: EventStore, LogTileStore, ConsentReadModel, AccountingReadModel, AnalysisReadModel, VaultStore, NonceStore, CallbackStore
+public protocol BrokerStore: EventStore, LogTileStore, ConsentReadModel, AccountingReadModel, AnalysisReadModel, QualityReadModel, VaultStore,
+    NonceStore, CallbackStore
 {
     /// The schema migrations this store applied when it was opened (empty when it was up to date).
     var appliedMigrations: [String] { get }

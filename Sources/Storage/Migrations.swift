@@ -300,12 +300,51 @@ enum Migrations {
                     CREATE INDEX consents_request ON consents(request_id, grant_seq);
                     """)
         }
+        migrator.registerMigration("v13-quality") { db in
+            // Measured quality: what pushes showed per manufacturer × item × UTC day, the devices
+            // that reported, and the certificates issued. Records are indexed by device and time,
+            // where a push looks for duplicates (the index replaces the one by device alone).
+            try db.execute(
+                sql: """
+                    CREATE TABLE quality_counts (
+                        manufacturer TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        measure TEXT NOT NULL,
+                        value INTEGER NOT NULL,
+                        PRIMARY KEY (manufacturer, item, day, measure)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE quality_devices (
+                        manufacturer TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        device_id TEXT NOT NULL,
+                        PRIMARY KEY (manufacturer, item, day, device_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE quality_certificates (
+                        certificate_id TEXT PRIMARY KEY,
+                        manufacturer TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        from_day INTEGER NOT NULL,
+                        to_day INTEGER NOT NULL,
+                        grade TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        time_ms INTEGER NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE INDEX quality_certificates_series ON quality_certificates(manufacturer, item, seq);
+                    CREATE UNIQUE INDEX quality_certificates_period ON quality_certificates(manufacturer, item, from_day, to_day);
+                    DROP INDEX records_device;
+                    CREATE INDEX records_device ON records(manufacturer, device_id, time_ms);
+                    """)
+        }
         return migrator
     }
 
     /// Projection tables, cleared by a rebuild; listed in the order a dump prints them.
     static let projectionTables = [
         "streams", "policies", "parties", "subjects", "requests", "consents", "device_bindings", "access_log", "telemetry_batches",
-        "party_callbacks", "accounts", "transfers", "analyses", "analysis_inclusions",
+        "party_callbacks", "accounts", "transfers", "analyses", "analysis_inclusions", "quality_counts", "quality_devices",
+        "quality_certificates",
     ]
 }

@@ -302,6 +302,41 @@ enum PostgresMigrations {
             CREATE INDEX consents_request ON consents(request_id, grant_seq);
             """
         ),
+        (
+            "v13-quality",
+            """
+            CREATE TABLE quality_counts (
+                manufacturer TEXT NOT NULL,
+                item TEXT NOT NULL,
+                day BIGINT NOT NULL,
+                measure TEXT NOT NULL,
+                value BIGINT NOT NULL,
+                PRIMARY KEY (manufacturer, item, day, measure)
+            );
+            CREATE TABLE quality_devices (
+                manufacturer TEXT NOT NULL,
+                item TEXT NOT NULL,
+                day BIGINT NOT NULL,
+                device_id TEXT NOT NULL,
+                PRIMARY KEY (manufacturer, item, day, device_id)
+            );
+            CREATE TABLE quality_certificates (
+                certificate_id TEXT PRIMARY KEY,
+                manufacturer TEXT NOT NULL,
+                item TEXT NOT NULL,
+                from_day BIGINT NOT NULL,
+                to_day BIGINT NOT NULL,
+                grade TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                payload BYTEA NOT NULL
+            );
+            CREATE INDEX quality_certificates_series ON quality_certificates(manufacturer, item, seq);
+            CREATE UNIQUE INDEX quality_certificates_period ON quality_certificates(manufacturer, item, from_day, to_day);
+            DROP INDEX records_device;
+            CREATE INDEX records_device ON records(manufacturer, device_id, time_ms);
+            """
+        ),
     ]
 
     /// Projection tables, in the order a dump prints them (same as SQLite's).

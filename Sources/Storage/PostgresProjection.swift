@@ -221,6 +221,33 @@ enum PostgresProjection {
                 VALUES (\(a.analysisID), \(a.requestID), \(a.recipient), \(Int64(a.sequence)), \(a.time.milliseconds), \(a.epsilonMilli),
                         \(a.periodStart.milliseconds), \(ByteBuffer(bytes: a.payload)))
                 """, logger: logger)
+        case .measurePush(let manufacturer, let day, let items):
+            // One statement for every measure of the push, one for its devices; within one push
+            // each (item, measure) and (item, device) appears once, as ON CONFLICT needs.
+            let rows = items.flatMap { q in QualityCounts.measures(of: q).map { (q.item, $0.0, $0.1) } }
+            try await conn.query(
+                """
+                INSERT INTO quality_counts (manufacturer, item, day, measure, value)
+                SELECT \(manufacturer), i, \(day), m, v FROM UNNEST(\(rows.map(\.0))::text[], \(rows.map(\.1))::text[], \(rows.map(\.2))::bigint[]) AS u(i, m, v)
+                ON CONFLICT (manufacturer, item, day, measure) DO UPDATE SET value = CASE
+                    WHEN quality_counts.measure = 'newest' THEN GREATEST(quality_counts.value, EXCLUDED.value)
+                    ELSE quality_counts.value + EXCLUDED.value END
+                """, logger: logger)
+            let devices = items.flatMap { q in q.devices.map { (q.item, $0) } }
+            guard !devices.isEmpty else { return }
+            try await conn.query(
+                """
+                INSERT INTO quality_devices (manufacturer, item, day, device_id)
+                SELECT \(manufacturer), i, \(day), d FROM UNNEST(\(devices.map(\.0))::text[], \(devices.map(\.1))::text[]) AS u(i, d)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        case .insertCertificate(let c):
+            try await conn.query(
+                """
+                INSERT INTO quality_certificates (certificate_id, manufacturer, item, from_day, to_day, grade, seq, time_ms, payload)
+                VALUES (\(c.certificateID), \(c.manufacturer), \(c.item), \(c.period.fromDay), \(c.period.toDay), \(c.grade.rawValue),
+                        \(Int64(c.sequence)), \(c.time.milliseconds), \(ByteBuffer(bytes: c.payload)))
+                """, logger: logger)
         case .includeInAnalysis:
             // Inserted in bulk (`applyRun`), as a run of one.
             try await applyRun([(sequence, change)], on: conn, logger: logger)

@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 import Ledger
 import NIOCore
@@ -23,6 +24,24 @@ extension PostgresStore: VaultStore {
         var out: [String: [UInt8]?] = [:]
         let rows = try await client.query("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(\(subjects))", logger: logger)
         for try await (subject, wrapped) in rows.decode((String, ByteBuffer?).self) { out[subject] = wrapped.map { Array($0.readableBytesView) } }
+        return out
+    }
+
+    /// One query for every device: the spans travel as arrays joined to the index
+    /// (manufacturer, device_id, time_ms).
+    public func recordKeys(manufacturer: String, spans: [(device: String, from: Timestamp, through: Timestamp)]) async throws -> Set<RecordKey> {
+        guard !spans.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            SELECT r.device_id, r.item, r.time_ms
+            FROM UNNEST(\(spans.map(\.device))::text[], \(spans.map(\.from.milliseconds))::bigint[], \(spans.map(\.through.milliseconds))::bigint[])
+                AS s(device_id, from_ms, through_ms)
+            JOIN records r ON r.manufacturer = \(manufacturer) AND r.device_id = s.device_id AND r.time_ms BETWEEN s.from_ms AND s.through_ms
+            """, logger: logger)
+        var out = Set<RecordKey>()
+        for try await (device, item, time) in rows.decode((String, String, Int64).self) {
+            out.insert(RecordKey(device: device, item: item, time: Timestamp(milliseconds: time)))
+        }
         return out
     }
 

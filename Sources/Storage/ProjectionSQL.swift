@@ -206,6 +206,38 @@ enum ProjectionSQL {
                 b.text(a.analysisID); b.text(a.requestID); b.text(a.recipient); b.int(Int64(a.sequence)); b.int(a.time.milliseconds)
                 b.int(a.epsilonMilli); b.int(a.periodStart.milliseconds); b.blob(a.payload)
             }
+        case .measurePush(let manufacturer, let day, let items):
+            let add = try db.cachedStatement(
+                sql: """
+                    INSERT INTO quality_counts (manufacturer, item, day, measure, value) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (manufacturer, item, day, measure) DO UPDATE SET value = CASE
+                        WHEN measure = 'newest' THEN max(value, excluded.value) ELSE value + excluded.value END
+                    """)
+            let device = try db.cachedStatement(
+                sql: "INSERT INTO quality_devices (manufacturer, item, day, device_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            for q in items {
+                for (measure, value) in QualityCounts.measures(of: q) {
+                    try DirectBinding.execute(add) { b in
+                        b.text(manufacturer); b.text(q.item); b.int(day); b.text(measure); b.int(value)
+                    }
+                }
+                for d in q.devices {
+                    try DirectBinding.execute(device) { b in
+                        b.text(manufacturer); b.text(q.item); b.int(day); b.text(d)
+                    }
+                }
+            }
+        case .insertCertificate(let c):
+            try DirectBinding.execute(
+                db.cachedStatement(
+                    sql: """
+                        INSERT INTO quality_certificates (certificate_id, manufacturer, item, from_day, to_day, grade, seq, time_ms, payload)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+            ) { b in
+                b.text(c.certificateID); b.text(c.manufacturer); b.text(c.item); b.int(c.period.fromDay); b.int(c.period.toDay)
+                b.text(c.grade.rawValue); b.int(Int64(c.sequence)); b.int(c.time.milliseconds); b.blob(c.payload)
+            }
         case .includeInAnalysis(let entries):
             // Up to thousands of persons per event: one prepared statement, bound directly per row.
             let insert = try db.cachedStatement(

@@ -1,3 +1,4 @@
+import Consent
 import Foundation
 import GRDB
 import Ledger
@@ -46,6 +47,23 @@ extension SQLiteStore: VaultStore {
                     b.int(r.time.milliseconds); b.blob(r.sealed)
                 }
             }
+        }
+    }
+
+    /// One indexed range per device, (manufacturer, device_id, time_ms), in one read.
+    public func recordKeys(manufacturer: String, spans: [(device: String, from: Timestamp, through: Timestamp)]) async throws -> Set<RecordKey> {
+        guard !spans.isEmpty else { return [] }
+        return try await read { db in
+            let select = try db.cachedStatement(
+                sql: "SELECT item, time_ms FROM records WHERE manufacturer = ? AND device_id = ? AND time_ms BETWEEN ? AND ?")
+            var out = Set<RecordKey>()
+            for span in spans {
+                let rows = try Row.fetchCursor(select, arguments: [manufacturer, span.device, span.from.milliseconds, span.through.milliseconds])
+                while let row = try rows.next() {
+                    out.insert(RecordKey(device: span.device, item: row[0], time: Timestamp(milliseconds: row[1])))
+                }
+            }
+            return out
         }
     }
 

@@ -68,6 +68,9 @@ public protocol VaultStore: Sendable {
     func records(_ queries: [RecordQuery]) async throws -> [[SealedRecord]]
     /// The wrapped data keys of people who have one: nil for a destroyed key, absent for none.
     func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?]
+    /// The keys of the stored records of `manufacturer`'s devices at times within each device's
+    /// span (both ends included): what a push's duplicates are counted against.
+    func recordKeys(manufacturer: String, spans: [(device: String, from: Timestamp, through: Timestamp)]) async throws -> Set<RecordKey>
 }
 
 extension VaultStore {

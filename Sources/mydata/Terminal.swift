@@ -49,9 +49,14 @@ enum Terminal {
 
     /// Prints `value` as pretty JSON on stdout.
     static func printJSON<T: Encodable>(_ value: T) throws {
+        print(String(decoding: try jsonData(value), as: UTF8.self))
+    }
+
+    /// `value` as indented JSON with sorted keys.
+    static func jsonData<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return try encoder.encode(value)
     }
 
     /// A progress line on stderr, rewritten in place at a terminal.

@@ -27,7 +27,8 @@ struct RouterTests {
     /// The routes anyone may call: health outside `/v1`, and the public documents under it.
     static let unsigned: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml", "GET /v1/log/checkpoint",
-        "GET /v1/log/tile/**", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency", "GET /v1/log/vkey",
+        "GET /v1/log/tile/**", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency", "GET /v1/log/vkey", "GET /v1/quality",
+        "GET /v1/quality/certificates", "GET /v1/quality/certificates/{id}",
     ]
 
     @Test("health, policy, catalogue and the OpenAPI document answer without a signature")
@@ -35,7 +36,9 @@ struct RouterTests {
         let f = try await BrokerFixture()
         let app = Application(router: try Self.router(f))
         try await app.test(.router) { client in
-            for path in ["/healthz", "/readyz", "/v1/policy", "/v1/catalog", "/v1/openapi.yaml", "/v1/log/vkey"] {
+            for path in [
+                "/healthz", "/readyz", "/v1/policy", "/v1/catalog", "/v1/quality", "/v1/quality/certificates", "/v1/openapi.yaml", "/v1/log/vkey",
+            ] {
                 try await client.execute(uri: path, method: .get) { response in
                     #expect(response.status == .ok, "\(path): \(response.status)")
                 }

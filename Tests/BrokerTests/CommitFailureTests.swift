@@ -108,6 +108,19 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func dataKey(subject: String, orCreate wrapped: [UInt8]) async throws -> [UInt8]? { try await inner.dataKey(subject: subject, orCreate: wrapped) }
     func destroyDataKey(subject: String) async throws { try await inner.destroyDataKey(subject: subject) }
     func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?] { try await inner.wrappedDataKeys(subjects: subjects) }
+    func recordKeys(manufacturer: String, spans: [(device: String, from: Timestamp, through: Timestamp)]) async throws -> Set<RecordKey> {
+        try await inner.recordKeys(manufacturer: manufacturer, spans: spans)
+    }
+    func qualityCounts(manufacturer: String, item: String, period: QualityPeriod) async throws -> QualityCounts {
+        try await inner.qualityCounts(manufacturer: manufacturer, item: item, period: period)
+    }
+    func qualitySeries() async throws -> [(manufacturer: String, item: String)] { try await inner.qualitySeries() }
+    func confirmedDevices() async throws -> [String: Int64] { try await inner.confirmedDevices() }
+    func holdings(at now: Timestamp) async throws -> [Holding] { try await inner.holdings(at: now) }
+    func qualityCertificates(manufacturer: String?, item: String?, limit: Int) async throws -> [QualityCertificateRecord] {
+        try await inner.qualityCertificates(manufacturer: manufacturer, item: item, limit: limit)
+    }
+    func qualityCertificate(_ id: String) async throws -> QualityCertificateRecord? { try await inner.qualityCertificate(id) }
     func storeRecords(_ records: [SealedRecord]) async throws { try await inner.storeRecords(records) }
     func deleteRecords(batchID: String) async throws { try await inner.deleteRecords(batchID: batchID) }
     func records(_ query: RecordQuery) async throws -> [SealedRecord] { try await inner.records(query) }

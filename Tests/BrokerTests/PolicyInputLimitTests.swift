@@ -75,7 +75,7 @@ struct PolicyInputLimitTests {
                 to: energy, atomically: true, encoding: .utf8)
         }
         #expect(error.file == "categories/energy.yaml")
-        #expect(error.line == 13)
+        #expect(error.line == 20)
         #expect(error.message.contains("energy.household") && error.message.contains("categories/energy.yaml:7"), "\(error)")
     }
 

@@ -33,10 +33,10 @@ struct PolicyLoaderTests {
             replace: "maxConsentDays: 400", expectedLine: 5, mentions: "maxConsentDays"),
         Breakage(
             name: "an unknown field type", file: "categories/energy.yaml", find: "{ name: interval, type: integer",
-            replace: "{ name: interval, type: duration", expectedLine: 12, mentions: "duration"),
+            replace: "{ name: interval, type: duration", expectedLine: 19, mentions: "duration"),
         Breakage(
             name: "an item outside its category", file: "categories/appliance.yaml", find: "id: appliance.errors",
-            replace: "id: vehicle.errors", expectedLine: 14, mentions: "must start with its category"),
+            replace: "id: vehicle.errors", expectedLine: 21, mentions: "must start with its category"),
         Breakage(
             name: "broken YAML", file: "categories/health.yaml", find: "sensitive: true",
             replace: "sensitive: [true", expectedLine: nil, mentions: "not valid YAML"),
@@ -65,6 +65,28 @@ struct PolicyLoaderTests {
         Breakage(
             name: "an analysis rule for a purpose the category may not serve", file: "analysis.yaml", find: "purposes: [health-services]",
             replace: "purposes: [demand-response]", expectedLine: 27, mentions: "demand-response"),
+        Breakage(
+            name: "a related item that no category defines", file: "categories/appliance.yaml",
+            find: "related: [appliance.errors, appliance.settings]", replace: "related: [appliance.errors, appliance.setings]",
+            expectedLine: 12, mentions: "appliance.setings"),
+        Breakage(
+            name: "an update cycle without a unit", file: "categories/energy.yaml", find: "updateCycle: 15m", replace: "updateCycle: 15",
+            expectedLine: 11, mentions: "updateCycle"),
+        Breakage(
+            name: "a grade B that asks more validity than A", file: "quality.yaml", find: "B: { validity: 98,", replace: "B: { validity: 99.9,",
+            expectedLine: 21, mentions: "grade A must ask at least what B asks of `validity`"),
+        Breakage(
+            name: "a percentage over 100", file: "quality.yaml", find: "coverage: 80 }", replace: "coverage: 180 }", expectedLine: 21,
+            mentions: "0 to 100"),
+        Breakage(
+            name: "a threshold the broker does not know", file: "quality.yaml", find: "duplicates: 5,", replace: "duplicate: 5,",
+            expectedLine: 23, mentions: "unknown threshold `duplicate`"),
+        Breakage(
+            name: "a lag that is not a duration", file: "quality.yaml", find: "lagP95: 1d", replace: "lagP95: a day", expectedLine: 22,
+            mentions: "lagP95"),
+        Breakage(
+            name: "a grade missing", file: "quality.yaml", find: "  C: { validity: 90,", replace: "  D: { validity: 90,", expectedLine: nil,
+            mentions: "`C:`"),
     ]
 
     @Test("a broken policy file is refused with its file, line and what is wrong", arguments: breakages)

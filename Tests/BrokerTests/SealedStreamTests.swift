@@ -82,6 +82,7 @@ struct CanonicalRecordTests {
         func deleteRecords(batchID: String) async throws {}
         func records(_ query: RecordQuery) async throws -> [SealedRecord] { [] }
         func wrappedDataKeys(subjects: [String]) async throws -> [String: [UInt8]?] { [:] }
+        func recordKeys(manufacturer: String, spans: [(device: String, from: Timestamp, through: Timestamp)]) async throws -> Set<RecordKey> { [] }
     }
 
     @Test("a record opened as canonical JSON is byte for byte CanonicalJSON of the record, and the page digest matches")

@@ -99,24 +99,39 @@ public struct SignedAnalysis: Codable, Sendable, Equatable {
     /// The proof's event must be this result's `analysis.ran` (same sequence, time and payload,
     /// written by the broker), and its recomputed hash in a checkpoint of the broker's log.
     private static func checkLogProof(_ signed: SignedAnalysis, key: VerifyingKey, trust: ReceiptVerifier.LogTrust) throws {
-        guard let text = signed.logProof, let proof = TlogProof.parse(text) else {
-            throw Failure("the result carries no transparency log proof")
+        try LoggedEventCheck.check(
+            signed.logProof, sequence: signed.ledgerSequence, time: signed.time, type: DomainEvent.TypeName.analysisRan,
+            payload: try CanonicalJSON.encode(signed.analysis), what: "analysis", key: key, trust: trust)
+    }
+}
+
+/// The check a signed file (an analysis result, a quality certificate) makes of its log proof.
+enum LoggedEventCheck {
+    /// The proof's event must be the file's own (same sequence, time, type and payload, written by
+    /// the broker), and its recomputed hash in a checkpoint of the broker's log (and of its witnesses).
+    ///
+    /// - Throws: `SignedAnalysis.Failure` saying what does not hold.
+    static func check(
+        _ logProof: String?, sequence: UInt64, time: Int64, type: String, payload: [UInt8], what: String, key: VerifyingKey,
+        trust: ReceiptVerifier.LogTrust
+    ) throws {
+        guard let text = logProof, let proof = TlogProof.parse(text) else {
+            throw SignedAnalysis.Failure("the \(what) carries no transparency log proof")
         }
         do {
             guard let extra = proof.extra, let logged = try? CanonicalJSON.decode(LoggedEvent.self, from: extra) else {
-                throw Failure("the log proof carries no analysis event in its extra line")
+                throw SignedAnalysis.Failure("the log proof carries no \(what) event in its extra line")
             }
             let recorded = try logged.recorded()
-            guard recorded.sequence == signed.ledgerSequence, recorded.event.time.milliseconds == signed.time,
-                recorded.event.type == DomainEvent.TypeName.analysisRan, recorded.event.authorID == AuthorID.broker,
-                recorded.event.payload == (try CanonicalJSON.encode(signed.analysis))
+            guard recorded.sequence == sequence, recorded.event.time.milliseconds == time, recorded.event.type == type,
+                recorded.event.authorID == AuthorID.broker, recorded.event.payload == payload
             else {
-                throw Failure("the log proof is for another event than this analysis")
+                throw SignedAnalysis.Failure("the log proof is for another event than this \(what)")
             }
             _ = try ReceiptVerifier.checkInclusion(
-                of: recorded.hash, sequence: recorded.sequence, in: proof, what: "analysis", brokerKey: key, trust: trust)
+                of: recorded.hash, sequence: recorded.sequence, in: proof, what: what, brokerKey: key, trust: trust)
         } catch let error as ReceiptError {
-            throw Failure(error.message)
+            throw SignedAnalysis.Failure(error.message)
         }
     }
 }

@@ -84,8 +84,9 @@ extension PolicyLoader {
 
         func error(_ message: String) -> PolicyError { PolicyError(file: file, line: line, message: message) }
 
-        func error(at key: String, _ message: String) -> PolicyError {
-            PolicyError(file: file, line: line(of: key), message: message)
+        func error(at key: String?, _ message: String) -> PolicyError {
+            guard let key else { return error(message) }
+            return PolicyError(file: file, line: line(of: key), message: message)
         }
 
         /// The line of `key`'s value, or of this node when it has no such key.
@@ -133,18 +134,33 @@ extension PolicyLoader {
         }
 
         /// A decimal number with at most three digits after the point (an ε), in thousandths.
-        func milli(_ key: String) throws -> Int64 {
+        func milli(_ key: String) throws -> Int64 { try fixed(key, decimals: 3) }
+
+        /// A decimal number of 0 or more with at most `decimals` digits after the point, in units of
+        /// 10^-decimals: `99.5` with 2 decimals is 9950.
+        func fixed(_ key: String, decimals: Int) throws -> Int64 {
             let v = try value(key)
             let text = try v.scalarString()
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), let whole = Int64(parts[0]), whole >= 0, whole < 1_000_000,
-                parts.count == 1 || (1...3).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
+            guard (1...2).contains(parts.count), parts[0].allSatisfy(\.isASCII), let whole = Int64(parts[0]), whole >= 0, whole < 1_000_000,
+                parts.count == 1 || (1...decimals).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
             else {
-                throw v.error("`\(key)` must be a number such as 1 or 0.25 (at most three decimals), got '\(text)'")
+                let example = decimals == 3 ? "1 or 0.25" : "99 or 99.5"
+                throw v.error(
+                    "`\(key)` must be a number such as \(example) (at most \(decimals == 3 ? "three" : decimals == 2 ? "two" : String(decimals)) decimals), got '\(text)'"
+                )
             }
-            let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 3, withPad: "0", startingAt: 0))! : 0
-            return whole * 1000 + fraction
+            var scale: Int64 = 1
+            for _ in 0..<decimals { scale *= 10 }
+            let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: decimals, withPad: "0", startingAt: 0))! : 0
+            return whole * scale + fraction
         }
+
+        /// Whether the mapping has `key`.
+        func has(_ key: String) -> Bool { node.mapping?[key] != nil }
+
+        /// The mapping's keys, in the file's order.
+        var keys: [String] { node.mapping?.keys.compactMap { $0.string } ?? [] }
 
         func bool(_ key: String) throws -> Bool {
             let v = try value(key)

@@ -46,7 +46,7 @@ public enum PolicyLoader {
     }
 
     /// Validates a policy set given as its files' texts, as `load(directory:)` reads them:
-    /// `policy.yaml`, `purposes.yaml`, `accounting.yaml` and `analysis.yaml` when present, then `categories/…` in
+    /// `policy.yaml`, `purposes.yaml`, `accounting.yaml`, `analysis.yaml` and `quality.yaml` when present, then `categories/…` in
     /// name order. It reads no file, so a fuzzer or a test can hand it any text.
     ///
     /// - Throws: `PolicyError` naming the file and line of the first problem.
@@ -57,6 +57,7 @@ public enum PolicyLoader {
         var accounting: AccountingPolicy?
         var traffic: TrafficThresholds?
         var analysis: AnalysisPolicy?
+        var quality: QualityPolicy?
         var origins = Origins()
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
@@ -70,6 +71,8 @@ public enum PolicyLoader {
                 accounting = try accountingPolicy(doc.root)
             case "analysis.yaml":
                 analysis = try analysisPolicy(doc.root)
+            case "quality.yaml":
+                quality = try qualityPolicy(doc.root)
             default:
                 let category = try category(doc.root)
                 try origins.add(category, from: doc.root, file: name)
@@ -78,7 +81,8 @@ public enum PolicyLoader {
         }
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
         let set = PolicySet(
-            version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic, analysis: analysis)
+            version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic, analysis: analysis,
+            quality: quality)
         try crossCheck(set, files: files)
         return LoadedPolicy(policy: set, hash: hash(files: files))
     }
@@ -110,6 +114,8 @@ public enum PolicyLoader {
         if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
         // Without analysis rules every request is for delivery, as before analyses existed.
         if fm.fileExists(atPath: directory.appendingPathComponent("analysis.yaml").path) { names.append("analysis.yaml") }
+        // Without quality rules figures are measured but not graded or certified.
+        if fm.fileExists(atPath: directory.appendingPathComponent("quality.yaml").path) { names.append("quality.yaml") }
         let categoriesDir = directory.appendingPathComponent("categories")
         let categoryFiles = ((try? fm.contentsOfDirectory(atPath: categoriesDir.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
@@ -169,7 +175,39 @@ public enum PolicyLoader {
         for (f, node) in zip(fields, try n.list("fields")) where !seen.insert(f.name).inserted {
             throw node.error(at: "name", "field '\(f.name)' appears twice in item '\(id)'")
         }
-        return DataItem(id: id, title: try n.string("title"), updateFrequency: try n.string("updateFrequency"), fields: fields)
+        let cycle = try n.optionalString("updateCycle").map { text -> Int64 in
+            guard let seconds = Self.seconds(text) else {
+                throw n.error(
+                    at: "updateCycle",
+                    "`updateCycle` is a whole number of s, m, h or d (such as 15m or 1d), got '\(text)'; leave it out for items made on an event")
+            }
+            return seconds
+        }
+        func texts(_ key: String, max: Int) throws -> [String]? {
+            guard n.has(key) else { return nil }
+            let list = try n.list(key).map { try $0.scalarString() }
+            guard list.count <= max else { throw n.error(at: key, "`\(key)` lists at most \(max) entries, got \(list.count)") }
+            return list
+        }
+        return DataItem(
+            id: id, title: try n.string("title"), updateFrequency: try n.string("updateFrequency"), fields: fields,
+            description: try n.optionalString("description"), updateCycleSeconds: cycle,
+            related: try texts("related", max: ConsentLimits.requestItemsMax), examples: try texts("examples", max: 16))
+    }
+
+    /// `15m`, `1h`, `1d` as seconds: 1 second to 366 days.
+    static func seconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let value = Int64(text.dropLast()), value > 0 else { return nil }
+        let scale: Int64
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3_600
+        case "d": scale = 86_400
+        default: return nil
+        }
+        guard value <= 366 * 86_400 / scale else { return nil }
+        return value * scale
     }
 
     private static func field(_ n: Entry) throws -> FieldSpec {
@@ -279,6 +317,64 @@ public enum PolicyLoader {
         return AnalysisPolicy(deltaExponent: delta, rules: rules)
     }
 
+    private static func qualityPolicy(_ n: Entry) throws -> QualityPolicy {
+        let minimum = try n.int("minimumRecords")
+        guard (1...1_000_000_000).contains(minimum) else {
+            throw n.error(at: "minimumRecords", "`minimumRecords` must be 1 to 1,000,000,000, got \(minimum)")
+        }
+        let periodDays = try n.int("certificatePeriodDays")
+        guard (1...Int(QualityPeriod.periodDaysMax)).contains(periodDays) else {
+            throw n.error(at: "certificatePeriodDays", "`certificatePeriodDays` must be 1 to \(QualityPeriod.periodDaysMax), got \(periodDays)")
+        }
+        let grades = try n.mapping("grades")
+        let order: [QualityGrade] = [.a, .b, .c]
+        var thresholds: [QualityThresholds] = []
+        for grade in order {
+            let g = try grades.mapping(grade.rawValue)
+            func percent(_ key: String) throws -> Int? {
+                guard g.has(key) else { return nil }
+                let bp = Int(try g.fixed(key, decimals: 2))
+                guard bp <= 10_000 else { throw g.error(at: key, "`\(key)` is a percentage, 0 to 100") }
+                return bp
+            }
+            let known: Set<String> = ["validity", "completeness", "lagP95", "age", "duplicates", "coverage"]
+            for key in g.keys where !known.contains(key) {
+                throw g.error(at: key, "unknown threshold `\(key)`; use \(known.sorted().joined(separator: ", "))")
+            }
+            let lag = try g.optionalString("lagP95").map { text -> Int64 in
+                guard let s = Self.seconds(text) else { throw g.error(at: "lagP95", "`lagP95` is a duration such as 15m, 1h or 2d, got '\(text)'") }
+                return s
+            }
+            let age = g.has("age") ? try g.fixed("age", decimals: 3) : nil
+            thresholds.append(
+                QualityThresholds(
+                    grade: grade, validityMinBP: try percent("validity"), completenessMinBP: try percent("completeness"),
+                    lagP95MaxSeconds: lag, ageMaxCyclesMilli: age, duplicatesMaxBP: try percent("duplicates"),
+                    coverageMinBP: try percent("coverage")))
+        }
+        // A better grade must ask at least as much as a worse one, or the order would lie.
+        for (better, worse) in zip(thresholds, thresholds.dropFirst()) {
+            let pairs: [(String, Int64?, Int64?, Bool)] = [
+                ("validity", better.validityMinBP.map(Int64.init), worse.validityMinBP.map(Int64.init), true),
+                ("completeness", better.completenessMinBP.map(Int64.init), worse.completenessMinBP.map(Int64.init), true),
+                ("lagP95", better.lagP95MaxSeconds, worse.lagP95MaxSeconds, false),
+                ("age", better.ageMaxCyclesMilli, worse.ageMaxCyclesMilli, false),
+                ("duplicates", better.duplicatesMaxBP.map(Int64.init), worse.duplicatesMaxBP.map(Int64.init), false),
+                ("coverage", better.coverageMinBP.map(Int64.init), worse.coverageMinBP.map(Int64.init), true),
+            ]
+            for (key, b, w, atLeast) in pairs {
+                guard let w else { continue }
+                guard let b, atLeast ? b >= w : b <= w else {
+                    let g = try grades.mapping(better.grade.rawValue)
+                    throw g.error(
+                        at: g.has(key) ? key : nil,
+                        "grade \(better.grade.rawValue) must ask at least what \(worse.grade.rawValue) asks of `\(key)`")
+                }
+            }
+        }
+        return QualityPolicy(minimumRecords: minimum, grades: thresholds, certificatePeriodDays: periodDays)
+    }
+
     private static func trafficThresholds(_ n: Entry) throws -> TrafficThresholds {
         func share(_ role: String) throws -> TrafficThresholds.Share {
             let s = try n.mapping(role)
@@ -308,6 +404,19 @@ public enum PolicyLoader {
 
     private static func crossCheck(_ set: PolicySet, files: [(String, String)]) throws {
         let categoryIDs = Set(set.categories.map(\.id))
+        for category in set.categories {
+            let (file, text) =
+                files.first { $0.0.hasPrefix("categories/") && lineOf("category: \(category.id)", in: $0.1) != nil } ?? ("categories/", "")
+            for item in category.items {
+                for related in item.related ?? [] where set.item(related) == nil || related == item.id {
+                    throw PolicyError(
+                        file: file, line: lineOf(related, in: text) ?? lineOf("id: \(item.id)", in: text),
+                        message: related == item.id
+                            ? "item '\(item.id)' lists itself as related; list other items"
+                            : "item '\(item.id)' lists related item '\(related)', which no category defines")
+                }
+            }
+        }
         if let accounting = set.accounting {
             let text = files.first { $0.0 == "accounting.yaml" }?.1 ?? ""
             for (kind, categories) in [("reward", accounting.rewards.map(\.category)), ("price", accounting.prices.map(\.category))] {

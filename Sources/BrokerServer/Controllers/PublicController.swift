@@ -46,6 +46,9 @@ struct PublicController: BrokerController {
     func addRoutes(to group: some RouterMethods<BrokerRequestContext>) {
         group.get("policy", use: policy)
         group.get("catalog", use: catalog)
+        group.get("quality", use: quality)
+        group.get("quality/certificates", use: certificates)
+        group.get("quality/certificates/{id}", use: certificate)
         group.get("openapi.yaml", use: openAPIDocument)
     }
 
@@ -55,15 +58,56 @@ struct PublicController: BrokerController {
         return try BrokerAPI.json(PolicyView(version: policy.version, hash: policy.hash, policy: policy.policy))
     }
 
-    /// GET /v1/catalog
+    /// GET /v1/catalog[?category=…&purpose=…]
     @Sendable func catalog(_ request: Request, context: BrokerRequestContext) async throws -> Response {
-        guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
-        let manufacturers = try await store.parties().filter { $0.role == .manufacturer && $0.status == .active }.map(\.id)
+        let category = request.uri.queryParameters.get("category").map { String($0) }
+        let purpose = request.uri.queryParameters.get("purpose").map { String($0) }
+        guard category != nil || purpose != nil else {
+            // The common request: the cached bytes as they are.
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try await api.catalogue.json())))
+        }
+        let catalogue = try await api.catalogue.catalogue()
+        if let category, !catalogue.categories.contains(where: { $0.id == category }) {
+            throw ConsentError(
+                .unknownCategory, "no category '\(category)'; the catalogue has \(catalogue.categories.map(\.id).joined(separator: ", "))")
+        }
+        if let purpose, !catalogue.purposes.contains(where: { $0.id == purpose }) {
+            throw ConsentError(.unknownPurpose, "no purpose '\(purpose)'; the catalogue has \(catalogue.purposes.map(\.id).joined(separator: ", "))")
+        }
+        return try BrokerAPI.json(catalogue.filtered(category: category, purpose: purpose))
+    }
+
+    /// GET /v1/quality[?manufacturer=…&item=…&period=…]: measured figures and grades.
+    @Sendable func quality(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let text = request.uri.queryParameters.get("period").map { String($0) } ?? "30d"
+        guard text.utf8.count <= 32, let period = QualityPeriod.parse(text, now: api.service.clock.now()) else {
+            throw ConsentError(
+                .invalidPeriod,
+                "period is `today`, a number of days up to today such as `30d`, a day `2026-11-30` or days `2026-11-01..2026-11-30` (at most \(QualityPeriod.periodDaysMax))"
+            )
+        }
+        struct Reports: Encodable { var period: QualityPeriod; var days: String; var reports: [QualityService.Report] }
+        let reports = try await QualityService(broker: api.service).reports(
+            period: period, manufacturer: request.uri.queryParameters.get("manufacturer").map { String($0) },
+            item: request.uri.queryParameters.get("item").map { String($0) })
+        return try BrokerAPI.json(Reports(period: period, days: period.description, reports: reports))
+    }
+
+    /// GET /v1/quality/certificates[?manufacturer=…&item=…&limit=…], newest first.
+    @Sendable func certificates(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        struct Page: Encodable { var certificates: [QualityService.Summary] }
         return try BrokerAPI.json(
-            CatalogView(
-                policyVersion: policy.version, policyHash: policy.hash,
-                categories: policy.policy.categories, purposes: policy.policy.purposes,
-                manufacturers: manufacturers))
+            Page(
+                certificates: try await QualityService(broker: api.service).certificates(
+                    manufacturer: request.uri.queryParameters.get("manufacturer").map { String($0) },
+                    item: request.uri.queryParameters.get("item").map { String($0) }, limit: BrokerAPI.limit(request))))
+    }
+
+    /// GET /v1/quality/certificates/{id}: the signed certificate, to check offline.
+    @Sendable func certificate(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        try BrokerAPI.json(try await QualityService(broker: api.service).certificate(try BrokerAPI.pathID(context)))
     }
 
     /// GET /v1/openapi.yaml

@@ -2245,6 +2245,16 @@ extension Components {
             public var updateFrequency: Swift.String
             /// - Remark: Generated from `#/components/schemas/DataItem/fields`.
             public var fields: [Components.Schemas.FieldSpec]
+            /// - Remark: Generated from `#/components/schemas/DataItem/description`.
+            public var description: Swift.String?
+            /// The declared update cycle; absent for items made on an event.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DataItem/updateCycleSeconds`.
+            public var updateCycleSeconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/DataItem/related`.
+            public var related: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/DataItem/examples`.
+            public var examples: [Swift.String]?
             /// Creates a new `DataItem`.
             ///
             /// - Parameters:
@@ -2252,22 +2262,38 @@ extension Components {
             ///   - title:
             ///   - updateFrequency:
             ///   - fields:
+            ///   - description:
+            ///   - updateCycleSeconds: The declared update cycle; absent for items made on an event.
+            ///   - related:
+            ///   - examples:
             public init(
                 id: Swift.String,
                 title: Swift.String,
                 updateFrequency: Swift.String,
-                fields: [Components.Schemas.FieldSpec]
+                fields: [Components.Schemas.FieldSpec],
+                description: Swift.String? = nil,
+                updateCycleSeconds: Swift.Int64? = nil,
+                related: [Swift.String]? = nil,
+                examples: [Swift.String]? = nil
             ) {
                 self.id = id
                 self.title = title
                 self.updateFrequency = updateFrequency
                 self.fields = fields
+                self.description = description
+                self.updateCycleSeconds = updateCycleSeconds
+                self.related = related
+                self.examples = examples
             }
             public enum CodingKeys: String, CodingKey {
                 case id
                 case title
                 case updateFrequency
                 case fields
+                case description
+                case updateCycleSeconds
+                case related
+                case examples
             }
         }
         /// - Remark: Generated from `#/components/schemas/DataCategory`.
@@ -2404,41 +2430,721 @@ extension Components {
             public var policyVersion: Swift.String
             /// - Remark: Generated from `#/components/schemas/Catalog/policyHash`.
             public var policyHash: Components.Schemas.Hash
+            /// - Remark: Generated from `#/components/schemas/Catalog/generatedAt`.
+            public var generatedAt: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/Catalog/suppressedBelow`.
+            public var suppressedBelow: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Catalog/rounding`.
+            public var rounding: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload`.
+            public struct CategoriesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload/id`.
+                public var id: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload/title`.
+                public var title: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload/sensitive`.
+                public var sensitive: Swift.Bool
+                /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload/maxConsentDays`.
+                public var maxConsentDays: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Catalog/CategoriesPayload/items`.
+                public var items: [Components.Schemas.CatalogItem]
+                /// Creates a new `CategoriesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - id:
+                ///   - title:
+                ///   - sensitive:
+                ///   - maxConsentDays:
+                ///   - items:
+                public init(
+                    id: Swift.String,
+                    title: Swift.String,
+                    sensitive: Swift.Bool,
+                    maxConsentDays: Swift.Int,
+                    items: [Components.Schemas.CatalogItem]
+                ) {
+                    self.id = id
+                    self.title = title
+                    self.sensitive = sensitive
+                    self.maxConsentDays = maxConsentDays
+                    self.items = items
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case id
+                    case title
+                    case sensitive
+                    case maxConsentDays
+                    case items
+                }
+            }
             /// - Remark: Generated from `#/components/schemas/Catalog/categories`.
-            public var categories: [Components.Schemas.DataCategory]
+            public typealias CategoriesPayload = [Components.Schemas.Catalog.CategoriesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Catalog/categories`.
+            public var categories: Components.Schemas.Catalog.CategoriesPayload
             /// - Remark: Generated from `#/components/schemas/Catalog/purposes`.
             public var purposes: [Components.Schemas.Purpose]
-            /// The ids of the active manufacturers.
-            ///
-            /// - Remark: Generated from `#/components/schemas/Catalog/manufacturers`.
-            public var manufacturers: [Swift.String]
             /// Creates a new `Catalog`.
             ///
             /// - Parameters:
             ///   - policyVersion:
             ///   - policyHash:
+            ///   - generatedAt:
+            ///   - suppressedBelow:
+            ///   - rounding:
             ///   - categories:
             ///   - purposes:
-            ///   - manufacturers: The ids of the active manufacturers.
             public init(
                 policyVersion: Swift.String,
                 policyHash: Components.Schemas.Hash,
-                categories: [Components.Schemas.DataCategory],
-                purposes: [Components.Schemas.Purpose],
-                manufacturers: [Swift.String]
+                generatedAt: Components.Schemas.Timestamp,
+                suppressedBelow: Swift.Int,
+                rounding: Swift.Int,
+                categories: Components.Schemas.Catalog.CategoriesPayload,
+                purposes: [Components.Schemas.Purpose]
             ) {
                 self.policyVersion = policyVersion
                 self.policyHash = policyHash
+                self.generatedAt = generatedAt
+                self.suppressedBelow = suppressedBelow
+                self.rounding = rounding
                 self.categories = categories
                 self.purposes = purposes
-                self.manufacturers = manufacturers
             }
             public enum CodingKeys: String, CodingKey {
                 case policyVersion
                 case policyHash
+                case generatedAt
+                case suppressedBelow
+                case rounding
                 case categories
                 case purposes
-                case manufacturers
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CatalogItem`.
+        public struct CatalogItem: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/category`.
+            public var category: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/title`.
+            public var title: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/description`.
+            public var description: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/fields`.
+            public var fields: [Components.Schemas.FieldSpec]
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/updateFrequency`.
+            public var updateFrequency: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/updateCycleSeconds`.
+            public var updateCycleSeconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/purposes`.
+            public var purposes: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/AccessPayload`.
+            @frozen public enum AccessPayloadPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case delivery = "delivery"
+                case analysis = "analysis"
+            }
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/access`.
+            public typealias AccessPayload = [Components.Schemas.CatalogItem.AccessPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/access`.
+            public var access: Components.Schemas.CatalogItem.AccessPayload
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/related`.
+            public var related: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/examples`.
+            public var examples: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload`.
+            public struct HoldersPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/manufacturer`.
+                public var manufacturer: Swift.String
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/name`.
+                public var name: Swift.String
+                /// Rounded; absent when under `suppressedBelow`.
+                ///
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/confirmedDevices`.
+                public var confirmedDevices: Swift.Int64?
+                /// People with a confirmed device of the manufacturer and an active consent covering the item; rounded, absent when under `suppressedBelow`.
+                ///
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/consentingPersons`.
+                public var consentingPersons: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/observedCycleSeconds`.
+                public var observedCycleSeconds: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/grade`.
+                public var grade: Components.Schemas.QualityGrade?
+                /// The newest certificate's id (`GET /v1/quality/certificates/{id}`).
+                ///
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/certificate`.
+                public var certificate: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/certifiedDays`.
+                public var certifiedDays: Swift.String?
+                /// Creates a new `HoldersPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - manufacturer:
+                ///   - name:
+                ///   - confirmedDevices: Rounded; absent when under `suppressedBelow`.
+                ///   - consentingPersons: People with a confirmed device of the manufacturer and an active consent covering the item; rounded, absent when under `suppressedBelow`.
+                ///   - observedCycleSeconds:
+                ///   - grade:
+                ///   - certificate: The newest certificate's id (`GET /v1/quality/certificates/{id}`).
+                ///   - certifiedDays:
+                public init(
+                    manufacturer: Swift.String,
+                    name: Swift.String,
+                    confirmedDevices: Swift.Int64? = nil,
+                    consentingPersons: Swift.Int64? = nil,
+                    observedCycleSeconds: Swift.Int64? = nil,
+                    grade: Components.Schemas.QualityGrade? = nil,
+                    certificate: Swift.String? = nil,
+                    certifiedDays: Swift.String? = nil
+                ) {
+                    self.manufacturer = manufacturer
+                    self.name = name
+                    self.confirmedDevices = confirmedDevices
+                    self.consentingPersons = consentingPersons
+                    self.observedCycleSeconds = observedCycleSeconds
+                    self.grade = grade
+                    self.certificate = certificate
+                    self.certifiedDays = certifiedDays
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case manufacturer
+                    case name
+                    case confirmedDevices
+                    case consentingPersons
+                    case observedCycleSeconds
+                    case grade
+                    case certificate
+                    case certifiedDays
+                }
+            }
+            /// The active manufacturers that pushed the item.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/holders`.
+            public typealias HoldersPayload = [Components.Schemas.CatalogItem.HoldersPayloadPayload]
+            /// The active manufacturers that pushed the item.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CatalogItem/holders`.
+            public var holders: Components.Schemas.CatalogItem.HoldersPayload
+            /// Creates a new `CatalogItem`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - category:
+            ///   - title:
+            ///   - description:
+            ///   - fields:
+            ///   - updateFrequency:
+            ///   - updateCycleSeconds:
+            ///   - purposes:
+            ///   - access:
+            ///   - related:
+            ///   - examples:
+            ///   - holders: The active manufacturers that pushed the item.
+            public init(
+                id: Swift.String,
+                category: Swift.String,
+                title: Swift.String,
+                description: Swift.String? = nil,
+                fields: [Components.Schemas.FieldSpec],
+                updateFrequency: Swift.String,
+                updateCycleSeconds: Swift.Int64? = nil,
+                purposes: [Swift.String],
+                access: Components.Schemas.CatalogItem.AccessPayload,
+                related: [Swift.String],
+                examples: [Swift.String],
+                holders: Components.Schemas.CatalogItem.HoldersPayload
+            ) {
+                self.id = id
+                self.category = category
+                self.title = title
+                self.description = description
+                self.fields = fields
+                self.updateFrequency = updateFrequency
+                self.updateCycleSeconds = updateCycleSeconds
+                self.purposes = purposes
+                self.access = access
+                self.related = related
+                self.examples = examples
+                self.holders = holders
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case category
+                case title
+                case description
+                case fields
+                case updateFrequency
+                case updateCycleSeconds
+                case purposes
+                case access
+                case related
+                case examples
+                case holders
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/QualityGrade`.
+        @frozen public enum QualityGrade: String, Codable, Hashable, Sendable, CaseIterable {
+            case a = "A"
+            case b = "B"
+            case c = "C"
+            case none = "none"
+        }
+        /// Whole UTC days `[fromDay, toDay)`, counted since 1970-01-01.
+        ///
+        /// - Remark: Generated from `#/components/schemas/QualityPeriod`.
+        public struct QualityPeriod: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityPeriod/fromDay`.
+            public var fromDay: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityPeriod/toDay`.
+            public var toDay: Swift.Int64
+            /// Creates a new `QualityPeriod`.
+            ///
+            /// - Parameters:
+            ///   - fromDay:
+            ///   - toDay:
+            public init(
+                fromDay: Swift.Int64,
+                toDay: Swift.Int64
+            ) {
+                self.fromDay = fromDay
+                self.toDay = toDay
+            }
+            public enum CodingKeys: String, CodingKey {
+                case fromDay
+                case toDay
+            }
+        }
+        /// Ratios in basis points (hundredths of a percent), rounded down; absent where there is nothing to divide by. Definitions in docs/catalogue-and-quality.md.
+        ///
+        /// - Remark: Generated from `#/components/schemas/QualityFigures`.
+        public struct QualityFigures: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/offered`.
+            public var offered: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/accepted`.
+            public var accepted: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/validityBP`.
+            public var validityBP: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/RejectionsPayload`.
+            public struct RejectionsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/QualityFigures/RejectionsPayload/code`.
+                public var code: Swift.String
+                /// - Remark: Generated from `#/components/schemas/QualityFigures/RejectionsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `RejectionsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - code:
+                ///   - count:
+                public init(
+                    code: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.code = code
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case code
+                    case count
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/rejections`.
+            public typealias RejectionsPayload = [Components.Schemas.QualityFigures.RejectionsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/rejections`.
+            public var rejections: Components.Schemas.QualityFigures.RejectionsPayload
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/completenessBP`.
+            public var completenessBP: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/lagP50Seconds`.
+            public var lagP50Seconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/lagP95Seconds`.
+            public var lagP95Seconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/newest`.
+            public var newest: Components.Schemas.Timestamp?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/ageSeconds`.
+            public var ageSeconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/declaredCycleSeconds`.
+            public var declaredCycleSeconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/ageCyclesMilli`.
+            public var ageCyclesMilli: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/observedCycleSeconds`.
+            public var observedCycleSeconds: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/duplicates`.
+            public var duplicates: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/duplicatesBP`.
+            public var duplicatesBP: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/devicesReporting`.
+            public var devicesReporting: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/devicesConfirmed`.
+            public var devicesConfirmed: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityFigures/coverageBP`.
+            public var coverageBP: Swift.Int?
+            /// Creates a new `QualityFigures`.
+            ///
+            /// - Parameters:
+            ///   - offered:
+            ///   - accepted:
+            ///   - validityBP:
+            ///   - rejections:
+            ///   - completenessBP:
+            ///   - lagP50Seconds:
+            ///   - lagP95Seconds:
+            ///   - newest:
+            ///   - ageSeconds:
+            ///   - declaredCycleSeconds:
+            ///   - ageCyclesMilli:
+            ///   - observedCycleSeconds:
+            ///   - duplicates:
+            ///   - duplicatesBP:
+            ///   - devicesReporting:
+            ///   - devicesConfirmed:
+            ///   - coverageBP:
+            public init(
+                offered: Swift.Int64,
+                accepted: Swift.Int64,
+                validityBP: Swift.Int? = nil,
+                rejections: Components.Schemas.QualityFigures.RejectionsPayload,
+                completenessBP: Swift.Int? = nil,
+                lagP50Seconds: Swift.Int64? = nil,
+                lagP95Seconds: Swift.Int64? = nil,
+                newest: Components.Schemas.Timestamp? = nil,
+                ageSeconds: Swift.Int64? = nil,
+                declaredCycleSeconds: Swift.Int64? = nil,
+                ageCyclesMilli: Swift.Int64? = nil,
+                observedCycleSeconds: Swift.Int64? = nil,
+                duplicates: Swift.Int64,
+                duplicatesBP: Swift.Int? = nil,
+                devicesReporting: Swift.Int64,
+                devicesConfirmed: Swift.Int64,
+                coverageBP: Swift.Int? = nil
+            ) {
+                self.offered = offered
+                self.accepted = accepted
+                self.validityBP = validityBP
+                self.rejections = rejections
+                self.completenessBP = completenessBP
+                self.lagP50Seconds = lagP50Seconds
+                self.lagP95Seconds = lagP95Seconds
+                self.newest = newest
+                self.ageSeconds = ageSeconds
+                self.declaredCycleSeconds = declaredCycleSeconds
+                self.ageCyclesMilli = ageCyclesMilli
+                self.observedCycleSeconds = observedCycleSeconds
+                self.duplicates = duplicates
+                self.duplicatesBP = duplicatesBP
+                self.devicesReporting = devicesReporting
+                self.devicesConfirmed = devicesConfirmed
+                self.coverageBP = coverageBP
+            }
+            public enum CodingKeys: String, CodingKey {
+                case offered
+                case accepted
+                case validityBP
+                case rejections
+                case completenessBP
+                case lagP50Seconds
+                case lagP95Seconds
+                case newest
+                case ageSeconds
+                case declaredCycleSeconds
+                case ageCyclesMilli
+                case observedCycleSeconds
+                case duplicates
+                case duplicatesBP
+                case devicesReporting
+                case devicesConfirmed
+                case coverageBP
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/QualityReport`.
+        public struct QualityReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityReport/manufacturer`.
+            public var manufacturer: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityReport/item`.
+            public var item: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityReport/period`.
+            public var period: Components.Schemas.QualityPeriod
+            /// - Remark: Generated from `#/components/schemas/QualityReport/days`.
+            public var days: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityReport/figures`.
+            public var figures: Components.Schemas.QualityFigures
+            /// - Remark: Generated from `#/components/schemas/QualityReport/grade`.
+            public var grade: Components.Schemas.QualityGrade?
+            /// - Remark: Generated from `#/components/schemas/QualityReport/reasons`.
+            public var reasons: [Swift.String]
+            /// Creates a new `QualityReport`.
+            ///
+            /// - Parameters:
+            ///   - manufacturer:
+            ///   - item:
+            ///   - period:
+            ///   - days:
+            ///   - figures:
+            ///   - grade:
+            ///   - reasons:
+            public init(
+                manufacturer: Swift.String,
+                item: Swift.String,
+                period: Components.Schemas.QualityPeriod,
+                days: Swift.String,
+                figures: Components.Schemas.QualityFigures,
+                grade: Components.Schemas.QualityGrade? = nil,
+                reasons: [Swift.String]
+            ) {
+                self.manufacturer = manufacturer
+                self.item = item
+                self.period = period
+                self.days = days
+                self.figures = figures
+                self.grade = grade
+                self.reasons = reasons
+            }
+            public enum CodingKeys: String, CodingKey {
+                case manufacturer
+                case item
+                case period
+                case days
+                case figures
+                case grade
+                case reasons
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/QualityReports`.
+        public struct QualityReports: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityReports/period`.
+            public var period: Components.Schemas.QualityPeriod
+            /// - Remark: Generated from `#/components/schemas/QualityReports/days`.
+            public var days: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityReports/reports`.
+            public var reports: [Components.Schemas.QualityReport]
+            /// Creates a new `QualityReports`.
+            ///
+            /// - Parameters:
+            ///   - period:
+            ///   - days:
+            ///   - reports:
+            public init(
+                period: Components.Schemas.QualityPeriod,
+                days: Swift.String,
+                reports: [Components.Schemas.QualityReport]
+            ) {
+                self.period = period
+                self.days = days
+                self.reports = reports
+            }
+            public enum CodingKeys: String, CodingKey {
+                case period
+                case days
+                case reports
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary`.
+        public struct QualityCertificateSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/certificateID`.
+            public var certificateID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/manufacturer`.
+            public var manufacturer: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/item`.
+            public var item: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/period`.
+            public var period: Components.Schemas.QualityPeriod
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/days`.
+            public var days: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/grade`.
+            public var grade: Components.Schemas.QualityGrade
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/ledgerSequence`.
+            public var ledgerSequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/QualityCertificateSummary/time`.
+            public var time: Components.Schemas.Timestamp
+            /// Creates a new `QualityCertificateSummary`.
+            ///
+            /// - Parameters:
+            ///   - certificateID:
+            ///   - manufacturer:
+            ///   - item:
+            ///   - period:
+            ///   - days:
+            ///   - grade:
+            ///   - ledgerSequence:
+            ///   - time:
+            public init(
+                certificateID: Swift.String,
+                manufacturer: Swift.String,
+                item: Swift.String,
+                period: Components.Schemas.QualityPeriod,
+                days: Swift.String,
+                grade: Components.Schemas.QualityGrade,
+                ledgerSequence: Swift.Int64,
+                time: Components.Schemas.Timestamp
+            ) {
+                self.certificateID = certificateID
+                self.manufacturer = manufacturer
+                self.item = item
+                self.period = period
+                self.days = days
+                self.grade = grade
+                self.ledgerSequence = ledgerSequence
+                self.time = time
+            }
+            public enum CodingKeys: String, CodingKey {
+                case certificateID
+                case manufacturer
+                case item
+                case period
+                case days
+                case grade
+                case ledgerSequence
+                case time
+            }
+        }
+        /// The `quality.certified` ledger event.
+        ///
+        /// - Remark: Generated from `#/components/schemas/QualityCertified`.
+        public struct QualityCertified: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/certificateID`.
+            public var certificateID: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/manufacturer`.
+            public var manufacturer: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/item`.
+            public var item: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/period`.
+            public var period: Components.Schemas.QualityPeriod
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/figures`.
+            public var figures: Components.Schemas.QualityFigures
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/grade`.
+            public var grade: Components.Schemas.QualityGrade
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/reasons`.
+            public var reasons: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/policyVersion`.
+            public var policyVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/QualityCertified/policyHash`.
+            public var policyHash: Components.Schemas.Hash
+            /// Creates a new `QualityCertified`.
+            ///
+            /// - Parameters:
+            ///   - certificateID:
+            ///   - manufacturer:
+            ///   - item:
+            ///   - period:
+            ///   - figures:
+            ///   - grade:
+            ///   - reasons:
+            ///   - policyVersion:
+            ///   - policyHash:
+            public init(
+                certificateID: Swift.String,
+                manufacturer: Swift.String,
+                item: Swift.String,
+                period: Components.Schemas.QualityPeriod,
+                figures: Components.Schemas.QualityFigures,
+                grade: Components.Schemas.QualityGrade,
+                reasons: [Swift.String],
+                policyVersion: Swift.String,
+                policyHash: Components.Schemas.Hash
+            ) {
+                self.certificateID = certificateID
+                self.manufacturer = manufacturer
+                self.item = item
+                self.period = period
+                self.figures = figures
+                self.grade = grade
+                self.reasons = reasons
+                self.policyVersion = policyVersion
+                self.policyHash = policyHash
+            }
+            public enum CodingKeys: String, CodingKey {
+                case certificateID
+                case manufacturer
+                case item
+                case period
+                case figures
+                case grade
+                case reasons
+                case policyVersion
+                case policyHash
+            }
+        }
+        /// The broker's Ed25519 signature over `"mydata-quality-certificate-v1" 00 ‖ ledgerSequence 00 ‖ time 00 ‖
+        /// canonical JSON of certificate` (decimal numbers), with a proof that the event is in its transparency log.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate`.
+        public struct SignedQualityCertificate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/schema`.
+            @frozen public enum SchemaPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case mydataQualityCertificateV1 = "mydata-quality-certificate-v1"
+            }
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/schema`.
+            public var schema: Components.Schemas.SignedQualityCertificate.SchemaPayload
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/certificate`.
+            public var certificate: Components.Schemas.QualityCertified
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/ledgerSequence`.
+            public var ledgerSequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/time`.
+            public var time: Swift.Int64
+            /// A c2sp.org/tlog-proof@v1 proof of the `quality.certified` event, the event in its `extra` line.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/logProof`.
+            public var logProof: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/signature`.
+            public struct SignaturePayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/signature/algorithm`.
+                public var algorithm: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/signature/publicKey`.
+                public var publicKey: Swift.String
+                /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/signature/value`.
+                public var value: Swift.String
+                /// Creates a new `SignaturePayload`.
+                ///
+                /// - Parameters:
+                ///   - algorithm:
+                ///   - publicKey:
+                ///   - value:
+                public init(
+                    algorithm: Swift.String,
+                    publicKey: Swift.String,
+                    value: Swift.String
+                ) {
+                    self.algorithm = algorithm
+                    self.publicKey = publicKey
+                    self.value = value
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case algorithm
+                    case publicKey
+                    case value
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/SignedQualityCertificate/signature`.
+            public var signature: Components.Schemas.SignedQualityCertificate.SignaturePayload
+            /// Creates a new `SignedQualityCertificate`.
+            ///
+            /// - Parameters:
+            ///   - schema:
+            ///   - certificate:
+            ///   - ledgerSequence:
+            ///   - time:
+            ///   - logProof: A c2sp.org/tlog-proof@v1 proof of the `quality.certified` event, the event in its `extra` line.
+            ///   - signature:
+            public init(
+                schema: Components.Schemas.SignedQualityCertificate.SchemaPayload,
+                certificate: Components.Schemas.QualityCertified,
+                ledgerSequence: Swift.Int64,
+                time: Swift.Int64,
+                logProof: Swift.String? = nil,
+                signature: Components.Schemas.SignedQualityCertificate.SignaturePayload
+            ) {
+                self.schema = schema
+                self.certificate = certificate
+                self.ledgerSequence = ledgerSequence
+                self.time = time
+                self.logProof = logProof
+                self.signature = signature
+            }
+            public enum CodingKeys: String, CodingKey {
+                case schema
+                case certificate
+                case ledgerSequence
+                case time
+                case logProof
+                case signature
             }
         }
         /// A consent receipt and the broker's Ed25519 signature over

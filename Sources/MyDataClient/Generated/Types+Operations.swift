@@ -738,13 +738,42 @@ public enum Operations {
             }
         }
     }
-    /// The metadata catalogue - data categories, items and record schemas, purposes, active manufacturers.
+    /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
+    ///
+    /// Counts under `suppressedBelow` (10) are left out and the others rounded to the nearest
+    /// `rounding` (10), so the catalogue never points at one person. The catalogue is made again at
+    /// most every 10 seconds (`generatedAt`). See docs/catalogue-and-quality.md.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/catalog`.
     /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)`.
     public enum GetCatalog {
         public static let id: Swift.String = "getCatalog"
         public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/catalog/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// Only this category (`422 unknownCategory` for one the policy lacks).
+                ///
+                /// - Remark: Generated from `#/paths/v1/catalog/GET/query/category`.
+                public var category: Swift.String?
+                /// Only the items this purpose may use (`422 unknownPurpose` for one the policy lacks).
+                ///
+                /// - Remark: Generated from `#/paths/v1/catalog/GET/query/purpose`.
+                public var purpose: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - category: Only this category (`422 unknownCategory` for one the policy lacks).
+                ///   - purpose: Only the items this purpose may use (`422 unknownPurpose` for one the policy lacks).
+                public init(
+                    category: Swift.String? = nil,
+                    purpose: Swift.String? = nil
+                ) {
+                    self.category = category
+                    self.purpose = purpose
+                }
+            }
+            public var query: Operations.GetCatalog.Input.Query
             /// - Remark: Generated from `#/paths/v1/catalog/GET/header`.
             public struct Headers: Sendable, Hashable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetCatalog.AcceptableContentType>]
@@ -760,8 +789,13 @@ public enum Operations {
             /// Creates a new `Input`.
             ///
             /// - Parameters:
+            ///   - query:
             ///   - headers:
-            public init(headers: Operations.GetCatalog.Input.Headers = .init()) {
+            public init(
+                query: Operations.GetCatalog.Input.Query = .init(),
+                headers: Operations.GetCatalog.Input.Headers = .init()
+            ) {
+                self.query = query
                 self.headers = headers
             }
         }
@@ -887,6 +921,687 @@ public enum Operations {
             ///
             ///
             /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Measured quality per manufacturer and item over a period, graded by Policies/quality.yaml.
+    ///
+    /// - Remark: HTTP `GET /v1/quality`.
+    /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)`.
+    public enum GetQuality {
+        public static let id: Swift.String = "getQuality"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/quality/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/quality/GET/query/manufacturer`.
+                public var manufacturer: Swift.String?
+                /// - Remark: Generated from `#/paths/v1/quality/GET/query/item`.
+                public var item: Swift.String?
+                /// `today`, days up to and including today such as `30d` (the default), a UTC day
+                /// `2026-11-30`, or days `2026-11-01..2026-11-30` (both included), at most 366 days
+                /// (`422 invalidPeriod` otherwise).
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/quality/GET/query/period`.
+                public var period: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - manufacturer:
+                ///   - item:
+                ///   - period: `today`, days up to and including today such as `30d` (the default), a UTC day
+                public init(
+                    manufacturer: Swift.String? = nil,
+                    item: Swift.String? = nil,
+                    period: Swift.String? = nil
+                ) {
+                    self.manufacturer = manufacturer
+                    self.item = item
+                    self.period = period
+                }
+            }
+            public var query: Operations.GetQuality.Input.Query
+            /// - Remark: Generated from `#/paths/v1/quality/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetQuality.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetQuality.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetQuality.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.GetQuality.Input.Query = .init(),
+                headers: Operations.GetQuality.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/quality/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/quality/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.QualityReports)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.QualityReports {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetQuality.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetQuality.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// One report per measured manufacturer and item.
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetQuality.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetQuality.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Every other rejection by the rules: `malformedEvent` (also: an event type this endpoint
+            /// does not take, an event naming another id than the path, not 1 to 100 events),
+            /// `clockSkew`, `invalidIdentifier`, `noActivePolicy`, `unknownCategory`, `unknownItem`,
+            /// `itemNotInCategory`, `unknownPurpose`, `purposeNotAllowed`, `durationOverLimit`,
+            /// `onceOffTooLong`, `invalidTerms` (also a pull's `after` that is not a cursor),
+            /// `requestNotForSubject`, `sensitiveNotConfirmed`;
+            /// `invalidRecord` (a push of no records or more than 1,000), `subjectErased` (a pull of
+            /// records whose person erased their data, or anything signed by or about an erased person);
+            /// `transferRejected` (the double-entry book refused a transfer; `detail` names its rejection
+            /// code, e.g. `exceeds_credits`); and ledger limits (`batchTooLarge`,
+            /// `payloadTooLarge`, `invalidEvent`, …).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Components.Responses.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Components.Responses.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// Quality certificates issued, newest first.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)`.
+    public enum ListQualityCertificates {
+        public static let id: Swift.String = "listQualityCertificates"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/query/manufacturer`.
+                public var manufacturer: Swift.String?
+                /// With `manufacturer`.
+                ///
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/query/item`.
+                public var item: Swift.String?
+                /// At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                /// an integer is ignored (the default applies).
+                ///
+                ///
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/query/limit`.
+                public var limit: Components.Parameters.Limit?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - manufacturer:
+                ///   - item: With `manufacturer`.
+                ///   - limit: At most this many items. Any integer is taken and clamped to 1…500; a value that is not
+                public init(
+                    manufacturer: Swift.String? = nil,
+                    item: Swift.String? = nil,
+                    limit: Components.Parameters.Limit? = nil
+                ) {
+                    self.manufacturer = manufacturer
+                    self.item = item
+                    self.limit = limit
+                }
+            }
+            public var query: Operations.ListQualityCertificates.Input.Query
+            /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListQualityCertificates.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListQualityCertificates.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListQualityCertificates.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListQualityCertificates.Input.Query = .init(),
+                headers: Operations.ListQualityCertificates.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/responses/200/content/json`.
+                    public struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/responses/200/content/json/certificates`.
+                        public var certificates: [Components.Schemas.QualityCertificateSummary]
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - certificates:
+                        public init(certificates: [Components.Schemas.QualityCertificateSummary]) {
+                            self.certificates = certificates
+                        }
+                        public enum CodingKeys: String, CodingKey {
+                            case certificates
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/quality/certificates/GET/responses/200/content/application\/json`.
+                    case json(Operations.ListQualityCertificates.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Operations.ListQualityCertificates.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListQualityCertificates.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListQualityCertificates.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The certificates.
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListQualityCertificates.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListQualityCertificates.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// A signed quality certificate, to check offline with `mydata quality verify`.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates/{id}`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)`.
+    public enum GetQualityCertificate {
+        public static let id: Swift.String = "getQualityCertificate"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/quality/certificates/{id}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// A request id (`req_…`) or a consent id (`con_…`).
+                ///
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/{id}/GET/path/id`.
+                public var id: Components.Parameters.Id
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: A request id (`req_…`) or a consent id (`con_…`).
+                public init(id: Components.Parameters.Id) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetQualityCertificate.Input.Path
+            /// - Remark: Generated from `#/paths/v1/quality/certificates/{id}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetQualityCertificate.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetQualityCertificate.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetQualityCertificate.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetQualityCertificate.Input.Path,
+                headers: Operations.GetQualityCertificate.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/quality/certificates/{id}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/quality/certificates/{id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.SignedQualityCertificate)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.SignedQualityCertificate {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetQualityCertificate.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetQualityCertificate.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The certificate, signed by the broker, with its transparency log proof.
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetQualityCertificate.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetQualityCertificate.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)/responses/503`.
             ///
             /// HTTP response code: `503 serviceUnavailable`.
             case serviceUnavailable(Components.Responses.ServiceUnavailable)

@@ -46,11 +46,31 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/policy`.
     /// - Remark: Generated from `#/paths//v1/policy/get(getPolicy)`.
     func getPolicy(_ input: Operations.GetPolicy.Input) async throws -> Operations.GetPolicy.Output
-    /// The metadata catalogue - data categories, items and record schemas, purposes, active manufacturers.
+    /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
+    ///
+    /// Counts under `suppressedBelow` (10) are left out and the others rounded to the nearest
+    /// `rounding` (10), so the catalogue never points at one person. The catalogue is made again at
+    /// most every 10 seconds (`generatedAt`). See docs/catalogue-and-quality.md.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/catalog`.
     /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)`.
     func getCatalog(_ input: Operations.GetCatalog.Input) async throws -> Operations.GetCatalog.Output
+    /// Measured quality per manufacturer and item over a period, graded by Policies/quality.yaml.
+    ///
+    /// - Remark: HTTP `GET /v1/quality`.
+    /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)`.
+    func getQuality(_ input: Operations.GetQuality.Input) async throws -> Operations.GetQuality.Output
+    /// Quality certificates issued, newest first.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)`.
+    func listQualityCertificates(_ input: Operations.ListQualityCertificates.Input) async throws -> Operations.ListQualityCertificates.Output
+    /// A signed quality certificate, to check offline with `mydata quality verify`.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates/{id}`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)`.
+    func getQualityCertificate(_ input: Operations.GetQualityCertificate.Input) async throws -> Operations.GetQualityCertificate.Output
     /// The transparency log's newest checkpoint, a signed note (c2sp.org/tlog-checkpoint).
     ///
     /// The origin line, the tree size (the ledger's events) and the base64 root of the RFC 9162
@@ -505,12 +525,62 @@ extension APIProtocol {
     public func getPolicy(headers: Operations.GetPolicy.Input.Headers = .init()) async throws -> Operations.GetPolicy.Output {
         try await getPolicy(Operations.GetPolicy.Input(headers: headers))
     }
-    /// The metadata catalogue - data categories, items and record schemas, purposes, active manufacturers.
+    /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
+    ///
+    /// Counts under `suppressedBelow` (10) are left out and the others rounded to the nearest
+    /// `rounding` (10), so the catalogue never points at one person. The catalogue is made again at
+    /// most every 10 seconds (`generatedAt`). See docs/catalogue-and-quality.md.
+    ///
     ///
     /// - Remark: HTTP `GET /v1/catalog`.
     /// - Remark: Generated from `#/paths//v1/catalog/get(getCatalog)`.
-    public func getCatalog(headers: Operations.GetCatalog.Input.Headers = .init()) async throws -> Operations.GetCatalog.Output {
-        try await getCatalog(Operations.GetCatalog.Input(headers: headers))
+    public func getCatalog(
+        query: Operations.GetCatalog.Input.Query = .init(),
+        headers: Operations.GetCatalog.Input.Headers = .init()
+    ) async throws -> Operations.GetCatalog.Output {
+        try await getCatalog(Operations.GetCatalog.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Measured quality per manufacturer and item over a period, graded by Policies/quality.yaml.
+    ///
+    /// - Remark: HTTP `GET /v1/quality`.
+    /// - Remark: Generated from `#/paths//v1/quality/get(getQuality)`.
+    public func getQuality(
+        query: Operations.GetQuality.Input.Query = .init(),
+        headers: Operations.GetQuality.Input.Headers = .init()
+    ) async throws -> Operations.GetQuality.Output {
+        try await getQuality(Operations.GetQuality.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Quality certificates issued, newest first.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/get(listQualityCertificates)`.
+    public func listQualityCertificates(
+        query: Operations.ListQualityCertificates.Input.Query = .init(),
+        headers: Operations.ListQualityCertificates.Input.Headers = .init()
+    ) async throws -> Operations.ListQualityCertificates.Output {
+        try await listQualityCertificates(Operations.ListQualityCertificates.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// A signed quality certificate, to check offline with `mydata quality verify`.
+    ///
+    /// - Remark: HTTP `GET /v1/quality/certificates/{id}`.
+    /// - Remark: Generated from `#/paths//v1/quality/certificates/{id}/get(getQualityCertificate)`.
+    public func getQualityCertificate(
+        path: Operations.GetQualityCertificate.Input.Path,
+        headers: Operations.GetQualityCertificate.Input.Headers = .init()
+    ) async throws -> Operations.GetQualityCertificate.Output {
+        try await getQualityCertificate(Operations.GetQualityCertificate.Input(
+            path: path,
+            headers: headers
+        ))
     }
     /// The transparency log's newest checkpoint, a signed note (c2sp.org/tlog-checkpoint).
     ///

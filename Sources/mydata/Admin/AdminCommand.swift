@@ -7,7 +7,7 @@ struct AdminCommand: AsyncParsableCommand {
         subcommands: [
             AdminInit.self, AdminPolicy.self, AdminParty.self, AdminRequest.self, AdminDevice.self, AdminAccounts.self, AdminStatement.self,
             AdminDeposit.self, AdminVoucher.self,
-            AdminVerify.self, AdminCheckpoint.self, AdminRebuild.self, AdminMigrate.self, AdminLog.self,
+            AdminVerify.self, AdminCheckpoint.self, AdminRebuild.self, AdminMigrate.self, AdminLog.self, AdminQuality.self,
         ])
 }
 
