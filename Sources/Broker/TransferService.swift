@@ -186,14 +186,16 @@ public struct TransferService: Sendable {
         public var digest: String?
         /// The ledger event that logged this delivery (nil when nothing was delivered).
         public var ledgerSequence: UInt64?
+        /// Under terms with a `minQuality`: the quality certificates the delivery relied on.
+        public var certificates: [String]?
 
         public init(
             deliveryID: String?, consentID: String, after: String, records: [TelemetryRecord], positions: [String], nextCursor: String,
-            hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?
+            hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?, certificates: [String]? = nil
         ) {
             self.deliveryID = deliveryID; self.consentID = consentID; self.after = after; self.records = records
             self.positions = positions; self.nextCursor = nextCursor; self.hasMore = hasMore; self.replayed = replayed
-            self.digest = digest; self.ledgerSequence = ledgerSequence
+            self.digest = digest; self.ledgerSequence = ledgerSequence; self.certificates = certificates
         }
     }
 
@@ -210,14 +212,15 @@ public struct TransferService: Sendable {
         public var replayed: Bool
         public var digest: String?
         public var ledgerSequence: UInt64?
+        public var certificates: [String]?
 
         public init(
             deliveryID: String?, consentID: String, after: RecordCursor, records: [[UInt8]], positions: [RecordCursor],
-            nextCursor: RecordCursor, hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?
+            nextCursor: RecordCursor, hasMore: Bool, replayed: Bool, digest: String?, ledgerSequence: UInt64?, certificates: [String]? = nil
         ) {
             self.deliveryID = deliveryID; self.consentID = consentID; self.after = after; self.records = records
             self.positions = positions; self.nextCursor = nextCursor; self.hasMore = hasMore; self.replayed = replayed
-            self.digest = digest; self.ledgerSequence = ledgerSequence
+            self.digest = digest; self.ledgerSequence = ledgerSequence; self.certificates = certificates
         }
     }
 
@@ -233,6 +236,12 @@ public struct TransferService: Sendable {
         }
         out += "{".utf8
         string("after", d.after.description)
+        if let certificates = d.certificates {
+            // Certificate ids are identifiers (`qc_…`): no escaping needed.
+            out += "\"certificates\":[".utf8
+            out += certificates.map { "\"\($0)\"" }.joined(separator: ",").utf8
+            out += "],".utf8
+        }
         string("consentID", d.consentID)
         string("deliveryID", d.deliveryID)
         string("digest", d.digest)
@@ -274,7 +283,7 @@ public struct TransferService: Sendable {
             deliveryID: raw.deliveryID, consentID: raw.consentID, after: raw.after.description,
             records: try raw.records.map { try decoder.decode(TelemetryRecord.self, from: Data($0)) },
             positions: raw.positions.map(\.description), nextCursor: raw.nextCursor.description, hasMore: raw.hasMore,
-            replayed: raw.replayed, digest: raw.digest, ledgerSequence: raw.ledgerSequence)
+            replayed: raw.replayed, digest: raw.digest, ledgerSequence: raw.ledgerSequence, certificates: raw.certificates)
     }
 
     /// The records consent `consentID` covers for `recipient` now, after `cursor`, at most
@@ -340,7 +349,8 @@ public struct TransferService: Sendable {
             // one follows.
             let next = full ? page[page.count - 1].cursor : (bound != .end ? bound : page.last?.cursor ?? cursor)
             let hasMore = full || bound != .end
-            let covered = Self.covered(page, consent: consent, recipient: recipient, standing: standing, now: now)
+            let (covered, certificates) = try await qualifying(
+                Self.covered(page, consent: consent, recipient: recipient, standing: standing, now: now), terms: consent.terms)
             guard !covered.isEmpty else {
                 return CanonicalDelivery(
                     deliveryID: nil, consentID: consentID, after: cursor, records: [], positions: [], nextCursor: next, hasMore: hasMore,
@@ -353,12 +363,12 @@ public struct TransferService: Sendable {
             let digest = Self.digest(ofCanonical: records)
             var delivery = CanonicalDelivery(
                 deliveryID: deliveryID, consentID: consentID, after: cursor, records: records, positions: covered.map(\.cursor),
-                nextCursor: next, hasMore: hasMore, replayed: false, digest: digest, ledgerSequence: nil)
+                nextCursor: next, hasMore: hasMore, replayed: false, digest: digest, ledgerSequence: nil, certificates: certificates)
             let event = DomainEvent.dataDelivered(
                 DataDelivered(
                     deliveryID: deliveryID, consentID: consentID, subject: consent.subject,
                     recipient: recipient, items: Array(Set(covered.map(\.item))).sorted(),
-                    records: records.count, digest: digest, after: cursor, through: next))
+                    records: records.count, digest: digest, after: cursor, through: next, certificates: certificates))
             let conditions = [
                 StreamCondition(streamID: stream, expectedVersion: version),
                 StreamCondition(streamID: deliveries, expectedVersion: deliveriesVersion),
@@ -390,7 +400,9 @@ public struct TransferService: Sendable {
             RecordQuery(
                 subject: consent.subject, items: consent.terms.items, from: consent.terms.dataFrom, to: consent.terms.dataTo,
                 after: range.after, through: range.through, limit: BrokerLimits.deliveryRecordsMax))
-        let covered = Self.covered(page, consent: consent, recipient: entry.recipient, standing: standing, now: now)
+        let (covered, certificates) = try await qualifying(
+            Self.covered(page, consent: consent, recipient: entry.recipient, standing: standing, now: now), terms: consent.terms,
+            reliedOn: try await loggedCertificates(entry))
         let key = try await vault.dataKey(for: consent.subject)
         let records = try covered.map { try vault.openCanonical($0, key: key) }
         // More follow when any record the consent covers lies after this delivery's range.
@@ -402,7 +414,44 @@ public struct TransferService: Sendable {
         return CanonicalDelivery(
             deliveryID: entry.deliveryID, consentID: entry.consentID, after: range.after, records: records,
             positions: covered.map(\.cursor), nextCursor: range.through, hasMore: !end.isEmpty, replayed: true,
-            digest: Self.digest(ofCanonical: records), ledgerSequence: entry.sequence)
+            digest: Self.digest(ofCanonical: records), ledgerSequence: entry.sequence, certificates: certificates)
+    }
+
+    /// Under terms with a `minQuality`, the records whose manufacturer × item has a current (newest)
+    /// quality certificate that meets it, with those certificates' ids, sorted; all the records and
+    /// nil otherwise. Records left out are passed over for good, as records the consent does not
+    /// cover are: the cursor moves past them.
+    /// A replay (`reliedOn`: the certificates its logged event names) keeps to the certificates
+    /// the delivery relied on, so that a certificate issued since changes nothing it sends.
+    private func qualifying(_ records: [SealedRecord], terms: ConsentTerms, reliedOn: [String]? = nil) async throws -> ([SealedRecord], [String]?) {
+        guard let minimum = terms.minQuality else { return (records, nil) }
+        var current: [String: QualityCertificateRecord] = [:]
+        if let reliedOn {
+            for id in reliedOn {
+                if let logged = try await store.qualityCertificate(id) { current["\(logged.manufacturer)/\(logged.item)"] = logged }
+            }
+        } else {
+            var looked = Set<String>()
+            for r in records where looked.insert("\(r.manufacturer)/\(r.item)").inserted {
+                if let newest = try await store.qualityCertificates(manufacturer: r.manufacturer, item: r.item, limit: 1).first,
+                    newest.grade.meets(minimum)
+                {
+                    current["\(r.manufacturer)/\(r.item)"] = newest
+                }
+            }
+        }
+        let kept = records.filter { current["\($0.manufacturer)/\($0.item)"] != nil }
+        let used = Set(kept.map { "\($0.manufacturer)/\($0.item)" })
+        return (kept, current.filter { used.contains($0.key) }.values.map(\.certificateID).sorted())
+    }
+
+    /// The certificates the logged `data.delivered` event of `entry` relied on (none for a
+    /// delivery under terms without a `minQuality`).
+    private func loggedCertificates(_ entry: AccessLogEntry) async throws -> [String]? {
+        guard let logged = try await store.events(from: entry.sequence, limit: 1).first, logged.sequence == entry.sequence,
+            case .dataDelivered(let delivered) = try DomainEvent.decode(logged.event)
+        else { return nil }
+        return delivered.certificates ?? []
     }
 
     /// The records of a page that the one decision function lets the recipient have now,

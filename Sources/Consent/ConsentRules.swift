@@ -60,6 +60,17 @@ public enum ConsentRules {
                 "\(terms.accessMode.rawValue) access to \(category.id) data for \(purpose.id) is not allowed under policy \(policy.version); ask for \(allowed.joined(separator: " or "))"
             )
         }
+        if let grade = terms.minQuality {
+            guard grade != .none else {
+                throw ConsentError(.invalidTerms, "minQuality is A, B or C; leave it out to accept data of any quality")
+            }
+            guard policy.quality != nil else {
+                throw ConsentError(.qualityNotGraded, "policy \(policy.version) grades no quality; leave minQuality out")
+            }
+            guard terms.accessMode == .delivery else {
+                throw ConsentError(.invalidTerms, "minQuality applies to deliveries; an analysis-only request cannot name one")
+            }
+        }
         guard !terms.onceOff || terms.durationDays == 1 else {
             throw ConsentError(
                 .onceOffTooLong, "a once-off consent lasts at most \(ConsentLimits.onceOffDurationHoursMax) hours: set the duration to 1 day")

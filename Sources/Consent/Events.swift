@@ -93,16 +93,21 @@ public struct ConsentTerms: Codable, Sendable, Equatable {
     /// absent, as in every consent made before analyses existed) or have them included in
     /// aggregate analyses run inside the broker, never receiving a record (`analysis`).
     public var access: ConsentAccess?
+    /// The lowest quality grade the recipient accepts (A, B or C): only records of manufacturers
+    /// × items whose current quality certificate meets it are delivered. Absent: any.
+    public var minQuality: QualityGrade?
 
     public init(
         category: String, items: [String], purpose: String, dataFrom: Timestamp, dataTo: Timestamp,
-        durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64, access: ConsentAccess? = nil
+        durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64, access: ConsentAccess? = nil,
+        minQuality: QualityGrade? = nil
     ) {
         self.category = category; self.items = items; self.purpose = purpose
         self.dataFrom = dataFrom; self.dataTo = dataTo; self.durationDays = durationDays
         self.onceOff = onceOff; self.retentionDays = retentionDays; self.incentiveKRW = incentiveKRW
         // `delivery` is written as absent, so the terms of every earlier request keep their bytes.
         self.access = access == .delivery ? nil : access
+        self.minQuality = minQuality
     }
 
     /// The access these terms give, `delivery` when none is named.
@@ -215,13 +220,17 @@ public struct DataDelivered: Codable, Sendable, Equatable {
     /// were recorded.
     public var after: RecordCursor?
     public var through: RecordCursor?
+    /// Under terms with a `minQuality`, the quality certificates the delivery relied on: the
+    /// current one of each manufacturer × item whose records it holds. Absent otherwise.
+    public var certificates: [String]?
     public init(
         deliveryID: String, consentID: String, subject: String, recipient: String,
-        items: [String], records: Int, digest: String, after: RecordCursor? = nil, through: RecordCursor? = nil
+        items: [String], records: Int, digest: String, after: RecordCursor? = nil, through: RecordCursor? = nil,
+        certificates: [String]? = nil
     ) {
         self.deliveryID = deliveryID; self.consentID = consentID; self.subject = subject
         self.recipient = recipient; self.items = items; self.records = records; self.digest = digest
-        self.after = after; self.through = through
+        self.after = after; self.through = through; self.certificates = certificates
     }
 }
 

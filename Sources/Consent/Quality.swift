@@ -79,6 +79,8 @@ public struct QualityCounts: Codable, Sendable, Equatable {
     public var newest: Timestamp?
     /// Distinct devices that reported the item in the days.
     public var devicesReporting: Int64 = 0
+    /// Devices that reported, counted once per day they reported on.
+    public var deviceDays: Int64 = 0
 
     public init() {}
 
@@ -216,8 +218,8 @@ public struct QualityFigures: Codable, Sendable, Equatable {
     /// The item's declared update cycle, and the age in cycles, in thousandths.
     public var declaredCycleSeconds: Int64?
     public var ageCyclesMilli: Int64?
-    /// The seconds between two records of one device, on average over the period: the period's
-    /// length × devices reporting / records accepted.
+    /// The seconds between two records of one device on a day it reported, on average: a day ×
+    /// the device-days that reported / records accepted.
     public var observedCycleSeconds: Int64?
     /// Duplicates (same device, item and time) / accepted.
     public var duplicates: Int64
@@ -253,7 +255,7 @@ public struct QualityFigures: Codable, Sendable, Equatable {
             lagP50Seconds: percentile(50), lagP95Seconds: percentile(95), newest: counts.newest, ageSeconds: age,
             declaredCycleSeconds: declaredCycleSeconds,
             ageCyclesMilli: declaredCycleSeconds.flatMap { cycle in age.map { $0 * 1000 / max(cycle, 1) } },
-            observedCycleSeconds: counts.accepted > 0 ? period.days * 86_400 * counts.devicesReporting / counts.accepted : nil,
+            observedCycleSeconds: counts.accepted > 0 ? 86_400 * counts.deviceDays / counts.accepted : nil,
             duplicates: counts.duplicates, duplicatesBP: bp(counts.duplicates, counts.accepted),
             devicesReporting: counts.devicesReporting, devicesConfirmed: devicesConfirmed,
             coverageBP: bp(counts.devicesReporting, devicesConfirmed))

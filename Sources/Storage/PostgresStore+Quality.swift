@@ -16,10 +16,13 @@ extension PostgresStore: QualityReadModel {
         for try await (measure, value) in rows.decode((String, Int64).self) { counts.add(measure: measure, value: value) }
         let devices = try await client.query(
             """
-            SELECT COUNT(DISTINCT device_id) FROM quality_devices
+            SELECT COUNT(DISTINCT device_id), COUNT(*) FROM quality_devices
             WHERE manufacturer = \(manufacturer) AND item = \(item) AND day >= \(period.fromDay) AND day < \(period.toDay)
             """, logger: logger)
-        for try await n in devices.decode(Int64.self) { counts.devicesReporting = n }
+        for try await (distinct, all) in devices.decode((Int64, Int64).self) {
+            counts.devicesReporting = distinct
+            counts.deviceDays = all
+        }
         return counts
     }
 

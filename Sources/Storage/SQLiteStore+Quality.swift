@@ -12,11 +12,16 @@ extension SQLiteStore: QualityReadModel {
                 db.cachedStatement(sql: "SELECT measure, value FROM quality_counts WHERE manufacturer = ? AND item = ? AND day >= ? AND day < ?"),
                 arguments: [manufacturer, item, period.fromDay, period.toDay])
             while let row = try rows.next() { counts.add(measure: row[0], value: row[1]) }
-            counts.devicesReporting =
-                try Int64.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT COUNT(DISTINCT device_id) FROM quality_devices WHERE manufacturer = ? AND item = ? AND day >= ? AND day < ?"),
-                    arguments: [manufacturer, item, period.fromDay, period.toDay]) ?? 0
+            if let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT COUNT(DISTINCT device_id), COUNT(*) FROM quality_devices WHERE manufacturer = ? AND item = ? AND day >= ? AND day < ?"
+                ),
+                arguments: [manufacturer, item, period.fromDay, period.toDay])
+            {
+                counts.devicesReporting = row[0]
+                counts.deviceDays = row[1]
+            }
             return counts
         }
     }

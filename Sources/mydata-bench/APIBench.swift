@@ -252,7 +252,93 @@ struct APIBench: AsyncParsableCommand {
             Figure(
                 name: "revoke latency p99", value: percentile(revokeLatencies, 0.99) * 1000, unit: "ms",
                 goal: "≤ 20 ms", met: percentile(revokeLatencies, 0.99) <= 0.020, durability: durability))
+
+        // The catalogue, unsigned, at a fixed rate: it is made at most every 10 s and served from memory.
+        log("catalogue latency at \(rate) requests/s…")
+        let catalogueRequest = Array("GET /v1/catalog HTTP/1.1\r\nHost: 127.0.0.1:\(try await port.wait())\r\nContent-Length: 0\r\n\r\n".utf8)
+        let catalogue = try generateLoad(
+            Array(repeating: catalogueRequest, count: latencyRequests), port: try await port.wait(), connections: 32, rate: rate)
+        guard catalogue.statuses.allSatisfy({ $0 == 200 }) else { throw ValidationError("catalog answered \(Set(catalogue.statuses).sorted())") }
+        figures.append(
+            Figure(
+                name: "catalogue latency p50 at \(rate) req/s", value: percentile(catalogue.latencies, 0.50) * 1000, unit: "ms",
+                durability: durability))
+        figures.append(
+            Figure(
+                name: "catalogue latency p99 at \(rate) req/s", value: percentile(catalogue.latencies, 0.99) * 1000, unit: "ms",
+                goal: "≤ 5 ms", met: percentile(catalogue.latencies, 0.99) <= 0.005, durability: durability))
+
+        figures.append(try await qualityCost(now: now, durability: durability))
         printFigures(figures)
+    }
+
+    /// Push throughput with quality measurement on against off: two fresh brokers alike but for
+    /// it, the same signed batches sent to each in turn, three rounds, by the load generator.
+    private func qualityCost(now: Timestamp, durability: String) async throws -> Figure {
+        struct Broker {
+            let app: Task<Void, any Error>
+            let port: Int
+            let maker: Identity
+            let directory: URL
+        }
+        func start(measuresQuality: Bool) async throws -> Broker {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mydata-apibench-q-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let store = try SQLiteStore(path: directory.appendingPathComponent("ledger.sqlite").path)
+            let service = BrokerService(store: store, identity: try Identity.generate(id: "broker"))
+            try await service.initialise()
+            try await service.activatePolicy(try PolicyLoader.load(directory: URL(fileURLWithPath: policies, isDirectory: true)))
+            let maker = try Identity.generate(id: "bench-motors")
+            try await service.registerParty(id: maker.id, role: .manufacturer, name: "Bench Motors", keys: maker.publicKeys)
+            let person = try Identity.generateSubject()
+            try await service.submit(person.sign(ConsentDrafts.registration(of: person), at: now))
+            try await service.submit(
+                maker.sign(.deviceAttested(DeviceAttested(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
+            try await service.submit(
+                person.sign(.deviceConfirmed(DeviceConfirmed(deviceID: "car", manufacturer: maker.id, subject: person.id)), at: now))
+            let transfer = TransferService(broker: service, vault: Vault(kek: try SymmetricKey(), store: store), measuresQuality: measuresQuality)
+            let port = PortBox()
+            let app = BrokerApplication.make(
+                service: service, transfer: transfer, nonces: store, metrics: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0,
+                logger: .init(label: "bench")
+            ) { await port.set($0) }
+            return Broker(app: Task { try await app.run() }, port: try await port.wait(), maker: maker, directory: directory)
+        }
+        log("push: quality measurement on against off, \(batches) batches each in 3 rounds…")
+        let on = try await start(measuresQuality: true), off = try await start(measuresQuality: false)
+        defer {
+            for b in [on, off] {
+                b.app.cancel()
+                try? FileManager.default.removeItem(at: b.directory)
+            }
+        }
+        var seconds = (on: 0.0, off: 0.0)
+        let perRound = max(batches / 3, 1)
+        for round in 0..<3 {
+            let bodies = try (0..<perRound).map { b in
+                try JSONEncoder().encode([
+                    "records": (0..<1_000).map { i in
+                        TelemetryRecord(
+                            device: "car", item: "vehicle.driving", time: now.adding(seconds: Int64(-((round * perRound + b) * 1_000 + i))),
+                            values: ["distance": .number(Double(i) / 10), "duration": .integer(600), "average_speed": .number(40)])
+                    }
+                ])
+            }
+            // Off first in one round, on first in the next: neither always gets the warmer machine.
+            for measured in round % 2 == 0 ? [off, on] : [on, off] {
+                let client = BrokerHTTPClient(baseURL: URL(string: "http://127.0.0.1:\(measured.port)")!, identity: measured.maker)
+                let requests = try bodies.map { try rawRequest(client, "POST", "/v1/telemetry", body: $0) }
+                let result = try generateLoad(requests, port: measured.port, connections: pushers, rate: 0)
+                guard result.statuses.allSatisfy({ $0 == 201 }) else { throw ValidationError("push answered \(Set(result.statuses).sorted())") }
+                if measured.port == on.port { seconds.on += result.seconds } else { seconds.off += result.seconds }
+            }
+        }
+        let records = Double(3 * perRound * 1_000)
+        let ratio = (records / seconds.on) / (records / seconds.off)
+        return Figure(
+            name: "push with quality measurement on (signed 1,000-record batches)", value: records / seconds.on, unit: "records/s",
+            goal: "≥ 0.95× measurement off", ratio: ratio, baseline: "measurement off (\(Int(records / seconds.off)) records/s)",
+            met: ratio >= 0.95, durability: durability)
     }
 
     private func grant(service: BrokerService, person: Identity, recipient: Identity, now: Timestamp) async throws -> String {

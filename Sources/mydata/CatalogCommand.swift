@@ -101,12 +101,12 @@ struct CatalogCommand: AsyncParsableCommand {
                     let rows = item.holders.map { h in
                         [
                             h.manufacturer, count(h.confirmedDevices), count(h.consentingPersons), h.observedCycleSeconds.map(Self.duration) ?? "-",
-                            h.grade?.rawValue ?? "-", h.certifiedDays ?? "-",
+                            h.measuredGrade?.rawValue ?? "-", h.grade.map { "\($0.rawValue) (\(h.certifiedDays ?? ""))" } ?? "-",
                         ]
                     }
                     out +=
                         Terminal.table(
-                            ["    MANUFACTURER", "DEVICES", "CONSENTING", "OBSERVED CYCLE", "GRADE", "CERTIFIED FOR"],
+                            ["    MANUFACTURER", "DEVICES", "CONSENTING", "OBSERVED CYCLE", "GRADE (30 DAYS)", "CERTIFIED"],
                             rows.map { ["    " + $0[0]] + $0.dropFirst() })
                         + "\n"
                 }

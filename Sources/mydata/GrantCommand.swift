@@ -88,6 +88,9 @@ struct GrantCommand: AsyncParsableCommand {
             \(rewardLine(r.terms, policy: policy.policy))Policy:     \(policy.version)
 
             """
+        if let grade = r.terms.minQuality {
+            text += "Quality:    only records whose maker holds a quality certificate of grade \(grade.rawValue) or better for the item\n"
+        }
         if analysis {
             let rule = policy.policy.analysis?.rule(category: r.terms.category, purpose: r.terms.purpose)
             text += """

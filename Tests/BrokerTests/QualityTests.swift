@@ -11,7 +11,7 @@ import Vault
 /// projections rebuild to what was measured live, and certificates verify offline.
 struct QualityTests {
     /// A broker whose maker has four confirmed washing machines (and one attested only), and the
-    /// push history the expected figures below come from. The clock starts at 2026-11-29T00:00Z
+    /// push history the expected figures below come from. The clock starts at 2026-12-02T00:00Z
     /// (day D); the first batch is pushed at D+10h (T), the second an hour later.
     struct World {
         let f: BrokerFixture
@@ -19,13 +19,17 @@ struct QualityTests {
         let quality: QualityService
         let t: Timestamp
         let day: QualityPeriod
+        /// The owners of wm-1 … wm-5, in order.
+        let owners: [Identity]
 
         init(_ backend: Backend) async throws {
             f = try await BrokerFixture(backend)
             transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
             quality = QualityService(broker: f.broker)
+            var owners: [Identity] = []
             for (i, device) in ["wm-1", "wm-2", "wm-3", "wm-4", "wm-5"].enumerated() {
                 let person = try await f.person()
+                owners.append(person)
                 try await f.broker.submit(
                     f.manufacturer.sign(
                         .deviceAttested(DeviceAttested(deviceID: device, manufacturer: f.manufacturer.id, subject: person.id)), at: f.clock.now()))
@@ -36,6 +40,7 @@ struct QualityTests {
                             at: f.clock.now()))
                 }
             }
+            self.owners = owners
             day = QualityPeriod.dayHolding(f.clock.now())
             f.clock.advance(seconds: 10 * 3_600)
             t = f.clock.now()
@@ -90,7 +95,7 @@ struct QualityTests {
         #expect(f.devicesReporting == 3)
         #expect(f.devicesConfirmed == 4)
         #expect(f.coverageBP == 7_500)
-        #expect(f.observedCycleSeconds == 37_028, "86,400 s × 3 devices / 7 records")
+        #expect(f.observedCycleSeconds == 37_028, "86,400 s × 3 device-days / 7 records")
         #expect(report.grade == QualityGrade.none)
         #expect(report.reasons == ["fewer than 100 records accepted in the period (7)"])
         // The next day holds nothing; the two days together hold the same as the first.
@@ -98,7 +103,7 @@ struct QualityTests {
         #expect(try await w.quality.report(manufacturer: w.f.manufacturer.id, item: "appliance.operation", period: next).figures.offered == 0)
         let both = QualityPeriod(fromDay: w.day.fromDay, toDay: w.day.toDay + 1)
         let two = try await w.quality.report(manufacturer: w.f.manufacturer.id, item: "appliance.operation", period: both).figures
-        #expect(two.accepted == 7 && two.observedCycleSeconds == 74_057)
+        #expect(two.accepted == 7 && two.observedCycleSeconds == 37_028, "the day without records does not stretch the cycle")
         // The record of an item the policy lacks counts for no item.
         #expect(try await w.quality.reports(period: w.day).map(\.item) == ["appliance.operation"])
     }
@@ -154,8 +159,9 @@ struct QualityTests {
         #expect(QualityGrade.a.meets(.b) && QualityGrade.b.meets(.b) && !QualityGrade.c.meets(.b) && !QualityGrade.none.meets(.c))
     }
 
-    /// The shipped rules with a minimum a test's few records reach.
-    static func lowMinimumPolicy() throws -> LoadedPolicy {
+    /// The shipped rules with a minimum a test's few records reach, and (`lenientC`) a grade C
+    /// that the known history meets.
+    static func lowMinimumPolicy(lenientC: Bool = false) throws -> LoadedPolicy {
         var files: [(String, String)] = []
         let root = Repository.policies
         for name in ["policy.yaml", "purposes.yaml", "accounting.yaml", "analysis.yaml", "quality.yaml"] {
@@ -164,8 +170,71 @@ struct QualityTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("categories").path).sorted() {
             files.append(("categories/\(name)", try String(contentsOf: root.appendingPathComponent("categories/\(name)"), encoding: .utf8)))
         }
-        files = files.map { $0.0 == "quality.yaml" ? ($0.0, $0.1.replacingOccurrences(of: "minimumRecords: 100", with: "minimumRecords: 5")) : $0 }
+        files = files.map { name, text in
+            guard name == "quality.yaml" else { return (name, text) }
+            var changed = text.replacingOccurrences(of: "minimumRecords: 100", with: "minimumRecords: 5")
+            if lenientC {
+                changed = changed.replacingOccurrences(of: "C: { validity: 90,", with: "C: { validity: 50,").replacingOccurrences(
+                    of: "duplicates: 5,", with: "duplicates: 50,")
+            }
+            return (name, changed)
+        }
         return try PolicyLoader.load(files: files)
+    }
+
+    @Test(
+        "a request with minQuality receives only records whose manufacturer and item hold a certificate that meets it", arguments: Backend.available)
+    func minQuality(_ backend: Backend) async throws {
+        let w = try await World(backend)
+        try await w.f.broker.activatePolicy(try Self.lowMinimumPolicy(lenientC: true))
+        try await w.pushHistory()
+        // An error report of wm-1: its item gets a certificate too, without enough records for a grade.
+        let error = TelemetryRecord(device: "wm-1", item: "appliance.errors", time: w.t, values: ["code": .string("E4"), "severity": .integer(2)])
+        _ = try await w.transfer.push([error], manufacturer: w.f.manufacturer.id, idempotencyKey: nil, digest: "04")
+        w.f.clock.advance(days: 1)
+        let issued = try await w.quality.certify(period: w.day)
+        let operation = try #require(issued.first { $0.certificate.item == "appliance.operation" })
+        #expect(operation.certificate.grade == .c)
+        #expect(issued.first { $0.certificate.item == "appliance.errors" }?.certificate.grade == QualityGrade.none)
+
+        func pull(minimum: QualityGrade) async throws -> (TransferService.Delivery, String) {
+            let terms = ConsentTerms(
+                category: "appliance", items: ["appliance.operation", "appliance.errors"], purpose: "predictive-maintenance",
+                dataFrom: w.t.adding(days: -30), dataTo: w.t.adding(days: 30), durationDays: 90, onceOff: false, retentionDays: 30,
+                incentiveKRW: 0, minQuality: minimum)
+            let consent = try await w.f.grant(try await w.f.request(terms: terms), by: w.owners[0])
+            return (try await w.transfer.pull(consentID: consent.id, recipient: w.f.recipient.id, limit: 100), consent.id)
+        }
+        // wm-1's operation records (3 of the first batch, 1 of the second) and none of its error reports.
+        let (c, consentC) = try await pull(minimum: .c)
+        #expect(c.records.count == 4)
+        #expect(c.records.allSatisfy { $0.item == "appliance.operation" })
+        #expect(c.certificates == [operation.certificate.certificateID])
+        let seq = try #require(c.ledgerSequence)
+        let logged = try #require(try await w.f.store.events(from: seq, limit: 1).first)
+        guard case .dataDelivered(let delivered) = try DomainEvent.decode(logged.event) else { Issue.record("not a delivery"); return }
+        #expect(delivered.certificates == [operation.certificate.certificateID], "the ledger names the certificate the delivery relied on")
+        // A repeat from the same cursor is the same delivery, relying on the same certificate.
+        let again = try await w.transfer.pull(consentID: consentC, recipient: w.f.recipient.id, limit: 100)
+        #expect(again.replayed && again.deliveryID == c.deliveryID && again.digest == c.digest && again.certificates == c.certificates)
+        // Nothing meets B: nothing is delivered, and the cursor passes over what was read.
+        let (b, _) = try await pull(minimum: .b)
+        #expect(b.records.isEmpty && b.deliveryID == nil)
+        // A grade of `none`, or a policy without quality rules, is refused when the request is made.
+        var terms = w.f.vehicleTerms()
+        terms.minQuality = QualityGrade.none
+        #expect(throws: ConsentError.self) {
+            try ConsentRules.checkTerms(terms, policy: try PolicyLoader.load(directory: Repository.policies).policy)
+        }
+        terms.minQuality = .b
+        var ungraded = try PolicyLoader.load(directory: Repository.policies).policy
+        ungraded.quality = nil
+        do {
+            try ConsentRules.checkTerms(terms, policy: ungraded)
+            Issue.record("a minQuality under a policy without quality rules was accepted")
+        } catch {
+            #expect(error.code == .qualityNotGraded)
+        }
     }
 
     @Test("a certificate is issued once per period, verifies offline, and fails after any change", arguments: Backend.available)

@@ -6,7 +6,7 @@ public final class TestClock: Clock, @unchecked Sendable {
     private let lock = NSLock()
     private var current: Timestamp
 
-    /// Starts at 2026-11-29T00:00:00Z unless told otherwise.
+    /// Starts at 2026-12-02T00:00:00Z unless told otherwise.
     public init(_ start: Timestamp = Timestamp(milliseconds: 1_796_169_600_000)) { current = start }
 
     public func now() -> Timestamp { lock.withLock { current } }

@@ -1,6 +1,7 @@
 import Consent
 import Foundation
 import Ledger
+import Sodium
 
 /// The demo set-up of `mydata admin init --demo`: a few manufacturers and recipients with keys
 /// in the data directory, and open offers that any new user can grant at once.
@@ -91,6 +92,78 @@ public enum Demo {
         for spec in parties where spec.role == .recipient {
             try await broker.deposit(50_000, to: AccountNames.cashAccount(spec.id), id: "demo-\(spec.id)")
             _ = try await broker.issueVoucher(id: "demo", recipient: spec.id, amount: 100_000, expiresAt: broker.clock.now().adding(days: 90))
+        }
+    }
+
+    /// A day of telemetry from twelve demo owners' products per demo manufacturer, so that the
+    /// catalogue and `mydata quality show` have something measured: smart meters every 15 minutes,
+    /// washing machines hourly (some readings without their optional field, a few malformed), cars
+    /// per trip. The owners' keys are thrown away: they only register and confirm their devices.
+    /// Skipped when the demo manufacturers have pushed before.
+    public static func seedTelemetry(transfer: TransferService, dataDirectory: DataDirectory) async throws {
+        let broker = transfer.broker
+        guard try await broker.store.qualitySeries().isEmpty else { return }
+        let now = broker.clock.now()
+        let fleets: [(manufacturer: String, prefix: String, records: (Int) -> [(String, Timestamp, [String: FieldValue])])] = [
+            (
+                "gridwise-energy", "meter",
+                { d in
+                    (1...96).map { i in
+                        (
+                            "energy.household", now.adding(seconds: -900 * Int64(i)),
+                            ["consumption": .number(Double((d * 7 + i) % 40) / 100), "interval": .integer(900)]
+                        )
+                    }
+                }
+            ),
+            (
+                "saebom-appliances", "washer",
+                { d in
+                    (1...24).map { i in
+                        var values: [String: FieldValue] = [
+                            "mode": .string(i % 3 == 0 ? "eco" : "normal"), "runtime": .integer(Int64(1_800 + 60 * ((d + i) % 30))),
+                        ]
+                        if i % 3 != 0 { values["cycles"] = .integer(1) }
+                        return ("appliance.operation", now.adding(seconds: -3_600 * Int64(i)), values)
+                    }
+                }
+            ),
+            (
+                "hanbit-motors", "car",
+                { d in
+                    (1...10).map { i in
+                        var values: [String: FieldValue] = [
+                            "distance": .number(Double(5 + (d * 3 + i) % 40)), "duration": .integer(Int64(600 + 120 * ((d + i) % 10))),
+                            "average_speed": .number(Double(30 + (d + i) % 50)),
+                        ]
+                        if i % 2 == 0 { values["harsh_braking_events"] = .integer(Int64((d + i) % 3)) }
+                        return ("vehicle.driving", now.adding(seconds: -7_200 * Int64(i)), values)
+                    }
+                }
+            ),
+        ]
+        for fleet in fleets {
+            let maker = try KeyFile.read(dataDirectory.partyKeyURL(fleet.manufacturer)) { [] }
+            var records: [TransferService.PushItem] = []
+            for d in 1...12 {
+                let owner = try Identity.generateSubject()
+                let device = "demo-\(fleet.prefix)-\(d < 10 ? "0" : "")\(d)"
+                try await broker.submit(owner.sign(ConsentDrafts.registration(of: owner), at: now))
+                try await broker.submit(
+                    maker.sign(.deviceAttested(DeviceAttested(deviceID: device, manufacturer: maker.id, subject: owner.id)), at: now))
+                try await broker.submit(
+                    owner.sign(.deviceConfirmed(DeviceConfirmed(deviceID: device, manufacturer: maker.id, subject: owner.id)), at: now))
+                records += fleet.records(d).map { .record(TelemetryRecord(device: device, item: $0.0, time: $0.1, values: $0.2)) }
+            }
+            if fleet.manufacturer == "saebom-appliances" {
+                records += (1...3).map { _ in .malformed("a reading cut short in transit") }
+            }
+            for (n, start) in stride(from: 0, to: records.count, by: TelemetryLimits.batchRecordsMax).enumerated() {
+                let batch = Array(records[start..<min(start + TelemetryLimits.batchRecordsMax, records.count)])
+                _ = try await transfer.push(
+                    items: batch, manufacturer: maker.id, idempotencyKey: "demo-\(fleet.prefix)-\(n)",
+                    digest: Hex.encode(BLAKE2b.hash256(Array("demo-\(fleet.prefix)-\(n)".utf8))))
+            }
         }
     }
 }

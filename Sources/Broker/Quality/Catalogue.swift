@@ -52,8 +52,12 @@ public struct Catalogue: Codable, Sendable, Equatable {
         /// Rounded; absent when fewer than `suppressedBelow`.
         public var confirmedDevices: Int64?
         public var consentingPersons: Int64?
-        /// The seconds between two records of one device over the last 30 whole days.
+        /// The seconds between two records of one device on a day it reported, over the 30 days
+        /// up to and including today.
         public var observedCycleSeconds: Int64?
+        /// The grade the rules give the figures of those 30 days, as measured now (absent without
+        /// quality rules); a certificate's grade is the signed one.
+        public var measuredGrade: QualityGrade?
         /// The newest certificate's grade, id and period.
         public var grade: QualityGrade?
         public var certificate: String?
@@ -129,17 +133,21 @@ public actor CatalogueService {
         var persons: [String: Int64] = [:]
         for h in try await store.holdings(at: now) { persons["\(h.manufacturer)/\(h.item)"] = h.consentingPersons }
         let series = try await store.qualitySeries()
-        let window = QualityPeriod.daysBefore(now, days: 30)
+        let window = QualityPeriod.rolling(days: 30, endingAt: now)
         var holders: [String: [Catalogue.Holder]] = [:]
         for s in series {
             guard let party = parties[s.manufacturer], party.status == .active else { continue }
+            guard let schema = policy.policy.item(s.item) else { continue }
             let counts = try await store.qualityCounts(manufacturer: s.manufacturer, item: s.item, period: window)
+            let figures = QualityFigures.of(
+                counts, period: window, declaredCycleSeconds: schema.updateCycleSeconds, devicesConfirmed: confirmed[s.manufacturer] ?? 0,
+                now: now)
             let newest = try await store.qualityCertificates(manufacturer: s.manufacturer, item: s.item, limit: 1).first
             holders[s.item, default: []].append(
                 Catalogue.Holder(
                     manufacturer: s.manufacturer, name: party.name, confirmedDevices: CatalogueRounding.shown(confirmed[s.manufacturer] ?? 0),
                     consentingPersons: CatalogueRounding.shown(persons["\(s.manufacturer)/\(s.item)"] ?? 0),
-                    observedCycleSeconds: counts.accepted > 0 ? window.days * 86_400 * counts.devicesReporting / counts.accepted : nil,
+                    observedCycleSeconds: figures.observedCycleSeconds, measuredGrade: policy.policy.quality?.grade(figures).0,
                     grade: newest?.grade, certificate: newest?.certificateID, certifiedDays: newest?.period.description))
         }
         let p = policy.policy

@@ -527,6 +527,13 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Delivery/ledgerSequence`.
             public var ledgerSequence: Swift.Int64?
+            /// Under terms with a `minQuality`: the quality certificates the delivery relied on, the
+            /// current one of each manufacturer and item whose records it holds (also in the
+            /// `data.delivered` event).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/Delivery/certificates`.
+            public var certificates: [Swift.String]?
             /// Creates a new `Delivery`.
             ///
             /// - Parameters:
@@ -540,6 +547,7 @@ extension Components {
             ///   - replayed: This pull repeated an earlier one from the same cursor and got its delivery again
             ///   - digest: BLAKE2b-256 (hex) of `records` as canonical JSON, as in the person's access log.
             ///   - ledgerSequence: The `data.delivered` event that logged the delivery.
+            ///   - certificates: Under terms with a `minQuality`: the quality certificates the delivery relied on, the
             public init(
                 after: Components.Schemas.Cursor,
                 deliveryID: Swift.String? = nil,
@@ -550,7 +558,8 @@ extension Components {
                 hasMore: Swift.Bool,
                 replayed: Swift.Bool,
                 digest: Components.Schemas.Hash? = nil,
-                ledgerSequence: Swift.Int64? = nil
+                ledgerSequence: Swift.Int64? = nil,
+                certificates: [Swift.String]? = nil
             ) {
                 self.after = after
                 self.deliveryID = deliveryID
@@ -562,6 +571,7 @@ extension Components {
                 self.replayed = replayed
                 self.digest = digest
                 self.ledgerSequence = ledgerSequence
+                self.certificates = certificates
             }
             public enum CodingKeys: String, CodingKey {
                 case after
@@ -574,6 +584,7 @@ extension Components {
                 case replayed
                 case digest
                 case ledgerSequence
+                case certificates
             }
         }
         /// Milliseconds since 1970-01-01T00:00:00Z.
@@ -847,6 +858,24 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ConsentTerms/access`.
             public var access: Components.Schemas.ConsentTerms.AccessPayload?
+            /// Pulls deliver only records of manufacturers and items whose current quality
+            /// certificate (docs/catalogue-and-quality.md) has this grade or better; others are passed
+            /// over. Absent: any quality. Needs quality rules in the policy (`422 qualityNotGraded`).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentTerms/minQuality`.
+            @frozen public enum MinQualityPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case a = "A"
+                case b = "B"
+                case c = "C"
+            }
+            /// Pulls deliver only records of manufacturers and items whose current quality
+            /// certificate (docs/catalogue-and-quality.md) has this grade or better; others are passed
+            /// over. Absent: any quality. Needs quality rules in the policy (`422 qualityNotGraded`).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentTerms/minQuality`.
+            public var minQuality: Components.Schemas.ConsentTerms.MinQualityPayload?
             /// Creates a new `ConsentTerms`.
             ///
             /// - Parameters:
@@ -860,6 +889,7 @@ extension Components {
             ///   - retentionDays:
             ///   - incentiveKRW:
             ///   - access: `analysis`: the records never leave the broker, they are only counted into protected
+            ///   - minQuality: Pulls deliver only records of manufacturers and items whose current quality
             public init(
                 category: Swift.String,
                 items: [Swift.String],
@@ -870,7 +900,8 @@ extension Components {
                 onceOff: Swift.Bool,
                 retentionDays: Swift.Int,
                 incentiveKRW: Swift.Int64,
-                access: Components.Schemas.ConsentTerms.AccessPayload? = nil
+                access: Components.Schemas.ConsentTerms.AccessPayload? = nil,
+                minQuality: Components.Schemas.ConsentTerms.MinQualityPayload? = nil
             ) {
                 self.category = category
                 self.items = items
@@ -882,6 +913,7 @@ extension Components {
                 self.retentionDays = retentionDays
                 self.incentiveKRW = incentiveKRW
                 self.access = access
+                self.minQuality = minQuality
             }
             public enum CodingKeys: String, CodingKey {
                 case category
@@ -894,6 +926,7 @@ extension Components {
                 case retentionDays
                 case incentiveKRW
                 case access
+                case minQuality
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentRequest`.
@@ -2567,6 +2600,12 @@ extension Components {
                 public var consentingPersons: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/observedCycleSeconds`.
                 public var observedCycleSeconds: Swift.Int64?
+                /// The grade of the 30 days up to and including today, as measured now.
+                ///
+                /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/measuredGrade`.
+                public var measuredGrade: Components.Schemas.QualityGrade?
+                /// The newest certificate's grade.
+                ///
                 /// - Remark: Generated from `#/components/schemas/CatalogItem/HoldersPayload/grade`.
                 public var grade: Components.Schemas.QualityGrade?
                 /// The newest certificate's id (`GET /v1/quality/certificates/{id}`).
@@ -2583,7 +2622,8 @@ extension Components {
                 ///   - confirmedDevices: Rounded; absent when under `suppressedBelow`.
                 ///   - consentingPersons: People with a confirmed device of the manufacturer and an active consent covering the item; rounded, absent when under `suppressedBelow`.
                 ///   - observedCycleSeconds:
-                ///   - grade:
+                ///   - measuredGrade: The grade of the 30 days up to and including today, as measured now.
+                ///   - grade: The newest certificate's grade.
                 ///   - certificate: The newest certificate's id (`GET /v1/quality/certificates/{id}`).
                 ///   - certifiedDays:
                 public init(
@@ -2592,6 +2632,7 @@ extension Components {
                     confirmedDevices: Swift.Int64? = nil,
                     consentingPersons: Swift.Int64? = nil,
                     observedCycleSeconds: Swift.Int64? = nil,
+                    measuredGrade: Components.Schemas.QualityGrade? = nil,
                     grade: Components.Schemas.QualityGrade? = nil,
                     certificate: Swift.String? = nil,
                     certifiedDays: Swift.String? = nil
@@ -2601,6 +2642,7 @@ extension Components {
                     self.confirmedDevices = confirmedDevices
                     self.consentingPersons = consentingPersons
                     self.observedCycleSeconds = observedCycleSeconds
+                    self.measuredGrade = measuredGrade
                     self.grade = grade
                     self.certificate = certificate
                     self.certifiedDays = certifiedDays
@@ -2611,6 +2653,7 @@ extension Components {
                     case confirmedDevices
                     case consentingPersons
                     case observedCycleSeconds
+                    case measuredGrade
                     case grade
                     case certificate
                     case certifiedDays

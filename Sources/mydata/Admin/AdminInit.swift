@@ -55,7 +55,10 @@ struct AdminInit: AsyncParsableCommand {
                         to: directory)
                 }
                 try await broker.service.activatePolicy(loaded)
-                if !noDemo { try await Demo.seed(broker: broker.service, dataDirectory: directory) }
+                if !noDemo {
+                    try await Demo.seed(broker: broker.service, dataDirectory: directory)
+                    try await Demo.seedTelemetry(transfer: try broker.transfer(), dataDirectory: directory)
+                }
                 return try await broker.store.head()
             }
             if global.json {

@@ -50,6 +50,8 @@ struct RequestTermsFile: Decodable {
     var offerDays: Int64?
     /// `delivery` (default) or `analysis`: the records never leave the broker.
     var access: ConsentAccess?
+    /// `A`, `B` or `C`: only records whose manufacturer's current quality certificate for the item meets it.
+    var minQuality: QualityGrade?
 }
 
 struct PartyRequestCreate: AsyncParsableCommand {
@@ -72,7 +74,8 @@ struct PartyRequestCreate: AsyncParsableCommand {
             let terms = ConsentTerms(
                 category: spec.category, items: spec.items, purpose: spec.purpose, dataFrom: now.adding(days: -spec.dataFromDaysAgo),
                 dataTo: now.adding(days: spec.dataToDaysAhead ?? Int64(spec.durationDays)), durationDays: spec.durationDays,
-                onceOff: spec.onceOff ?? false, retentionDays: spec.retentionDays, incentiveKRW: spec.incentiveKRW ?? 0, access: spec.access)
+                onceOff: spec.onceOff ?? false, retentionDays: spec.retentionDays, incentiveKRW: spec.incentiveKRW ?? 0, access: spec.access,
+                minQuality: spec.minQuality)
             let id = try await party.client(global).requestConsent(terms: terms, subject: spec.subject, offerDays: spec.offerDays ?? 30)
             if global.json { try Terminal.printJSON(["id": id]) } else { print("Requested consent: \(id)") }
         }
