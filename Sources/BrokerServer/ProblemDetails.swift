@@ -23,7 +23,8 @@ public enum ErrorTable {
             .conflict
         case .clockSkew, .invalidIdentifier, .malformedEvent, .noActivePolicy, .unknownCategory, .unknownItem, .itemNotInCategory,
             .unknownPurpose, .purposeNotAllowed, .durationOverLimit, .onceOffTooLong, .invalidTerms, .requestNotForSubject,
-            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected, .invalidQuery, .invalidPeriod, .qualityNotGraded:
+            .sensitiveNotConfirmed, .invalidRecord, .subjectErased, .transferRejected, .invalidQuery, .invalidPeriod, .qualityNotGraded,
+            .invalidContract:
             .unprocessableContent
         }
     }

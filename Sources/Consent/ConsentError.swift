@@ -81,6 +81,10 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         case invalidPeriod
         /// The active policy has no quality rules (`Policies/quality.yaml`): nothing is graded or certified.
         case qualityNotGraded
+        /// A request's standard contract names no template of the policy, a template its access
+        /// or category may not use, a parameter the template does not allow, or a hash that is not
+        /// its text's.
+        case invalidContract
         case certificateNotFound
 
         public var description: String { rawValue }

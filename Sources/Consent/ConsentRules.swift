@@ -95,6 +95,7 @@ public enum ConsentRules {
             throw ConsentError(.policyChanged, "the request names policy \(e.policyVersion) but \(policy.version) is active")
         }
         try checkTerms(e.terms, policy: policy.policy)
+        try StandardContract.check(e.terms.contract, terms: e.terms, recipient: e.recipient, policy: policy.policy)
         guard e.offerExpiresAt > now, e.offerExpiresAt <= now.adding(days: Int64(ConsentLimits.offerDaysMax)) else {
             throw ConsentError(.invalidTerms, "an offer must expire within \(ConsentLimits.offerDaysMax) days from now")
         }
@@ -134,6 +135,9 @@ public enum ConsentRules {
             throw ConsentError(.policyChanged, "policy \(policy.version) is now active; review the request again under it")
         }
         try checkTerms(g.terms, policy: policy.policy)
+        // The text the person signs the hash of is the active policy's: a template changed since
+        // the request makes the hash differ, and the person must see the new text.
+        try StandardContract.check(g.terms.contract, terms: g.terms, recipient: g.recipient, policy: policy.policy)
         if let category = policy.policy.category(g.terms.category), category.sensitive, !g.sensitiveConfirmed {
             throw ConsentError(.sensitiveNotConfirmed, "\(category.id) data is sensitive: confirm explicitly (`--confirm-sensitive`)")
         }

@@ -96,12 +96,16 @@ public struct ConsentTerms: Codable, Sendable, Equatable {
     /// The lowest quality grade the recipient accepts (A, B or C): only records of manufacturers
     /// × items whose current quality certificate meets it are delivered. Absent: any.
     public var minQuality: QualityGrade?
+    /// The standard contract the request is made under (`Policies/contracts/`): the template,
+    /// its parameters and the hash of its canonical text, signed by the person with the rest.
+    public var contract: ContractReference?
 
     public init(
         category: String, items: [String], purpose: String, dataFrom: Timestamp, dataTo: Timestamp,
         durationDays: Int, onceOff: Bool, retentionDays: Int, incentiveKRW: Int64, access: ConsentAccess? = nil,
-        minQuality: QualityGrade? = nil
+        minQuality: QualityGrade? = nil, contract: ContractReference? = nil
     ) {
+        self.contract = contract
         self.category = category; self.items = items; self.purpose = purpose
         self.dataFrom = dataFrom; self.dataTo = dataTo; self.durationDays = durationDays
         self.onceOff = onceOff; self.retentionDays = retentionDays; self.incentiveKRW = incentiveKRW

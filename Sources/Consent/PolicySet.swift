@@ -17,12 +17,17 @@ public struct PolicySet: Codable, Sendable, Equatable {
     /// The rules that grade measured quality; absent from policies activated before quality was
     /// graded (figures are then measured but not graded, and no certificate is issued).
     public var quality: QualityPolicy?
+    /// The standard contracts (`Policies/contracts/`) a request names; absent from policies
+    /// activated before contracts existed.
+    public var contracts: [ContractTemplate]?
 
     public init(
         version: String, categories: [DataCategory], purposes: [Purpose], accounting: AccountingPolicy? = nil,
-        traffic: TrafficThresholds? = nil, analysis: AnalysisPolicy? = nil, quality: QualityPolicy? = nil
+        traffic: TrafficThresholds? = nil, analysis: AnalysisPolicy? = nil, quality: QualityPolicy? = nil,
+        contracts: [ContractTemplate]? = nil
     ) {
         self.quality = quality
+        self.contracts = contracts
         self.version = version
         self.categories = categories
         self.purposes = purposes
@@ -35,6 +40,8 @@ public struct PolicySet: Codable, Sendable, Equatable {
     public func category(_ id: String) -> DataCategory? { categories.first { $0.id == id } }
 
     /// The purpose with `id`.
+    public func contract(_ id: String) -> ContractTemplate? { contracts?.first { $0.id == id } }
+
     public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
 
     /// The category that holds item `itemID`.
@@ -58,8 +65,11 @@ public struct DataCategory: Codable, Sendable, Equatable {
     /// The longest consent this category allows, in days (never more than 365).
     public var maxConsentDays: Int
     public var items: [DataItem]
+    /// The standard contracts this category's data may be shared under; absent: any.
+    public var contracts: [String]?
 
-    public init(id: String, title: String, sensitive: Bool, maxConsentDays: Int, items: [DataItem]) {
+    public init(id: String, title: String, sensitive: Bool, maxConsentDays: Int, items: [DataItem], contracts: [String]? = nil) {
+        self.contracts = contracts
         self.id = id
         self.title = title
         self.sensitive = sensitive

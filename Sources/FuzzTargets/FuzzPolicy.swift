@@ -9,19 +9,8 @@ enum FuzzPolicy {
         .deletingLastPathComponent().appendingPathComponent("Policies")
 
     static let files: [(String, String)] = {
-        let fm = FileManager.default
-        var names = ["policy.yaml", "purposes.yaml"]
-        if fm.fileExists(atPath: directory.appendingPathComponent("accounting.yaml").path) { names.append("accounting.yaml") }
-        if fm.fileExists(atPath: directory.appendingPathComponent("analysis.yaml").path) { names.append("analysis.yaml") }
-        if fm.fileExists(atPath: directory.appendingPathComponent("quality.yaml").path) { names.append("quality.yaml") }
-        let categories = ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("categories").path)) ?? [])
-            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-        names += categories.map { "categories/\($0)" }
-        return names.map { name in
-            guard let text = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) else {
-                fatalError("cannot read \(directory.path)/\(name): the fuzz targets need the repository's Policies/")
-            }
-            return (name, text)
+        do { return try PolicyLoader.files(in: directory) } catch {
+            fatalError("cannot read \(directory.path): the fuzz targets need the repository's Policies/ (\(error))")
         }
     }()
 
@@ -36,6 +25,8 @@ enum FuzzPolicy {
         // The real purposes (a short file): an analysis rule names them.
         case "purposes.yaml": return text
         case "accounting.yaml", "analysis.yaml", "quality.yaml": return nil
+        // The real templates (short files): a category may name them.
+        case let contract where contract.hasPrefix("contracts/"): return text
         default:
             let line = text.split(separator: "\n").first { $0.hasPrefix("category:") }
             guard let id = line?.dropFirst("category:".count).trimmingCharacters(in: .whitespaces) else { return text }

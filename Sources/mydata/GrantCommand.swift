@@ -88,6 +88,13 @@ struct GrantCommand: AsyncParsableCommand {
             \(rewardLine(r.terms, policy: policy.policy))Policy:     \(policy.version)
 
             """
+        if let reference = r.terms.contract, let template = policy.policy.contract(reference.template) {
+            text += "Contract:   \(template.title) (\(template.id)); its key clauses:\n"
+            let clauses = StandardContract.clauses(
+                template, parameters: reference.parameters, terms: r.terms, recipient: r.recipient, policy: policy.policy)
+            for clause in clauses where clause.key { text += "  - \(clause.title): \(clause.text)\n" }
+            text += "            The whole contract: `mydata contract show \(reference.hash)`\n"
+        }
         if let grade = r.terms.minQuality {
             text += "Quality:    only records whose maker holds a quality certificate of grade \(grade.rawValue) or better for the item\n"
         }

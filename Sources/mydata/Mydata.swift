@@ -14,7 +14,7 @@ struct Mydata: AsyncParsableCommand {
             KeyCommand.self, RequestsCommand.self, GrantCommand.self, ConsentsCommand.self, RevokeCommand.self,
             ReceiptCommand.self, AccessLogCommand.self, RewardsCommand.self, DevicesCommand.self, EraseCommand.self, ServeCommand.self,
             AdminCommand.self, PartyCommand.self, WitnessCommand.self, LogCommand.self, AnalysisCommand.self,
-            CatalogCommand.self, QualityCommand.self,
+            CatalogCommand.self, QualityCommand.self, ContractCommand.self,
         ]
     )
 

@@ -15,14 +15,7 @@ struct AnalysisZoneTests {
     /// The shipped policy with analysis limits a test can reach with a few dozen people: k = 5,
     /// δ = 10⁻³, ε up to 8 per analysis, 20 per period.
     static func testPolicy() throws -> LoadedPolicy {
-        var files: [(String, String)] = []
-        let root = Repository.policies
-        for name in ["policy.yaml", "purposes.yaml", "accounting.yaml", "analysis.yaml"] {
-            files.append((name, try String(contentsOf: root.appendingPathComponent(name), encoding: .utf8)))
-        }
-        for name in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("categories").path).sorted() {
-            files.append(("categories/\(name)", try String(contentsOf: root.appendingPathComponent("categories/\(name)"), encoding: .utf8)))
-        }
+        var files = try PolicyLoader.files(in: Repository.policies)
         files = files.map { $0.0 == "analysis.yaml" ? ($0.0, AnalysisTestPolicy.yaml) : $0 }
         return try PolicyLoader.load(files: files)
     }

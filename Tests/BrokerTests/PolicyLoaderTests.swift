@@ -14,6 +14,7 @@ struct PolicyLoaderTests {
         #expect(health.maxConsentDays < 365)
         #expect(loaded.policy.categories.allSatisfy { $0.maxConsentDays <= 365 && !$0.items.isEmpty })
         #expect(loaded.hash.count == 64)
+        #expect(loaded.policy.contracts?.map(\.id) == ["analysis", "processing", "provision"], "the standard contracts, in file order")
         #expect(try PolicyLoader.load(directory: Repository.policies).hash == loaded.hash, "the hash is stable")
     }
 
@@ -87,6 +88,21 @@ struct PolicyLoaderTests {
         Breakage(
             name: "a grade missing", file: "quality.yaml", find: "  C: { validity: 90,", replace: "  D: { validity: 90,", expectedLine: nil,
             mentions: "`C:`"),
+        Breakage(
+            name: "a contract clause with a placeholder nothing fills", file: "contracts/provision.yaml", find: "only for {purpose},",
+            replace: "only for {purpse},", expectedLine: 16, mentions: "{purpse} is neither a parameter"),
+        Breakage(
+            name: "a contract clause with a brace left open", file: "contracts/provision.yaml", find: "at most {retentionDays} days",
+            replace: "at most {retentionDays days", expectedLine: 19, mentions: "a `{` without its `}`"),
+        Breakage(
+            name: "a contract parameter whose default breaks its own range", file: "contracts/provision.yaml",
+            find: "max: 30, default: 7 }", replace: "max: 30, default: 70 }", expectedLine: 11, mentions: "deletionDays must be at most 30, got 70"),
+        Breakage(
+            name: "a contract parameter of an unknown type", file: "contracts/processing.yaml", find: "type: name }", replace: "type: string }",
+            expectedLine: 8, mentions: "parameter type is integer or name"),
+        Breakage(
+            name: "a category that allows a contract no file defines", file: "categories/health.yaml",
+            find: "contracts: [provision, analysis]", replace: "contracts: [provision, analysys]", expectedLine: 8, mentions: "'analysys'"),
     ]
 
     @Test("a broken policy file is refused with its file, line and what is wrong", arguments: breakages)

@@ -162,14 +162,7 @@ struct QualityTests {
     /// The shipped rules with a minimum a test's few records reach, and (`lenientC`) a grade C
     /// that the known history meets.
     static func lowMinimumPolicy(lenientC: Bool = false) throws -> LoadedPolicy {
-        var files: [(String, String)] = []
-        let root = Repository.policies
-        for name in ["policy.yaml", "purposes.yaml", "accounting.yaml", "analysis.yaml", "quality.yaml"] {
-            files.append((name, try String(contentsOf: root.appendingPathComponent(name), encoding: .utf8)))
-        }
-        for name in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("categories").path).sorted() {
-            files.append(("categories/\(name)", try String(contentsOf: root.appendingPathComponent("categories/\(name)"), encoding: .utf8)))
-        }
+        var files = try PolicyLoader.files(in: Repository.policies)
         files = files.map { name, text in
             guard name == "quality.yaml" else { return (name, text) }
             var changed = text.replacingOccurrences(of: "minimumRecords: 100", with: "minimumRecords: 5")

@@ -224,6 +224,36 @@ struct EndToEndTests {
         #expect(listed.first?["confirmedAt"] is Int, "a time in milliseconds, as the API gives it: \(listed)")
         #expect(try cli.run(["devices", "confirm", "hanbit-motors", "car-7f3a"]).status == 3)
     }
+
+    @Test("a demo request names a standard contract: grant shows its key clauses, the receipt carries its hash, contract show prints that text")
+    func standardContract() throws {
+        let cli = try initialised()
+        let requestID = try firstRequest(cli)
+        let grant = try cli.run(["grant", requestID, "--yes"])
+        #expect(grant.status == 0, "\(grant.stderr)")
+        #expect(grant.stderr.contains("Contract:   Data provision to a recipient (provision)"), "\(grant.stderr)")
+        #expect(grant.stderr.contains("  - Deletion on revocation: "), "the key clauses in plain words: \(grant.stderr)")
+        let consents = try #require(try cli.run(["consents", "--json"]).json() as? [[String: Any]])
+        let consentID = try #require(Self.consent(consents[0])["id"] as? String)
+        let receiptFile = dir.file("receipt.json").path
+        #expect(try cli.run(["receipt", consentID, "-o", receiptFile]).status == 0)
+        let receipt = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: receiptFile))) as? [String: Any])
+        let contract = try #require((receipt["receipt"] as? [String: Any])?["contract"] as? [String: Any])
+        let hash = try #require(contract["hash"] as? String)
+        #expect(grant.stderr.contains("mydata contract show \(hash)"))
+
+        let shown = try #require(try cli.run(["contract", "show", hash, "--json"]).json() as? [String: Any])
+        let text = try #require(shown["text"] as? String)
+        #expect(
+            BLAKE2b.hash256(Array(text.utf8)).map { String(format: "%02x", $0) }.joined() == hash,
+            "the text printed is the text whose hash the person signed")
+        #expect(text.hasPrefix("MyData standard contract: Data provision to a recipient (provision)\nRecipient: safedrive-insurance\n"))
+        let plain = try cli.run(["contract", "show", hash])
+        #expect(plain.status == 0 && plain.stdout.hasPrefix(text), "\(plain.stderr)")
+        let unknown = try cli.run(["contract", "show", String(repeating: "ab", count: 32)])
+        #expect(unknown.status == 3 && unknown.stderr.contains("no consent of yours"), "\(unknown.stderr)")
+    }
 }
 
 /// A checkpoint kept outside the database catches what the database's own checkpoints cannot.

@@ -11,7 +11,10 @@ struct ReadmeTryItTests {
     func tryItSectionsRun() throws {
         let readme = try String(contentsOf: Repository.root.appendingPathComponent("README.md"), encoding: .utf8)
         var blocks: [String] = []
-        for heading in ["## Try it as a manufacturer", "## Try it as a startup", "## Try the analysis zone"] {
+        for heading in [
+            "## Try it as a manufacturer", "## Try it as a startup", "## Try the analysis zone",
+            "## Try the catalogue, quality and standard contracts",
+        ] {
             let section = try #require(readme.range(of: heading).map { readme[$0.upperBound...] }, "no '\(heading)' in the README")
             let start = try #require(section.range(of: "```sh\n"))
             let end = try #require(section[start.upperBound...].range(of: "```"))
@@ -56,5 +59,8 @@ struct ReadmeTryItTests {
         #expect(text.contains("of 5.0 left") || text.contains("of 5 left"), "\(text)")
         #expect(text.contains("by ecowatt for purpose energy-saving (aggregate only"), "\(text)")
         #expect(try String(contentsOf: work.file("driving.received.ndjson"), encoding: .utf8).split(separator: "\n").count == 2000)
+        // The catalogue with the demo's measured makers, and the contract the person signed.
+        #expect(text.contains("Catalogue of policy") && text.contains("gridwise-energy"), "\(text)")
+        #expect(text.contains("MyData standard contract: Data provision to a recipient (provision)"), "\(text)")
     }
 }

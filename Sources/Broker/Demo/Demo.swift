@@ -75,9 +75,15 @@ public enum Demo {
                 dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
                 durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: offer.access == .analysis ? 0 : 90,
                 incentiveKRW: offer.incentiveKRW, access: offer.access)
+            var contracted = terms
+            if !StandardContract.templates(for: terms, policy: policy.policy).isEmpty {
+                contracted.contract = try StandardContract.make(
+                    template: nil, parameters: [:], terms: terms, recipient: offer.recipient, policy: policy.policy
+                ).reference
+            }
             let request = ConsentRequested(
                 requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
-                terms: terms, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
+                terms: contracted, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)
             try await broker.submit(recipient.sign(.consentRequested(request), at: now))
         }
     }
@@ -165,5 +171,9 @@ public enum Demo {
                     digest: Hex.encode(BLAKE2b.hash256(Array("demo-\(fleet.prefix)-\(n)".utf8))))
             }
         }
+        // Some of the day lies before today, in a period that has ended: certify it now, as
+        // `serve` would at its first sweep, so that the demo's catalogue links certificates and a
+        // fresh `serve` has nothing left to append.
+        if try await broker.store.activePolicy()?.policy.quality != nil { _ = try await QualityService(broker: broker).certify() }
     }
 }

@@ -42,7 +42,7 @@ public enum PolicyLoader {
     ///
     /// - Throws: `PolicyError` naming the file and line of the first problem.
     public static func load(directory: URL) throws -> LoadedPolicy {
-        try load(files: try readFiles(directory))
+        try load(files: try files(in: directory))
     }
 
     /// Validates a policy set given as its files' texts, as `load(directory:)` reads them:
@@ -58,6 +58,7 @@ public enum PolicyLoader {
         var traffic: TrafficThresholds?
         var analysis: AnalysisPolicy?
         var quality: QualityPolicy?
+        var contracts: [ContractTemplate] = []
         var origins = Origins()
         for (name, text) in files {
             let doc = try Document(file: name, text: text)
@@ -73,6 +74,12 @@ public enum PolicyLoader {
                 analysis = try analysisPolicy(doc.root)
             case "quality.yaml":
                 quality = try qualityPolicy(doc.root)
+            case let contract where contract.hasPrefix("contracts/"):
+                let template = try contractTemplate(doc.root)
+                guard !contracts.contains(where: { $0.id == template.id }) else {
+                    throw doc.root.error(at: "contract", "contract '\(template.id)' is defined twice; keep one of them")
+                }
+                contracts.append(template)
             default:
                 let category = try category(doc.root)
                 try origins.add(category, from: doc.root, file: name)
@@ -82,7 +89,7 @@ public enum PolicyLoader {
         guard let version else { throw PolicyError(file: "policy.yaml", line: nil, message: "missing: create it with a `version:` line") }
         let set = PolicySet(
             version: version, categories: categories, purposes: purposes, accounting: accounting, traffic: traffic, analysis: analysis,
-            quality: quality)
+            quality: quality, contracts: contracts.isEmpty ? nil : contracts)
         try crossCheck(set, files: files)
         return LoadedPolicy(policy: set, hash: hash(files: files))
     }
@@ -103,7 +110,10 @@ public enum PolicyLoader {
 
     // MARK: Files
 
-    private static func readFiles(_ directory: URL) throws -> [(String, String)] {
+    /// The files of the policy set in `directory`, named and ordered as `load(files:)` takes them.
+    ///
+    /// - Throws: `PolicyError` for a missing, unreadable or oversized file.
+    public static func files(in directory: URL) throws -> [(String, String)] {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
@@ -128,6 +138,15 @@ public enum PolicyLoader {
                 message: "\(categoryFiles.count) category files; at most \(InputLimits.policyCategoryFilesMax) are read")
         }
         names += categoryFiles.map { "categories/\($0)" }
+        // Standard contracts are optional: without them requests name none.
+        let contractFiles = ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent("contracts").path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        guard contractFiles.count <= InputLimits.policyCategoryFilesMax else {
+            throw PolicyError(
+                file: "contracts/", line: nil,
+                message: "\(contractFiles.count) contract files; at most \(InputLimits.policyCategoryFilesMax) are read")
+        }
+        names += contractFiles.map { "contracts/\($0)" }
         return try names.map { name in
             let url = directory.appendingPathComponent(name)
             let read: Data?
@@ -161,7 +180,9 @@ public enum PolicyLoader {
         let sensitive = try n.bool("sensitive")
         let items = try n.list("items").map { try item($0, category: id) }
         guard !items.isEmpty else { throw n.error(at: "items", "a category needs at least one data item") }
-        return DataCategory(id: id, title: try n.string("title"), sensitive: sensitive, maxConsentDays: maxDays, items: items)
+        let contracts = n.has("contracts") ? try n.list("contracts").map { try $0.scalarString() } : nil
+        return DataCategory(
+            id: id, title: try n.string("title"), sensitive: sensitive, maxConsentDays: maxDays, items: items, contracts: contracts)
     }
 
     private static func item(_ n: Entry, category: String) throws -> DataItem {
@@ -434,6 +455,15 @@ public enum PolicyLoader {
                 }
             }
         }
+        for category in set.categories {
+            for id in category.contracts ?? [] where set.contract(id) == nil {
+                let (file, text) =
+                    files.first { $0.0.hasPrefix("categories/") && lineOf("category: \(category.id)", in: $0.1) != nil } ?? ("categories/", "")
+                throw PolicyError(
+                    file: file, line: lineOf("contracts:", in: text),
+                    message: "category '\(category.id)' allows contract '\(id)', which no file in contracts/ defines")
+            }
+        }
         let purposesText = files.first { $0.0 == "purposes.yaml" }?.1 ?? ""
         var purposeIDs = Set<String>()
         for p in set.purposes {
@@ -476,6 +506,83 @@ public enum PolicyLoader {
                 }
             }
         }
+    }
+
+    // MARK: Contracts
+
+    private static func contractTemplate(_ n: Entry) throws -> ContractTemplate {
+        let id = try n.identifier("contract")
+        let accessName = try n.string("access")
+        guard let access = ConsentAccess(rawValue: accessName) else {
+            throw n.error(at: "access", "`access` is `delivery` or `analysis`, got '\(accessName)'")
+        }
+        let maxRetention = try n.int("maxRetentionDays")
+        guard (0...ConsentLimits.retentionDaysMax).contains(maxRetention) else {
+            throw n.error(at: "maxRetentionDays", "`maxRetentionDays` must be 0 to \(ConsentLimits.retentionDaysMax), got \(maxRetention)")
+        }
+        let parameterNodes = n.has("parameters") ? try n.list("parameters") : []
+        guard parameterNodes.count <= ContractLimits.parametersMax else {
+            throw n.error(at: "parameters", "a contract has at most \(ContractLimits.parametersMax) parameters, got \(parameterNodes.count)")
+        }
+        var parameters: [ContractTemplate.Parameter] = []
+        for node in parameterNodes {
+            let p = try contractParameter(node)
+            guard !ContractTemplate.builtins.contains(p.name) else {
+                throw node.error(at: "name", "parameter '\(p.name)' is filled from the terms; name the parameter otherwise")
+            }
+            guard !parameters.contains(where: { $0.name == p.name }) else {
+                throw node.error(at: "name", "parameter '\(p.name)' is defined twice")
+            }
+            parameters.append(p)
+        }
+        let clauseNodes = try n.list("clauses")
+        guard (1...ContractLimits.clausesMax).contains(clauseNodes.count) else {
+            throw n.error(at: "clauses", "a contract has 1 to \(ContractLimits.clausesMax) clauses, got \(clauseNodes.count)")
+        }
+        let known = ContractTemplate.builtins.union(parameters.map(\.name))
+        let clauses = try clauseNodes.map { node in
+            let text = try node.string("text")
+            guard text.utf8.count <= ContractLimits.clauseBytesMax else {
+                throw node.error(at: "text", "a clause's text is at most \(ContractLimits.clauseBytesMax) bytes, got \(text.utf8.count)")
+            }
+            guard let names = ContractTemplate.placeholders(in: text) else {
+                throw node.error(at: "text", "a `{` without its `}` (or the other way round); write placeholders as {name}")
+            }
+            for name in names where !known.contains(name) {
+                throw node.error(
+                    at: "text",
+                    "{\(name)} is neither a parameter of this contract nor a value of the terms (\(ContractTemplate.builtins.sorted().joined(separator: ", ")))"
+                )
+            }
+            return ContractTemplate.Clause(title: try node.string("title"), text: text, key: try node.optionalBool("key") ?? false)
+        }
+        return ContractTemplate(
+            id: id, title: try n.string("title"), access: access, maxRetentionDays: maxRetention, parameters: parameters, clauses: clauses)
+    }
+
+    private static func contractParameter(_ n: Entry) throws -> ContractTemplate.Parameter {
+        let name = try n.string("name")
+        guard name.count <= 32, name.first?.isLetter == true,
+            name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII })
+        else {
+            throw n.error(at: "name", "a parameter's name is 1 to 32 ASCII letters and digits, starting with a letter, got '\(name)'")
+        }
+        let typeName = try n.string("type")
+        guard let kind = ContractTemplate.Parameter.Kind(rawValue: typeName) else {
+            let allowed = ContractTemplate.Parameter.Kind.allCases.map(\.rawValue).joined(separator: " or ")
+            throw n.error(at: "type", "parameter type is \(allowed), got '\(typeName)'")
+        }
+        var p = ContractTemplate.Parameter(name: name, title: try n.string("title"), kind: kind)
+        if kind == .integer {
+            let minimum = try n.int("min"), maximum = try n.int("max")
+            guard minimum <= maximum else { throw n.error(at: "max", "`max` (\(maximum)) is below `min` (\(minimum))") }
+            p.minimum = Int64(minimum); p.maximum = Int64(maximum)
+        }
+        if let value = try n.optionalString("default") {
+            if let problem = p.problem(value) { throw n.error(at: "default", "the default breaks the parameter's own rule: \(problem)") }
+            p.defaultValue = value
+        }
+        return p
     }
 
     private static func lineOf(_ needle: String, in text: String) -> Int? {

@@ -59,7 +59,7 @@ extension BrokerService {
                         sequence: $0.sequence, headHash: Hex.encode($0.headHash),
                         time: $0.time.milliseconds, signature: Base64.encode($0.signature))
                 }, previousHash: Hex.encode(grant.previousHash), logProof: grantProof.encoded),
-            revocation: revocation)
+            revocation: revocation, contract: consent.terms.contract)
         let signature = identity.signingKey.sign(try SignedReceipt.signedBytes(receipt))
         return SignedReceipt(
             receipt: receipt,

@@ -95,6 +95,9 @@ public struct ConsentReceipt: Codable, Sendable, Equatable {
     public var evidence: Evidence
     /// The revocation, once there is one (absent in older receipts).
     public var revocation: RevocationEvidence?
+    /// The standard contract the consent was made under, as the grant names it (absent for a
+    /// consent made without one): `mydata contract show <hash>` prints its text.
+    public var contract: ContractReference?
 }
 
 /// A receipt and the broker's signature over its canonical JSON.

@@ -106,7 +106,7 @@ public enum ReceiptVerifier {
             && g.policyVersion == r.policyVersion && g.policyHash == r.policyHash && g.requestID == r.requestID
             && g.requestHash == r.requestHash && g.terms.retentionDays == r.retentionDays && g.terms.onceOff == r.onceOff
             && g.terms.dataFrom.description == r.dataFrom && g.terms.dataTo.description == r.dataTo
-            && g.terms.incentiveKRW == r.incentiveKRW && g.sensitiveConfirmed == r.sensitive
+            && g.terms.incentiveKRW == r.incentiveKRW && g.sensitiveConfirmed == r.sensitive && g.terms.contract == r.contract
         guard matches else { throw ReceiptError("the receipt's fields differ from the grant the person signed") }
         if let cp = e.checkpoint {
             guard let head = Hex.decode(cp.headHash), let cpSig = Base64.decode(cp.signature),

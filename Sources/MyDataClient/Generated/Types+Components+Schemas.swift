@@ -876,6 +876,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ConsentTerms/minQuality`.
             public var minQuality: Components.Schemas.ConsentTerms.MinQualityPayload?
+            /// - Remark: Generated from `#/components/schemas/ConsentTerms/contract`.
+            public var contract: Components.Schemas.ContractReference?
             /// Creates a new `ConsentTerms`.
             ///
             /// - Parameters:
@@ -890,6 +892,7 @@ extension Components {
             ///   - incentiveKRW:
             ///   - access: `analysis`: the records never leave the broker, they are only counted into protected
             ///   - minQuality: Pulls deliver only records of manufacturers and items whose current quality
+            ///   - contract:
             public init(
                 category: Swift.String,
                 items: [Swift.String],
@@ -901,7 +904,8 @@ extension Components {
                 retentionDays: Swift.Int,
                 incentiveKRW: Swift.Int64,
                 access: Components.Schemas.ConsentTerms.AccessPayload? = nil,
-                minQuality: Components.Schemas.ConsentTerms.MinQualityPayload? = nil
+                minQuality: Components.Schemas.ConsentTerms.MinQualityPayload? = nil,
+                contract: Components.Schemas.ContractReference? = nil
             ) {
                 self.category = category
                 self.items = items
@@ -914,6 +918,7 @@ extension Components {
                 self.incentiveKRW = incentiveKRW
                 self.access = access
                 self.minQuality = minQuality
+                self.contract = contract
             }
             public enum CodingKeys: String, CodingKey {
                 case category
@@ -927,6 +932,60 @@ extension Components {
                 case incentiveKRW
                 case access
                 case minQuality
+                case contract
+            }
+        }
+        /// The standard contract (`Policies/contracts/`, docs/contracts.md) a request is made under:
+        /// the template, every parameter's value, and the BLAKE2b-256 of the contract's canonical
+        /// text rendered from the active policy, which the person signs with the terms. A template,
+        /// parameter or hash the policy does not allow is `422 invalidContract`.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/ContractReference`.
+        public struct ContractReference: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ContractReference/template`.
+            public var template: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ContractReference/parameters`.
+            public struct ParametersPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `ParametersPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ContractReference/parameters`.
+            public var parameters: Components.Schemas.ContractReference.ParametersPayload
+            /// - Remark: Generated from `#/components/schemas/ContractReference/hash`.
+            public var hash: Components.Schemas.Hash
+            /// Creates a new `ContractReference`.
+            ///
+            /// - Parameters:
+            ///   - template:
+            ///   - parameters:
+            ///   - hash:
+            public init(
+                template: Swift.String,
+                parameters: Components.Schemas.ContractReference.ParametersPayload,
+                hash: Components.Schemas.Hash
+            ) {
+                self.template = template
+                self.parameters = parameters
+                self.hash = hash
+            }
+            public enum CodingKeys: String, CodingKey {
+                case template
+                case parameters
+                case hash
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentRequest`.
@@ -2341,6 +2400,10 @@ extension Components {
             public var maxConsentDays: Swift.Int
             /// - Remark: Generated from `#/components/schemas/DataCategory/items`.
             public var items: [Components.Schemas.DataItem]
+            /// The standard contracts this category's data may be shared under; absent, any.
+            ///
+            /// - Remark: Generated from `#/components/schemas/DataCategory/contracts`.
+            public var contracts: [Swift.String]?
             /// Creates a new `DataCategory`.
             ///
             /// - Parameters:
@@ -2349,18 +2412,21 @@ extension Components {
             ///   - sensitive:
             ///   - maxConsentDays:
             ///   - items:
+            ///   - contracts: The standard contracts this category's data may be shared under; absent, any.
             public init(
                 id: Swift.String,
                 title: Swift.String,
                 sensitive: Swift.Bool,
                 maxConsentDays: Swift.Int,
-                items: [Components.Schemas.DataItem]
+                items: [Components.Schemas.DataItem],
+                contracts: [Swift.String]? = nil
             ) {
                 self.id = id
                 self.title = title
                 self.sensitive = sensitive
                 self.maxConsentDays = maxConsentDays
                 self.items = items
+                self.contracts = contracts
             }
             public enum CodingKeys: String, CodingKey {
                 case id
@@ -2368,6 +2434,7 @@ extension Components {
                 case sensitive
                 case maxConsentDays
                 case items
+                case contracts
             }
         }
         /// - Remark: Generated from `#/components/schemas/Purpose`.
@@ -2407,25 +2474,174 @@ extension Components {
             public var categories: [Components.Schemas.DataCategory]
             /// - Remark: Generated from `#/components/schemas/PolicySet/purposes`.
             public var purposes: [Components.Schemas.Purpose]
+            /// The standard contract templates, from which a client renders a contract's text and hash (docs/contracts.md).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicySet/contracts`.
+            public var contracts: [Components.Schemas.ContractTemplate]?
             /// Creates a new `PolicySet`.
             ///
             /// - Parameters:
             ///   - version:
             ///   - categories:
             ///   - purposes:
+            ///   - contracts: The standard contract templates, from which a client renders a contract's text and hash (docs/contracts.md).
             public init(
                 version: Swift.String,
                 categories: [Components.Schemas.DataCategory],
-                purposes: [Components.Schemas.Purpose]
+                purposes: [Components.Schemas.Purpose],
+                contracts: [Components.Schemas.ContractTemplate]? = nil
             ) {
                 self.version = version
                 self.categories = categories
                 self.purposes = purposes
+                self.contracts = contracts
             }
             public enum CodingKeys: String, CodingKey {
                 case version
                 case categories
                 case purposes
+                case contracts
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ContractTemplate`.
+        public struct ContractTemplate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/title`.
+            public var title: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/access`.
+            @frozen public enum AccessPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case delivery = "delivery"
+                case analysis = "analysis"
+            }
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/access`.
+            public var access: Components.Schemas.ContractTemplate.AccessPayload
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/maxRetentionDays`.
+            public var maxRetentionDays: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload`.
+            public struct ParametersPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/name`.
+                public var name: Swift.String
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/title`.
+                public var title: Swift.String
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/kind`.
+                @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case integer = "integer"
+                    case name = "name"
+                }
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/kind`.
+                public var kind: Components.Schemas.ContractTemplate.ParametersPayloadPayload.KindPayload
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/minimum`.
+                public var minimum: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/maximum`.
+                public var maximum: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ParametersPayload/defaultValue`.
+                public var defaultValue: Swift.String?
+                /// Creates a new `ParametersPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - name:
+                ///   - title:
+                ///   - kind:
+                ///   - minimum:
+                ///   - maximum:
+                ///   - defaultValue:
+                public init(
+                    name: Swift.String,
+                    title: Swift.String,
+                    kind: Components.Schemas.ContractTemplate.ParametersPayloadPayload.KindPayload,
+                    minimum: Swift.Int64? = nil,
+                    maximum: Swift.Int64? = nil,
+                    defaultValue: Swift.String? = nil
+                ) {
+                    self.name = name
+                    self.title = title
+                    self.kind = kind
+                    self.minimum = minimum
+                    self.maximum = maximum
+                    self.defaultValue = defaultValue
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case name
+                    case title
+                    case kind
+                    case minimum
+                    case maximum
+                    case defaultValue
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/parameters`.
+            public typealias ParametersPayload = [Components.Schemas.ContractTemplate.ParametersPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/parameters`.
+            public var parameters: Components.Schemas.ContractTemplate.ParametersPayload
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/ClausesPayload`.
+            public struct ClausesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ClausesPayload/title`.
+                public var title: Swift.String
+                /// With `{placeholder}`s filled from the terms, the category's price and the parameters.
+                ///
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ClausesPayload/text`.
+                public var text: Swift.String
+                /// Shown to the person before they sign.
+                ///
+                /// - Remark: Generated from `#/components/schemas/ContractTemplate/ClausesPayload/key`.
+                public var key: Swift.Bool
+                /// Creates a new `ClausesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - title:
+                ///   - text: With `{placeholder}`s filled from the terms, the category's price and the parameters.
+                ///   - key: Shown to the person before they sign.
+                public init(
+                    title: Swift.String,
+                    text: Swift.String,
+                    key: Swift.Bool
+                ) {
+                    self.title = title
+                    self.text = text
+                    self.key = key
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case title
+                    case text
+                    case key
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/clauses`.
+            public typealias ClausesPayload = [Components.Schemas.ContractTemplate.ClausesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/ContractTemplate/clauses`.
+            public var clauses: Components.Schemas.ContractTemplate.ClausesPayload
+            /// Creates a new `ContractTemplate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - title:
+            ///   - access:
+            ///   - maxRetentionDays:
+            ///   - parameters:
+            ///   - clauses:
+            public init(
+                id: Swift.String,
+                title: Swift.String,
+                access: Components.Schemas.ContractTemplate.AccessPayload,
+                maxRetentionDays: Swift.Int,
+                parameters: Components.Schemas.ContractTemplate.ParametersPayload,
+                clauses: Components.Schemas.ContractTemplate.ClausesPayload
+            ) {
+                self.id = id
+                self.title = title
+                self.access = access
+                self.maxRetentionDays = maxRetentionDays
+                self.parameters = parameters
+                self.clauses = clauses
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case title
+                case access
+                case maxRetentionDays
+                case parameters
+                case clauses
             }
         }
         /// - Remark: Generated from `#/components/schemas/PolicyView`.
@@ -3351,6 +3567,8 @@ extension Components {
             public var evidence: Components.Schemas.ReceiptEvidence
             /// - Remark: Generated from `#/components/schemas/ConsentReceipt/revocation`.
             public var revocation: Components.Schemas.ReceiptRevocation?
+            /// - Remark: Generated from `#/components/schemas/ConsentReceipt/contract`.
+            public var contract: Components.Schemas.ContractReference?
             /// Creates a new `ConsentReceipt`.
             ///
             /// - Parameters:
@@ -3382,6 +3600,7 @@ extension Components {
             ///   - statusAt:
             ///   - evidence:
             ///   - revocation:
+            ///   - contract:
             public init(
                 schemaVersion: OpenAPIRuntime.OpenAPIValueContainer,
                 recordID: Swift.String,
@@ -3410,7 +3629,8 @@ extension Components {
                 status: Components.Schemas.ConsentReceipt.StatusPayload,
                 statusAt: Foundation.Date,
                 evidence: Components.Schemas.ReceiptEvidence,
-                revocation: Components.Schemas.ReceiptRevocation? = nil
+                revocation: Components.Schemas.ReceiptRevocation? = nil,
+                contract: Components.Schemas.ContractReference? = nil
             ) {
                 self.schemaVersion = schemaVersion
                 self.recordID = recordID
@@ -3440,6 +3660,7 @@ extension Components {
                 self.statusAt = statusAt
                 self.evidence = evidence
                 self.revocation = revocation
+                self.contract = contract
             }
             public enum CodingKeys: String, CodingKey {
                 case schemaVersion
@@ -3470,6 +3691,7 @@ extension Components {
                 case statusAt
                 case evidence
                 case revocation
+                case contract
             }
         }
         /// - Remark: Generated from `#/components/schemas/ReceiptPartyRef`.

@@ -43,6 +43,15 @@ struct AdminRequestCreate: AsyncParsableCommand {
     @Option(name: .long, help: "End of the data window (RFC 3339); default: a year ahead.") var dataTo: String?
     @Option(name: .long, help: "Days the offer stays open.") var offerDays = 30
     @Option(name: .long, help: "The request id; default: a random one.") var id: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The standard contract (Policies/contracts/); default: the first the category allows for the access.", valueName: "id"))
+    var contract: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A parameter of the contract, such as deletionDays=7 (repeat for more; others take their defaults).", valueName: "name=value"))
+    var contractParam: [String] = []
 
     func validate() throws {
         for (name, text) in [("--data-from", dataFrom), ("--data-to", dataTo)] {
@@ -51,6 +60,19 @@ struct AdminRequestCreate: AsyncParsableCommand {
         guard (1...ConsentLimits.offerDaysMax).contains(offerDays) else {
             throw ValidationError("--offer-days must be 1 to \(ConsentLimits.offerDaysMax)")
         }
+        _ = try contractParameters()
+    }
+
+    func contractParameters() throws -> [String: String] {
+        var parameters: [String: String] = [:]
+        for pair in contractParam {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--contract-param is name=value, got '\(pair)'") }
+            guard parameters.updateValue(parts[1], forKey: parts[0]) == nil else {
+                throw ValidationError("--contract-param \(parts[0]) is given twice")
+            }
+        }
+        return parameters
     }
 
     func run() async throws {
@@ -66,16 +88,25 @@ struct AdminRequestCreate: AsyncParsableCommand {
                     dataFrom: dataFrom.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: -365),
                     dataTo: dataTo.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: 365),
                     durationDays: days, onceOff: onceOff, retentionDays: retentionDays, incentiveKRW: incentive)
+                var contracted = terms
+                if let policy, contract != nil || !StandardContract.templates(for: terms, policy: policy.policy).isEmpty {
+                    contracted.contract = try StandardContract.make(
+                        template: contract, parameters: try contractParameters(), terms: terms, recipient: recipient, policy: policy.policy
+                    ).reference
+                }
                 let request = ConsentRequested(
                     requestID: id ?? Identifiers.random(prefix: "req"), recipient: recipient, subject: subject,
-                    terms: terms, offerExpiresAt: now.adding(days: Int64(offerDays)),
+                    terms: contracted, offerExpiresAt: now.adding(days: Int64(offerDays)),
                     policyVersion: policy?.version ?? "")
                 let recorded = try await service.submit(signer.sign(.consentRequested(request), at: now))
                 if global.json {
-                    struct Created: Encodable { var request: String; var ledgerSequence: UInt64 }
-                    try Terminal.printJSON(Created(request: request.requestID, ledgerSequence: recorded.sequence))
+                    struct Created: Encodable { var request: String; var ledgerSequence: UInt64; var contractHash: String? }
+                    try Terminal.printJSON(
+                        Created(request: request.requestID, ledgerSequence: recorded.sequence, contractHash: contracted.contract?.hash))
                 } else {
-                    print("Created request \(request.requestID).")
+                    print(
+                        "Created request \(request.requestID)\(contracted.contract.map { " under standard contract \($0.template) (\($0.hash))" } ?? "")."
+                    )
                 }
             }
         }
