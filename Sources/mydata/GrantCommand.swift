@@ -26,6 +26,8 @@ struct GrantCommand: AsyncParsableCommand {
                     throw ConsentError(.requestNotFound, "request \(requestID) does not exist; list open requests with `mydata requests`")
                 }
                 let policy = try await broker.activePolicy()
+                // The person signs the contract's hash: it must be the hash of the text shown, rendered here.
+                try StandardContract.check(request.terms.contract, terms: request.terms, recipient: request.recipient, policy: policy.policy)
                 let recipientName = try await broker.partyName(request.recipient)
                 let sensitive = policy.policy.category(request.terms.category)?.sensitive ?? false
                 let now = broker.now()
