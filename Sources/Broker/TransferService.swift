@@ -402,7 +402,7 @@ public struct TransferService: Sendable {
                 after: range.after, through: range.through, limit: BrokerLimits.deliveryRecordsMax))
         let (covered, certificates) = try await qualifying(
             Self.covered(page, consent: consent, recipient: entry.recipient, standing: standing, now: now), terms: consent.terms,
-            reliedOn: try await loggedCertificates(entry))
+            reliedOn: consent.terms.minQuality == nil ? nil : try await loggedCertificates(entry))
         let key = try await vault.dataKey(for: consent.subject)
         let records = try covered.map { try vault.openCanonical($0, key: key) }
         // More follow when any record the consent covers lies after this delivery's range.
@@ -445,8 +445,8 @@ public struct TransferService: Sendable {
         return (kept, current.filter { used.contains($0.key) }.values.map(\.certificateID).sorted())
     }
 
-    /// The certificates the logged `data.delivered` event of `entry` relied on (none for a
-    /// delivery under terms without a `minQuality`).
+    /// The certificates the logged `data.delivered` event of `entry` relied on (read only for
+    /// terms with a `minQuality`: other replays need not read the event again).
     private func loggedCertificates(_ entry: AccessLogEntry) async throws -> [String]? {
         guard let logged = try await store.events(from: entry.sequence, limit: 1).first, logged.sequence == entry.sequence,
             case .dataDelivered(let delivered) = try DomainEvent.decode(logged.event)

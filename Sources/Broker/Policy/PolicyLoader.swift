@@ -426,8 +426,7 @@ public enum PolicyLoader {
     private static func crossCheck(_ set: PolicySet, files: [(String, String)]) throws {
         let categoryIDs = Set(set.categories.map(\.id))
         for category in set.categories {
-            let (file, text) =
-                files.first { $0.0.hasPrefix("categories/") && lineOf("category: \(category.id)", in: $0.1) != nil } ?? ("categories/", "")
+            let (file, text) = categoryFile(category.id, in: files)
             for item in category.items {
                 for related in item.related ?? [] where set.item(related) == nil || related == item.id {
                     throw PolicyError(
@@ -457,8 +456,7 @@ public enum PolicyLoader {
         }
         for category in set.categories {
             for id in category.contracts ?? [] where set.contract(id) == nil {
-                let (file, text) =
-                    files.first { $0.0.hasPrefix("categories/") && lineOf("category: \(category.id)", in: $0.1) != nil } ?? ("categories/", "")
+                let (file, text) = categoryFile(category.id, in: files)
                 throw PolicyError(
                     file: file, line: lineOf("contracts:", in: text),
                     message: "category '\(category.id)' allows contract '\(id)', which no file in contracts/ defines")
@@ -583,6 +581,11 @@ public enum PolicyLoader {
             p.defaultValue = value
         }
         return p
+    }
+
+    /// The file that defines category `id`, and its text.
+    private static func categoryFile(_ id: String, in files: [(String, String)]) -> (String, String) {
+        files.first { $0.0.hasPrefix("categories/") && lineOf("category: \(id)", in: $0.1) != nil } ?? ("categories/", "")
     }
 
     private static func lineOf(_ needle: String, in text: String) -> Int? {
