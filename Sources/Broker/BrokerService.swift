@@ -20,6 +20,8 @@ public final class BrokerService: Sendable {
     /// The double-entry book: rewards, charges, vouchers.
     public let accounting: AccountingService
     private let policyCache = PolicyCache()
+    /// Policies by hash, as consents agreed to them (a policy never changes once activated).
+    private let agreedPolicies = PolicyHashCache()
     /// Which key signs for an author id.
     public let signers: Signers
     /// The log's tree nodes this process has read, for proofs (`LogNodeCache`).
@@ -55,6 +57,25 @@ public final class BrokerService: Sendable {
         let policy = try await store.activePolicy()
         if try await store.streamVersion(StreamName.policy) == version { policyCache.set(version, policy) }
         return policy
+    }
+
+    /// The price a consent's pulls and analyses are charged at. A consent made under a standard
+    /// contract agreed to the price its text states: the category's price in the policy it was
+    /// granted under, kept for the consent's life whatever later policies set. A consent made
+    /// without a contract (before contracts existed) pays the active policy's price.
+    public func price(of consent: Consent, active: AccountingPolicy) async throws -> PriceRule? {
+        guard consent.terms.contract != nil else { return active.price(category: consent.terms.category) }
+        let agreed: ActivePolicy?
+        if let hit = agreedPolicies.get(consent.policyHash) {
+            agreed = hit
+        } else {
+            agreed = try await store.policy(hash: consent.policyHash)
+            if let agreed { agreedPolicies.set(agreed) }
+        }
+        guard let agreed else {
+            throw LedgerError(.corruptRecord, "consent \(consent.id) names policy \(consent.policyHash), which was never activated")
+        }
+        return agreed.policy.accounting?.price(category: consent.terms.category)
     }
 
     /// Signs a checkpoint over everything appended so far, if anything is not yet covered.
@@ -547,6 +568,22 @@ final class PolicyCache: @unchecked Sendable {
 
     func set(_ version: Int, _ policy: ActivePolicy?) {
         lock.withLock { entry = (version, policy) }
+    }
+}
+
+/// Activated policies by hash, at most a few (a broker has had few policies with live consents).
+final class PolicyHashCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: ActivePolicy] = [:]
+    static let entriesMax = 16
+
+    func get(_ hash: String) -> ActivePolicy? { lock.withLock { entries[hash] } }
+
+    func set(_ policy: ActivePolicy) {
+        lock.withLock {
+            if entries.count >= Self.entriesMax { entries.removeAll() }
+            entries[policy.hash] = policy
+        }
     }
 }
 

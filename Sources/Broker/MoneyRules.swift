@@ -76,15 +76,15 @@ public enum MoneyRules {
     }
 
     /// A delivery pays the reserved reward (at the consent's first delivery) and charges the
-    /// recipient the category's price: vouchers first, then cash, split between the
-    /// manufacturers of the records (by their share of the records), the person and the broker.
+    /// recipient `price` (the consent's agreed price, `BrokerService.price(of:active:)`):
+    /// vouchers first, then cash, split between the manufacturers of the records (by their
+    /// share of the records), the person and the broker.
     ///
     /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
     public static func delivery(
         deliveryID: String, consent: Consent, records byManufacturer: [String: Int], at now: Timestamp,
-        policy: AccountingPolicy?, book: Book
+        price rule: PriceRule?, book: Book
     ) throws -> Movement {
-        guard let policy else { return Movement() }
         var movement = Movement()
         let rewardID = rewardID(consent.id)
         if book.pendingStatus(of: rewardID, at: now.milliseconds) == .pending, let reward = book.transfer(id: rewardID) {
@@ -95,7 +95,7 @@ public enum MoneyRules {
                     reference: "delivery:\(deliveryID)"))
         }
         let records = byManufacturer.values.reduce(0, +)
-        guard let rule = policy.price(category: consent.terms.category), records > 0 else { return movement }
+        guard let rule, records > 0 else { return movement }
         let price = rule.price(records: records)
         guard price > 0 else { return movement }
         let person = price * rule.personPercent / 100
@@ -164,10 +164,9 @@ extension MoneyRules {
     /// - Parameter included: the person and consent of everyone the analysis included.
     /// - Throws: `ConsentError.paymentRequired` when vouchers and cash cannot cover the price.
     public static func analysis(
-        analysisID: String, recipient: String, category: String, included: [(subject: String, consentID: String)],
-        records byManufacturer: [String: Int], at now: Timestamp, policy: AccountingPolicy?, book: Book
+        analysisID: String, recipient: String, included: [(subject: String, consentID: String)],
+        records byManufacturer: [String: Int], at now: Timestamp, price rule: PriceRule?, book: Book
     ) throws -> Movement {
-        guard let policy else { return Movement() }
         var movement = Movement()
         for c in included {
             let rewardID = rewardID(c.consentID)
@@ -178,7 +177,7 @@ extension MoneyRules {
                     amount: 0, pendingID: rewardID, flags: .postPending, code: .reward, reference: "analysis:\(analysisID)"))
         }
         // Charged whatever the records: a price that followed them would tell what the query found.
-        guard let rule = policy.price(category: category), !included.isEmpty else { return movement }
+        guard let rule, !included.isEmpty else { return movement }
         let price = rule.analysisPrice(persons: included.count)
         guard price > 0 else { return movement }
         // The persons' share in equal parts, the won left over one each to the first persons by id,

@@ -377,8 +377,10 @@ public struct TransferService: Sendable {
             if let money = try await broker.activePolicy()?.policy.accounting {
                 // The charge (and the reward the first delivery pays) in the same commit as the access event.
                 let byManufacturer = Dictionary(grouping: covered, by: \.manufacturer).mapValues(\.count)
+                let price = try await broker.price(of: consent, active: money)
                 recorded = try await broker.appendBrokerEvent(event, conditions: conditions) { book, now in
-                    try MoneyRules.delivery(deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, policy: money, book: book)
+                    try MoneyRules.delivery(
+                        deliveryID: deliveryID, consent: consent, records: byManufacturer, at: now, price: price, book: book)
                 }
             } else {
                 recorded = try await broker.appendBrokerEvent(event, conditions: conditions)

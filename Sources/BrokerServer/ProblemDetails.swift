@@ -10,7 +10,8 @@ import NIOCore
 public enum ErrorTable {
     public static func status(for code: ConsentError.Code) -> HTTPResponse.Status {
         switch code {
-        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound, .analysisNotFound, .certificateNotFound: .notFound
+        case .requestNotFound, .consentNotFound, .deviceNotFound, .accountNotFound, .analysisNotFound, .certificateNotFound, .policyNotFound:
+            .notFound
         case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
         case .badSignature, .unknownSubject, .unknownParty: .unauthorized
         case .partySuspended, .wrongRole, .notRequestOwner, .notConsentSubject, .recipientMismatch, .recipientSuspended,

@@ -86,6 +86,8 @@ public struct ConsentError: Error, Sendable, CustomStringConvertible, Equatable 
         /// its text's.
         case invalidContract
         case certificateNotFound
+        /// No policy with that hash was ever activated.
+        case policyNotFound
 
         public var description: String { rawValue }
     }

@@ -162,6 +162,20 @@ public enum StandardContract {
         return (reference, text)
     }
 
+    /// `terms` made under a standard contract: the contract `terms` already name, else `template`
+    /// (or the default one, see `make`) with `parameters`. Terms stay without one only under a
+    /// policy with no template for them, which the broker then accepts.
+    ///
+    /// - Throws: `ConsentError(.invalidContract)` naming what to change.
+    public static func attach(
+        template: String?, parameters: [String: String], to terms: ConsentTerms, recipient: String, policy: PolicySet
+    ) throws(ConsentError) -> ConsentTerms {
+        guard terms.contract == nil, template != nil || !parameters.isEmpty || !templates(for: terms, policy: policy).isEmpty else { return terms }
+        var contracted = terms
+        contracted.contract = try make(template: template, parameters: parameters, terms: terms, recipient: recipient, policy: policy).reference
+        return contracted
+    }
+
     /// The templates that `terms` may name under `policy`, in policy order.
     public static func templates(for terms: ConsentTerms, policy: PolicySet) -> [ContractTemplate] {
         let allowed = policy.category(terms.category)?.contracts
@@ -169,15 +183,24 @@ public enum StandardContract {
     }
 
     /// Checks a request's contract against the policy and the terms, and returns its canonical
-    /// text (nil for terms without a contract).
+    /// text (nil for terms without a contract, which only a policy without templates for them
+    /// allows).
     ///
     /// - Throws: `ConsentError(.invalidContract)` naming what to change.
     @discardableResult
     public static func check(
         _ reference: ContractReference?, terms: ConsentTerms, recipient: String, policy: PolicySet, checkHash: Bool = true
     ) throws(ConsentError) -> String? {
-        guard let reference else { return nil }
         let choices = templates(for: terms, policy: policy).map(\.id).joined(separator: ", ")
+        guard let reference else {
+            guard choices.isEmpty else {
+                throw ConsentError(
+                    .invalidContract,
+                    "\(terms.category) data is shared only under a standard contract: name one of \(choices) in the terms' contract (template, parameters and the hash of its text, docs/contracts.md)"
+                )
+            }
+            return nil
+        }
         guard let template = policy.contract(reference.template) else {
             throw ConsentError(.invalidContract, "no standard contract '\(reference.template)' in policy \(policy.version); use one of \(choices)")
         }

@@ -155,6 +155,9 @@ public struct AccessLogEntry: Sendable, Equatable, Codable {
 /// Queries over the projections. Stores implement it; services read through it.
 public protocol ConsentReadModel: Sendable {
     func activePolicy() async throws -> ActivePolicy?
+    /// The policy set whose hash is `hash`, active now or before (every activation is kept):
+    /// what a consent granted under it agreed to.
+    func policy(hash: String) async throws -> ActivePolicy?
     func party(_ id: String) async throws -> Party?
     func parties() async throws -> [Party]
     func subject(_ id: String) async throws -> Subject?

@@ -37,9 +37,22 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         }
     }
 
+    /// Whether `text` is this time as `description` writes it, or as brokers before December
+    /// 2026 wrote it (see `legacyDescription`), so that their receipts still verify.
+    public func isDescribed(by text: String) -> Bool { text == description || text == legacyDescription }
+
+    /// The seconds from whole-second arithmetic, the milliseconds appended as digits: exact for
+    /// every millisecond (Foundation's fractional seconds of a `Double` can come out one early).
     private static func format(_ t: Timestamp) -> String {
-        t.date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let (seconds, milli) = t.milliseconds.floorDivided(by: 1000)
+        let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(Date.ISO8601FormatStyle())
+        let digits = String(milli)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
+
+    /// Foundation's formatting of the `Double` seconds: sometimes one millisecond early
+    /// (`…00.122Z` for 123 ms). What receipts made before the exact `format` hold.
+    var legacyDescription: String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
 
     // Encoded as an integer so payload bytes never depend on date formatting.
     public init(from decoder: Decoder) throws {
@@ -62,4 +75,12 @@ public protocol Clock: Sendable {
 public struct SystemClock: Clock {
     public init() {}
     public func now() -> Timestamp { Timestamp.now() }
+}
+
+extension Int64 {
+    /// The quotient rounded down and the remainder, 0 ≤ remainder < divisor.
+    fileprivate func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let q = self / divisor, r = self % divisor
+        return r < 0 ? (q - 1, r + divisor) : (q, r)
+    }
 }

@@ -10,7 +10,17 @@ extension PostgresStore {
     private static func bytes(_ b: ByteBuffer) -> [UInt8] { Array(b.readableBytesView) }
 
     public func activePolicy() async throws -> ActivePolicy? {
-        let rows = try await client.query("SELECT version, hash, body, activated_ms FROM policies ORDER BY seq DESC LIMIT 1", logger: logger)
+        try await policy(
+            rows: try await client.query("SELECT version, hash, body, activated_ms FROM policies ORDER BY seq DESC LIMIT 1", logger: logger))
+    }
+
+    public func policy(hash: String) async throws -> ActivePolicy? {
+        try await policy(
+            rows: try await client.query(
+                "SELECT version, hash, body, activated_ms FROM policies WHERE hash = \(hash) ORDER BY seq DESC LIMIT 1", logger: logger))
+    }
+
+    private func policy(rows: PostgresRowSequence) async throws -> ActivePolicy? {
         for try await (version, hash, body, at) in rows.decode((String, String, ByteBuffer, Int64).self) {
             return ActivePolicy(
                 version: version, hash: hash, policy: try CanonicalJSON.decode(PolicySet.self, from: Self.bytes(body)),

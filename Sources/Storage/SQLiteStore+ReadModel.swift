@@ -7,13 +7,19 @@ import Ports
 
 extension SQLiteStore {
     public func activePolicy() async throws -> ActivePolicy? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM policies ORDER BY seq DESC LIMIT 1").map(Self.policy(from:)) }
+    }
+
+    public func policy(hash: String) async throws -> ActivePolicy? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM policies ORDER BY seq DESC LIMIT 1") else { return nil }
-            return ActivePolicy(
-                version: row["version"], hash: row["hash"],
-                policy: try CanonicalJSON.decode(PolicySet.self, from: [UInt8](row["body"] as Data)),
-                activatedAt: Timestamp(milliseconds: row["activated_ms"]))
+            try Row.fetchOne(db, sql: "SELECT * FROM policies WHERE hash = ? ORDER BY seq DESC LIMIT 1", arguments: [hash]).map(Self.policy(from:))
         }
+    }
+
+    private static func policy(from row: Row) throws -> ActivePolicy {
+        ActivePolicy(
+            version: row["version"], hash: row["hash"], policy: try CanonicalJSON.decode(PolicySet.self, from: [UInt8](row["body"] as Data)),
+            activatedAt: Timestamp(milliseconds: row["activated_ms"]))
     }
 
     public func party(_ id: String) async throws -> Party? {

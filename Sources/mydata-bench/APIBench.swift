@@ -343,10 +343,13 @@ struct APIBench: AsyncParsableCommand {
 
     private func grant(service: BrokerService, person: Identity, recipient: Identity, now: Timestamp) async throws -> String {
         let policy = try await service.store.activePolicy()!
-        let terms = ConsentTerms(
-            category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
-            dataFrom: now.adding(days: -365), dataTo: now.adding(days: 1), durationDays: 365, onceOff: false,
-            retentionDays: 30, incentiveKRW: 0)
+        let terms = try StandardContract.attach(
+            template: nil, parameters: [:],
+            to: ConsentTerms(
+                category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+                dataFrom: now.adding(days: -365), dataTo: now.adding(days: 1), durationDays: 365, onceOff: false,
+                retentionDays: 30, incentiveKRW: 0),
+            recipient: recipient.id, policy: policy.policy)
         let request = ConsentRequested(
             requestID: Identifiers.random(prefix: "req"), recipient: recipient.id, subject: person.id,
             terms: terms, offerExpiresAt: now.adding(days: 1), policyVersion: policy.version)

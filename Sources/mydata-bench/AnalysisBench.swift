@@ -40,9 +40,12 @@ struct AnalysisBench: AsyncParsableCommand {
         let policy = try await store.activePolicy()!
         let request = ConsentRequested(
             requestID: "req-bench", recipient: startup.id, subject: nil,
-            terms: ConsentTerms(
-                category: "energy", items: ["energy.household"], purpose: "energy-saving", dataFrom: now.adding(days: -60),
-                dataTo: now.adding(days: 30), durationDays: 90, onceOff: false, retentionDays: 0, incentiveKRW: 0, access: .analysis),
+            terms: try StandardContract.attach(
+                template: nil, parameters: [:],
+                to: ConsentTerms(
+                    category: "energy", items: ["energy.household"], purpose: "energy-saving", dataFrom: now.adding(days: -60),
+                    dataTo: now.adding(days: 30), durationDays: 90, onceOff: false, retentionDays: 0, incentiveKRW: 0, access: .analysis),
+                recipient: startup.id, policy: policy.policy),
             offerExpiresAt: now.adding(days: 30), policyVersion: policy.version)
         try await broker.submit(startup.sign(.consentRequested(request), at: now))
         let stored = try await store.request(request.requestID)!

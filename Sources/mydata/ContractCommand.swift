@@ -26,8 +26,9 @@ struct ContractShow: AsyncParsableCommand {
             let (terms, recipient, policy) = try await broker.session { () -> (ConsentTerms?, String?, ActivePolicy) in
                 let wanted = hash.lowercased()
                 let consents = try await broker.consents(subject: subject, limit: 500)
+                // A consent's text renders from the policy it was granted under, whatever is active now.
                 if let c = consents.first(where: { $0.terms.contract?.hash == wanted }) {
-                    return (c.terms, c.recipient, try await broker.activePolicy())
+                    return (c.terms, c.recipient, try await broker.policy(hash: c.policyHash))
                 }
                 let requests = try await broker.requests(for: subject, limit: 500)
                 let r = requests.first { $0.terms.contract?.hash == wanted }
@@ -42,7 +43,7 @@ struct ContractShow: AsyncParsableCommand {
             guard StandardContract.hash(text) == reference.hash else {
                 throw CLIError(
                     message:
-                        "the contract was made under a template that policy \(policy.version) has changed since; its text can no longer be rendered",
+                        "the request was made under a template that policy \(policy.version) has changed since, so it can no longer be granted; ask the recipient for a new request",
                     exitCode: ExitCodes.refused)
             }
             if global.json {

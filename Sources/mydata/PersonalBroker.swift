@@ -25,6 +25,8 @@ protocol PersonalBroker: Sendable {
     func requests(for subject: String, limit: Int) async throws -> [ConsentRequest]
     func request(_ id: String) async throws -> ConsentRequest?
     func activePolicy() async throws -> ActivePolicy
+    /// The policy activated now or before with `hash` (what a consent granted under it agreed to).
+    func policy(hash: String) async throws -> ActivePolicy
     func partyName(_ id: String) async throws -> String?
     func consents(subject: String, limit: Int) async throws -> [Consent]
     func accessLog(subject: String, limit: Int) async throws -> [AccessLogEntry]
@@ -106,6 +108,12 @@ struct LocalPersonalBroker: PersonalBroker {
     func activePolicy() async throws -> ActivePolicy {
         guard let policy = try await store.activePolicy() else {
             throw ConsentError(.noActivePolicy, "the broker has no active policy; the operator must run `mydata admin policy activate`")
+        }
+        return policy
+    }
+    func policy(hash: String) async throws -> ActivePolicy {
+        guard let policy = try await store.policy(hash: hash) else {
+            throw ConsentError(.policyNotFound, "no policy with hash \(hash) was activated on this broker")
         }
         return policy
     }

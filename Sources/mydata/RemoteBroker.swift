@@ -58,9 +58,13 @@ struct RemoteBroker: PersonalBroker {
         return try reply.decode(Item.self).request
     }
 
-    func activePolicy() async throws -> ActivePolicy {
+    func activePolicy() async throws -> ActivePolicy { try await policy(at: "/v1/policy") }
+
+    func policy(hash: String) async throws -> ActivePolicy { try await policy(at: "/v1/policies/\(hash)") }
+
+    private func policy(at path: String) async throws -> ActivePolicy {
         struct View: Decodable { var version: String; var hash: String; var policy: PolicySet }
-        let v = try await get("/v1/policy", as: View.self)
+        let v = try await get(path, as: View.self)
         return ActivePolicy(version: v.version, hash: v.hash, policy: v.policy, activatedAt: Timestamp(milliseconds: 0))
     }
 

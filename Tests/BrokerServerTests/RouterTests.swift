@@ -1,5 +1,6 @@
 import Broker
 import BrokerServer
+import Consent
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -28,8 +29,37 @@ struct RouterTests {
     static let unsigned: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/policy", "GET /v1/catalog", "GET /v1/openapi.yaml", "GET /v1/log/checkpoint",
         "GET /v1/log/tile/**", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency", "GET /v1/log/vkey", "GET /v1/quality",
-        "GET /v1/quality/certificates", "GET /v1/quality/certificates/{id}",
+        "GET /v1/quality/certificates", "GET /v1/quality/certificates/{id}", "GET /v1/policies/{hash}",
     ]
+
+    @Test("a policy activated before is served by its hash after a new one is active; an unknown hash is 404 policyNotFound")
+    func policiesByHash() async throws {
+        let f = try await BrokerFixture()
+        let first = try #require(try await f.store.activePolicy())
+        let files = try PolicyLoader.files(in: Repository.policies).map { name, text in
+            (name, name == "accounting.yaml" ? text.replacingOccurrences(of: "perPullKRW: 10\n", with: "perPullKRW: 11\n") : text)
+        }
+        try await f.broker.activatePolicy(try PolicyLoader.load(files: files))
+        let second = try #require(try await f.store.activePolicy())
+        #expect(second.hash != first.hash)
+        let app = Application(router: try Self.router(f))
+        try await app.test(.router) { client in
+            for policy in [first, second] {
+                try await client.execute(uri: "/v1/policies/\(policy.hash)", method: .get) { response in
+                    #expect(response.status == .ok)
+                    struct View: Decodable { var hash: String; var policy: PolicySet }
+                    let view = try JSONDecoder().decode(View.self, from: Data(buffer: response.body))
+                    #expect(view.hash == policy.hash && view.policy == policy.policy)
+                }
+            }
+            for hash in [String(repeating: "0", count: 64), "not-a-hash", String(repeating: "A", count: 64)] {
+                try await client.execute(uri: "/v1/policies/\(hash)", method: .get) { response in
+                    #expect(response.status == .notFound, "\(hash)")
+                    #expect(String(buffer: response.body).contains("\"code\":\"policyNotFound\""), "\(String(buffer: response.body))")
+                }
+            }
+        }
+    }
 
     @Test("health, policy, catalogue and the OpenAPI document answer without a signature")
     func publicRoutes() async throws {

@@ -104,6 +104,28 @@ struct AccountingFlowTests {
         try await w.checkBooks()
     }
 
+    @Test(
+        "a consent is charged the price its standard contract states, whatever a later policy sets; a consent granted under the new policy pays the new one",
+        arguments: Backend.available)
+    func agreedPrice(_ backend: Backend) async throws {
+        let w = try await World(backend, records: 10, cash: 1_000)
+        let agreed = try await w.consent()
+        #expect(agreed.terms.contract != nil)
+        // The operator raises the vehicle price tenfold.
+        let files = try PolicyLoader.files(in: Repository.policies).map { name, text in
+            (name, name == "accounting.yaml" ? text.replacingOccurrences(of: "perPullKRW: 10\n", with: "perPullKRW: 100\n") : text)
+        }
+        try await w.f.broker.activatePolicy(try PolicyLoader.load(files: files))
+        _ = try await w.transfer.pull(consentID: agreed.id, recipient: w.payer.id, limit: 100)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == 1_000 - 30, "the contract's 10 won per pull + 10 × 2 won")
+
+        let later = try await w.consent()
+        #expect(later.policyHash != agreed.policyHash)
+        _ = try await w.transfer.pull(consentID: later.id, recipient: w.payer.id, limit: 100)
+        #expect(try await w.account(AccountNames.cash(w.payer.id)).balance == 970 - 120, "the new policy's 100 won per pull + 10 × 2 won")
+        try await w.checkBooks()
+    }
+
     @Test("a pull the recipient cannot pay for is refused with paymentRequired, delivers nothing and logs nothing", arguments: Backend.available)
     func unpaidPull(_ backend: Backend) async throws {
         let w = try await World(backend, records: 10, cash: 29)

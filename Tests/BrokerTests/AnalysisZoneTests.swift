@@ -268,7 +268,9 @@ struct AnalysisZoneTests {
         let w = try await World(backend)
         let poor = try Identity.generate(id: "poor-startup")
         try await w.f.broker.registerParty(id: poor.id, role: .recipient, name: "Poor", keys: poor.publicKeys)
-        let request = try await w.f.request(terms: w.request.terms, by: poor)
+        var terms = w.request.terms
+        terms.contract = nil  // the contract names its recipient: the fixture makes poor's own
+        let request = try await w.f.request(terms: terms, by: poor)
         let person = try await w.person(readings: [3], grant: false).0
         try await w.f.grant(request, by: person)
         var query = w.query()

@@ -50,6 +50,7 @@ final class CommitThenFailStore: BrokerStore, @unchecked Sendable {
     func appendCheckpoint(_ checkpoint: Checkpoint) async throws { try await inner.appendCheckpoint(checkpoint) }
     func checkpoints() async throws -> [Checkpoint] { try await inner.checkpoints() }
     func activePolicy() async throws -> ActivePolicy? { try await inner.activePolicy() }
+    func policy(hash: String) async throws -> ActivePolicy? { try await inner.policy(hash: hash) }
     func party(_ id: String) async throws -> Party? { try await inner.party(id) }
     func parties() async throws -> [Party] { try await inner.parties() }
     func subject(_ id: String) async throws -> Subject? { try await inner.subject(id) }

@@ -97,6 +97,28 @@ struct ContractTests {
         #expect(try await f.store.head().sequence == head)
     }
 
+    @Test(
+        "a request without a contract is refused, naming the contracts to choose from, when the policy has templates for it",
+        arguments: Backend.available)
+    func contractRequired(_ backend: Backend) async throws {
+        let f = try await BrokerFixture(backend)
+        let policy = try #require(try await f.store.activePolicy())
+        let head = try await f.store.head().sequence
+        let event = ConsentRequested(
+            requestID: Identifiers.random(prefix: "req"), recipient: f.recipient.id, subject: nil, terms: f.vehicleTerms(),
+            offerExpiresAt: f.clock.now().adding(days: 30), policyVersion: policy.version)
+        do {
+            try await f.broker.submit(f.recipient.sign(.consentRequested(event), at: f.clock.now()))
+            Issue.record("a request without a contract was accepted")
+        } catch let error as ConsentError {
+            #expect(error.code == .invalidContract, "\(error)")
+            #expect(
+                error.message.contains("vehicle data is shared only under a standard contract: name one of processing, provision"), "\(error.message)"
+            )
+        }
+        #expect(try await f.store.head().sequence == head, "nothing appended")
+    }
+
     @Test("a category allows only the contracts it names, on both stores", arguments: Backend.available)
     func categoryLimits(_ backend: Backend) async throws {
         let f = try await BrokerFixture(backend)

@@ -18,10 +18,13 @@ struct KeyRotationTests {
     static func offer(_ broker: RunningBroker, by identity: Identity) async throws -> Int {
         let policy = try await broker.policy()
         let now = Timestamp.now()
-        let terms = ConsentTerms(
-            category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
-            dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: 30,
-            onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
+        let terms = try StandardContract.attach(
+            template: nil, parameters: [:],
+            to: ConsentTerms(
+                category: "vehicle", items: ["vehicle.driving"], purpose: "usage-based-insurance",
+                dataFrom: now.adding(days: -30), dataTo: now.adding(days: 30), durationDays: 30,
+                onceOff: false, retentionDays: 30, incentiveKRW: 1_000),
+            recipient: identity.id, policy: policy.policy)
         let event = ConsentRequested(
             requestID: Identifiers.random(prefix: "req"), recipient: identity.id, subject: nil,
             terms: terms, offerExpiresAt: now.adding(days: 30), policyVersion: policy.version)

@@ -59,6 +59,44 @@ struct PartyToolsTests {
     }
 
     @Test(
+        "party request create makes the request under the contract its terms file names (or the default), and refuses parameters the template does not allow, appending nothing"
+    )
+    func requestUnderContract() throws {
+        let w = try World()
+        let terms = """
+            category: vehicle
+            items: [vehicle.driving]
+            purpose: usage-based-insurance
+            dataFromDaysAgo: 30
+            durationDays: 90
+            retentionDays: 30
+            subject: \(w.subject)
+
+            """
+        func create(_ name: String, _ contract: String) throws -> MydataCLI.Output {
+            let file = w.work.file(name)
+            try (terms + contract).write(to: file, atomically: true, encoding: .utf8)
+            return try w.party("safedrive-insurance", ["request", "create", file.path, "--json"])
+        }
+        let processing = try create(
+            "processing.yaml", "contract:\n  template: processing\n  parameters:\n    processor: Cloud Analytics Ltd\n    deletionDays: 3\n")
+        #expect(processing.status == 0, "\(processing.stderr)")
+        let plain = try create("plain.yaml", "")
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let refused = try create("refused.yaml", "contract:\n  template: processing\n  parameters:\n    deletionDays: 3\n")
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("needs parameter 'processor'"), "\(refused.stderr)")
+
+        let listed = try #require(try w.person.run(["requests", "--json"], environment: w.remote).json() as? [[String: Any]])
+        let contracts = listed.map(EndToEndTests.request).filter { $0["recipient"] as? String == "safedrive-insurance" && $0["subject"] != nil }
+            .compactMap { ($0["terms"] as? [String: Any])?["contract"] as? [String: Any] }
+        #expect(contracts.count == 2, "the refused request was not appended")
+        let named = try #require(contracts.first { $0["template"] as? String == "processing" })
+        #expect(named["parameters"] as? [String: String] == ["processor": "Cloud Analytics Ltd", "deletionDays": "3", "liabilityKRW": "10000000"])
+        #expect(contracts.contains { $0["template"] as? String == "provision" }, "the default for vehicle delivery")
+    }
+
+    @Test(
         "a manufacturer's 50,000-record push killed halfway and run again stores each record once; a startup pulls each once, charged and logged once"
     )
     func pushPullReconcileRevoke() async throws {

@@ -60,7 +60,8 @@ public final class BrokerFixture: @unchecked Sendable {
             onceOff: false, retentionDays: 30, incentiveKRW: 1_000)
     }
 
-    /// A request by `recipient` (default: the fixture's), open to anyone unless `subject` is given.
+    /// A request by `recipient` (default: the fixture's), open to anyone unless `subject` is given,
+    /// under the standard contract the terms name or else the category's default one.
     @discardableResult
     public func request(
         terms: ConsentTerms? = nil, subject: String? = nil, by author: Identity? = nil,
@@ -68,9 +69,11 @@ public final class BrokerFixture: @unchecked Sendable {
     ) async throws -> ConsentRequest {
         let author = author ?? recipient
         let policy = try await store.activePolicy()!
+        let contracted = try StandardContract.attach(
+            template: nil, parameters: [:], to: terms ?? vehicleTerms(), recipient: author.id, policy: policy.policy)
         let event = ConsentRequested(
             requestID: Identifiers.random(prefix: "req"), recipient: author.id, subject: subject,
-            terms: terms ?? vehicleTerms(), offerExpiresAt: clock.now().adding(days: offerDays),
+            terms: contracted, offerExpiresAt: clock.now().adding(days: offerDays),
             policyVersion: policy.version)
         try await broker.submit(author.sign(.consentRequested(event), at: clock.now()))
         return try await store.request(event.requestID)!

@@ -69,8 +69,11 @@ public struct AnalysisService: Sendable {
         }
         // The price goes by the persons included, never by whose records the query used (that
         // would tell who matched its filters); nothing is charged when no one is included.
-        let price =
-            consents.isEmpty ? 0 : active.policy.accounting?.price(category: request.terms.category)?.analysisPrice(persons: consents.count) ?? 0
+        // Every consent of the request agreed to the same contract, so to the same price.
+        var pinned: PriceRule?
+        if let first = consents.first, let money = active.policy.accounting { pinned = try await broker.price(of: first, active: money) }
+        let agreed = pinned
+        let price = consents.isEmpty ? 0 : agreed?.analysisPrice(persons: consents.count) ?? 0
         // Whether the recipient can pay is checked before any record is read (the charge itself
         // is decided again at the commit, on the book as it then stands).
         if price > 0 {
@@ -116,14 +119,13 @@ public struct AnalysisService: Sendable {
                 StreamCondition(streamID: StreamName.policy, expectedVersion: policyVersion),
             ] + consents.map { StreamCondition(streamID: StreamName.consent($0.id), expectedVersion: 1) }
         let recorded: [RecordedEvent]
-        if let money = active.policy.accounting {
+        if active.policy.accounting != nil {
             // Everyone included is paid their share, whatever the query used of their records.
             let byManufacturer = aggregate.byManufacturer
             let payees = consents.map { (subject: $0.subject, consentID: $0.id) }
             recorded = try await broker.appendBrokerEvents(events, conditions: conditions, transfersMax: 2 * payees.count + 10_000) { book, at in
                 try MoneyRules.analysis(
-                    analysisID: analysisID, recipient: recipient, category: request.terms.category, included: payees,
-                    records: byManufacturer, at: at, policy: money, book: book)
+                    analysisID: analysisID, recipient: recipient, included: payees, records: byManufacturer, at: at, price: agreed, book: book)
             }
         } else {
             recorded = try await broker.appendBrokerEvents(events, conditions: conditions)

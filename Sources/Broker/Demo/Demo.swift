@@ -75,12 +75,7 @@ public enum Demo {
                 dataFrom: now.adding(days: -365), dataTo: now.adding(days: 365),
                 durationDays: offer.durationDays, onceOff: offer.onceOff, retentionDays: offer.access == .analysis ? 0 : 90,
                 incentiveKRW: offer.incentiveKRW, access: offer.access)
-            var contracted = terms
-            if !StandardContract.templates(for: terms, policy: policy.policy).isEmpty {
-                contracted.contract = try StandardContract.make(
-                    template: nil, parameters: [:], terms: terms, recipient: offer.recipient, policy: policy.policy
-                ).reference
-            }
+            let contracted = try StandardContract.attach(template: nil, parameters: [:], to: terms, recipient: offer.recipient, policy: policy.policy)
             let request = ConsentRequested(
                 requestID: Identifiers.random(prefix: "req"), recipient: offer.recipient, subject: nil,
                 terms: contracted, offerExpiresAt: now.adding(days: 90), policyVersion: policy.version)

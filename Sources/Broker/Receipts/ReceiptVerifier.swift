@@ -102,10 +102,10 @@ public enum ReceiptVerifier {
         let matches =
             g.consentID == r.recordID && g.subject == r.piiPrincipalID && g.recipient == r.piiController.id
             && g.terms.items == r.dataItems && g.terms.category == r.dataCategory && r.purposes.map(\.id) == [g.terms.purpose]
-            && g.grantedAt.description == r.grantedAt && g.expiresAt.description == r.expiresAt
+            && g.grantedAt.isDescribed(by: r.grantedAt) && g.expiresAt.isDescribed(by: r.expiresAt)
             && g.policyVersion == r.policyVersion && g.policyHash == r.policyHash && g.requestID == r.requestID
             && g.requestHash == r.requestHash && g.terms.retentionDays == r.retentionDays && g.terms.onceOff == r.onceOff
-            && g.terms.dataFrom.description == r.dataFrom && g.terms.dataTo.description == r.dataTo
+            && g.terms.dataFrom.isDescribed(by: r.dataFrom) && g.terms.dataTo.isDescribed(by: r.dataTo)
             && g.terms.incentiveKRW == r.incentiveKRW && g.sensitiveConfirmed == r.sensitive && g.terms.contract == r.contract
         guard matches else { throw ReceiptError("the receipt's fields differ from the grant the person signed") }
         if let cp = e.checkpoint {
@@ -155,7 +155,7 @@ public enum ReceiptVerifier {
             authorID: v.authorID, payload: payload, signature: signature)
         guard v.eventType == DomainEvent.TypeName.consentRevoked, case .consentRevoked(let revoked)? = try? DomainEvent.decode(event),
             revoked.consentID == r.recordID, revoked.subject == r.piiPrincipalID, v.streamID == StreamName.consent(r.recordID),
-            r.revokedAt == event.time.description
+            r.revokedAt.map(event.time.isDescribed(by:)) == true
         else {
             throw ReceiptError(
                 "the revocation evidence is not the revocation of consent \(r.recordID) at \(r.revokedAt ?? "the time the receipt says")")

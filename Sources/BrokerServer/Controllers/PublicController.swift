@@ -45,6 +45,7 @@ struct PublicController: BrokerController {
 
     func addRoutes(to group: some RouterMethods<BrokerRequestContext>) {
         group.get("policy", use: policy)
+        group.get("policies/{hash}", use: pastPolicy)
         group.get("catalog", use: catalog)
         group.get("quality", use: quality)
         group.get("quality/certificates", use: certificates)
@@ -55,6 +56,18 @@ struct PublicController: BrokerController {
     /// GET /v1/policy
     @Sendable func policy(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         guard let policy = try await store.activePolicy() else { throw ConsentError(.noActivePolicy, "no policy is active") }
+        return try BrokerAPI.json(PolicyView(version: policy.version, hash: policy.hash, policy: policy.policy))
+    }
+
+    /// GET /v1/policies/{hash}: a policy activated now or before, as consents granted under it
+    /// agreed to it (their contract's text renders from it, and its prices are theirs).
+    @Sendable func pastPolicy(_ request: Request, context: BrokerRequestContext) async throws -> Response {
+        let hash = try context.parameters.require("hash")
+        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let policy = try await store.policy(hash: hash)
+        else {
+            throw ConsentError(.policyNotFound, "no policy with hash \(hash) was activated; a consent names its policy's hash (policyHash)")
+        }
         return try BrokerAPI.json(PolicyView(version: policy.version, hash: policy.hash, policy: policy.policy))
     }
 

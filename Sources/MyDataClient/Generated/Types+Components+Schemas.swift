@@ -2478,6 +2478,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/PolicySet/contracts`.
             public var contracts: [Components.Schemas.ContractTemplate]?
+            /// - Remark: Generated from `#/components/schemas/PolicySet/accounting`.
+            public var accounting: Components.Schemas.AccountingPolicy?
             /// Creates a new `PolicySet`.
             ///
             /// - Parameters:
@@ -2485,22 +2487,172 @@ extension Components {
             ///   - categories:
             ///   - purposes:
             ///   - contracts: The standard contract templates, from which a client renders a contract's text and hash (docs/contracts.md).
+            ///   - accounting:
             public init(
                 version: Swift.String,
                 categories: [Components.Schemas.DataCategory],
                 purposes: [Components.Schemas.Purpose],
-                contracts: [Components.Schemas.ContractTemplate]? = nil
+                contracts: [Components.Schemas.ContractTemplate]? = nil,
+                accounting: Components.Schemas.AccountingPolicy? = nil
             ) {
                 self.version = version
                 self.categories = categories
                 self.purposes = purposes
                 self.contracts = contracts
+                self.accounting = accounting
             }
             public enum CodingKeys: String, CodingKey {
                 case version
                 case categories
                 case purposes
                 case contracts
+                case accounting
+            }
+        }
+        /// The money rules (docs/accounting.md); a contract's clauses state the category's price and split from them.
+        ///
+        /// - Remark: Generated from `#/components/schemas/AccountingPolicy`.
+        public struct AccountingPolicy: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/fund`.
+            public var fund: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/rewardPostedOn`.
+            @frozen public enum RewardPostedOnPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case grant = "grant"
+                case firstDelivery = "first-delivery"
+            }
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/rewardPostedOn`.
+            public var rewardPostedOn: Components.Schemas.AccountingPolicy.RewardPostedOnPayload
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/clawbackWithinDays`.
+            public var clawbackWithinDays: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/redemptionMinimumKRW`.
+            public var redemptionMinimumKRW: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/RewardsPayload`.
+            public struct RewardsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/RewardsPayload/category`.
+                public var category: Swift.String
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/RewardsPayload/onceOffKRW`.
+                public var onceOffKRW: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/RewardsPayload/perMonthKRW`.
+                public var perMonthKRW: Swift.Int64
+                /// Creates a new `RewardsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - category:
+                ///   - onceOffKRW:
+                ///   - perMonthKRW:
+                public init(
+                    category: Swift.String,
+                    onceOffKRW: Swift.Int64,
+                    perMonthKRW: Swift.Int64
+                ) {
+                    self.category = category
+                    self.onceOffKRW = onceOffKRW
+                    self.perMonthKRW = perMonthKRW
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case category
+                    case onceOffKRW
+                    case perMonthKRW
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/rewards`.
+            public typealias RewardsPayload = [Components.Schemas.AccountingPolicy.RewardsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/rewards`.
+            public var rewards: Components.Schemas.AccountingPolicy.RewardsPayload
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload`.
+            public struct PricesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/category`.
+                public var category: Swift.String
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/perRecordKRW`.
+                public var perRecordKRW: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/perPullKRW`.
+                public var perPullKRW: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/perAnalysisKRW`.
+                public var perAnalysisKRW: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/perPersonKRW`.
+                public var perPersonKRW: Swift.Int64?
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/manufacturerPercent`.
+                public var manufacturerPercent: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/personPercent`.
+                public var personPercent: Swift.Int64
+                /// - Remark: Generated from `#/components/schemas/AccountingPolicy/PricesPayload/brokerPercent`.
+                public var brokerPercent: Swift.Int64
+                /// Creates a new `PricesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - category:
+                ///   - perRecordKRW:
+                ///   - perPullKRW:
+                ///   - perAnalysisKRW:
+                ///   - perPersonKRW:
+                ///   - manufacturerPercent:
+                ///   - personPercent:
+                ///   - brokerPercent:
+                public init(
+                    category: Swift.String,
+                    perRecordKRW: Swift.Int64,
+                    perPullKRW: Swift.Int64,
+                    perAnalysisKRW: Swift.Int64? = nil,
+                    perPersonKRW: Swift.Int64? = nil,
+                    manufacturerPercent: Swift.Int64,
+                    personPercent: Swift.Int64,
+                    brokerPercent: Swift.Int64
+                ) {
+                    self.category = category
+                    self.perRecordKRW = perRecordKRW
+                    self.perPullKRW = perPullKRW
+                    self.perAnalysisKRW = perAnalysisKRW
+                    self.perPersonKRW = perPersonKRW
+                    self.manufacturerPercent = manufacturerPercent
+                    self.personPercent = personPercent
+                    self.brokerPercent = brokerPercent
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case category
+                    case perRecordKRW
+                    case perPullKRW
+                    case perAnalysisKRW
+                    case perPersonKRW
+                    case manufacturerPercent
+                    case personPercent
+                    case brokerPercent
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/prices`.
+            public typealias PricesPayload = [Components.Schemas.AccountingPolicy.PricesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/AccountingPolicy/prices`.
+            public var prices: Components.Schemas.AccountingPolicy.PricesPayload
+            /// Creates a new `AccountingPolicy`.
+            ///
+            /// - Parameters:
+            ///   - fund:
+            ///   - rewardPostedOn:
+            ///   - clawbackWithinDays:
+            ///   - redemptionMinimumKRW:
+            ///   - rewards:
+            ///   - prices:
+            public init(
+                fund: Swift.String,
+                rewardPostedOn: Components.Schemas.AccountingPolicy.RewardPostedOnPayload,
+                clawbackWithinDays: Swift.Int,
+                redemptionMinimumKRW: Swift.Int64,
+                rewards: Components.Schemas.AccountingPolicy.RewardsPayload,
+                prices: Components.Schemas.AccountingPolicy.PricesPayload
+            ) {
+                self.fund = fund
+                self.rewardPostedOn = rewardPostedOn
+                self.clawbackWithinDays = clawbackWithinDays
+                self.redemptionMinimumKRW = redemptionMinimumKRW
+                self.rewards = rewards
+                self.prices = prices
+            }
+            public enum CodingKeys: String, CodingKey {
+                case fund
+                case rewardPostedOn
+                case clawbackWithinDays
+                case redemptionMinimumKRW
+                case rewards
+                case prices
             }
         }
         /// - Remark: Generated from `#/components/schemas/ContractTemplate`.

@@ -738,6 +738,226 @@ public enum Operations {
             }
         }
     }
+    /// A policy set activated now or before, by its hash.
+    ///
+    /// A consent names the policy it was granted under (`policyHash`). Its standard contract's
+    /// text renders from that policy, and its pulls are charged that policy's price for the
+    /// category, whatever policies are activated later (docs/contracts.md).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/policies/{hash}`.
+    /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)`.
+    public enum GetPolicyByHash {
+        public static let id: Swift.String = "getPolicyByHash"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/v1/policies/{hash}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/policies/{hash}/GET/path/hash`.
+                public var hash: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - hash:
+                public init(hash: Swift.String) {
+                    self.hash = hash
+                }
+            }
+            public var path: Operations.GetPolicyByHash.Input.Path
+            /// - Remark: Generated from `#/paths/v1/policies/{hash}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetPolicyByHash.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - accept:
+                public init(accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetPolicyByHash.AcceptableContentType>] = .defaultValues()) {
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetPolicyByHash.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetPolicyByHash.Input.Path,
+                headers: Operations.GetPolicyByHash.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/v1/policies/{hash}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/v1/policies/{hash}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.PolicyView)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.PolicyView {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetPolicyByHash.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetPolicyByHash.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The policy with that hash.
+            ///
+            /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetPolicyByHash.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetPolicyByHash.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such request, consent, device or account of the signer's (`requestNotFound`,
+            /// `consentNotFound`, `deviceNotFound`, `accountNotFound`).
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An unexpected failure (`internalError`); nothing was changed.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// `overloaded`: the broker is working on as many requests as it takes at once; nothing was
+            /// done, try again after `Retry-After` seconds (grants, revocations, erasure and key
+            /// registrations have a reserve of their own). Or the database cannot be reached, for reads
+            /// too (`storeUnavailable`), or an append could not reach or write it; `detail` says whether
+            /// nothing was appended or the append may or may not be stored (on PostgreSQL a request
+            /// that got no answer from the store within 5 s is answered so). Also
+            /// `storeUnavailable` when a person's data key does not open with this host's
+            /// `keys/vault.kek` (copy the deployment's vault.kek to this host); nothing was stored or
+            /// delivered.
+            ///
+            ///
+            /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.ServiceUnavailable)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.ServiceUnavailable {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
     /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
     ///
     /// Counts under `suppressedBelow` (10) are left out and the others rounded to the nearest

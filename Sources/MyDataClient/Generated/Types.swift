@@ -46,6 +46,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/policy`.
     /// - Remark: Generated from `#/paths//v1/policy/get(getPolicy)`.
     func getPolicy(_ input: Operations.GetPolicy.Input) async throws -> Operations.GetPolicy.Output
+    /// A policy set activated now or before, by its hash.
+    ///
+    /// A consent names the policy it was granted under (`policyHash`). Its standard contract's
+    /// text renders from that policy, and its pulls are charged that policy's price for the
+    /// category, whatever policies are activated later (docs/contracts.md).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/policies/{hash}`.
+    /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)`.
+    func getPolicyByHash(_ input: Operations.GetPolicyByHash.Input) async throws -> Operations.GetPolicyByHash.Output
     /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
     ///
     /// Counts under `suppressedBelow` (10) are left out and the others rounded to the nearest
@@ -524,6 +534,24 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//v1/policy/get(getPolicy)`.
     public func getPolicy(headers: Operations.GetPolicy.Input.Headers = .init()) async throws -> Operations.GetPolicy.Output {
         try await getPolicy(Operations.GetPolicy.Input(headers: headers))
+    }
+    /// A policy set activated now or before, by its hash.
+    ///
+    /// A consent names the policy it was granted under (`policyHash`). Its standard contract's
+    /// text renders from that policy, and its pulls are charged that policy's price for the
+    /// category, whatever policies are activated later (docs/contracts.md).
+    ///
+    ///
+    /// - Remark: HTTP `GET /v1/policies/{hash}`.
+    /// - Remark: Generated from `#/paths//v1/policies/{hash}/get(getPolicyByHash)`.
+    public func getPolicyByHash(
+        path: Operations.GetPolicyByHash.Input.Path,
+        headers: Operations.GetPolicyByHash.Input.Headers = .init()
+    ) async throws -> Operations.GetPolicyByHash.Output {
+        try await getPolicyByHash(Operations.GetPolicyByHash.Input(
+            path: path,
+            headers: headers
+        ))
     }
     /// The metadata catalogue - items, schemas, update cycles, purposes, and per manufacturer its devices, consenting people, observed cycle and quality grade.
     ///

@@ -89,10 +89,9 @@ struct AdminRequestCreate: AsyncParsableCommand {
                     dataTo: dataTo.flatMap(Timestamp.init(rfc3339:)) ?? now.adding(days: 365),
                     durationDays: days, onceOff: onceOff, retentionDays: retentionDays, incentiveKRW: incentive)
                 var contracted = terms
-                if let policy, contract != nil || !StandardContract.templates(for: terms, policy: policy.policy).isEmpty {
-                    contracted.contract = try StandardContract.make(
-                        template: contract, parameters: try contractParameters(), terms: terms, recipient: recipient, policy: policy.policy
-                    ).reference
+                if let policy {
+                    contracted = try StandardContract.attach(
+                        template: contract, parameters: try contractParameters(), to: terms, recipient: recipient, policy: policy.policy)
                 }
                 let request = ConsentRequested(
                     requestID: id ?? Identifiers.random(prefix: "req"), recipient: recipient, subject: subject,

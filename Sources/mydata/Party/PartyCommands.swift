@@ -52,6 +52,14 @@ struct RequestTermsFile: Decodable {
     var access: ConsentAccess?
     /// `A`, `B` or `C`: only records whose manufacturer's current quality certificate for the item meets it.
     var minQuality: QualityGrade?
+    /// The standard contract (`Policies/contracts/`); absent: the first the category allows whose
+    /// parameters all have defaults.
+    var contract: Contract?
+
+    struct Contract: Decodable {
+        var template: String?
+        var parameters: [String: String]?
+    }
 }
 
 struct PartyRequestCreate: AsyncParsableCommand {
@@ -76,7 +84,9 @@ struct PartyRequestCreate: AsyncParsableCommand {
                 dataTo: now.adding(days: spec.dataToDaysAhead ?? Int64(spec.durationDays)), durationDays: spec.durationDays,
                 onceOff: spec.onceOff ?? false, retentionDays: spec.retentionDays, incentiveKRW: spec.incentiveKRW ?? 0, access: spec.access,
                 minQuality: spec.minQuality)
-            let id = try await party.client(global).requestConsent(terms: terms, subject: spec.subject, offerDays: spec.offerDays ?? 30)
+            let id = try await party.client(global).requestConsent(
+                terms: terms, subject: spec.subject, offerDays: spec.offerDays ?? 30, contract: spec.contract?.template,
+                contractParameters: spec.contract?.parameters ?? [:])
             if global.json { try Terminal.printJSON(["id": id]) } else { print("Requested consent: \(id)") }
         }
     }

@@ -7,7 +7,7 @@ signing input are built from docs/ledger-format.md alone — no code of the brok
 
 Exits 0 when every step answers as the API promises, non-zero with a message otherwise.
 """
-import base64, datetime, json, os, struct, sys, time
+import base64, datetime, hashlib, json, os, struct, sys, time
 
 import nacl.signing
 import requests
@@ -48,16 +48,65 @@ def check(response, status, what):
 # 1. A signed read.
 check(send("GET", "/v1/consents"), 200, "list consents")
 
-# 2. A signed write carrying a ledger event signed with PyNaCl.
+def rfc3339(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def fill(text, values):
+    """Placeholders in braces, filled in one pass (docs/contracts.md); an unknown one stays."""
+    out, name = "", None
+    for c in text:
+        if name is None:
+            if c == "{": name = ""
+            else: out += c
+        elif c == "}":
+            out += values.get(name, "{" + name + "}"); name = None
+        else:
+            name += c
+    return out + ("{" + name if name is not None else "")
+
+
+def contract(terms, recipient, policy):
+    """The default standard contract for delivery terms and its hash, rendered as docs/contracts.md says."""
+    category = next(c for c in policy["categories"] if c["id"] == terms["category"])
+    allowed = [t for t in policy["contracts"] if t["access"] == "delivery" and t["id"] in category.get("contracts", [t["id"]])]
+    template = next(t for t in allowed if all("defaultValue" in p for p in t["parameters"]))
+    parameters = {p["name"]: p["defaultValue"] for p in template["parameters"]}
+    titles = {i["id"]: i["title"] for i in category["items"]}
+    items = ", ".join(f"{titles[i]} ({i})" for i in terms["items"])
+    purpose = next(f"{p['title']} ({p['id']})" for p in policy["purposes"] if p["id"] == terms["purpose"])
+    price = next((p for p in policy["accounting"]["prices"] if p["category"] == terms["category"]), {})
+    values = {"recipient": recipient, "items": items, "purpose": purpose, "category": terms["category"],
+              "retentionDays": str(terms["retentionDays"]), "durationDays": str(terms["durationDays"]),
+              "incentiveKRW": str(terms["incentiveKRW"])}
+    for name in ["perPullKRW", "perRecordKRW", "perAnalysisKRW", "perPersonKRW", "manufacturerPercent", "personPercent", "brokerPercent"]:
+        values[name] = str(price.get(name, 0))
+    values.update(parameters)
+    lines = [f"MyData standard contract: {template['title']} ({template['id']})", f"Recipient: {recipient}", f"Data: {items}",
+             f"Purpose: {purpose}",
+             f"Records from {rfc3339(terms['dataFrom'])} to {rfc3339(terms['dataTo'])}; consent for {terms['durationDays']} days from the grant"
+             + (", once-off" if terms["onceOff"] else ""),
+             "Parameters: " + "; ".join(f"{p['name']} = {parameters[p['name']]}" for p in template["parameters"]), ""]
+    lines += [f"{n}. {c['title']}. {fill(c['text'], values)}" for n, c in enumerate(template["clauses"], 1)]
+    text = "\n".join(lines) + "\n"
+    return {"template": template["id"], "parameters": parameters,
+            "hash": hashlib.blake2b(text.encode(), digest_size=32).hexdigest()}
+
+
+# 2. A signed write carrying a ledger event signed with PyNaCl, under the standard contract
+#    rendered here from the policy the broker publishes (the broker renders it again and
+#    compares the hash).
 policy = requests.get(base_url + "/v1/policy").json()
 now_ms = int(time.time() * 1000)
 day = 86_400_000
 request_id = "req_py_" + os.urandom(6).hex()
+terms = {"category": "energy", "dataFrom": now_ms - 30 * day, "dataTo": now_ms + 30 * day, "durationDays": 30,
+         "incentiveKRW": 700, "items": ["energy.household"], "onceOff": False, "purpose": "energy-saving",
+         "retentionDays": 30}
+terms["contract"] = contract(terms, party, policy["policy"])
 payload = {
     "offerExpiresAt": now_ms + 30 * day, "policyVersion": policy["version"], "recipient": party, "requestID": request_id,
-    "terms": {"category": "energy", "dataFrom": now_ms - 30 * day, "dataTo": now_ms + 30 * day, "durationDays": 30,
-              "incentiveKRW": 700, "items": ["energy.household"], "onceOff": False, "purpose": "energy-saving",
-              "retentionDays": 30},
+    "terms": terms,
 }
 payload_bytes = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
