@@ -21,12 +21,15 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev libsqlite3-dev pkg-config; \
 	fi
 
-# What the tests use besides Swift: a C compiler for the power-cut harness (Tests/PowerLoss), and
-# Python packages for the independent client and the property run of the OpenAPI document.
+# What the tests use besides Swift: a C compiler for the power-cut harness (Tests/PowerLoss),
+# Python packages for the independent client and the property run of the OpenAPI document, and
+# Debian's Chromium with its driver and Selenium for the dashboard's browser test.
 test-deps: deps
 	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc; }
-	@python3 -c "import http_message_signatures, nacl, requests, schemathesis" 2>/dev/null \
-		|| python3 -m pip install -q http-message-signatures pynacl requests schemathesis
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+	@python3 -c "import http_message_signatures, nacl, requests, schemathesis, selenium" 2>/dev/null \
+		|| python3 -m pip install -q http-message-signatures pynacl requests schemathesis selenium
 
 build: deps
 	$(SWIFT) build --product mydata

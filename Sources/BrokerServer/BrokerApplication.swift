@@ -19,7 +19,7 @@ public enum BrokerApplication {
         service: BrokerService, transfer: TransferService, nonces: any NonceStore,
         metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), publicURL: URL? = nil,
         admission: AdmissionGate = AdmissionGate.standard,
-        requestDeadlineSeconds: Double? = nil
+        requestDeadlineSeconds: Double? = nil, dashboard: DashboardFiles? = nil
     ) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         let traffic = TrafficLimiter(clock: service.clock) { try await service.activePolicy()?.policy.traffic }
@@ -27,6 +27,8 @@ public enum BrokerApplication {
         let routes = RouteTable()
         router.add(middleware: ProblemMiddleware(routes: routes))
         router.add(middleware: AdmissionMiddleware(gate: admission))
+        // The person's dashboard at / and /app/…: static files under a strict CSP, no signature.
+        if let dashboard { router.add(middleware: DashboardMiddleware(files: dashboard)) }
         let api = BrokerAPI(service: service, transfer: transfer, traffic: traffic)
         HealthController(api: api).addRoutes(to: router)
         BrokerMetrics.addRoute(to: router, registry: metrics)
@@ -54,13 +56,13 @@ public enum BrokerApplication {
         service: BrokerService, transfer: TransferService, nonces: any NonceStore,
         metrics: PrometheusCollectorRegistry, host: String, port: Int, publicURL: URL? = nil,
         admission: AdmissionGate = AdmissionGate.standard, requestDeadlineSeconds: Double? = nil,
-        services: [any Service] = [], logger: Logger,
+        dashboard: DashboardFiles? = nil, services: [any Service] = [], logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
             router: router(
                 service: service, transfer: transfer, nonces: nonces, metrics: metrics, publicURL: publicURL,
-                admission: admission, requestDeadlineSeconds: requestDeadlineSeconds),
+                admission: admission, requestDeadlineSeconds: requestDeadlineSeconds, dashboard: dashboard),
             configuration: .init(address: .hostname(host, port: port), serverName: "mydata-broker"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

@@ -4,8 +4,8 @@ import Foundation
 
 struct KeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "key", abstract: "Create, show or register your signing key.",
-        subcommands: [KeyInit.self, KeyShow.self, KeyRegister.self])
+        commandName: "key", abstract: "Create, show, register, export or import your signing key.",
+        subcommands: [KeyInit.self, KeyShow.self, KeyRegister.self, KeyExportCommand.self, KeyImportCommand.self])
 }
 
 struct KeyInit: AsyncParsableCommand {

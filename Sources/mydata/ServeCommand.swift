@@ -105,6 +105,8 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(submitter)
             }
             let metrics = BrokerMetrics.bootstrap()
+            let dashboard = try DashboardFiles.bundled()
+            FileHandle.standardOutput.write(Data("dashboard build \(dashboard.buildHash) (the person's page at /)\n".utf8))
             let app = BrokerApplication.make(
                 service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,
                 publicURL: publicURL.flatMap(URL.init(string:)),
@@ -113,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // PostgreSQL's pool waits for a connection without end while the server
                 // is gone; SQLite answers or fails by itself (its busy wait is bounded).
                 requestDeadlineSeconds: broker.storeKind == .postgres ? APILimits.requestSecondsMax : nil,
-                services: services,
+                dashboard: dashboard, services: services,
                 logger: LocalBroker.logger("mydata.server")
             ) { port in
                 FileHandle.standardOutput.write(Data("mydata broker listening on http://\(host):\(port)\n".utf8))

@@ -15,10 +15,10 @@ enum Terminal {
     }
 
     /// The passphrase from $MYDATA_PASSPHRASE, or asked without echo at a terminal.
-    static func passphrase(prompt: String = "Passphrase: ", confirm: Bool = false) throws -> [UInt8] {
-        if let env = ProcessInfo.processInfo.environment["MYDATA_PASSPHRASE"] { return Array(env.utf8) }
+    static func passphrase(prompt: String = "Passphrase: ", confirm: Bool = false, environment: String = "MYDATA_PASSPHRASE") throws -> [UInt8] {
+        if let env = ProcessInfo.processInfo.environment[environment] { return Array(env.utf8) }
         guard stdinIsTTY else {
-            throw CLIError(message: "a passphrase is needed: set MYDATA_PASSPHRASE or run at a terminal", exitCode: ExitCodes.keyProblem)
+            throw CLIError(message: "a passphrase is needed: set \(environment) or run at a terminal", exitCode: ExitCodes.keyProblem)
         }
         let first = readSecret(prompt)
         if confirm {

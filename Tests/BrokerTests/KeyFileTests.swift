@@ -26,6 +26,35 @@ struct KeyFileTests {
         #expect(try KeyFile.publicKeys(url).id == identity.id, "the id is readable without the passphrase")
     }
 
+    @Test("a key export opens with its passphrase into the same signing key, and refuses another passphrase or a changed header")
+    func exportRoundTrip() throws {
+        let identity = try Identity.generateSubject()
+        var passphrase = Array("export passphrase 1".utf8)
+        let export = try KeyExport.make(identity, passphrase: &passphrase, iterations: KeyExport.iterationsRange.lowerBound)
+        #expect(passphrase.allSatisfy { $0 == 0 }, "the passphrase is zeroed after use")
+        #expect(export.format == "mydata-key-export-v1" && export.kdf.name == "PBKDF2-HMAC-SHA256" && export.cipher.name == "AES-256-GCM")
+        let data = try JSONEncoder().encode(export)
+        #expect(!String(decoding: data, as: UTF8.self).contains(Base64.encode(identity.signingKey.exportSeed())))
+        var again = Array("export passphrase 1".utf8)
+        let opened = try KeyExport.open(data, passphrase: &again)
+        #expect(opened.id == identity.id && opened.publicKeys.signingKey == identity.publicKeys.signingKey)
+        #expect(opened.signingKey.sign([1, 2, 3]) == identity.signingKey.sign([1, 2, 3]))
+        var wrong = Array("export passphrase 2".utf8)
+        #expect(throws: KeyFileError.self) { try KeyExport.open(data, passphrase: &wrong) }
+        // A header field changed (another person's id and key): the tag covers it.
+        let other = try Identity.generateSubject()
+        var swapped = export
+        swapped.id = other.id
+        swapped.publicKey = other.publicKeys.signingKey
+        var pass = Array("export passphrase 1".utf8)
+        #expect(throws: KeyFileError.self) { try KeyExport.open(try JSONEncoder().encode(swapped), passphrase: &pass) }
+        // Rounds outside the bounds are refused before any work.
+        var costly = export
+        costly.kdf.iterations = KeyExport.iterationsRange.upperBound + 1
+        var pass2 = Array("export passphrase 1".utf8)
+        #expect(throws: KeyFileError.self) { try KeyExport.open(try JSONEncoder().encode(costly), passphrase: &pass2) }
+    }
+
     @Test("a key file whose public keys were swapped is refused")
     func swappedPublicKey() throws {
         let dir = TemporaryDirectory()

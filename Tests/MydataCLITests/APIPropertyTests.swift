@@ -18,24 +18,15 @@ struct APIPropertyTests {
         .enabled(if: schemathesisReady, "needs Python with schemathesis, http-message-signatures, pynacl and requests (.ci/run installs them)"))
     func documentHolds() throws {
         let broker = try RunningBroker()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let examples = ProcessInfo.processInfo.environment["MYDATA_API_EXAMPLES"] ?? "25"
-        process.arguments = [
-            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/api_properties.py").path,
-            broker.baseURL.absoluteString, broker.dir.file("data/keys/hanbit-motors.key").path,
-            broker.dir.file("data/keys/safedrive-insurance.key").path, "--person",
-            "--max-examples", examples, "--max-time", "240",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try ChildProcesses.start(process)
-        defer { ChildProcesses.stop(process) }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, text) = try PythonClient.run(
+            "api_properties.py",
+            [
+                broker.baseURL.absoluteString, broker.dir.file("data/keys/hanbit-motors.key").path,
+                broker.dir.file("data/keys/safedrive-insurance.key").path, "--person", "--max-examples", examples, "--max-time", "240",
+            ])
         print(text.split(separator: "\n").filter { $0.contains("pass") || $0.contains("total") || $0.contains("seed") }.joined(separator: "\n"))
-        #expect(process.terminationStatus == 0, "\(text.suffix(6_000))")
+        #expect(status == 0, "\(text.suffix(6_000))")
         broker.stop()
         let verify = try broker.cli.run(["admin", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")

@@ -153,20 +153,9 @@ struct IndependentClientTests {
         .enabled(if: pythonReady, "needs Python with http-message-signatures, pynacl and requests (pip install them; .ci/run does)"))
     func pythonClient() throws {
         let broker = try RunningBroker()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/independent_client.py").path,
-            broker.baseURL.absoluteString, broker.dir.file("data/keys/ecowatt.key").path,
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try ChildProcesses.start(process)
-        defer { ChildProcesses.stop(process) }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try PythonClient.run(
+            "independent_client.py", [broker.baseURL.absoluteString, broker.dir.file("data/keys/ecowatt.key").path])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("independent client: ok"))
         broker.stop()
         #expect(try broker.cli.run(["admin", "verify"]).status == 0, "the Python-signed event verifies in the ledger")

@@ -49,20 +49,8 @@ struct TransparencyLogHTTPTests {
         let key = try broker.brokerKey
         #expect(vkey == NoteVerifier(name: LogOrigin.derived(from: key), key: key).vkey)
         #expect(try String(contentsOf: broker.dir.file("data/keys/broker.vkey"), encoding: .utf8) == vkey + "\n")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Repository.root.appendingPathComponent("Tests/MydataCLITests/Clients/log_client.py").path,
-            broker.baseURL.absoluteString, vkey,
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try ChildProcesses.start(process)
-        defer { ChildProcesses.stop(process) }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try PythonClient.run("log_client.py", [broker.baseURL.absoluteString, vkey])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("log client: ok"), "\(text)")
         // An auditor's monitor rebuilds the tree from the served tiles and checks the root.
         let auditor = MydataCLI(dataDir: broker.dir.file("none").path, configDir: broker.dir.file("auditor").path)
