@@ -13,7 +13,7 @@ PORT     ?= 8080
 FUZZ_SECONDS ?= 10
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres bench deps test-deps build clean-demo format format-check openapi-client openapi-check
+.PHONY: run test test-postgres bench deps test-deps build clean-demo format format-check openapi-client openapi-check dashboard-files dashboard-check
 
 deps:
 	@if ! pkg-config --exists libsodium 2>/dev/null || ! pkg-config --exists sqlite3 2>/dev/null; then \
@@ -43,7 +43,7 @@ run: build
 	@echo "Starting the broker on http://127.0.0.1:$(PORT) (Ctrl-C stops it gracefully)…"
 	@$$($(SWIFT) build --show-bin-path)/mydata serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port $(PORT)
 
-test: test-deps format-check openapi-check
+test: test-deps format-check openapi-check dashboard-check
 	$(SWIFT) test
 	.ci/fuzz $(FUZZ_SECONDS)
 
@@ -78,3 +78,11 @@ openapi-client:
 
 openapi-check:
 	.ci/openapi-client --check
+
+# The dashboard's files built into the binary (Sources/BrokerServer/DashboardFiles+Embedded.swift):
+# regenerate the table after changing a file of the page; the check fails when it differs.
+dashboard-files:
+	.ci/dashboard-files
+
+dashboard-check:
+	.ci/dashboard-files --check

@@ -98,7 +98,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ], resources: [.copy("Resources/openapi.yaml"), .copy("Resources/app")]),
+            ], exclude: ["Resources/app"], resources: [.copy("Resources/openapi.yaml")]),
         // A transparency log witness (c2sp.org/tlog-witness): `mydata witness serve`.
         .target(
             name: "Witness",

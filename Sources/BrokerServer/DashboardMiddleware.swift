@@ -5,9 +5,9 @@ import Hummingbird
 import Ledger
 import Sodium
 
-/// The person's dashboard (docs/dashboard.md): the HTML, CSS and JavaScript in
-/// `Resources/app`, read once at start into memory and served at `/` and `/app/…` under a
-/// strict Content-Security-Policy. The page talks to the broker only through the signed API.
+/// The person's dashboard (docs/dashboard.md): the HTML, CSS and JavaScript of `Resources/app`,
+/// built into the binary and served from memory at `/` and `/app/…` under a strict
+/// Content-Security-Policy. The page talks to the broker only through the signed API.
 public struct DashboardFiles: Sendable {
     public struct File: Sendable {
         let bytes: [UInt8]
@@ -20,7 +20,7 @@ public struct DashboardFiles: Sendable {
     /// can compare with the one the operator publishes beside the broker's key.
     public let buildHash: String
 
-    /// Bytes the dashboard's files may take in all: they are the broker's own, read at start.
+    /// Bytes the dashboard's files may take in all (they are the broker's own).
     static let bytesMax = 2_000_000
 
     /// What the page may load and do: its own scripts, styles and API, nothing from elsewhere,
@@ -34,29 +34,25 @@ public struct DashboardFiles: Sendable {
         "json": "application/json", "svg": "image/svg+xml",
     ]
 
-    /// The files shipped with the broker (`Resources/app`).
-    public static func bundled() throws -> DashboardFiles {
-        guard let root = Bundle.module.url(forResource: "app", withExtension: nil) else {
-            throw LedgerError(.corruptRecord, "the dashboard's files (Resources/app) are not installed next to the binary")
-        }
-        return try DashboardFiles(directory: root)
+    /// The page built into the binary (`.ci/dashboard-files` makes the table from `Resources/app`).
+    public static func shipped() throws -> DashboardFiles {
+        try DashboardFiles(
+            embedded.map { path, encoded in
+                guard let bytes = Base64.decode(encoded) else { throw LedgerError(.corruptRecord, "the dashboard's \(path) is not base64") }
+                return (path, bytes)
+            })
     }
 
-    init(directory root: URL) throws {
+    init(_ entries: [(path: String, bytes: [UInt8])]) throws {
         var files: [String: File] = [:]
         var total = 0
-        let base = root.resolvingSymlinksInPath().path
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-        while let url = enumerator?.nextObject() as? URL {
-            guard try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true else { continue }
-            let relative = String(url.resolvingSymlinksInPath().path.dropFirst(base.count))
-            guard let type = Self.types[url.pathExtension] else {
-                throw LedgerError(.corruptRecord, "the dashboard has a file of no known type: \(relative)")
+        for (path, bytes) in entries {
+            guard let dot = path.lastIndex(of: "."), let type = Self.types[String(path[path.index(after: dot)...])] else {
+                throw LedgerError(.corruptRecord, "the dashboard has a file of no known type: \(path)")
             }
-            let bytes = [UInt8](try Data(contentsOf: url))
             total += bytes.count
             guard total <= Self.bytesMax else { throw LedgerError(.corruptRecord, "the dashboard's files exceed \(Self.bytesMax) bytes") }
-            files["/app" + relative] = File(bytes: bytes, contentType: type)
+            files[path] = File(bytes: bytes, contentType: type)
         }
         guard let index = files["/app/index.html"] else {
             throw LedgerError(.corruptRecord, "the dashboard has no index.html")

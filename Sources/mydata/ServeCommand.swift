@@ -105,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(submitter)
             }
             let metrics = BrokerMetrics.bootstrap()
-            let dashboard = try DashboardFiles.bundled()
+            let dashboard = try DashboardFiles.shipped()
             FileHandle.standardOutput.write(Data("dashboard build \(dashboard.buildHash) (the person's page at /)\n".utf8))
             let app = BrokerApplication.make(
                 service: broker.service, transfer: transfer, nonces: broker.store, metrics: metrics, host: host, port: port,

@@ -14,13 +14,13 @@ import Vault
 struct DashboardTests {
     static func router(_ f: BrokerFixture) throws -> Router<BrokerRequestContext> {
         let transfer = TransferService(broker: f.broker, vault: Vault(kek: try SymmetricKey(), store: f.store))
-        return BrokerApplication.router(service: f.broker, transfer: transfer, nonces: f.store, dashboard: try DashboardFiles.bundled())
+        return BrokerApplication.router(service: f.broker, transfer: transfer, nonces: f.store, dashboard: try DashboardFiles.shipped())
     }
 
     @Test("the page and its files are served under a strict CSP with their build hash, and scripts only as files")
     func served() async throws {
         let f = try await BrokerFixture()
-        let files = try DashboardFiles.bundled()
+        let files = try DashboardFiles.shipped()
         let app = Application(router: try Self.router(f))
         try await app.test(.router) { client in
             for (path, type) in [

@@ -88,6 +88,12 @@ class Page:
             return contains in d.find_element(By.ID, "status").text
         self.wait.until(seen)
 
+    def fits(self, what):
+        """At 640 CSS pixels wide (a 1280-pixel window at 200% zoom) nothing needs sideways scrolling."""
+        width = self.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:
+            fail(f"{what} is {width[0]} px wide in a {width[1]} px window: it needs sideways scrolling at 200% zoom")
+
     def text(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css).text
 
@@ -170,6 +176,7 @@ def main():
     downloads = os.path.join(work, "downloads")
     os.makedirs(downloads, exist_ok=True)
     driver = browser(os.path.join(work, "profile-1"), downloads)
+    driver.set_window_size(640, 900)
     try:
         page = Page(driver)
         page.open()
@@ -219,6 +226,12 @@ def main():
             fail("the recipient did not receive the five records")
         page.view("timeline")
         entry = page.text(f".event-delivery[data-consent='{consent}']")
+        try:
+            page.wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "view-title")
+        except Exception:
+            fail("a new view does not take the focus to its heading")
+        for view in ["requests", "consents", "timeline", "receipts", "devices", "key", "erase"]:
+            page.view(view).fits(f"the {view} view")
         if "safedrive-insurance received 5 records" not in entry:
             fail(f"the timeline does not show the delivery: {entry}")
 

@@ -464,7 +464,12 @@ async function start() {
   if (!window.crypto?.subtle) { say(t("error.noWebCrypto"), "error"); return; }
   signer = await keys.load();
   if (signer) broker = new Broker(signer);
-  window.addEventListener("hashchange", () => { clearMessages(); show(location.hash.slice(1)); });
+  // A new view takes the focus to its heading, so keyboard and screen-reader users start there.
+  window.addEventListener("hashchange", async () => {
+    clearMessages();
+    await show(location.hash.slice(1));
+    document.getElementById("view-title")?.focus();
+  });
   await show(location.hash.slice(1) || (signer ? "requests" : "key"));
   document.body.dataset.ready = "true";
 }
