@@ -25,6 +25,11 @@ public enum ConsentRules {
         guard terms.dataFrom < terms.dataTo else {
             throw ConsentError(.invalidTerms, "the data window must start before it ends")
         }
+        guard ConsentLimits.dataWindowMilliseconds.contains(terms.dataFrom.milliseconds),
+            ConsentLimits.dataWindowMilliseconds.contains(terms.dataTo.milliseconds)
+        else {
+            throw ConsentError(.invalidTerms, "the data window must lie within the years 1970 to 9999")
+        }
         guard (0...ConsentLimits.retentionDaysMax).contains(terms.retentionDays) else {
             throw ConsentError(.invalidTerms, "retention must be 0 to \(ConsentLimits.retentionDaysMax) days")
         }

@@ -160,6 +160,10 @@ public enum ConsentLimits {
     public static let incentiveKRWMax: Int64 = 100_000_000
     /// Entries in one listing page.
     public static let pageItemsMax = 1_000
+    /// The times a data window may name, in milliseconds: 1970-01-01T00:00:00.000Z to
+    /// 9999-12-31T23:59:59.999Z, the years RFC 3339 writes with four digits (so every client
+    /// renders a contract's window as the broker does).
+    public static let dataWindowMilliseconds: ClosedRange<Int64> = 0...253_402_300_799_999
 }
 
 /// The money rules, from `Policies/accounting.yaml`: what a person earns for a consent, what a

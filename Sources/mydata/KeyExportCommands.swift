@@ -18,13 +18,13 @@ struct KeyExportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let target = URL(fileURLWithPath: out)
-            guard !FileManager.default.fileExists(atPath: target.path) else {
-                throw CLIError(message: "\(out) exists; choose another file (an export is never overwritten)", exitCode: ExitCodes.failure)
-            }
+            let exists = CLIError(message: "\(out) exists; choose another file (an export is never overwritten)", exitCode: ExitCodes.failure)
+            guard !FileManager.default.fileExists(atPath: target.path) else { throw exists }
             let identity = try KeyFile.read(global.identityKeyURL) { try Terminal.passphrase() }
             var passphrase = try Terminal.passphrase(
                 prompt: "Export passphrase (at least 12 characters): ", confirm: true, environment: "MYDATA_EXPORT_PASSPHRASE")
-            guard passphrase.count >= 12 else {
+            // Characters, not bytes: twelve Korean syllables are 36 bytes but only twelve characters.
+            guard passphrase.lazy.filter({ $0 & 0xC0 != 0x80 }).count >= 12 else {
                 Sodium.zero(&passphrase)
                 throw CLIError(
                     message: "an export passphrase has at least 12 characters: PBKDF2 slows guessing far less than Argon2id",
@@ -33,9 +33,10 @@ struct KeyExportCommand: AsyncParsableCommand {
             let export = try KeyExport.make(identity, passphrase: &passphrase)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            guard FileManager.default.createFile(atPath: target.path, contents: try encoder.encode(export), attributes: [.posixPermissions: 0o600])
-            else {
-                throw CLIError(message: "cannot write \(out)", exitCode: ExitCodes.failure)
+            do { try DurableFile.create(try encoder.encode(export), at: target) } catch let error as POSIXError where error.code == .EEXIST {
+                throw exists
+            } catch {
+                throw CLIError(message: "cannot write \(out): \(error.localizedDescription)", exitCode: ExitCodes.failure)
             }
             if global.json {
                 try Terminal.printJSON(["subject": identity.id, "export": target.path])

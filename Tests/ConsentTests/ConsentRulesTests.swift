@@ -66,6 +66,12 @@ struct ConsentRulesTests {
         TermsCase(name: "no items", change: { $0.items = [] }, expected: .invalidTerms),
         TermsCase(name: "an item twice", change: { $0.items = ["vehicle.driving", "vehicle.driving"] }, expected: .invalidTerms),
         TermsCase(name: "an empty data window", change: { $0.dataTo = $0.dataFrom }, expected: .invalidTerms),
+        TermsCase(
+            name: "a window starting one millisecond before 1970", change: { $0.dataFrom = Timestamp(milliseconds: -1) },
+            expected: .invalidTerms),
+        TermsCase(
+            name: "a window ending one millisecond after 9999",
+            change: { $0.dataTo = Timestamp(milliseconds: ConsentLimits.dataWindowMilliseconds.upperBound + 1) }, expected: .invalidTerms),
         TermsCase(name: "negative retention", change: { $0.retentionDays = -1 }, expected: .invalidTerms),
         TermsCase(name: "negative incentive", change: { $0.incentiveKRW = -5 }, expected: .invalidTerms),
         TermsCase(name: "an unknown category", change: { $0.category = "spaceship" }, expected: .unknownCategory),
@@ -103,6 +109,9 @@ struct ConsentRulesTests {
         try ConsentRules.checkTerms(t, policy: Self.policySet)
         t.onceOff = true
         t.durationDays = 1
+        try ConsentRules.checkTerms(t, policy: Self.policySet)
+        t.dataFrom = Timestamp(milliseconds: ConsentLimits.dataWindowMilliseconds.lowerBound)
+        t.dataTo = Timestamp(milliseconds: ConsentLimits.dataWindowMilliseconds.upperBound)
         try ConsentRules.checkTerms(t, policy: Self.policySet)
     }
 

@@ -14,7 +14,8 @@ struct DashboardBrowserTests {
     static let chromedriver = ProcessInfo.processInfo.environment["CHROMEDRIVER"] ?? "/usr/bin/chromedriver"
 
     /// Bytes the broker's own code makes, which the page must make the same: BLAKE2b of a few
-    /// lengths (libsodium), and one grant's canonical payload, signing input and signature.
+    /// lengths (libsodium), one grant's canonical payload, signing input and signature, and a
+    /// public key that is not the broker's.
     static func vectors() throws -> Data {
         var seed = [UInt8](repeating: 7, count: 32)
         let key = try SigningKey(seed: &seed)
@@ -26,7 +27,9 @@ struct DashboardBrowserTests {
             dataFrom: Timestamp(milliseconds: 1_764_600_000_123), dataTo: Timestamp(milliseconds: 1_769_784_000_577), durationDays: 90,
             onceOff: false, retentionDays: 30, incentiveKRW: 1_000, minQuality: .b,
             contract: ContractReference(
-                template: "processing", parameters: ["processor": "Cloud / 분석 Ltd \"é\"", "deletionDays": "3"],
+                // Characters JSON encoders differ on: controls, DEL, a line separator, a character outside the BMP.
+                template: "processing",
+                parameters: ["processor": "Cloud / 분석 Ltd \"é\"\n\u{01}\u{1F}\u{7F}\u{2028}\\ 🚗", "deletionDays": "3"],
                 hash: String(repeating: "ab", count: 32)))
         let grant = ConsentGranted(
             consentID: consentID, requestID: requestID, requestHash: String(repeating: "cd", count: 32), subject: subject,
@@ -38,7 +41,10 @@ struct DashboardBrowserTests {
         let input = CanonicalEncoding.signingInput(
             streamID: StreamName.consent(consentID), type: "consent.granted", schemaVersion: 1, authorID: subject, time: time, payload: payload)
         let inputs = ["", "abc", String(repeating: "a", count: 128), String(repeating: "b", count: 129), "한국어 / ü"]
+        var otherSeed = [UInt8](repeating: 9, count: 32)
+        let other = try SigningKey(seed: &otherSeed)
         let object: [String: Any] = [
+            "otherKey": Base64.encode(other.verifyingKey.bytes),
             "blake2b": inputs.flatMap { text in
                 [16, 32, 64].map { n in ["input": text, "bytes": n, "hex": Hex.encode(BLAKE2b.hash(Array(text.utf8), outputBytes: n))] }
             },

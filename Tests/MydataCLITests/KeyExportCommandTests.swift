@@ -5,7 +5,7 @@ import Testing
 /// `mydata key export` and `mydata key import`: the CLI's key carried to another place (the
 /// browser reads the same file; DashboardBrowserTests).
 struct KeyExportCommandTests {
-    @Test("key export then key import elsewhere gives the same id; a wrong passphrase, a short one and an existing file are refused")
+    @Test("key export then key import elsewhere gives the same id; a wrong passphrase, a short one (in characters) and an existing file are refused")
     func exportThenImport() throws {
         let work = TemporaryDirectory("mydata-key-export")
         let secrets = ["MYDATA_PASSPHRASE": "correct horse battery staple", "MYDATA_EXPORT_PASSPHRASE": "export passphrase 1"]
@@ -15,6 +15,11 @@ struct KeyExportCommandTests {
         let file = work.file("export.json")
         let short = try home.run(["key", "export", "--out", file.path], environment: secrets.merging(["MYDATA_EXPORT_PASSPHRASE": "short"]) { $1 })
         #expect(short.status != 0 && short.stderr.contains("at least 12 characters"), "\(short.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: file.path), "nothing written")
+        // Eleven Korean syllables are 33 bytes but one character short.
+        let elevenCharacters = try home.run(
+            ["key", "export", "--out", file.path], environment: secrets.merging(["MYDATA_EXPORT_PASSPHRASE": "가나다라마바사아자차카"]) { $1 })
+        #expect(elevenCharacters.status != 0 && elevenCharacters.stderr.contains("at least 12 characters"), "\(elevenCharacters.stderr)")
         #expect(!FileManager.default.fileExists(atPath: file.path), "nothing written")
         let exported = try home.run(["key", "export", "--out", file.path], environment: secrets)
         #expect(exported.status == 0, "\(exported.stderr)")

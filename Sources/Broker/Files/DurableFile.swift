@@ -11,6 +11,28 @@ public enum DurableFile {
     ///
     /// - Throws: `CocoaError` or `POSIXError` with the reason.
     public static func write(_ data: Data, to url: URL) throws {
+        let temp = try writeTemporary(data, beside: url)
+        guard rename(temp, url.path) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        syncDirectory(of: url)
+    }
+
+    /// Writes `data` to `url` with mode 0600 only if nothing is there: the whole file appears at
+    /// once or not at all, and a file already there (even one made meanwhile) is never touched.
+    ///
+    /// - Throws: `POSIXError(.EEXIST)` when `url` exists; `POSIXError` with the reason otherwise.
+    public static func create(_ data: Data, at url: URL) throws {
+        let temp = try writeTemporary(data, beside: url)
+        defer { unlink(temp) }
+        guard link(temp, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        syncDirectory(of: url)
+    }
+
+    /// `url` + `.tmp` (mode 0600; one a crash left is overwritten) holding `data`, synced; its path.
+    private static func writeTemporary(_ data: Data, beside url: URL) throws -> String {
         let temp = url.path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -29,11 +51,10 @@ public enum DurableFile {
             unlink(temp)
             throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
         }
-        guard rename(temp, url.path) == 0 else {
-            let code = errno
-            unlink(temp)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
+        return temp
+    }
+
+    private static func syncDirectory(of url: URL) {
         let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 { fsync(directory); close(directory) }
     }

@@ -3,10 +3,11 @@
 import { render as renderContract } from "./contract.js";
 import { currentLanguage, missingTexts, setLanguage, t } from "./i18n.js";
 import * as keys from "./keys.js";
-import { verifyReceipt } from "./receipt.js";
-import { Broker, Problem, base64, consentID, signedEvent } from "./wire.js";
+import { brokerKeyOfVerifierKey, verifyReceipt } from "./receipt.js";
+import { Broker, Problem, base64, consentID, signedEvent, unbase64 } from "./wire.js";
 
 const DAY = 86_400_000;
+const PINNED_BROKER_KEY = "mydata.brokerKey";
 let signer = null, broker = null, policyCache = null;
 
 // ---- The page's furniture -----------------------------------------------------------------
@@ -78,6 +79,20 @@ function itemTitle(p, id) {
 
 function categoryTitle(p, id) { return p.categories.find((c) => c.id === id)?.title ?? id; }
 
+/** Says so when a listing holds more than the page shows (`Broker.list` stops at a bound). */
+function more(list) { return list.truncated ? el("p", { class: "notice", text: t("list.truncated", { count: list.entries.length }) }) : null; }
+
+/** A reward account's statement, newest first: the broker pages it oldest first, by offset. */
+async function statement(account) {
+  const lines = [];
+  for (let after = 0; after < 10_000; after += 500) {
+    const { transfers } = await broker.get(`/v1/accounts/${encodeURIComponent(account)}/transfers?after=${after}&limit=500`);
+    lines.push(...transfers);
+    if (transfers.length < 500) return { lines: lines.reverse().slice(0, 500), truncated: lines.length > 500 };
+  }
+  return { lines: lines.reverse().slice(0, 500), truncated: true };
+}
+
 // ---- Views ---------------------------------------------------------------------------------
 
 const views = {
@@ -99,23 +114,23 @@ const views = {
   },
 
   async requests() {
-    const p = (await policy()).policy;
-    const list = await broker.get("/v1/consent-requests?limit=100");
+    const active = await policy();
+    const list = await broker.list("/v1/consent-requests", "requests", 500);
     const declined = new Set(JSON.parse(localStorage.getItem(`mydata.declined.${signer.id}`) || "[]"));
-    const open = list.requests.filter((r) => r.status === "open" && !declined.has(r.request.id));
+    const open = list.entries.filter((r) => r.status === "open" && !declined.has(r.request.id));
     if (open.length === 0) return section("nav.requests", el("p", { text: t("requests.none") }));
-    return section("nav.requests", el("ul", { class: "cards" }, open.map((item) => el("li", {}, requestCard(item.request, p)))));
+    return section("nav.requests", more(list), el("ul", { class: "cards" }, open.map((item) => el("li", {}, requestCard(item.request, active)))));
   },
 
   async consents() {
-    const list = await broker.get("/v1/consents?limit=500");
-    if (list.consents.length === 0) return section("nav.consents", el("p", { text: t("consents.none") }));
-    const active = list.consents.filter((c) => c.status === "active");
+    const list = await broker.list("/v1/consents", "consents");
+    if (list.entries.length === 0) return section("nav.consents", el("p", { text: t("consents.none") }));
+    const active = list.entries.filter((c) => c.status === "active");
     const all = active.length > 1
       ? el("button", { type: "button", class: "danger", id: "revoke-all", text: t("consents.revokeAll"), onclick: () => revokeAll(active.map((c) => c.consent)) })
       : null;
     const p = (await policy()).policy;
-    const rows = list.consents.map(({ consent, status }) => el("li", { "data-consent": consent.id },
+    const rows = list.entries.map(({ consent, status }) => el("li", { "data-consent": consent.id },
       el("h3", {}, `${consent.recipient} — ${categoryTitle(p, consent.terms.category)}`),
       el("p", {}, el("strong", { class: `status status-${status}`, text: t(`consents.${status}`) }), " ", el("code", { text: consent.id })),
       el("p", {}, consent.terms.items.map((i) => itemTitle(p, i)).join(", ")),
@@ -123,18 +138,18 @@ const views = {
       el("div", { class: "actions" },
         status === "active" ? el("button", { type: "button", class: "danger", "data-action": "revoke", text: t("consents.revoke"), onclick: () => revoke(consent) }) : null,
         el("button", { type: "button", "data-action": "receipt", text: t("consents.receipt"), onclick: () => downloadReceipt(consent.id) }))));
-    return section("nav.consents", all, el("ul", { class: "cards" }, rows));
+    return section("nav.consents", all, more(list), el("ul", { class: "cards" }, rows));
   },
 
   async timeline() {
     const p = (await policy()).policy;
-    const [deliveries, analyses] = await Promise.all([broker.get("/v1/access-log?limit=200"), broker.get("/v1/access-log/analyses?limit=200")]);
+    const [deliveries, analyses] = await Promise.all([broker.list("/v1/access-log", "entries", 1000), broker.get("/v1/access-log/analyses?limit=500")]);
     const events = [
       ...deliveries.entries.map((e) => ({ time: e.time, kind: "delivery", text: t("timeline.delivery", { recipient: e.recipient, records: e.records, items: e.items.map((i) => itemTitle(p, i)).join(", ") }), id: e.consentID })),
       ...analyses.analyses.map((a) => ({ time: a.time, kind: "analysis", text: t("timeline.analysis", { recipient: a.recipient, purpose: p.purposes.find((x) => x.id === a.purpose)?.title ?? a.purpose }), id: a.consentID })),
     ].sort((a, b) => b.time - a.time);
     if (events.length === 0) return section("nav.timeline", el("p", { text: t("timeline.none") }));
-    return section("nav.timeline", el("ol", { class: "timeline" }, events.map((e) =>
+    return section("nav.timeline", more(deliveries), el("ol", { class: "timeline" }, events.map((e) =>
       el("li", { class: `event-${e.kind}`, "data-consent": e.id }, when(e.time), " ", el("span", { text: e.text })))));
   },
 
@@ -144,40 +159,55 @@ const views = {
     if (rewards.length === 0) return section("nav.rewards", el("p", { text: t("rewards.none") }));
     const parts = [];
     for (const account of rewards) {
-      const { transfers } = await broker.get(`/v1/accounts/${encodeURIComponent(account.id)}/transfers?after=0&limit=100`);
+      const { lines, truncated } = await statement(account.id);
       parts.push(el("dl", {},
         el("dt", { text: t("rewards.balance") }), el("dd", { id: "reward-balance", text: `${account.balance} KRW` }),
         el("dt", { text: t("rewards.available") }), el("dd", { text: `${account.available} KRW` }),
         el("dt", { text: t("rewards.pending") }), el("dd", { text: `${account.pendingIn} KRW` })));
-      parts.push(el("h3", { text: t("rewards.statement") }), el("table", {},
-        el("tbody", {}, transfers.map((x) => el("tr", {}, el("td", {}, when(x.time)), el("td", { text: x.code }),
-          el("td", { text: `${x.direction === "in" ? "+" : "−"}${x.amount} KRW` }), el("td", { text: x.phase }))))));
+      const head = ["rewards.when", "rewards.what", "rewards.amountColumn", "rewards.phase"].map((k) => el("th", { scope: "col", text: t(k) }));
+      parts.push(el("h3", { id: "statement-title", text: t("rewards.statement") }),
+        truncated ? el("p", { text: t("rewards.newest", { count: lines.length }) }) : null,
+        el("table", { "aria-labelledby": "statement-title" }, el("thead", {}, el("tr", {}, head)),
+          el("tbody", {}, lines.map((x) => el("tr", {}, el("td", {}, when(x.time)), el("td", { text: x.code }),
+            el("td", { text: `${x.direction === "in" ? "+" : "−"}${x.amount} KRW` }), el("td", { text: t(`rewards.phase.${x.phase}`) }))))));
     }
     parts.push(redeemForm());
     return section("nav.rewards", ...parts);
   },
 
   async receipts() {
-    const list = await broker.get("/v1/consents?limit=500");
-    const downloads = el("ul", {}, list.consents.map(({ consent }) => el("li", {},
+    const list = await broker.list("/v1/consents", "consents");
+    const downloads = el("ul", {}, list.entries.map(({ consent }) => el("li", {},
       el("button", { type: "button", text: t("receipts.download", { id: consent.id }), onclick: () => downloadReceipt(consent.id) }))));
-    const file = el("input", { type: "file", id: "receipt-file", accept: "application/json,.json" });
+    // The broker's key the receipts are checked against: the one this browser remembered at its
+    // first check, else the one the broker presents now; the person can compare it with the key
+    // the operator publishes, or paste that one.
+    let presented = "";
+    try { presented = brokerKeyOfVerifierKey(await broker.public("/v1/log/vkey")); } catch (error) { fail(error); }
+    const pinned = localStorage.getItem(PINNED_BROKER_KEY);
+    const key = el("input", { id: "broker-key", required: true, autocomplete: "off", spellcheck: "false", value: pinned || presented, "aria-describedby": "broker-key-help" });
+    const notes = [el("p", { id: "broker-key-help", text: t(pinned ? "receipts.keyPinned" : "receipts.keyFirst") })];
+    if (pinned && pinned !== presented) notes.push(el("p", { class: "notice", id: "broker-key-changed", text: t("receipts.keyChanged", { key: presented }) }));
+    const file = el("input", { type: "file", id: "receipt-file", accept: "application/json,.json", required: true });
     const check = el("form", { id: "verify-receipt", onsubmit: async (event) => {
       event.preventDefault();
       clearMessages();
       try {
-        const text = await file.files[0].text();
-        const vkey = await broker.public("/v1/log/vkey");
-        // name+hex8+base64(0x01 ‖ key): the base64 may itself hold '+'.
-        const encoded = vkey.trim().split("+").slice(2).join("+");
-        const brokerKey = base64(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)).subarray(1));
-        await verifyReceipt(text, brokerKey);
+        // The key itself, or the whole broker.pub file pasted (its signingKey).
+        let brokerKey = key.value.trim();
+        if (brokerKey.startsWith("{")) { try { brokerKey = String(JSON.parse(brokerKey).signingKey); } catch { /* checked below */ } }
+        let raw;
+        try { raw = unbase64(brokerKey); } catch { raw = null; }
+        if (!raw || raw.length !== 32) throw new Error(t("receipts.keyMalformed"));
+        await verifyReceipt(await file.files[0].text(), brokerKey);
+        localStorage.setItem(PINNED_BROKER_KEY, brokerKey);
         say(t("receipts.ok") + " " + t("receipts.logNote"));
       } catch (error) {
         say(t("receipts.bad", { reason: error.message }), "error");
       }
-    } }, el("label", { for: "receipt-file", text: t("receipts.file") }), file, el("button", { type: "submit", text: t("receipts.check") }));
-    return section("nav.receipts", downloads, el("h3", { text: t("receipts.verify") }), check);
+    } }, el("label", { for: "broker-key", text: t("receipts.brokerKey") }), key, ...notes,
+    el("label", { for: "receipt-file", text: t("receipts.file") }), file, el("button", { type: "submit", text: t("receipts.check") }));
+    return section("nav.receipts", more(list), downloads, el("h3", { text: t("receipts.verify") }), check);
   },
 
   async devices() {
@@ -198,10 +228,10 @@ const views = {
       if (typed.value !== "ERASE") { say(t("erase.typed"), "error"); typed.focus(); return; }
       if (!(await ask(t("erase.text")))) return;
       await act(async () => {
-        const list = await broker.get("/v1/consents?limit=500");
+        const list = await broker.list("/v1/consents", "consents");
         const now = broker.now();
         const events = [];
-        for (const { consent, status } of list.consents) {
+        for (const { consent, status } of list.entries) {
           if (status === "active") events.push(await signedEvent(signer, "consent.revoked", { consentID: consent.id, subject: signer.id }, now));
         }
         events.push(await signedEvent(signer, "subject.erased", { subjectID: signer.id }, now));
@@ -216,17 +246,31 @@ const views = {
 
 // ---- Requests and grants -------------------------------------------------------------------
 
-function requestCard(r, p) {
+/** A request's card; one the page cannot show (say, a date beyond what it can write) says why. */
+function requestCard(r, active) {
+  try {
+    return requestDetails(r, active);
+  } catch (error) {
+    return el("article", { "data-request": r.id }, el("h3", { text: `${r.recipient} — ${r.id}` }),
+      el("p", { class: "notice", text: t("requests.unreadable", { reason: error.message }) }),
+      el("div", { class: "actions" }, el("button", { type: "button", "data-action": "decline", text: t("requests.decline"), onclick: () => decline(r) })));
+  }
+}
+
+function requestDetails(r, active) {
+  const p = active.policy;
   const terms = r.terms;
   const analysis = terms.access === "analysis";
   const category = p.categories.find((c) => c.id === terms.category);
   const sensitive = category?.sensitive === true;
-  const until = terms.onceOff ? t("requests.once") : t("requests.days", { days: terms.durationDays });
+  const end = broker.now() + (terms.onceOff ? DAY : terms.durationDays * DAY);
+  const until = `${terms.onceOff ? t("requests.once") : t("requests.days", { days: terms.durationDays })}, ${t("requests.until", { until: new Date(end).toLocaleDateString(currentLanguage()) })}`;
   const rows = [
     [t("requests.items"), terms.items.map((i) => itemTitle(p, i)).join(", ")],
     [t("requests.purpose"), p.purposes.find((x) => x.id === terms.purpose)?.title ?? terms.purpose],
     [t("requests.window"), `${new Date(terms.dataFrom).toLocaleDateString(currentLanguage())} – ${new Date(terms.dataTo).toLocaleDateString(currentLanguage())}`],
     [t("requests.access"), until],
+    [t("requests.policy"), t("requests.policyText", { version: active.version, hash: active.hash.slice(0, 16) })],
   ];
   if (!analysis) rows.push([t("requests.retention"), t("requests.retentionDays", { days: terms.retentionDays })]);
   rows.push([t("requests.incentive"), `${terms.incentiveKRW} KRW`]);
@@ -255,7 +299,7 @@ function requestCard(r, p) {
     card.push(el("p", { class: "notice", text: t("requests.sensitive") }), el("p", {}, box, " ", el("label", { for: box.id, text: t("requests.confirmSensitive") })));
   }
   card.push(el("div", { class: "actions" },
-    el("button", { type: "button", "data-action": "grant", text: t("requests.grant"), onclick: () => grant(r, contract, confirm) }),
+    el("button", { type: "button", "data-action": "grant", text: t("requests.grant"), onclick: () => grant(r, active, contract, confirm) }),
     el("button", { type: "button", "data-action": "decline", text: t("requests.decline"), onclick: () => decline(r) })));
   return el("article", { "data-request": r.id }, ...card);
 }
@@ -266,7 +310,11 @@ function rewardOf(terms, p) {
   return terms.onceOff ? rule.onceOffKRW : rule.perMonthKRW * Math.ceil(terms.durationDays / 30);
 }
 
-async function grant(r, contract, sensitiveBox) {
+/**
+ * Grants a request under the policy its card was shown with: if the broker has activated another
+ * policy since, the card is shown again under it and nothing is signed.
+ */
+async function grant(r, shown, contract, sensitiveBox) {
   clearMessages();
   if (r.terms.contract && (!contract || !contract.matches)) { say(t("requests.contractMismatch"), "error"); return; }
   if (sensitiveBox && !sensitiveBox.checked) { say(t("requests.sensitiveNeeded"), "error"); sensitiveBox.focus(); return; }
@@ -274,6 +322,11 @@ async function grant(r, contract, sensitiveBox) {
   await act(async () => {
     policyCache = null;
     const active = await policy();
+    if (active.hash !== shown.hash) {
+      await go("requests");
+      say(t("requests.policyChanged"), "error");
+      return;
+    }
     const now = broker.now();
     const id = consentID(r.id, signer.id);
     const payload = {
@@ -282,7 +335,7 @@ async function grant(r, contract, sensitiveBox) {
       requestID: r.id, sensitiveConfirmed: Boolean(sensitiveBox && sensitiveBox.checked), subject: signer.id, terms: r.terms,
     };
     await broker.submit("/v1/consents", [await signedEvent(signer, "consent.granted", payload, now)]);
-    await show("consents");
+    await go("consents");
     say(t("requests.granted", { id }));
   });
 }
@@ -303,7 +356,7 @@ async function revoke(consent) {
   await act(async () => {
     const event = await signedEvent(signer, "consent.revoked", { consentID: consent.id, subject: signer.id }, broker.now());
     await broker.post(`/v1/consents/${consent.id}/revoke`, { events: [event] });
-    await show("consents");
+    await go("consents");
     say(t("consents.revokedNow", { id: consent.id }));
   });
 }
@@ -316,7 +369,7 @@ async function revokeAll(consents) {
       const event = await signedEvent(signer, "consent.revoked", { consentID: consent.id, subject: signer.id }, broker.now());
       await broker.post(`/v1/consents/${consent.id}/revoke`, { events: [event] });
     }
-    await show("consents");
+    await go("consents");
     say(t("consents.revokedNow", { id: consents.map((c) => c.id).join(", ") }));
   });
 }
@@ -339,21 +392,26 @@ function redeemForm() {
   const manufacturer = el("input", { id: "redeem-manufacturer", required: true, autocomplete: "off" });
   const kind = el("select", { id: "redeem-kind" },
     el("option", { value: "purchase-subsidy", text: t("rewards.kind.purchase-subsidy") }), el("option", { value: "consumables", text: t("rewards.kind.consumables") }));
+  // One id for this form: a second press after a lost answer is the same redemption, which
+  // the broker does once.
+  const id = "rdm_" + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const submit = el("button", { type: "submit", text: t("rewards.redeem") });
   return el("form", { id: "redeem", onsubmit: async (event) => {
     event.preventDefault();
     clearMessages();
+    if (submit.disabled) return;
     if (!(await ask(t("rewards.redeemConfirm", { amount: amount.value, manufacturer: manufacturer.value })))) return;
+    submit.disabled = true;
     await act(async () => {
-      const id = "rdm_" + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
       const result = await broker.post("/v1/rewards/redemptions", { id, amountKRW: Number(amount.value), manufacturer: manufacturer.value, kind: kind.value });
-      await show("rewards");
+      await go("rewards");
       say(t("rewards.redeemed", { available: result.availableKRW }));
     });
+    submit.disabled = false;
   } }, el("h3", { text: t("rewards.redeem") }),
   el("label", { for: amount.id, text: t("rewards.amount") }), amount,
   el("label", { for: manufacturer.id, text: t("rewards.manufacturer") }), manufacturer,
-  el("label", { for: kind.id, text: t("rewards.kind") }), kind,
-  el("button", { type: "submit", text: t("rewards.redeem") }));
+  el("label", { for: kind.id, text: t("rewards.kind") }), kind, submit);
 }
 
 async function confirmDevice(d) {
@@ -361,7 +419,7 @@ async function confirmDevice(d) {
   await act(async () => {
     const event = await signedEvent(signer, "device.confirmed", { deviceID: d.deviceID, manufacturer: d.manufacturer, subject: signer.id }, broker.now());
     await broker.submit("/v1/devices", [event]);
-    await show("devices");
+    await go("devices");
     say(t("devices.confirmed"));
   });
 }
@@ -374,12 +432,12 @@ function importForm() {
   return el("form", { id: "import-key", onsubmit: async (event) => {
     event.preventDefault();
     clearMessages();
+    const secret = passphrase.value;
+    passphrase.value = "";
     await act(async () => {
-      const text = await file.files[0].text();
-      signer = await keys.importExport(text, passphrase.value);
-      passphrase.value = "";
+      signer = await keys.importExport(await file.files[0].text(), secret);
       broker = new Broker(signer);
-      await show("key");
+      await go("key");
       say(t("key.imported"));
     });
   } }, el("h3", { text: t("key.import") }), el("p", { text: t("key.import.help") }),
@@ -393,7 +451,7 @@ async function createKey() {
   await act(async () => {
     signer = await keys.create();
     broker = new Broker(signer);
-    await show("key");
+    await go("key");
     say(t("key.created"));
   });
 }
@@ -403,16 +461,19 @@ async function register() {
   await act(async () => {
     const event = await signedEvent(signer, "subject.registered", { signingKey: base64(signer.publicKey), subjectID: signer.id }, broker.now());
     await broker.post("/v1/subjects", { events: [event] });
-    await show("key");
+    await go("key");
     say(t("key.registered"));
   });
 }
 
 async function forgetKey() {
+  clearMessages();
   if (!(await ask(t("key.forget.confirm")))) return;
-  await keys.forget();
-  signer = null; broker = null;
-  await show("key");
+  await act(async () => {
+    await keys.forget();
+    signer = null; broker = null;
+    await go("key");
+  });
 }
 
 // ---- Navigation ----------------------------------------------------------------------------
@@ -424,6 +485,16 @@ async function act(work) {
 }
 
 let shown = 0;    // which call of show() is the latest: only its view is put on the page
+
+/**
+ * Shows a view after an action: the address names it (so reloading, or going back, shows what
+ * it says) and the focus goes to its heading.
+ */
+async function go(name) {
+  if (location.hash !== "#" + name) history.pushState(null, "", "#" + name);
+  await show(name);
+  document.getElementById("view-title")?.focus();
+}
 
 async function show(name) {
   if (!views[name] || (!signer && name !== "key")) name = "key";
@@ -461,17 +532,34 @@ async function start() {
   language.value = currentLanguage();
   language.addEventListener("change", () => { setLanguage(language.value); labels(); show(location.hash.slice(1) || "requests"); });
   labels();
+  // The link of the view shown reads it again (the address does not change, so no hashchange).
+  for (const link of document.querySelectorAll("nav a")) {
+    link.addEventListener("click", async (event) => {
+      if (link.getAttribute("href") !== location.hash) return;
+      event.preventDefault();
+      clearMessages();
+      await show(location.hash.slice(1));
+      document.getElementById("view-title")?.focus();
+    });
+  }
+  // The skip link moves the focus, not the address (which names the view).
+  document.getElementById("skip").addEventListener("click", (event) => { event.preventDefault(); main().focus(); });
   if (!window.crypto?.subtle) { say(t("error.noWebCrypto"), "error"); return; }
-  signer = await keys.load();
+  try {
+    signer = await keys.load();
+  } catch {
+    say(t("error.storage"), "error");
+    return;
+  }
   if (signer) broker = new Broker(signer);
   // A new view takes the focus to its heading, so keyboard and screen-reader users start there.
   window.addEventListener("hashchange", async () => {
+    if (location.hash === "#main") return;
     clearMessages();
     await show(location.hash.slice(1));
     document.getElementById("view-title")?.focus();
   });
   await show(location.hash.slice(1) || (signer ? "requests" : "key"));
-  document.body.dataset.ready = "true";
 }
 
-start();
+start().catch(fail).finally(() => { document.body.dataset.ready = "true"; });

@@ -98,6 +98,12 @@ export class Problem extends Error {
   }
 }
 
+/** A response's body: JSON when it says so, otherwise its text. */
+async function read(response) {
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
 /** The broker's API, each request signed (RFC 9421) with the person's key, as the CLI signs. */
 export class Broker {
   constructor(signer, origin = location.origin) {
@@ -108,7 +114,11 @@ export class Broker {
 
   now() { return Date.now() + this.skewMs; }
 
-  async request(method, path, body) {
+  /**
+   * One signed request. A signature the broker finds stale (our clock is off by more than its
+   * ±300 s) is made once more with the broker's time, learnt from the refusal's Date header.
+   */
+  async request(method, path, body, retried = false) {
     const url = new URL(path, this.origin);
     const target = `${url.protocol.slice(0, -1)}://${url.host}${url.pathname}${url.search}`;
     const headers = { "MyData-Subject-Key": base64(this.signer.publicKey) };
@@ -130,12 +140,31 @@ export class Broker {
     headers["Signature-Input"] = `sig1=${params}`;
     headers["Signature"] = `sig1=:${base64(signature)}:`;
     const response = await fetch(url, { method, headers, body: data, credentials: "omit", cache: "no-store" });
+    const skewBefore = this.skewMs;
     const date = Date.parse(response.headers.get("Date") || "");
     if (!Number.isNaN(date)) this.skewMs = date - Date.now();
-    const type = response.headers.get("Content-Type") || "";
-    const answer = type.includes("json") ? await response.json() : await response.text();
-    if (!response.ok) throw new Problem(response.status, typeof answer === "object" ? answer : { detail: answer });
+    const answer = await read(response);
+    if (!response.ok) {
+      const stale = response.status === 401 && answer?.code === "staleSignature";
+      if (stale && !retried && Math.abs(this.skewMs - skewBefore) > 5000) return this.request(method, path, body, true);
+      throw new Problem(response.status, typeof answer === "object" ? answer : { detail: answer });
+    }
     return answer;
+  }
+
+  /**
+   * Every entry of a paged listing (newest first, `nextCursor` passed back as `before`), at most
+   * `max` of them; `truncated` says whether more were left.
+   */
+  async list(path, key, max = 2000) {
+    const entries = [];
+    let cursor = null;
+    do {
+      const page = await this.get(`${path}${path.includes("?") ? "&" : "?"}limit=500${cursor ? "&before=" + encodeURIComponent(cursor) : ""}`);
+      entries.push(...page[key]);
+      cursor = page.nextCursor;
+    } while (cursor && entries.length < max);
+    return { entries: entries.slice(0, max), truncated: Boolean(cursor) || entries.length > max };
   }
 
   get(path) { return this.request("GET", path); }
@@ -144,8 +173,7 @@ export class Broker {
   /** The unsigned public documents (the policy, the log's key). */
   async public(path) {
     const response = await fetch(new URL(path, this.origin), { credentials: "omit", cache: "no-store" });
-    const type = response.headers.get("Content-Type") || "";
-    const answer = type.includes("json") ? await response.json() : await response.text();
+    const answer = await read(response);
     if (!response.ok) throw new Problem(response.status, typeof answer === "object" ? answer : { detail: answer });
     return answer;
   }

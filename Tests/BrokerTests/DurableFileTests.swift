@@ -1,0 +1,22 @@
+import Broker
+import Foundation
+import TestSupport
+import Testing
+
+/// Small files written whole: replaced (`write`) or made only where nothing is (`create`).
+struct DurableFileTests {
+    @Test("create writes a private file where none is, and refuses one that is there, leaving it as it was")
+    func createIsExclusive() throws {
+        let work = TemporaryDirectory("mydata-durable-file")
+        let url = work.file("export.json")
+        try DurableFile.create(Data("first".utf8), at: url)
+        #expect(try Data(contentsOf: url) == Data("first".utf8))
+        let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(throws: POSIXError(.EEXIST)) { try DurableFile.create(Data("second".utf8), at: url) }
+        #expect(try Data(contentsOf: url) == Data("first".utf8), "the file that was there is untouched")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.url.path) == ["export.json"], "no temporary file is left")
+        try DurableFile.write(Data("second".utf8), to: url)
+        #expect(try Data(contentsOf: url) == Data("second".utf8), "write replaces")
+    }
+}
