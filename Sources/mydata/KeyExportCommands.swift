@@ -23,7 +23,7 @@ struct KeyExportCommand: AsyncParsableCommand {
             let identity = try KeyFile.read(global.identityKeyURL) { try Terminal.passphrase() }
             var passphrase = try Terminal.passphrase(
                 prompt: "Export passphrase (at least 12 characters): ", confirm: true, environment: "MYDATA_EXPORT_PASSPHRASE")
-            // Characters, not bytes: twelve Korean syllables are 36 bytes but only twelve characters.
+            // Characters (Unicode scalars), not bytes: twelve Korean syllables are 36 bytes but twelve characters.
             guard passphrase.lazy.filter({ $0 & 0xC0 != 0x80 }).count >= 12 else {
                 Sodium.zero(&passphrase)
                 throw CLIError(

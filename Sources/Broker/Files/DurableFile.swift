@@ -3,9 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// Small files that must survive a power cut once written: written to a temporary file, synced,
-/// renamed over the old one, and the directory synced, so that either the old or the new file is
-/// there afterwards, whole.
+/// Small files that must survive a power cut once written: written to a new temporary file,
+/// synced, renamed over the old one (or linked where nothing is), and the directory synced, so
+/// that either the old or the new file is there afterwards, whole.
 public enum DurableFile {
     /// Writes `data` to `url` with mode 0600.
     ///
@@ -20,22 +20,46 @@ public enum DurableFile {
         syncDirectory(of: url)
     }
 
-    /// Writes `data` to `url` with mode 0600 only if nothing is there: the whole file appears at
-    /// once or not at all, and a file already there (even one made meanwhile) is never touched.
+    /// Writes `data` to `url` with mode 0600 only if nothing is there: a file already there (even
+    /// one made meanwhile) is never touched. The whole file appears at once, except on file
+    /// systems without hard links (FAT on a USB stick), where it is written in place, created
+    /// exclusively, and removed again if writing fails.
     ///
     /// - Throws: `POSIXError(.EEXIST)` when `url` exists; `POSIXError` with the reason otherwise.
     public static func create(_ data: Data, at url: URL) throws {
         let temp = try writeTemporary(data, beside: url)
         defer { unlink(temp) }
-        guard link(temp, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if link(temp, url.path) == 0 {
+            syncDirectory(of: url)
+            return
+        }
+        let code = errno
+        guard code == EPERM || code == EOPNOTSUPP || code == ENOSYS else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO) }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if let failed = fill(fd, with: data) {
+            unlink(url.path)
+            throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
+        }
         syncDirectory(of: url)
     }
 
-    /// `url` + `.tmp` (mode 0600; one a crash left is overwritten) holding `data`, synced; its path.
+    /// A new file beside `url`, with a name no one else holds (created exclusively, never through
+    /// a symbolic link, mode 0600), holding `data`, synced; its path.
     private static func writeTemporary(_ data: Data, beside url: URL) throws -> String {
-        let temp = url.path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let suffix = (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+        let temp = url.path + ".tmp-" + suffix
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if let failed = fill(fd, with: data) {
+            unlink(temp)
+            throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
+        }
+        return temp
+    }
+
+    /// Writes all of `data` to `fd`, syncs and closes it; the errno of a failure, or nil.
+    private static func fill(_ fd: Int32, with data: Data) -> Int32? {
         var failed: Int32 = 0
         data.withUnsafeBytes { raw in
             var offset = 0
@@ -47,11 +71,7 @@ public enum DurableFile {
         }
         if failed == 0, fsync(fd) != 0 { failed = errno }
         close(fd)
-        guard failed == 0 else {
-            unlink(temp)
-            throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
-        }
-        return temp
+        return failed == 0 ? nil : failed
     }
 
     private static func syncDirectory(of url: URL) {

@@ -253,8 +253,9 @@ def main():
         # The skip link moves the focus to the content and leaves the view as it is.
         driver.execute_script("document.getElementById('skip').focus()")
         driver.switch_to.active_element.send_keys(Keys.ENTER)
-        if driver.switch_to.active_element.get_attribute("id") != "main" or driver.execute_script("return document.body.dataset.view") != "consents":
-            fail("the skip link does not take the focus to the content of the same view")
+        if driver.switch_to.active_element.get_attribute("id") != "main" or driver.execute_script("return document.body.dataset.view") != "consents" \
+                or driver.execute_script("return location.hash") != "#consents":
+            fail("the skip link does not take the focus to the content of the same view, leaving the address as it is")
 
         # The maker pushes, the recipient pulls: the person sees it in the timeline.
         now = int(time.time() * 1000)

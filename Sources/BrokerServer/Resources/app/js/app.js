@@ -82,15 +82,18 @@ function categoryTitle(p, id) { return p.categories.find((c) => c.id === id)?.ti
 /** Says so when a listing holds more than the page shows (`Broker.list` stops at a bound). */
 function more(list) { return list.truncated ? el("p", { class: "notice", text: t("list.truncated", { count: list.entries.length }) }) : null; }
 
-/** A reward account's statement, newest first: the broker pages it oldest first, by offset. */
+/**
+ * A reward account's newest 500 statement lines, newest first: the broker pages a statement
+ * oldest first, by offset, so every page is read and only the last 500 lines kept.
+ */
 async function statement(account) {
-  const lines = [];
-  for (let after = 0; after < 10_000; after += 500) {
-    const { transfers } = await broker.get(`/v1/accounts/${encodeURIComponent(account)}/transfers?after=${after}&limit=500`);
-    lines.push(...transfers);
-    if (transfers.length < 500) return { lines: lines.reverse().slice(0, 500), truncated: lines.length > 500 };
+  let lines = [], total = 0;
+  for (;;) {
+    const { transfers } = await broker.get(`/v1/accounts/${encodeURIComponent(account)}/transfers?after=${total}&limit=500`);
+    total += transfers.length;
+    lines = lines.concat(transfers).slice(-500);
+    if (transfers.length < 500) return { lines: lines.reverse(), truncated: total > lines.length };
   }
-  return { lines: lines.reverse().slice(0, 500), truncated: true };
 }
 
 // ---- Views ---------------------------------------------------------------------------------
@@ -118,8 +121,9 @@ const views = {
     const list = await broker.list("/v1/consent-requests", "requests", 500);
     const declined = new Set(JSON.parse(localStorage.getItem(`mydata.declined.${signer.id}`) || "[]"));
     const open = list.entries.filter((r) => r.status === "open" && !declined.has(r.request.id));
-    if (open.length === 0) return section("nav.requests", el("p", { text: t("requests.none") }));
-    return section("nav.requests", more(list), el("ul", { class: "cards" }, open.map((item) => el("li", {}, requestCard(item.request, active)))));
+    const cut = list.truncated ? el("p", { class: "notice", text: t("requests.truncated", { count: list.entries.length }) }) : null;
+    if (open.length === 0) return section("nav.requests", cut, el("p", { text: t("requests.none") }));
+    return section("nav.requests", cut, el("ul", { class: "cards" }, open.map((item) => el("li", {}, requestCard(item.request, active)))));
   },
 
   async consents() {
@@ -149,7 +153,8 @@ const views = {
       ...analyses.analyses.map((a) => ({ time: a.time, kind: "analysis", text: t("timeline.analysis", { recipient: a.recipient, purpose: p.purposes.find((x) => x.id === a.purpose)?.title ?? a.purpose }), id: a.consentID })),
     ].sort((a, b) => b.time - a.time);
     if (events.length === 0) return section("nav.timeline", el("p", { text: t("timeline.none") }));
-    return section("nav.timeline", more(deliveries), el("ol", { class: "timeline" }, events.map((e) =>
+    const cut = analyses.analyses.length >= 500 ? el("p", { class: "notice", text: t("list.truncated", { count: 500 }) }) : null;
+    return section("nav.timeline", more(deliveries), cut, el("ol", { class: "timeline" }, events.map((e) =>
       el("li", { class: `event-${e.kind}`, "data-consent": e.id }, when(e.time), " ", el("span", { text: e.text })))));
   },
 
@@ -185,9 +190,11 @@ const views = {
     let presented = "";
     try { presented = brokerKeyOfVerifierKey(await broker.public("/v1/log/vkey")); } catch (error) { fail(error); }
     const pinned = localStorage.getItem(PINNED_BROKER_KEY);
-    const key = el("input", { id: "broker-key", required: true, autocomplete: "off", spellcheck: "false", value: pinned || presented, "aria-describedby": "broker-key-help" });
+    const changed = Boolean(pinned && presented && pinned !== presented);
+    const key = el("input", { id: "broker-key", required: true, autocomplete: "off", spellcheck: "false", value: pinned || presented,
+      "aria-describedby": changed ? "broker-key-help broker-key-changed" : "broker-key-help" });
     const notes = [el("p", { id: "broker-key-help", text: t(pinned ? "receipts.keyPinned" : "receipts.keyFirst") })];
-    if (pinned && pinned !== presented) notes.push(el("p", { class: "notice", id: "broker-key-changed", text: t("receipts.keyChanged", { key: presented }) }));
+    if (changed) notes.push(el("p", { class: "notice", id: "broker-key-changed", text: t("receipts.keyChanged", { key: presented }) }));
     const file = el("input", { type: "file", id: "receipt-file", accept: "application/json,.json", required: true });
     const check = el("form", { id: "verify-receipt", onsubmit: async (event) => {
       event.preventDefault();
@@ -199,6 +206,7 @@ const views = {
         let raw;
         try { raw = unbase64(brokerKey); } catch { raw = null; }
         if (!raw || raw.length !== 32) throw new Error(t("receipts.keyMalformed"));
+        brokerKey = base64(raw);    // as the receipt writes it, however it was pasted
         await verifyReceipt(await file.files[0].text(), brokerKey);
         localStorage.setItem(PINNED_BROKER_KEY, brokerKey);
         say(t("receipts.ok") + " " + t("receipts.logNote"));

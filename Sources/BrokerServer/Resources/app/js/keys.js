@@ -12,7 +12,6 @@ function database() {
     open.onupgradeneeded = () => open.result.createObjectStore(STORE);
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(new Error("storage"));
-    open.onblocked = () => reject(new Error("storage"));
   });
 }
 

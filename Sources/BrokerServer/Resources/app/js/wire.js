@@ -15,7 +15,11 @@ export function base64(data) {
   return btoa(s);
 }
 
-export function unbase64(text) { return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); }
+/** Bytes from base64, padded or not, standard or URL-safe; throws on anything else. */
+export function unbase64(text) {
+  const standard = String(text).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(standard + "=".repeat((4 - (standard.length % 4)) % 4)), (c) => c.charCodeAt(0));
+}
 
 export function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
