@@ -324,4 +324,20 @@ struct QualityTests {
         #expect(catalogue.filtered(category: nil, purpose: "demand-response").categories.flatMap(\.items).allSatisfy { $0.category == "energy" })
         #expect(CatalogueRounding.shown(9) == nil && CatalogueRounding.shown(10) == 10 && CatalogueRounding.shown(14) == 10)
     }
+
+    @Test("a catalogue past its 10 s is served at once while the next is made, which the next request gets", arguments: Backend.available)
+    func catalogueServedWhileRemade(_ backend: Backend) async throws {
+        let w = try await World(backend)
+        try await w.pushHistory()
+        let service = CatalogueService(broker: w.f.broker)
+        let first = try await service.catalogue()
+        w.f.clock.advance(seconds: CatalogueService.freshSeconds - 1)
+        #expect(try await service.catalogue().generatedAt == first.generatedAt, "still fresh")
+        await service.settle()
+        #expect(try await service.catalogue().generatedAt == first.generatedAt, "nothing was being made")
+        w.f.clock.advance(seconds: 1)
+        #expect(try await service.catalogue().generatedAt == first.generatedAt, "the old one, without waiting for the next")
+        await service.settle()
+        #expect(try await service.catalogue().generatedAt == w.f.clock.now(), "the next one, made when the old one was asked for")
+    }
 }

@@ -90,9 +90,10 @@ public enum CatalogueRounding {
 }
 
 /// Makes the catalogue from the policy and the projections, and keeps it for a few seconds: every
-/// request reads the same bytes, so hundreds of requests a second cost one build.
+/// request reads the same bytes, so hundreds of requests a second cost one build, and none waits
+/// for a build once the first is made: an older catalogue is served while its successor is made.
 public actor CatalogueService {
-    /// How long one catalogue is served.
+    /// How long one catalogue is served before the next is made (it is served until that is done).
     public static let freshSeconds: Int64 = 10
     public let broker: BrokerService
     private var cached: (catalogue: Catalogue, json: [UInt8])?
@@ -100,29 +101,41 @@ public actor CatalogueService {
 
     public init(broker: BrokerService) { self.broker = broker }
 
-    /// The catalogue as sorted-key JSON, made again when older than `freshSeconds` or made under another policy.
+    /// The catalogue as sorted-key JSON. One older than `freshSeconds` is still served while the
+    /// next is made; one made under another policy is not.
     public func json() async throws -> [UInt8] { try await current().json }
 
     /// The catalogue.
     public func catalogue() async throws -> Catalogue { try await current().catalogue }
 
+    /// Waits for a catalogue being made, if one is (tests use it to see the next one).
+    public func settle() async { _ = try? await building?.value }
+
     private func current() async throws -> (catalogue: Catalogue, json: [UInt8]) {
         let now = broker.clock.now()
         let policy = try await broker.activePolicy()
-        if let cached, now.milliseconds - cached.catalogue.generatedAt.milliseconds < Self.freshSeconds * 1000,
-            cached.catalogue.policyHash == policy?.hash
-        {
+        if let cached, cached.catalogue.policyHash == policy?.hash {
+            if now.milliseconds - cached.catalogue.generatedAt.milliseconds >= Self.freshSeconds * 1000, building == nil {
+                _ = rebuild(at: now)
+            }
             return cached
         }
-        // One build at a time: concurrent requests wait for the same one.
-        if let building { return try await building.value }
+        // None yet, or made under another policy: wait for one (concurrent requests wait for the same one).
+        return try await (building ?? rebuild(at: now)).value
+    }
+
+    /// Starts making a catalogue; it replaces the cached one when done (a failed one changes nothing).
+    private func rebuild(at now: Timestamp) -> Task<(Catalogue, [UInt8]), any Error> {
         let broker = self.broker
         let task = Task { try await Self.build(broker: broker, at: now) }
         building = task
-        defer { building = nil }
-        let made = try await task.value
-        cached = made
-        return made
+        Task { await self.finished(task) }
+        return task
+    }
+
+    private func finished(_ task: Task<(Catalogue, [UInt8]), any Error>) async {
+        if let made = try? await task.value { cached = made }
+        if building == task { building = nil }
     }
 
     private static func build(broker: BrokerService, at now: Timestamp) async throws -> (Catalogue, [UInt8]) {
