@@ -47,8 +47,7 @@ public enum DurableFile {
     /// A new file beside `url`, with a name no one else holds (created exclusively, never through
     /// a symbolic link, mode 0600), holding `data`, synced; its path.
     private static func writeTemporary(_ data: Data, beside url: URL) throws -> String {
-        let suffix = (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
-        let temp = url.path + ".tmp-" + suffix
+        let temp = url.path + ".tmp-" + String(UInt64.random(in: .min ... .max), radix: 16)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         if let failed = fill(fd, with: data) {

@@ -79,8 +79,8 @@ function itemTitle(p, id) {
 
 function categoryTitle(p, id) { return p.categories.find((c) => c.id === id)?.title ?? id; }
 
-/** Says so when a listing holds more than the page shows (`Broker.list` stops at a bound). */
-function more(list) { return list.truncated ? el("p", { class: "notice", text: t("list.truncated", { count: list.entries.length }) }) : null; }
+/** Says so when a listing was cut at a bound (`Broker.list`, the statement): only the newest `count` are shown. */
+function cutNotice(truncated, count, key = "list.truncated") { return truncated ? el("p", { class: "notice", text: t(key, { count }) }) : null; }
 
 /**
  * A reward account's newest 500 statement lines, newest first: the broker pages a statement
@@ -121,7 +121,7 @@ const views = {
     const list = await broker.list("/v1/consent-requests", "requests", 500);
     const declined = new Set(JSON.parse(localStorage.getItem(`mydata.declined.${signer.id}`) || "[]"));
     const open = list.entries.filter((r) => r.status === "open" && !declined.has(r.request.id));
-    const cut = list.truncated ? el("p", { class: "notice", text: t("requests.truncated", { count: list.entries.length }) }) : null;
+    const cut = cutNotice(list.truncated, list.entries.length, "requests.truncated");
     if (open.length === 0) return section("nav.requests", cut, el("p", { text: t("requests.none") }));
     return section("nav.requests", cut, el("ul", { class: "cards" }, open.map((item) => el("li", {}, requestCard(item.request, active)))));
   },
@@ -142,7 +142,7 @@ const views = {
       el("div", { class: "actions" },
         status === "active" ? el("button", { type: "button", class: "danger", "data-action": "revoke", text: t("consents.revoke"), onclick: () => revoke(consent) }) : null,
         el("button", { type: "button", "data-action": "receipt", text: t("consents.receipt"), onclick: () => downloadReceipt(consent.id) }))));
-    return section("nav.consents", all, more(list), el("ul", { class: "cards" }, rows));
+    return section("nav.consents", all, cutNotice(list.truncated, list.entries.length), el("ul", { class: "cards" }, rows));
   },
 
   async timeline() {
@@ -153,8 +153,8 @@ const views = {
       ...analyses.analyses.map((a) => ({ time: a.time, kind: "analysis", text: t("timeline.analysis", { recipient: a.recipient, purpose: p.purposes.find((x) => x.id === a.purpose)?.title ?? a.purpose }), id: a.consentID })),
     ].sort((a, b) => b.time - a.time);
     if (events.length === 0) return section("nav.timeline", el("p", { text: t("timeline.none") }));
-    const cut = analyses.analyses.length >= 500 ? el("p", { class: "notice", text: t("list.truncated", { count: 500 }) }) : null;
-    return section("nav.timeline", more(deliveries), cut, el("ol", { class: "timeline" }, events.map((e) =>
+    return section("nav.timeline", cutNotice(deliveries.truncated, deliveries.entries.length),
+      cutNotice(analyses.analyses.length >= 500, 500), el("ol", { class: "timeline" }, events.map((e) =>
       el("li", { class: `event-${e.kind}`, "data-consent": e.id }, when(e.time), " ", el("span", { text: e.text })))));
   },
 
@@ -171,7 +171,7 @@ const views = {
         el("dt", { text: t("rewards.pending") }), el("dd", { text: `${account.pendingIn} KRW` })));
       const head = ["rewards.when", "rewards.what", "rewards.amountColumn", "rewards.phase"].map((k) => el("th", { scope: "col", text: t(k) }));
       parts.push(el("h3", { id: "statement-title", text: t("rewards.statement") }),
-        truncated ? el("p", { text: t("rewards.newest", { count: lines.length }) }) : null,
+        cutNotice(truncated, lines.length, "rewards.newest"),
         el("table", { "aria-labelledby": "statement-title" }, el("thead", {}, el("tr", {}, head)),
           el("tbody", {}, lines.map((x) => el("tr", {}, el("td", {}, when(x.time)), el("td", { text: x.code }),
             el("td", { text: `${x.direction === "in" ? "+" : "−"}${x.amount} KRW` }), el("td", { text: t(`rewards.phase.${x.phase}`) }))))));
@@ -215,7 +215,7 @@ const views = {
       }
     } }, el("label", { for: "broker-key", text: t("receipts.brokerKey") }), key, ...notes,
     el("label", { for: "receipt-file", text: t("receipts.file") }), file, el("button", { type: "submit", text: t("receipts.check") }));
-    return section("nav.receipts", more(list), downloads, el("h3", { text: t("receipts.verify") }), check);
+    return section("nav.receipts", cutNotice(list.truncated, list.entries.length), downloads, el("h3", { text: t("receipts.verify") }), check);
   },
 
   async devices() {
@@ -500,6 +500,11 @@ let shown = 0;    // which call of show() is the latest: only its view is put on
  */
 async function go(name) {
   if (location.hash !== "#" + name) history.pushState(null, "", "#" + name);
+  await showFocused(name);
+}
+
+/** Shows a view and moves the focus to its heading, so keyboard and screen-reader users start there. */
+async function showFocused(name) {
   await show(name);
   document.getElementById("view-title")?.focus();
 }
@@ -546,8 +551,7 @@ async function start() {
       if (link.getAttribute("href") !== location.hash) return;
       event.preventDefault();
       clearMessages();
-      await show(location.hash.slice(1));
-      document.getElementById("view-title")?.focus();
+      await showFocused(location.hash.slice(1));
     });
   }
   // The skip link moves the focus, not the address (which names the view).
@@ -560,12 +564,10 @@ async function start() {
     return;
   }
   if (signer) broker = new Broker(signer);
-  // A new view takes the focus to its heading, so keyboard and screen-reader users start there.
   window.addEventListener("hashchange", async () => {
     if (location.hash === "#main") return;
     clearMessages();
-    await show(location.hash.slice(1));
-    document.getElementById("view-title")?.focus();
+    await showFocused(location.hash.slice(1));
   });
   await show(location.hash.slice(1) || (signer ? "requests" : "key"));
 }

@@ -100,6 +100,9 @@ export class Problem extends Error {
     this.title = (body && body.title) || `HTTP ${status}`;
     this.detail = (body && body.detail) || "";
   }
+
+  /** The problem of a refused answer: its RFC 9457 body, or its text as the detail. */
+  static of(status, answer) { return new Problem(status, typeof answer === "object" ? answer : { detail: answer }); }
 }
 
 /** A response's body: JSON when it says so, otherwise its text. */
@@ -151,7 +154,7 @@ export class Broker {
     if (!response.ok) {
       const stale = response.status === 401 && answer?.code === "staleSignature";
       if (stale && !retried && Math.abs(this.skewMs - skewBefore) > 5000) return this.request(method, path, body, true);
-      throw new Problem(response.status, typeof answer === "object" ? answer : { detail: answer });
+      throw Problem.of(response.status, answer);
     }
     return answer;
   }
@@ -178,7 +181,7 @@ export class Broker {
   async public(path) {
     const response = await fetch(new URL(path, this.origin), { credentials: "omit", cache: "no-store" });
     const answer = await read(response);
-    if (!response.ok) throw new Problem(response.status, typeof answer === "object" ? answer : { detail: answer });
+    if (!response.ok) throw Problem.of(response.status, answer);
     return answer;
   }
 
